@@ -1,0 +1,3 @@
+module hotpath.local/e2e/workloads
+
+go 1.26

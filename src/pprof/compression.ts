@@ -1,0 +1,74 @@
+import { gunzipSync } from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { ProfileError } from './errors.js';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** Default ceiling on the decompressed size of one profile: far above any real CPU profile. */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Returns the compression of a profile by its magic bytes. dd-trace-go sends zstd or gzip
+ * without saying which, so the bytes are the only reliable signal.
+ */
+export function sniffCompression(bytes: Uint8Array): Compression {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return 'gzip';
+  if (bytes.length >= 4 && bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd) return 'zstd';
+  return 'none';
+}
+
+/**
+ * Returns the uncompressed bytes of a gzip, zstd or raw payload, refusing to produce more
+ * than `maxBytes` (a decompression bomb fails fast instead of exhausting memory).
+ */
+export function decompress(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Uint8Array {
+  const kind = sniffCompression(bytes);
+  if (kind === 'gzip') return gunzipLimited(bytes, maxBytes);
+  if (kind === 'zstd') return unzstdLimited(bytes, maxBytes);
+  if (bytes.length > maxBytes) throw tooLarge(maxBytes);
+  return bytes;
+}
+
+function tooLarge(maxBytes: number): ProfileError {
+  return new ProfileError(`decompressed size exceeds the limit of ${maxBytes} bytes (decompression bomb or oversized profile)`);
+}
+
+function gunzipLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw tooLarge(maxBytes);
+    if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
+      throw new ProfileError('truncated gzip: the compressed data ends before the gzip stream does');
+    }
+    throw new ProfileError(`corrupt gzip: ${e.message}`);
+  }
+}
+
+function unzstdLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let finished = false;
+  const stream = new Decompress((chunk, final) => {
+    total += chunk.length;
+    if (total > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
+    if (final) finished = true;
+  });
+  try {
+    stream.push(bytes, true);
+  } catch (err) {
+    if (err instanceof ProfileError) throw err;
+    throw new ProfileError(`corrupt zstd: ${(err as Error).message}`);
+  }
+  if (!finished && total === 0) throw new ProfileError('truncated zstd: the compressed data ends before the first frame does');
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

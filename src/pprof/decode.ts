@@ -1,0 +1,517 @@
+import { ProfileError } from './errors.js';
+import { GrowableFloat64, GrowableInt32, GrowableUint32 } from './growable.js';
+import type { FunctionTable, LocationTable, MappingTable, Profile, SampleTable } from './profile.js';
+import { ProtoReader } from './proto-reader.js';
+import { validateProfile } from './validate.js';
+
+/**
+ * Decodes an uncompressed profile.proto message into the columnar model and validates it.
+ * Accepts packed and unpacked repeated fields and any field order; unknown fields are skipped.
+ * Throws ProfileError naming the field when the bytes are not a well-formed, consistent profile.
+ */
+export function decodeProfile(bytes: Uint8Array): Profile {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new ProtoReader(buf);
+
+  // Pass 1: walk the top-level fields. Tables are only located here (start/end offsets),
+  // because samples refer to locations by id and the ids are resolved once all locations
+  // are known, whatever order the fields came in.
+  const sampleRanges = new GrowableUint32(1024);
+  const locationRanges = new GrowableUint32(1024);
+  const functionRanges = new GrowableUint32(256);
+  const mappingRanges = new GrowableUint32(16);
+  const strings: string[] = [];
+  const sampleTypes = new GrowableInt32(8);
+  const comments = new GrowableInt32(4);
+  const periodType = new Int32Array(2);
+  let dropFrames = 0;
+  let keepFrames = 0;
+  let timeNanos = 0n;
+  let durationNanos = 0n;
+  let period = 0n;
+  let defaultSampleType = 0;
+  let docUrl = 0;
+
+  while (r.pos < r.end) {
+    const tag = r.uint('field tag');
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === 2 && field >= 1 && field <= 6) {
+      const end = r.delimitedEnd(TOP_FIELD_NAMES[field]);
+      switch (field) {
+        case 1:
+          readValueType(buf, r.pos, end, sampleTypes, 'sample_type');
+          break;
+        case 2:
+          sampleRanges.push(r.pos);
+          sampleRanges.push(end);
+          break;
+        case 3:
+          mappingRanges.push(r.pos);
+          mappingRanges.push(end);
+          break;
+        case 4:
+          locationRanges.push(r.pos);
+          locationRanges.push(end);
+          break;
+        case 5:
+          functionRanges.push(r.pos);
+          functionRanges.push(end);
+          break;
+        case 6:
+          strings.push(buf.toString('utf8', r.pos, end));
+          break;
+      }
+      r.pos = end;
+      continue;
+    }
+    switch (field) {
+      case 7:
+        expectWire(wire, 0, 'drop_frames');
+        dropFrames = r.index('drop_frames');
+        break;
+      case 8:
+        expectWire(wire, 0, 'keep_frames');
+        keepFrames = r.index('keep_frames');
+        break;
+      case 9:
+        expectWire(wire, 0, 'time_nanos');
+        timeNanos = r.int64();
+        break;
+      case 10:
+        expectWire(wire, 0, 'duration_nanos');
+        durationNanos = r.int64();
+        break;
+      case 11: {
+        expectWire(wire, 2, 'period_type');
+        const end = r.delimitedEnd('period_type');
+        const pair = new GrowableInt32(2);
+        readValueType(buf, r.pos, end, pair, 'period_type');
+        periodType[0] = pair.data[0];
+        periodType[1] = pair.data[1];
+        r.pos = end;
+        break;
+      }
+      case 12:
+        expectWire(wire, 0, 'period');
+        period = r.int64();
+        break;
+      case 13:
+        readRepeatedIndex(r, wire, comments, 'comment');
+        break;
+      case 14:
+        expectWire(wire, 0, 'default_sample_type');
+        defaultSampleType = r.index('default_sample_type');
+        break;
+      case 15:
+        expectWire(wire, 0, 'doc_url');
+        docUrl = r.index('doc_url');
+        break;
+      default:
+        if (field === 0) throw new ProfileError(`corrupt protobuf: field number 0 at byte ${r.pos}`);
+        if (field <= 6) expectWire(wire, 2, TOP_FIELD_NAMES[field]);
+        r.skip(wire, field);
+    }
+  }
+
+  const mappings = decodeMappings(buf, mappingRanges.finish());
+  const functions = decodeFunctions(buf, functionRanges.finish());
+  const locations = decodeLocations(buf, locationRanges.finish(), idLookup(mappings.id, 'mapping'), idLookup(functions.id, 'function'));
+  const samples = decodeSamples(buf, sampleRanges.finish(), idLookup(locations.id, 'location'), sampleTypes.length >> 1);
+
+  const profile: Profile = {
+    strings,
+    sampleTypes: sampleTypes.finish(),
+    samples,
+    locations,
+    functions,
+    mappings,
+    dropFrames,
+    keepFrames,
+    timeNanos,
+    durationNanos,
+    periodType,
+    period,
+    comments: comments.finish(),
+    defaultSampleType,
+    docUrl,
+  };
+  validateProfile(profile);
+  return profile;
+}
+
+const TOP_FIELD_NAMES = ['', 'sample_type', 'sample', 'mapping', 'location', 'function', 'string_table'];
+
+function expectWire(wire: number, expected: number, what: string): void {
+  if (wire !== expected) {
+    throw new ProfileError(`corrupt protobuf: ${what} has wire type ${wire}, expected ${expected}`);
+  }
+}
+
+function readValueType(buf: Uint8Array, start: number, end: number, out: GrowableInt32, what: string): void {
+  const r = new ProtoReader(buf, start, end);
+  let type = 0;
+  let unit = 0;
+  while (r.pos < end) {
+    const tag = r.uint('field tag');
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1 && wire === 0) type = r.index(`${what}.type`);
+    else if (field === 2 && wire === 0) unit = r.index(`${what}.unit`);
+    else r.skip(wire, field);
+  }
+  out.push(type);
+  out.push(unit);
+}
+
+/** Reads a repeated string-index field, packed or not. */
+function readRepeatedIndex(r: ProtoReader, wire: number, out: GrowableInt32, what: string): void {
+  if (wire === 2) {
+    const end = r.delimitedEnd(what);
+    const outer = r.end;
+    r.end = end;
+    while (r.pos < end) out.push(r.index(what));
+    r.end = outer;
+  } else {
+    expectWire(wire, 0, what);
+    out.push(r.index(what));
+  }
+}
+
+/** Maps proto ids to row numbers: a dense table when ids are small, a Map otherwise. */
+type IdLookup = (id: number) => number;
+
+function idLookup(ids: Float64Array, what: string): IdLookup {
+  let max = 0;
+  for (let i = 0; i < ids.length; i++) if (ids[i] > max) max = ids[i];
+  const duplicate = (id: number): never => {
+    throw new ProfileError(`duplicate ${what} id ${id}`);
+  };
+  if (max <= ids.length * 4 + 1024) {
+    const table = new Int32Array(max + 1).fill(-1);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (table[id] !== -1) duplicate(id);
+      table[id] = i;
+    }
+    return (id) => (id <= max ? table[id] : -1);
+  }
+  const map = new Map<number, number>();
+  for (let i = 0; i < ids.length; i++) {
+    if (map.has(ids[i])) duplicate(ids[i]);
+    map.set(ids[i], i);
+  }
+  return (id) => map.get(id) ?? -1;
+}
+
+function decodeMappings(buf: Uint8Array, ranges: Uint32Array): MappingTable {
+  const n = ranges.length >> 1;
+  const t: MappingTable = {
+    count: n,
+    id: new Float64Array(n),
+    memoryStart: new BigUint64Array(n),
+    memoryLimit: new BigUint64Array(n),
+    fileOffset: new BigUint64Array(n),
+    filename: new Int32Array(n),
+    buildId: new Int32Array(n),
+    flags: new Uint8Array(n),
+  };
+  const r = new ProtoReader(buf);
+  for (let i = 0; i < n; i++) {
+    r.pos = ranges[2 * i];
+    r.end = ranges[2 * i + 1];
+    let flags = 0;
+    while (r.pos < r.end) {
+      const tag = r.uint('field tag');
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (wire !== 0) {
+        r.skip(wire, field);
+        continue;
+      }
+      switch (field) {
+        case 1:
+          t.id[i] = r.uint('mapping id');
+          break;
+        case 2:
+          t.memoryStart[i] = r.uint64();
+          break;
+        case 3:
+          t.memoryLimit[i] = r.uint64();
+          break;
+        case 4:
+          t.fileOffset[i] = r.uint64();
+          break;
+        case 5:
+          t.filename[i] = r.index('mapping filename');
+          break;
+        case 6:
+          t.buildId[i] = r.index('mapping build_id');
+          break;
+        case 7:
+          if (r.bool()) flags |= 1;
+          break;
+        case 8:
+          if (r.bool()) flags |= 2;
+          break;
+        case 9:
+          if (r.bool()) flags |= 4;
+          break;
+        case 10:
+          if (r.bool()) flags |= 8;
+          break;
+        default:
+          r.skip(wire, field);
+      }
+    }
+    t.flags[i] = flags;
+  }
+  return t;
+}
+
+function decodeFunctions(buf: Uint8Array, ranges: Uint32Array): FunctionTable {
+  const n = ranges.length >> 1;
+  const t: FunctionTable = {
+    count: n,
+    id: new Float64Array(n),
+    name: new Int32Array(n),
+    systemName: new Int32Array(n),
+    filename: new Int32Array(n),
+    startLine: new Float64Array(n),
+  };
+  const r = new ProtoReader(buf);
+  for (let i = 0; i < n; i++) {
+    r.pos = ranges[2 * i];
+    r.end = ranges[2 * i + 1];
+    while (r.pos < r.end) {
+      const tag = r.uint('field tag');
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (wire !== 0) {
+        r.skip(wire, field);
+        continue;
+      }
+      switch (field) {
+        case 1:
+          t.id[i] = r.uint('function id');
+          break;
+        case 2:
+          t.name[i] = r.index('function name');
+          break;
+        case 3:
+          t.systemName[i] = r.index('function system_name');
+          break;
+        case 4:
+          t.filename[i] = r.index('function filename');
+          break;
+        case 5:
+          t.startLine[i] = r.int('function start_line');
+          break;
+        default:
+          r.skip(wire, field);
+      }
+    }
+  }
+  return t;
+}
+
+function decodeLocations(buf: Uint8Array, ranges: Uint32Array, mappingRow: IdLookup, functionRow: IdLookup): LocationTable {
+  const n = ranges.length >> 1;
+  const id = new Float64Array(n);
+  const mapping = new Int32Array(n);
+  const address = new BigUint64Array(n);
+  const isFolded = new Uint8Array(n);
+  const lineStart = new Uint32Array(n + 1);
+  const lineFunction = new GrowableInt32(n * 2);
+  const lineLine = new GrowableFloat64(n * 2);
+  const lineColumn = new GrowableFloat64(n * 2);
+  const r = new ProtoReader(buf);
+  for (let i = 0; i < n; i++) {
+    r.pos = ranges[2 * i];
+    r.end = ranges[2 * i + 1];
+    let mappingId = 0;
+    while (r.pos < r.end) {
+      const tag = r.uint('field tag');
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field === 4 && wire === 2) {
+        const end = r.delimitedEnd('location line');
+        const outer = r.end;
+        r.end = end;
+        let functionId = 0;
+        let line = 0;
+        let column = 0;
+        while (r.pos < end) {
+          const t = r.uint('field tag');
+          const f = t >>> 3;
+          const w = t & 7;
+          if (w !== 0) r.skip(w, f);
+          else if (f === 1) functionId = r.uint('line function_id');
+          else if (f === 2) line = r.int('line number');
+          else if (f === 3) column = r.int('line column');
+          else r.skip(w, f);
+        }
+        r.end = outer;
+        let fn = -1;
+        if (functionId !== 0) {
+          fn = functionRow(functionId);
+          if (fn < 0) {
+            throw new ProfileError(`location id ${id[i]} has a line referring to function id ${functionId}, which does not exist`);
+          }
+        }
+        lineFunction.push(fn);
+        lineLine.push(line);
+        lineColumn.push(column);
+        continue;
+      }
+      if (wire !== 0) {
+        r.skip(wire, field);
+        continue;
+      }
+      switch (field) {
+        case 1:
+          id[i] = r.uint('location id');
+          break;
+        case 2:
+          mappingId = r.uint('location mapping_id');
+          break;
+        case 3:
+          address[i] = r.uint64();
+          break;
+        case 5:
+          isFolded[i] = r.bool() ? 1 : 0;
+          break;
+        default:
+          r.skip(wire, field);
+      }
+    }
+    if (mappingId === 0) {
+      mapping[i] = -1;
+    } else {
+      const m = mappingRow(mappingId);
+      if (m < 0) throw new ProfileError(`location id ${id[i]} refers to mapping id ${mappingId}, which does not exist`);
+      mapping[i] = m;
+    }
+    lineStart[i + 1] = lineFunction.length;
+  }
+  return {
+    count: n,
+    id,
+    mapping,
+    address,
+    isFolded,
+    lineStart,
+    lineFunction: lineFunction.finish(),
+    lineLine: lineLine.finish(),
+    lineColumn: lineColumn.finish(),
+  };
+}
+
+function decodeSamples(buf: Uint8Array, ranges: Uint32Array, locationRow: IdLookup, valuesPerSample: number): SampleTable {
+  const n = ranges.length >> 1;
+  const locStart = new Uint32Array(n + 1);
+  const locs = new GrowableUint32(n * 8);
+  const values = new Float64Array(n * valuesPerSample);
+  const labelStart = new Uint32Array(n + 1);
+  const labelKey = new GrowableInt32(16);
+  const labelStr = new GrowableInt32(16);
+  const labelNum = new GrowableFloat64(16);
+  const labelNumUnit = new GrowableInt32(16);
+  const r = new ProtoReader(buf);
+
+  const badLocation = (i: number, locId: number): never => {
+    throw new ProfileError(`sample ${i} refers to location id ${locId}, which does not exist`);
+  };
+  const tooManyValues = (i: number): never => {
+    throw new ProfileError(`sample ${i} has more values than the profile's ${valuesPerSample} sample types`);
+  };
+
+  for (let i = 0; i < n; i++) {
+    r.pos = ranges[2 * i];
+    r.end = ranges[2 * i + 1];
+    let v = i * valuesPerSample;
+    const vEnd = v + valuesPerSample;
+    while (r.pos < r.end) {
+      const tag = r.uint('field tag');
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field === 1) {
+        if (wire === 2) {
+          const end = r.delimitedEnd('sample location_id');
+          const outer = r.end;
+          r.end = end;
+          while (r.pos < end) {
+            const locId = r.uint('sample location_id');
+            const row = locationRow(locId);
+            if (row < 0) badLocation(i, locId);
+            locs.push(row);
+          }
+          r.end = outer;
+        } else {
+          expectWire(wire, 0, 'sample location_id');
+          const locId = r.uint('sample location_id');
+          const row = locationRow(locId);
+          if (row < 0) badLocation(i, locId);
+          locs.push(row);
+        }
+      } else if (field === 2) {
+        if (wire === 2) {
+          const end = r.delimitedEnd('sample value');
+          const outer = r.end;
+          r.end = end;
+          while (r.pos < end) {
+            if (v === vEnd) tooManyValues(i);
+            values[v++] = r.int('sample value');
+          }
+          r.end = outer;
+        } else {
+          expectWire(wire, 0, 'sample value');
+          if (v === vEnd) tooManyValues(i);
+          values[v++] = r.int('sample value');
+        }
+      } else if (field === 3 && wire === 2) {
+        const end = r.delimitedEnd('sample label');
+        const outer = r.end;
+        r.end = end;
+        let key = 0;
+        let str = 0;
+        let num = 0;
+        let numUnit = 0;
+        while (r.pos < end) {
+          const t = r.uint('field tag');
+          const f = t >>> 3;
+          const w = t & 7;
+          if (w !== 0) r.skip(w, f);
+          else if (f === 1) key = r.index('label key');
+          else if (f === 2) str = r.index('label str');
+          else if (f === 3) num = r.int('label num');
+          else if (f === 4) numUnit = r.index('label num_unit');
+          else r.skip(w, f);
+        }
+        r.end = outer;
+        labelKey.push(key);
+        labelStr.push(str);
+        labelNum.push(num);
+        labelNumUnit.push(numUnit);
+      } else {
+        r.skip(wire, field);
+      }
+    }
+    if (v !== vEnd) {
+      throw new ProfileError(`sample ${i} has ${v - i * valuesPerSample} values but the profile has ${valuesPerSample} sample types`);
+    }
+    locStart[i + 1] = locs.length;
+    labelStart[i + 1] = labelKey.length;
+  }
+  return {
+    count: n,
+    locStart,
+    locs: locs.finish(),
+    values,
+    labelStart,
+    labelKey: labelKey.finish(),
+    labelStr: labelStr.finish(),
+    labelNum: labelNum.finish(),
+    labelNumUnit: labelNumUnit.finish(),
+  };
+}

@@ -1,0 +1,324 @@
+import { ProfileBuilder } from './builder.js';
+import { ProfileError } from './errors.js';
+import type { Profile } from './profile.js';
+import { SequenceInterner } from './sequence-interner.js';
+
+export interface MergeOptions {
+  /** Drop every sample label first, so samples merge by stack alone (what PGO wants). */
+  dropLabels?: boolean;
+}
+
+/**
+ * Returns the merge of `profiles` with google/pprof `profile.Merge` semantics:
+ * - all inputs must have the same period type and the same sample types in the same order;
+ * - header: sample types, period type and default sample type from the first profile,
+ *   period = max, duration = sum, time = min (ignoring 0), comments de-duplicated in order,
+ *   drop/keep frames and doc_url from the first profile that has them;
+ * - functions are shared by (name, system name, file, start line), mappings by (size rounded
+ *   up to 4 KiB, offset, build id or else file), locations by (mapping, address relative to
+ *   the mapping start, folded flag, lines), samples by (locations, labels) with values summed;
+ * - samples whose values are all zero are dropped, and only the locations, functions and
+ *   mappings that surviving samples use are kept (plus the first mapping, the main binary);
+ * - ids are renumbered 1..n in order of first use.
+ * The inputs are not modified.
+ */
+export function mergeProfiles(profiles: Profile[], options: MergeOptions = {}): Profile {
+  if (profiles.length === 0) throw new ProfileError('no profiles to merge');
+  checkCompatible(profiles);
+  const merger = new Merger(profiles, options.dropLabels === true);
+  for (const p of profiles) merger.add(p);
+  return merger.finish();
+}
+
+/** Throws ProfileError unless every profile has the first one's period type and sample types. */
+export function checkCompatible(profiles: Profile[]): void {
+  const first = profiles[0];
+  const describe = (p: Profile, pairs: Int32Array): string => {
+    const parts: string[] = [];
+    for (let i = 0; i < pairs.length; i += 2) parts.push(`${p.strings[pairs[i]]}/${p.strings[pairs[i + 1]]}`);
+    return `[${parts.join(' ')}]`;
+  };
+  const same = (a: Profile, ap: Int32Array, b: Profile, bp: Int32Array): boolean => {
+    if (ap.length !== bp.length) return false;
+    for (let i = 0; i < ap.length; i++) if (a.strings[ap[i]] !== b.strings[bp[i]]) return false;
+    return true;
+  };
+  for (let i = 1; i < profiles.length; i++) {
+    const p = profiles[i];
+    if (!same(first, first.periodType, p, p.periodType)) {
+      throw new ProfileError(
+        `incompatible period types: profile 1 has ${describe(first, first.periodType)}, profile ${i + 1} has ${describe(p, p.periodType)}`,
+      );
+    }
+    if (!same(first, first.sampleTypes, p, p.sampleTypes)) {
+      throw new ProfileError(
+        `incompatible sample types: profile 1 has ${describe(first, first.sampleTypes)}, profile ${i + 1} has ${describe(p, p.sampleTypes)}`,
+      );
+    }
+  }
+}
+
+const PAGE = 0x1000n;
+
+class Merger {
+  private readonly out = new ProfileBuilder();
+  private readonly nValues: number;
+  private readonly dropLabels: boolean;
+  private readonly samples: SequenceInterner;
+  private readonly functionKeys = new Map<string, number>();
+  private readonly locationKeys = new Map<string, number>();
+  private readonly mappingKeys = new Map<string, number>();
+  private readonly labelSets = new Map<string, number>();
+  private scratch = new Uint32Array(256);
+  private readonly seenComments = new Set<string>();
+  private timeNanos = 0n;
+
+  // Per-source translation tables, reset by add().
+  private src!: Profile;
+  private strMap!: Int32Array;
+  private fnMap!: Int32Array;
+  private locMap!: Int32Array;
+  private mapMap!: Int32Array;
+  private mapShift!: BigInt64Array;
+
+  constructor(profiles: Profile[], dropLabels: boolean) {
+    this.dropLabels = dropLabels;
+    const first = profiles[0];
+    this.nValues = first.sampleTypes.length >> 1;
+    let expected = 0;
+    for (const p of profiles) expected = Math.max(expected, p.samples.count);
+    this.samples = new SequenceInterner(expected * 2);
+    const h = this.out.header;
+    const types = new Int32Array(first.sampleTypes.length);
+    for (let i = 0; i < types.length; i++) types[i] = this.out.string(first.strings[first.sampleTypes[i]]);
+    h.sampleTypes = types;
+    h.periodType = Int32Array.of(this.out.string(first.strings[first.periodType[0]]), this.out.string(first.strings[first.periodType[1]]));
+    h.defaultSampleType = this.out.string(first.strings[first.defaultSampleType]);
+  }
+
+  add(p: Profile): void {
+    this.mergeHeader(p);
+    this.src = p;
+    this.strMap = new Int32Array(p.strings.length).fill(-1);
+    this.fnMap = new Int32Array(p.functions.count).fill(-1);
+    this.locMap = new Int32Array(p.locations.count).fill(-1);
+    this.mapMap = new Int32Array(p.mappings.count).fill(-1);
+    this.mapShift = new BigInt64Array(p.mappings.count);
+    // google/pprof keeps the first mapping of the first profile that has any, so the main
+    // binary stays mapping 1 even when no sample uses it.
+    if (this.out.mapId.length === 0 && p.mappings.count > 0) this.mapMapping(0);
+
+    const s = p.samples;
+    const V = this.nValues;
+    const values = s.values;
+    const outValues = this.out.sampleValues;
+    for (let i = 0; i < s.count; i++) {
+      const vBase = i * V;
+      let zero = true;
+      for (let j = 0; j < V; j++) {
+        if (values[vBase + j] !== 0) {
+          zero = false;
+          break;
+        }
+      }
+      if (zero) continue;
+
+      const a = s.locStart[i];
+      const n = s.locStart[i + 1] - a;
+      if (this.scratch.length < n + 1) this.scratch = new Uint32Array((n + 1) * 2);
+      const key = this.scratch;
+      for (let j = 0; j < n; j++) {
+        const loc = s.locs[a + j];
+        const mapped = this.locMap[loc];
+        key[j] = mapped >= 0 ? mapped : this.mapLocation(loc);
+      }
+      const hasLabels = !this.dropLabels && s.labelStart[i + 1] > s.labelStart[i];
+      key[n] = hasLabels ? this.labelSetId(i) : 0;
+
+      const before = this.samples.count;
+      const id = this.samples.intern(key, 0, n + 1);
+      if (id < before) {
+        const data = outValues.data;
+        const o = id * V;
+        for (let j = 0; j < V; j++) data[o + j] += values[vBase + j];
+        continue;
+      }
+      const b = this.out;
+      b.sampleLocs.reserve(b.sampleLocs.length + n);
+      b.sampleLocs.data.set(key.subarray(0, n), b.sampleLocs.length);
+      b.sampleLocs.length += n;
+      b.sampleLocStart.push(b.sampleLocs.length);
+      for (let j = 0; j < V; j++) outValues.push(values[vBase + j]);
+      if (hasLabels) {
+        for (let l = s.labelStart[i]; l < s.labelStart[i + 1]; l++) {
+          b.labelKey.push(this.str(s.labelKey[l]));
+          b.labelStr.push(this.str(s.labelStr[l]));
+          b.labelNum.push(s.labelNum[l]);
+          b.labelNumUnit.push(this.str(s.labelNumUnit[l]));
+        }
+      }
+      b.sampleLabelStart.push(b.labelKey.length);
+    }
+  }
+
+  finish(): Profile {
+    this.out.header.timeNanos = this.timeNanos;
+    const merged = this.out.finish();
+    // Summing can cancel values out (negative deltas); google/pprof then merges again to drop them.
+    const V = this.nValues;
+    for (let i = 0; i < merged.samples.count; i++) {
+      let zero = true;
+      for (let j = 0; j < V; j++) if (merged.samples.values[i * V + j] !== 0) zero = false;
+      if (zero) return mergeProfiles([merged], { dropLabels: this.dropLabels });
+    }
+    return merged;
+  }
+
+  private mergeHeader(p: Profile): void {
+    const h = this.out.header;
+    if (this.timeNanos === 0n || p.timeNanos < this.timeNanos) this.timeNanos = p.timeNanos;
+    h.durationNanos += p.durationNanos;
+    if (h.period === 0n || h.period < p.period) h.period = p.period;
+    const comments = Array.from(h.comments);
+    for (const c of p.comments) {
+      const text = p.strings[c];
+      if (!this.seenComments.has(text)) {
+        this.seenComments.add(text);
+        comments.push(this.out.string(text));
+      }
+    }
+    h.comments = Int32Array.from(comments);
+    if (h.docUrl === 0 && p.docUrl !== 0) h.docUrl = this.out.string(p.strings[p.docUrl]);
+    if (h.dropFrames === 0 && p.dropFrames !== 0) h.dropFrames = this.out.string(p.strings[p.dropFrames]);
+    if (h.keepFrames === 0 && p.keepFrames !== 0) h.keepFrames = this.out.string(p.strings[p.keepFrames]);
+  }
+
+  private str(i: number): number {
+    const m = this.strMap[i];
+    if (m >= 0) return m;
+    const o = this.out.string(this.src.strings[i]);
+    this.strMap[i] = o;
+    return o;
+  }
+
+  /** Returns the id (1-based) of the sample's label set, keyed like google/pprof: keys sorted, values in order. */
+  private labelSetId(sample: number): number {
+    const s = this.src.samples;
+    const strings = this.src.strings;
+    const from = s.labelStart[sample];
+    const to = s.labelStart[sample + 1];
+    const parts: string[] = [];
+    for (let l = from; l < to; l++) {
+      const key = strings[s.labelKey[l]];
+      if (s.labelStr[l] !== 0) parts.push(`s${JSON.stringify(key)}`);
+      else parts.push(`n${JSON.stringify(key)}`);
+    }
+    // Sort label positions by (kind+key), stable, so values of one key keep their order.
+    const order = parts.map((_, idx) => idx).sort((x, y) => (parts[x] < parts[y] ? -1 : parts[x] > parts[y] ? 1 : x - y));
+    let text = '';
+    for (const idx of order) {
+      const l = from + idx;
+      text += parts[idx];
+      text +=
+        s.labelStr[l] !== 0
+          ? `=${JSON.stringify(strings[s.labelStr[l]])};`
+          : `=${s.labelNum[l]}${JSON.stringify(strings[s.labelNumUnit[l]])};`;
+    }
+    let id = this.labelSets.get(text);
+    if (id === undefined) {
+      id = this.labelSets.size + 1;
+      this.labelSets.set(text, id);
+    }
+    return id;
+  }
+
+  private mapFunction(f: number): number {
+    const m = this.fnMap[f];
+    if (m >= 0) return m;
+    const fns = this.src.functions;
+    const name = this.str(fns.name[f]);
+    const systemName = this.str(fns.systemName[f]);
+    const filename = this.str(fns.filename[f]);
+    const startLine = fns.startLine[f];
+    const key = `${name},${systemName},${filename},${startLine}`;
+    let row = this.functionKeys.get(key);
+    if (row === undefined) {
+      row = this.out.addFunctionIndexes(name, systemName, filename, startLine);
+      this.functionKeys.set(key, row);
+    }
+    this.fnMap[f] = row;
+    return row;
+  }
+
+  private mapMapping(m: number): number {
+    const mapped = this.mapMap[m];
+    if (mapped >= 0) return mapped;
+    const maps = this.src.mappings;
+    const strings = this.src.strings;
+    const start = maps.memoryStart[m];
+    let size = BigInt.asUintN(64, maps.memoryLimit[m] - start);
+    size = BigInt.asUintN(64, size + PAGE - 1n);
+    size -= size % PAGE;
+    const buildId = strings[maps.buildId[m]];
+    const file = strings[maps.filename[m]];
+    const key = `${size},${maps.fileOffset[m]},${JSON.stringify(buildId !== '' ? buildId : file)}`;
+    let row = this.mappingKeys.get(key);
+    if (row === undefined) {
+      const b = this.out;
+      row = b.mapId.length;
+      b.mapId.push(row + 1);
+      b.mapStart.push(start);
+      b.mapLimit.push(maps.memoryLimit[m]);
+      b.mapOffset.push(maps.fileOffset[m]);
+      b.mapFilename.push(this.str(maps.filename[m]));
+      b.mapBuildId.push(this.str(maps.buildId[m]));
+      b.mapFlags.push(maps.flags[m]);
+      this.mappingKeys.set(key, row);
+      this.mapShift[m] = 0n;
+    } else {
+      // Same binary loaded at another address: rebase this profile's addresses onto it.
+      this.mapShift[m] = BigInt.asIntN(64, this.out.mapStart.data[row] - start);
+    }
+    this.mapMap[m] = row;
+    return row;
+  }
+
+  private mapLocation(loc: number): number {
+    const locs = this.src.locations;
+    const srcMapping = locs.mapping[loc];
+    let mapping = -1;
+    let address = locs.address[loc];
+    if (srcMapping >= 0) {
+      mapping = this.mapMapping(srcMapping);
+      const shift = this.mapShift[srcMapping];
+      if (shift !== 0n) address = BigInt.asUintN(64, address + shift);
+    }
+    const a = locs.lineStart[loc];
+    const b = locs.lineStart[loc + 1];
+    const relative = mapping >= 0 ? BigInt.asUintN(64, address - this.out.mapStart.data[mapping]) : address;
+    let key = `${mapping},${relative},${locs.isFolded[loc]}`;
+    for (let l = a; l < b; l++) {
+      const f = locs.lineFunction[l];
+      key += `|${f >= 0 ? this.mapFunction(f) : -1},${locs.lineLine[l]},${locs.lineColumn[l]}`;
+    }
+    let row = this.locationKeys.get(key);
+    if (row === undefined) {
+      const out = this.out;
+      row = out.locId.length;
+      out.locId.push(row + 1);
+      out.locMapping.push(mapping);
+      out.locAddress.push(address);
+      out.locIsFolded.push(locs.isFolded[loc]);
+      for (let l = a; l < b; l++) {
+        const f = locs.lineFunction[l];
+        out.lineFunction.push(f >= 0 ? this.fnMap[f] : -1);
+        out.lineLine.push(locs.lineLine[l]);
+        out.lineColumn.push(locs.lineColumn[l]);
+      }
+      out.locLineStart.push(out.lineFunction.length);
+      this.locationKeys.set(key, row);
+    }
+    this.locMap[loc] = row;
+    return row;
+  }
+}

@@ -1,0 +1,86 @@
+import { GrowableUint32 } from './growable.js';
+
+/**
+ * Assigns a dense id to each distinct sequence of uint32 values (a stack of location rows,
+ * optionally followed by a label-set id). Open addressing over a flat arena, so interning a
+ * sample costs one hash and, on a hit, one comparison, with no per-sample allocation.
+ */
+export class SequenceInterner {
+  /** Arena of all interned sequences, back to back. */
+  private readonly arena = new GrowableUint32(1 << 12);
+  /** start offset in the arena of sequence id i is starts[i]; its end is starts[i+1]. */
+  private readonly starts = new GrowableUint32(1 << 10);
+  private hashes = new Int32Array(0);
+  private slots: Int32Array;
+  private mask: number;
+  count = 0;
+
+  constructor(expected = 1024) {
+    let size = 16;
+    while (size < expected * 2) size *= 2;
+    this.slots = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+    this.starts.push(0);
+    this.hashes = new Int32Array(Math.max(16, expected));
+  }
+
+  /** Returns the id of seq[start..end), adding it when new (then id === count - 1). */
+  intern(seq: Uint32Array, start: number, end: number): number {
+    let h = 0x811c9dc5 ^ (end - start);
+    for (let i = start; i < end; i++) {
+      h = Math.imul(h ^ seq[i], 0x01000193);
+      h ^= h >>> 15;
+    }
+    const mask = this.mask;
+    const slots = this.slots;
+    const arena = this.arena.data;
+    const starts = this.starts.data;
+    const len = end - start;
+    let slot = h & mask;
+    for (;;) {
+      const id = slots[slot];
+      if (id === -1) break;
+      if (this.hashes[id] === h) {
+        const s = starts[id];
+        if (starts[id + 1] - s === len) {
+          let same = true;
+          for (let i = 0; i < len; i++) {
+            if (arena[s + i] !== seq[start + i]) {
+              same = false;
+              break;
+            }
+          }
+          if (same) return id;
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
+    const id = this.count++;
+    slots[slot] = id;
+    if (id >= this.hashes.length) {
+      const next = new Int32Array(this.hashes.length * 2);
+      next.set(this.hashes);
+      this.hashes = next;
+    }
+    this.hashes[id] = h;
+    this.arena.reserve(this.arena.length + len);
+    this.arena.data.set(seq.subarray(start, end), this.arena.length);
+    this.arena.length += len;
+    this.starts.push(this.arena.length);
+    if (this.count * 2 > mask) this.rehash();
+    return id;
+  }
+
+  private rehash(): void {
+    const size = this.slots.length * 2;
+    const slots = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    for (let id = 0; id < this.count; id++) {
+      let slot = this.hashes[id] & mask;
+      while (slots[slot] !== -1) slot = (slot + 1) & mask;
+      slots[slot] = id;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+}
