@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ProfileError } from '../pprof/errors.js';
+import { type ParseOptions, parseProfile } from '../pprof/parse.js';
+import type { Profile } from '../pprof/profile.js';
+import { CliError } from './errors.js';
+
+/** Returns the profile in `path`, or throws CliError naming the file and what is wrong with it. */
+export function readProfileFile(path: string, options: ParseOptions = {}): Profile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+    throw new CliError(`${path}: cannot read: ${reason}`);
+  }
+  try {
+    return parseProfile(bytes, options);
+  } catch (err) {
+    if (err instanceof ProfileError) throw new CliError(`${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
+ * flushed to disk and renamed over the destination, so readers (and a failing run) never see
+ * a partial file and an existing file is only replaced by a complete one.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+  } catch (err) {
+    throw new CliError(`${path}: cannot write: ${(err as Error).message}`);
+  }
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw new CliError(`${path}: cannot write: ${(err as Error).message}`);
+  }
+}

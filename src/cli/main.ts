@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { ProfileError } from '../pprof/errors.js';
+import { CliError } from './errors.js';
+import { registerExplain } from './explain.js';
+import { registerInspect } from './inspect.js';
+import { registerMerge } from './merge.js';
+import { VERSION } from './version.js';
+
+/** Builds the `hotpath` command tree. Exported so tests can run commands in-process. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('hotpath')
+    .description('Hotpath: continuous profiling for Go, made for profile-guided optimization (PGO).')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerMerge(program);
+  registerInspect(program);
+  registerExplain(program);
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code; user errors print one line, never a stack. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      process.stderr.write(`hotpath: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof ProfileError) {
+      process.stderr.write(`hotpath: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && /(?:hotpath(?:\.js)?|cli[/\\]main\.js)$/.test(process.argv[1]);
+if (isMain) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`hotpath: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}
