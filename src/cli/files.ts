@@ -2,20 +2,32 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ProfileError } from '../pprof/errors.js';
-import { type ParseOptions, parseProfile } from '../pprof/parse.js';
+import { type ParseOptions, parseProfile, parseProfiles } from '../pprof/parse.js';
 import type { Profile } from '../pprof/profile.js';
 import { CliError } from './errors.js';
 
-/** Returns the profile in `path`, or throws CliError naming the file and what is wrong with it. */
-export function readProfileFile(path: string, options: ParseOptions = {}): Profile {
-  let bytes: Buffer;
+function readBytes(path: string): Buffer {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
     throw new CliError(`${path}: cannot read: ${reason}`);
   }
+}
+
+/**
+ * Returns the profiles in `paths`, in order, inflating them in parallel; throws CliError
+ * naming the first file that cannot be read or parsed and what is wrong with it.
+ */
+export async function readProfileFiles(paths: string[], options: ParseOptions = {}): Promise<Profile[]> {
+  const inputs = paths.map(readBytes);
+  return parseProfiles(inputs, options, (i, err) => (err instanceof ProfileError ? new CliError(`${paths[i]}: ${err.message}`) : err));
+}
+
+/** Returns the profile in `path`, or throws CliError naming the file and what is wrong with it. */
+export function readProfileFile(path: string, options: ParseOptions = {}): Profile {
+  const bytes = readBytes(path);
   try {
     return parseProfile(bytes, options);
   } catch (err) {

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { buildPgoProfile } from '../pgo/build.js';
 import { noInlineList } from '../pgo/safety.js';
-import { encodeProfileGzip } from '../pprof/encode.js';
+import { encodeProfileGzipAsync } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
-import { mergeProfiles } from '../pprof/merge.js';
+import { ProfileMerger } from '../pprof/merge.js';
 import type { Profile } from '../pprof/profile.js';
 import { trimForPgo } from '../pprof/trim.js';
 import { CliError } from './errors.js';
-import { readProfileFile, writeFileAtomic } from './files.js';
+import { readProfileFiles, writeFileAtomic } from './files.js';
 
 interface MergeFlags {
   output: string;
@@ -47,52 +47,67 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function runMerge(inputs: string[], flags: MergeFlags): void {
+async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   const started = performance.now();
-  const profiles: Profile[] = [];
-  let inputBytes = 0;
-  for (const path of inputs) {
-    const p = readProfileFile(path);
-    if (flags.pgo) {
-      try {
-        profiles.push(trimForPgo(p));
-      } catch (err) {
-        if (err instanceof ProfileError) throw new CliError(`${path}: ${err.message}`);
-        throw err;
-      }
-    } else {
-      profiles.push(p);
-    }
-    inputBytes += p.samples.count;
+  if (!flags.pgo) {
+    const { merged, inputSamples } = await mergeProfileFiles(inputs, flags.dropLabels === true);
+    const bytes = await encodeProfileGzipAsync(merged);
+    writeFileAtomic(flags.output, bytes);
+    report(flags, started, bytes, inputs.length, inputSamples, `${merged.samples.count} samples`);
+    return;
   }
-  let bytes: Buffer;
-  let note = '';
-  try {
-    if (flags.pgo) {
-      let names: Set<string>;
-      try {
-        names = noInlineList(flags.inline, flags.inlineFile);
-      } catch (err) {
-        throw new CliError(`--no-inline-file: ${(err as Error).message}`);
-      }
-      const result = buildPgoProfile(profiles, { noInline: names });
-      bytes = result.bytes;
-      note = `${result.profile.samples.count} trimmed samples`;
-      if (result.renamed.length > 0) note += `; not inlined: ${result.renamed.join(', ')}`;
-    } else {
-      const merged = mergeProfiles(profiles, { dropLabels: flags.dropLabels === true });
-      bytes = encodeProfileGzip(merged);
-      note = `${merged.samples.count} samples`;
+  const parsed = await readProfileFiles(inputs);
+  let inputSamples = 0;
+  for (const p of parsed) inputSamples += p.samples.count;
+  const profiles: Profile[] = [];
+  for (let i = 0; i < parsed.length; i++) {
+    try {
+      profiles.push(trimForPgo(parsed[i]));
+    } catch (err) {
+      if (err instanceof ProfileError) throw new CliError(`${inputs[i]}: ${err.message}`);
+      throw err;
     }
+  }
+  let names: Set<string>;
+  try {
+    names = noInlineList(flags.inline, flags.inlineFile);
+  } catch (err) {
+    throw new CliError(`--no-inline-file: ${(err as Error).message}`);
+  }
+  let result: ReturnType<typeof buildPgoProfile>;
+  try {
+    result = buildPgoProfile(profiles, { noInline: names });
   } catch (err) {
     if (err instanceof ProfileError) throw new CliError(`merging ${inputs.length} profile(s): ${err.message}`);
     throw err;
   }
-  writeFileAtomic(flags.output, bytes);
-  if (!flags.quiet) {
-    const ms = Math.round(performance.now() - started);
-    process.stderr.write(
-      `wrote ${flags.output}: ${bytes.length} bytes from ${inputs.length} profile(s) (${inputBytes} samples in, ${note}) in ${ms} ms\n`,
-    );
-  }
+  writeFileAtomic(flags.output, result.bytes);
+  let note = `${result.profile.samples.count} trimmed samples`;
+  if (result.renamed.length > 0) note += `; not inlined: ${result.renamed.join(', ')}`;
+  report(flags, started, result.bytes, inputs.length, inputSamples, note);
+}
+
+function report(flags: MergeFlags, started: number, bytes: Uint8Array, files: number, inputSamples: number, note: string): void {
+  if (flags.quiet) return;
+  const ms = Math.round(performance.now() - started);
+  process.stderr.write(
+    `wrote ${flags.output}: ${bytes.length} bytes from ${files} profile(s) (${inputSamples} samples in, ${note}) in ${ms} ms\n`,
+  );
+}
+
+/** Returns the merge of the files in `paths`, each merged as soon as it is decoded; errors name the file. */
+async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<{ merged: Profile; inputSamples: number }> {
+  const profiles = await readProfileFiles(paths);
+  const merger = new ProfileMerger(profiles[0], { dropLabels });
+  let inputSamples = 0;
+  profiles.forEach((p, i) => {
+    try {
+      merger.add(p);
+    } catch (err) {
+      if (err instanceof ProfileError) throw new CliError(`${paths[i]}: cannot be merged with ${paths[0]}: ${err.message}`);
+      throw err;
+    }
+    inputSamples += p.samples.count;
+  });
+  return { merged: merger.finish(), inputSamples };
 }

@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzip, gunzipSync, gzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { ProfileError } from './errors.js';
 
@@ -71,4 +71,50 @@ function unzstdLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
     off += c.length;
   }
   return out;
+}
+
+/**
+ * Like decompress, but gzip is inflated on libuv's thread pool, so several inputs inflate in
+ * parallel with each other and with decoding on the main thread.
+ */
+export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Promise<Uint8Array> {
+  if (sniffCompression(bytes) !== 'gzip') {
+    try {
+      return Promise.resolve(decompress(bytes, maxBytes));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  return new Promise((resolve, reject) => {
+    gunzip(bytes, { maxOutputLength: maxBytes }, (err, out) => {
+      if (!err) {
+        resolve(out);
+        return;
+      }
+      // Re-run synchronously to get the same classified error as the sync path.
+      try {
+        resolve(gunzipLimited(bytes, maxBytes));
+      } catch (classified) {
+        reject(classified);
+      }
+    });
+  });
+}
+
+/** Inputs above this size are compressed as two gzip members in parallel. */
+const PARALLEL_GZIP_BYTES = 1 << 20;
+
+/**
+ * Returns `raw` gzip-compressed. Large inputs are split in two halves compressed in parallel
+ * on the thread pool and written as two concatenated gzip members, which every gzip reader
+ * (Go's compress/gzip, pprof, zlib) reads as one stream. The output depends only on the
+ * input and the level.
+ */
+export async function gzipAsync(raw: Uint8Array, level: number): Promise<Buffer> {
+  const compress = (part: Uint8Array): Promise<Buffer> =>
+    new Promise((resolve, reject) => gzip(part, { level }, (err, out) => (err ? reject(err) : resolve(out))));
+  if (raw.length < PARALLEL_GZIP_BYTES) return compress(raw);
+  const half = raw.length >> 1;
+  const parts = await Promise.all([compress(raw.subarray(0, half)), compress(raw.subarray(half))]);
+  return Buffer.concat(parts);
 }

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { gzipAsync } from './compression.js';
 import {
   MAPPING_HAS_FILENAMES,
   MAPPING_HAS_FUNCTIONS,
@@ -135,6 +136,15 @@ export function encodeProfile(p: Profile): Uint8Array {
 /** Encodes a profile and gzips it, as Go's runtime/pprof and `go tool pprof -proto` write them. */
 export function encodeProfileGzip(p: Profile, level = 6): Buffer {
   return gzipSync(encodeProfile(p), { level });
+}
+
+/**
+ * Encodes a profile and gzips it on the thread pool (two members in parallel when large).
+ * Level 1 by default: on profile data it is about twice as fast as level 6 for a file a few
+ * percent larger, which is the right trade for merged profiles that are read once.
+ */
+export function encodeProfileGzipAsync(p: Profile, level = 1): Promise<Buffer> {
+  return gzipAsync(encodeProfile(p), level);
 }
 
 function estimateSize(p: Profile): number {

@@ -2,72 +2,158 @@
  * Append-only typed-array buffers for building profile tables whose final size is unknown.
  * They double their capacity, so n pushes cost O(n); `finish()` returns a view of exactly the
  * pushed elements without copying.
+ *
+ * There is one class per element type on purpose: a single generic class would share one
+ * element-store site between all array types, which V8 then treats as megamorphic and runs
+ * several times slower in the decode and merge loops.
  */
-type TypedArray = Int32Array | Uint32Array | Float64Array | Uint8Array | BigUint64Array;
 
-interface TypedArrayConstructor<T> {
-  new (length: number): T;
-}
-
-class Growable<T extends TypedArray, E extends number | bigint> {
-  data: T;
+export class GrowableInt32 {
+  data: Int32Array;
   length = 0;
-  private readonly make: TypedArrayConstructor<T>;
 
-  constructor(make: TypedArrayConstructor<T>, capacity = 64) {
-    this.make = make;
-    this.data = new make(Math.max(capacity, 4));
+  constructor(capacity = 64) {
+    this.data = new Int32Array(Math.max(capacity, 4));
   }
 
-  push(value: E): void {
-    if (this.length === this.data.length) this.grow(this.length + 1);
-    (this.data as unknown as E[])[this.length++] = value;
+  push(value: number): void {
+    if (this.length === this.data.length) this.reserve(this.length + 1);
+    this.data[this.length++] = value;
   }
 
   /** Makes room for at least `n` elements in total. */
   reserve(n: number): void {
-    if (n > this.data.length) this.grow(n);
-  }
-
-  finish(): T {
-    return this.data.subarray(0, this.length) as T;
-  }
-
-  private grow(min: number): void {
+    if (n <= this.data.length) return;
     let capacity = this.data.length * 2;
-    while (capacity < min) capacity *= 2;
-    const next = new this.make(capacity);
-    (next as unknown as { set(a: T): void }).set(this.data);
+    while (capacity < n) capacity *= 2;
+    const next = new Int32Array(capacity);
+    next.set(this.data);
     this.data = next;
   }
-}
 
-export class GrowableInt32 extends Growable<Int32Array, number> {
-  constructor(capacity?: number) {
-    super(Int32Array, capacity);
+  finish(): Int32Array {
+    return this.data.subarray(0, this.length);
   }
 }
 
-export class GrowableUint32 extends Growable<Uint32Array, number> {
-  constructor(capacity?: number) {
-    super(Uint32Array, capacity);
+export class GrowableUint32 {
+  data: Uint32Array;
+  length = 0;
+
+  constructor(capacity = 64) {
+    this.data = new Uint32Array(Math.max(capacity, 4));
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) this.reserve(this.length + 1);
+    this.data[this.length++] = value;
+  }
+
+  /** Makes room for at least `n` elements in total. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    let capacity = this.data.length * 2;
+    while (capacity < n) capacity *= 2;
+    const next = new Uint32Array(capacity);
+    next.set(this.data);
+    this.data = next;
+  }
+
+  finish(): Uint32Array {
+    return this.data.subarray(0, this.length);
   }
 }
 
-export class GrowableFloat64 extends Growable<Float64Array, number> {
-  constructor(capacity?: number) {
-    super(Float64Array, capacity);
+export class GrowableFloat64 {
+  data: Float64Array;
+  length = 0;
+
+  constructor(capacity = 64) {
+    this.data = new Float64Array(Math.max(capacity, 4));
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) this.reserve(this.length + 1);
+    this.data[this.length++] = value;
+  }
+
+  /** Makes room for at least `n` elements in total. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    let capacity = this.data.length * 2;
+    while (capacity < n) capacity *= 2;
+    const next = new Float64Array(capacity);
+    next.set(this.data);
+    this.data = next;
+  }
+
+  finish(): Float64Array {
+    return this.data.subarray(0, this.length);
   }
 }
 
-export class GrowableUint8 extends Growable<Uint8Array, number> {
-  constructor(capacity?: number) {
-    super(Uint8Array, capacity);
+export class GrowableUint8 {
+  data: Uint8Array;
+  length = 0;
+
+  constructor(capacity = 64) {
+    this.data = new Uint8Array(Math.max(capacity, 4));
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) this.reserve(this.length + 1);
+    this.data[this.length++] = value;
+  }
+
+  /** Makes room for at least `n` elements in total. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    let capacity = this.data.length * 2;
+    while (capacity < n) capacity *= 2;
+    const next = new Uint8Array(capacity);
+    next.set(this.data);
+    this.data = next;
+  }
+
+  finish(): Uint8Array {
+    return this.data.subarray(0, this.length);
   }
 }
 
-export class GrowableBigUint64 extends Growable<BigUint64Array, bigint> {
-  constructor(capacity?: number) {
-    super(BigUint64Array, capacity);
+export class GrowableBigUint64 {
+  data: BigUint64Array;
+  length = 0;
+  private words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+  constructor(capacity = 64) {
+    this.data = new BigUint64Array(Math.max(capacity, 4));
+  }
+
+  push(value: bigint): void {
+    if (this.length === this.data.length) this.reserve(this.length + 1);
+    this.data[this.length++] = value;
+  }
+
+  /** Makes room for at least `n` elements in total. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    let capacity = this.data.length * 2;
+    while (capacity < n) capacity *= 2;
+    const next = new BigUint64Array(capacity);
+    next.set(this.data);
+    this.data = next;
+  }
+
+  /** Appends the uint64 whose low and high 32-bit halves are given, without making a bigint. */
+  pushWords(lo: number, hi: number): void {
+    if (this.length === this.data.length) this.reserve(this.length + 1);
+    if (this.words.buffer !== this.data.buffer) this.words = new Uint32Array(this.data.buffer, this.data.byteOffset, this.data.length * 2);
+    this.words[2 * this.length] = lo;
+    this.words[2 * this.length + 1] = hi;
+    this.length++;
+  }
+
+  finish(): BigUint64Array {
+    return this.data.subarray(0, this.length);
   }
 }

@@ -25,13 +25,40 @@ export interface MergeOptions {
 export function mergeProfiles(profiles: Profile[], options: MergeOptions = {}): Profile {
   if (profiles.length === 0) throw new ProfileError('no profiles to merge');
   checkCompatible(profiles);
-  const merger = new Merger(profiles, options.dropLabels === true);
+  const merger = new ProfileMerger(profiles[0], options);
   for (const p of profiles) merger.add(p);
   return merger.finish();
 }
 
+/**
+ * Merges profiles one at a time, for callers that receive them over time (decoded in
+ * parallel, streamed from storage). Adding p1..pn then calling finish() gives exactly
+ * mergeProfiles([p1..pn]); add() throws ProfileError for a profile incompatible with `first`.
+ */
+export class ProfileMerger {
+  private readonly merger: Merger;
+  private readonly first: Profile;
+  private added = 0;
+
+  constructor(first: Profile, options: MergeOptions = {}) {
+    this.first = first;
+    this.merger = new Merger([first], options.dropLabels === true);
+  }
+
+  add(p: Profile): void {
+    this.added++;
+    if (p !== this.first) checkCompatible([this.first, p], this.added);
+    this.merger.add(p);
+  }
+
+  finish(): Profile {
+    if (this.added === 0) throw new ProfileError('no profiles to merge');
+    return this.merger.finish();
+  }
+}
+
 /** Throws ProfileError unless every profile has the first one's period type and sample types. */
-export function checkCompatible(profiles: Profile[]): void {
+export function checkCompatible(profiles: Profile[], firstNumber = 0): void {
   const first = profiles[0];
   const describe = (p: Profile, pairs: Int32Array): string => {
     const parts: string[] = [];
@@ -47,12 +74,12 @@ export function checkCompatible(profiles: Profile[]): void {
     const p = profiles[i];
     if (!same(first, first.periodType, p, p.periodType)) {
       throw new ProfileError(
-        `incompatible period types: profile 1 has ${describe(first, first.periodType)}, profile ${i + 1} has ${describe(p, p.periodType)}`,
+        `incompatible period types: profile 1 has ${describe(first, first.periodType)}, profile ${firstNumber || i + 1} has ${describe(p, p.periodType)}`,
       );
     }
     if (!same(first, first.sampleTypes, p, p.sampleTypes)) {
       throw new ProfileError(
-        `incompatible sample types: profile 1 has ${describe(first, first.sampleTypes)}, profile ${i + 1} has ${describe(p, p.sampleTypes)}`,
+        `incompatible sample types: profile 1 has ${describe(first, first.sampleTypes)}, profile ${firstNumber || i + 1} has ${describe(p, p.sampleTypes)}`,
       );
     }
   }
@@ -65,11 +92,17 @@ class Merger {
   private readonly nValues: number;
   private readonly dropLabels: boolean;
   private readonly samples: SequenceInterner;
-  private readonly functionKeys = new Map<string, number>();
-  private readonly locationKeys = new Map<string, number>();
+  // Keys are interned as uint32 word sequences (numbers as their float64 bits), so
+  // deduplication builds no strings and allocates nothing per location or sample.
+  private readonly functionKeys = new SequenceInterner(4096);
+  private readonly locationKeys = new SequenceInterner(16384);
+  private readonly labelSets = new SequenceInterner(1024);
   private readonly mappingKeys = new Map<string, number>();
-  private readonly labelSets = new Map<string, number>();
   private scratch = new Uint32Array(256);
+  private keyWords = new Uint32Array(256);
+  private readonly float = new Float64Array(1);
+  private readonly floatWords = new Uint32Array(this.float.buffer);
+  private labelOrder: number[] = [];
   private readonly seenComments = new Set<string>();
   private timeNanos = 0n;
 
@@ -80,6 +113,7 @@ class Merger {
   private locMap!: Int32Array;
   private mapMap!: Int32Array;
   private mapShift!: BigInt64Array;
+  private addressWords!: Uint32Array;
 
   constructor(profiles: Profile[], dropLabels: boolean) {
     this.dropLabels = dropLabels;
@@ -104,6 +138,7 @@ class Merger {
     this.locMap = new Int32Array(p.locations.count).fill(-1);
     this.mapMap = new Int32Array(p.mappings.count).fill(-1);
     this.mapShift = new BigInt64Array(p.mappings.count);
+    this.addressWords = new Uint32Array(p.locations.address.buffer, p.locations.address.byteOffset, p.locations.count * 2);
     // google/pprof keeps the first mapping of the first profile that has any, so the main
     // binary stays mapping 1 even when no sample uses it.
     if (this.out.mapId.length === 0 && p.mappings.count > 0) this.mapMapping(0);
@@ -201,51 +236,62 @@ class Merger {
     return o;
   }
 
-  /** Returns the id (1-based) of the sample's label set, keyed like google/pprof: keys sorted, values in order. */
+  /**
+   * Returns the id (1-based) of the sample's label set. Like google/pprof's sample key, the
+   * set is ordered by key (here: merged string index; string labels before numeric ones)
+   * while the values of one key keep their order.
+   */
   private labelSetId(sample: number): number {
     const s = this.src.samples;
-    const strings = this.src.strings;
     const from = s.labelStart[sample];
     const to = s.labelStart[sample + 1];
-    const parts: string[] = [];
+    const order = this.labelOrder;
+    order.length = 0;
     for (let l = from; l < to; l++) {
-      const key = strings[s.labelKey[l]];
-      if (s.labelStr[l] !== 0) parts.push(`s${JSON.stringify(key)}`);
-      else parts.push(`n${JSON.stringify(key)}`);
+      // Sort key: merged key index, numeric labels after string ones; stable insertion sort.
+      const rank = this.str(s.labelKey[l]) * 2 + (s.labelStr[l] !== 0 ? 0 : 1);
+      let k = order.length;
+      order.push(l, rank);
+      while (k > 0 && order[k - 1] > rank) {
+        order[k] = order[k - 2];
+        order[k + 1] = order[k - 1];
+        k -= 2;
+      }
+      order[k] = l;
+      order[k + 1] = rank;
     }
-    // Sort label positions by (kind+key), stable, so values of one key keep their order.
-    const order = parts.map((_, idx) => idx).sort((x, y) => (parts[x] < parts[y] ? -1 : parts[x] > parts[y] ? 1 : x - y));
-    let text = '';
-    for (const idx of order) {
-      const l = from + idx;
-      text += parts[idx];
-      text +=
-        s.labelStr[l] !== 0
-          ? `=${JSON.stringify(strings[s.labelStr[l]])};`
-          : `=${s.labelNum[l]}${JSON.stringify(strings[s.labelNumUnit[l]])};`;
+    let words = this.keyWords;
+    if (words.length < order.length * 3) words = this.keyWords = new Uint32Array(order.length * 4);
+    let w = 0;
+    for (let k = 0; k < order.length; k += 2) {
+      const l = order[k];
+      words[w++] = order[k + 1];
+      if (s.labelStr[l] !== 0) {
+        words[w++] = this.str(s.labelStr[l]);
+      } else {
+        this.float[0] = s.labelNum[l];
+        words[w++] = this.floatWords[0];
+        words[w++] = this.floatWords[1];
+        words[w++] = this.str(s.labelNumUnit[l]);
+      }
     }
-    let id = this.labelSets.get(text);
-    if (id === undefined) {
-      id = this.labelSets.size + 1;
-      this.labelSets.set(text, id);
-    }
-    return id;
+    return this.labelSets.intern(words, 0, w) + 1;
   }
 
   private mapFunction(f: number): number {
     const m = this.fnMap[f];
     if (m >= 0) return m;
     const fns = this.src.functions;
-    const name = this.str(fns.name[f]);
-    const systemName = this.str(fns.systemName[f]);
-    const filename = this.str(fns.filename[f]);
-    const startLine = fns.startLine[f];
-    const key = `${name},${systemName},${filename},${startLine}`;
-    let row = this.functionKeys.get(key);
-    if (row === undefined) {
-      row = this.out.addFunctionIndexes(name, systemName, filename, startLine);
-      this.functionKeys.set(key, row);
-    }
+    const words = this.keyWords;
+    words[0] = this.str(fns.name[f]);
+    words[1] = this.str(fns.systemName[f]);
+    words[2] = this.str(fns.filename[f]);
+    this.float[0] = fns.startLine[f];
+    words[3] = this.floatWords[0];
+    words[4] = this.floatWords[1];
+    const before = this.functionKeys.count;
+    const row = this.functionKeys.intern(words, 0, 5);
+    if (row === before) this.out.addFunctionIndexes(words[0], words[1], words[2], fns.startLine[f]);
     this.fnMap[f] = row;
     return row;
   }
@@ -287,27 +333,51 @@ class Merger {
     const locs = this.src.locations;
     const srcMapping = locs.mapping[loc];
     let mapping = -1;
-    let address = locs.address[loc];
+    let lo = this.addressWords[2 * loc];
+    let hi = this.addressWords[2 * loc + 1];
     if (srcMapping >= 0) {
       mapping = this.mapMapping(srcMapping);
       const shift = this.mapShift[srcMapping];
-      if (shift !== 0n) address = BigInt.asUintN(64, address + shift);
+      if (shift !== 0n) {
+        const address = BigInt.asUintN(64, locs.address[loc] + shift);
+        lo = Number(address & 0xffffffffn);
+        hi = Number(address >> 32n);
+      }
     }
     const a = locs.lineStart[loc];
     const b = locs.lineStart[loc + 1];
-    const relative = mapping >= 0 ? BigInt.asUintN(64, address - this.out.mapStart.data[mapping]) : address;
-    let key = `${mapping},${relative},${locs.isFolded[loc]}`;
+    // The key: merged mapping, address (in the merged mapping's frame, so equal to pprof's
+    // mapping-relative address), folded flag, then (function, line, column) per line.
+    const need = 4 + 5 * (b - a);
+    if (this.keyWords.length < need) this.keyWords = new Uint32Array(need * 2);
     for (let l = a; l < b; l++) {
       const f = locs.lineFunction[l];
-      key += `|${f >= 0 ? this.mapFunction(f) : -1},${locs.lineLine[l]},${locs.lineColumn[l]}`;
+      if (f >= 0 && this.fnMap[f] < 0) this.mapFunction(f);
     }
-    let row = this.locationKeys.get(key);
-    if (row === undefined) {
+    const words = this.keyWords;
+    words[0] = mapping + 1;
+    words[1] = lo;
+    words[2] = hi;
+    words[3] = locs.isFolded[loc];
+    let w = 4;
+    const floatWords = this.floatWords;
+    for (let l = a; l < b; l++) {
+      const f = locs.lineFunction[l];
+      words[w++] = f >= 0 ? this.fnMap[f] + 1 : 0;
+      this.float[0] = locs.lineLine[l];
+      words[w++] = floatWords[0];
+      words[w++] = floatWords[1];
+      this.float[0] = locs.lineColumn[l];
+      words[w++] = floatWords[0];
+      words[w++] = floatWords[1];
+    }
+    const before = this.locationKeys.count;
+    const row = this.locationKeys.intern(words, 0, w);
+    if (row === before) {
       const out = this.out;
-      row = out.locId.length;
       out.locId.push(row + 1);
       out.locMapping.push(mapping);
-      out.locAddress.push(address);
+      out.locAddress.pushWords(lo, hi);
       out.locIsFolded.push(locs.isFolded[loc]);
       for (let l = a; l < b; l++) {
         const f = locs.lineFunction[l];
@@ -316,7 +386,6 @@ class Merger {
         out.lineColumn.push(locs.lineColumn[l]);
       }
       out.locLineStart.push(out.lineFunction.length);
-      this.locationKeys.set(key, row);
     }
     this.locMap[loc] = row;
     return row;

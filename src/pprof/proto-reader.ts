@@ -11,9 +11,13 @@ export class ProtoReader {
   readonly buf: Uint8Array;
   pos: number;
   end: number;
-  /** Low and high 32 bits of the last varint read by readRawVarint. */
-  lo = 0;
-  hi = 0;
+  /**
+   * Low and high 32 bits of the last varint read by readRawVarint. They start as doubles
+   * (-0 is not a small integer) because they later hold values up to 2^32-1: a field that
+   * changes representation deprecates the object's map and throws away optimized code.
+   */
+  lo = -0;
+  hi = -0;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;

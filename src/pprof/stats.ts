@@ -48,7 +48,7 @@ export function profileStats(p: Profile, top = 10, valueType?: string): ProfileS
   const durationNanos = Number(p.durationNanos);
   const cpuIndex = valueIndex(p, 'cpu', 'nanoseconds');
   const countIndex = valueIndex(p, 'samples', 'count');
-  let vi = cpuIndex >= 0 ? cpuIndex : 0;
+  let vi = Math.max(cpuIndex, 0);
   if (valueType !== undefined) vi = sampleTypes.indexOf(valueType);
   const { flat, cum } = vi >= 0 && V > 0 ? functionTotals(p, vi) : { flat: [], cum: [] };
 

@@ -35,7 +35,7 @@ func main() {
 	rate := flag.Int("rate", 100, "CPU profile sampling rate in `Hz`")
 	workers := flag.Int("workers", runtime.NumCPU(), "number of worker goroutines")
 	labels := flag.Bool("labels", false, "attach pprof labels endpoint and request_batch to each request")
-	variety := flag.Int("variety", 1, fmt.Sprintf("number of generated functions (1..%d) requests are routed through; >1 gives many distinct stacks", burn.MaxVariety))
+	variety := flag.Int("variety", 1, fmt.Sprintf("number of generated v-functions in use (1..%d); >1 routes every request through a random chain of them, giving many distinct stacks", burn.MaxVariety))
 	seed := flag.Uint64("seed", 1, "seed for the workload mix and inputs")
 	mode := flag.String("mode", "mixed", "workload: "+strings.Join(burn.Modes, ", "))
 	flag.Usage = func() {

@@ -237,12 +237,12 @@ func (w *worker) loop(ctx context.Context, stopped *atomic.Bool) {
 
 func (w *worker) serve(k kind, h uint64) {
 	if w.cfg.Variety > 1 {
-		// Route the request through a chain of 10..41 generated
+		// Route the request through a chain of 16..47 generated
 		// "middleware" functions chosen by hashing the request, then
 		// call the handler from the end of the chain. This multiplies
 		// the number of distinct stacks by ~Variety^depth.
 		w.rs.cur = k
-		w.result ^= w.rs.run(h, 9+int(h>>16%32))
+		w.result ^= w.rs.run(h, 15+int(h>>16%32))
 		return
 	}
 	w.result ^= w.handle(k, h)

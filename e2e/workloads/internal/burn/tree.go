@@ -79,7 +79,11 @@ type sumVisitor struct {
 }
 
 func (v *sumVisitor) Visit(n *node) bool {
-	v.sum += n.val
+	x := n.val ^ uint64(n.key)
+	for range 4 {
+		x = mix(x + v.sum)
+	}
+	v.sum += x
 	v.count++
 	return true
 }
@@ -183,6 +187,9 @@ type treeState struct {
 	exprs []Expr
 	env   []float64
 	visit []Visitor
+
+	recent [1024]int // keys inserted by serve, evicted round-robin
+	next   uint
 }
 
 func newTreeState(rng *rand.Rand) *treeState {
@@ -210,19 +217,25 @@ func (s *treeState) serve(h uint64) uint64 {
 			acc += n.val
 		}
 	}
-	for i := range 20 {
+	// Churn: insert 10 keys, evicting the keys inserted 1024 insertions ago
+	// so the tree size stays bounded.
+	for i := range 10 {
 		var changed bool
-		k := int(mix(h^uint64(i)<<20) % (1 << 30))
-		if i%2 == 0 {
-			s.root, changed = insert(s.root, k, h)
-			if changed {
-				s.size++
-			}
-		} else {
-			s.root, changed = remove(s.root, k)
+		slot := &s.recent[s.next%uint(len(s.recent))]
+		s.next++
+		if *slot != 0 {
+			s.root, changed = remove(s.root, *slot)
 			if changed {
 				s.size--
 			}
+		}
+		k := 1 + int(mix(h^uint64(i)<<20)%(1<<30))
+		s.root, changed = insert(s.root, k, h)
+		if changed {
+			s.size++
+			*slot = k
+		} else {
+			*slot = 0
 		}
 	}
 	// Range walks through the Visitor interface.

@@ -35,7 +35,7 @@ func newVState(variety, iters int) *vstate {
 // newRenderState returns the state for "render" requests: 8 chains of 30-60
 // v-function calls each, ending in a small strings.Builder render.
 func newRenderState(variety int) *vstate {
-	s := newVState(variety, 560)
+	s := newVState(variety, 800)
 	s.leaf = s.renderLeaf
 	return s
 }
