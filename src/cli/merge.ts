@@ -98,7 +98,7 @@ function report(flags: MergeFlags, started: number, bytes: Uint8Array, files: nu
 /** Returns the merge of the files in `paths`, each merged as soon as it is decoded; errors name the file. */
 async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<{ merged: Profile; inputSamples: number }> {
   const profiles = await readProfileFiles(paths);
-  const merger = new ProfileMerger(profiles[0], { dropLabels });
+  const merger = new ProfileMerger(profiles[0], { dropLabels }, profiles);
   let inputSamples = 0;
   profiles.forEach((p, i) => {
     try {

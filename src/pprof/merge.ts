@@ -40,9 +40,10 @@ export class ProfileMerger {
   private readonly first: Profile;
   private added = 0;
 
-  constructor(first: Profile, options: MergeOptions = {}) {
+  /** `all`, when known, lets the merger size its tables once for every input. */
+  constructor(first: Profile, options: MergeOptions = {}, all: Profile[] = [first]) {
     this.first = first;
-    this.merger = new Merger([first], options.dropLabels === true);
+    this.merger = new Merger(all, options.dropLabels === true);
   }
 
   add(p: Profile): void {
@@ -95,7 +96,7 @@ class Merger {
   // Keys are interned as uint32 word sequences (numbers as their float64 bits), so
   // deduplication builds no strings and allocates nothing per location or sample.
   private readonly functionKeys = new SequenceInterner(4096);
-  private readonly locationKeys = new SequenceInterner(16384);
+  private readonly locationKeys: SequenceInterner;
   private readonly labelSets = new SequenceInterner(1024);
   private readonly mappingKeys = new Map<string, number>();
   private scratch = new Uint32Array(256);
@@ -119,9 +120,33 @@ class Merger {
     this.dropLabels = dropLabels;
     const first = profiles[0];
     this.nValues = first.sampleTypes.length >> 1;
-    let expected = 0;
-    for (const p of profiles) expected = Math.max(expected, p.samples.count);
-    this.samples = new SequenceInterner(expected * 2);
+    // Size the output for the worst case (no sample shared between inputs): regrowing
+    // multi-megabyte tables costs more than the memory.
+    let samples = 0;
+    let stackWords = 0;
+    let locations = 0;
+    let lines = 0;
+    for (const p of profiles) {
+      samples += p.samples.count;
+      stackWords += p.samples.locs.length + p.samples.count;
+      locations += p.locations.count;
+      lines += p.locations.lineFunction.length;
+    }
+    this.samples = new SequenceInterner(samples, stackWords);
+    this.locationKeys = new SequenceInterner(locations, locations * 4 + lines * 5);
+    const b = this.out;
+    b.sampleLocs.reserve(stackWords);
+    b.sampleLocStart.reserve(samples + 1);
+    b.sampleLabelStart.reserve(samples + 1);
+    b.sampleValues.reserve(samples * this.nValues);
+    b.locId.reserve(locations);
+    b.locMapping.reserve(locations);
+    b.locAddress.reserve(locations);
+    b.locIsFolded.reserve(locations);
+    b.locLineStart.reserve(locations + 1);
+    b.lineFunction.reserve(lines);
+    b.lineLine.reserve(lines);
+    b.lineColumn.reserve(lines);
     const h = this.out.header;
     const types = new Int32Array(first.sampleTypes.length);
     for (let i = 0; i < types.length; i++) types[i] = this.out.string(first.strings[first.sampleTypes[i]]);

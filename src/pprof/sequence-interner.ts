@@ -15,22 +15,31 @@ export class SequenceInterner {
   private mask: number;
   count = 0;
 
-  constructor(expected = 1024) {
+  /**
+   * `expected` sequences of `expectedWords` words in total are preallocated for, so a caller
+   * that knows its input size (merge) never pays for regrowing the tables.
+   */
+  constructor(expected = 1024, expectedWords = expected * 8) {
     let size = 16;
     while (size < expected * 2) size *= 2;
     this.slots = new Int32Array(size).fill(-1);
     this.mask = size - 1;
+    this.starts.reserve(expected + 1);
     this.starts.push(0);
+    this.arena.reserve(expectedWords);
     this.hashes = new Int32Array(Math.max(16, expected));
   }
 
   /** Returns the id of seq[start..end), adding it when new (then id === count - 1). */
   intern(seq: Uint32Array, start: number, end: number): number {
+    // FNV-style word hash, finished with murmur3's avalanche so that nearby stacks spread.
     let h = 0x811c9dc5 ^ (end - start);
-    for (let i = start; i < end; i++) {
-      h = Math.imul(h ^ seq[i], 0x01000193);
-      h ^= h >>> 15;
-    }
+    for (let i = start; i < end; i++) h = Math.imul(h ^ seq[i], 0x01000193);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
     const mask = this.mask;
     const slots = this.slots;
     const arena = this.arena.data;
