@@ -82,7 +82,8 @@ describe('large profile from a real program', () => {
     const pgoSize = readFileSync(pgo).length;
     const ratio = rawSize / pgoSize;
     t.diagnostic(`raw merge ${rawSize} bytes (go tool pprof -proto), default.pgo ${pgoSize} bytes: ${ratio.toFixed(1)}× smaller`);
-    assert.ok(rawSize > 1_000_000, `large fixture is large (${rawSize} bytes)`);
+    // About 1.5 MB on an idle machine; less when other tests share the CPU while it records.
+    assert.ok(rawSize > 500_000, `large fixture is large (${rawSize} bytes)`);
     assert.ok(ratio >= 10, `ratio ${ratio.toFixed(1)}`);
     assert.equal(preprofile(pgo), preprofile(raw));
   });
