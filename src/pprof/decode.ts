@@ -32,7 +32,27 @@ export function decodeProfile(bytes: Uint8Array): Profile {
   let defaultSampleType = 0;
   let docUrl = 0;
 
+  const bufEnd = buf.length;
   while (r.pos < r.end) {
+    // Fast path for the bulk of a profile, samples (tag 0x12) and locations (0x22) with a
+    // length below 2^14, without a call per field; anything else takes the general path.
+    const start = r.pos;
+    const tag0 = buf[start];
+    if (tag0 === 0x12 || tag0 === 0x22) {
+      let p = start + 1;
+      let len = buf[p++];
+      if (len >= 0x80) {
+        const b = buf[p++];
+        len = b < 0x80 ? (len & 0x7f) | (b << 7) : -1;
+      }
+      const end = p + len;
+      if (len >= 0 && end <= bufEnd) {
+        if (tag0 === 0x12) sampleRanges.push(p, end);
+        else locationRanges.push(p, end);
+        r.pos = end;
+        continue;
+      }
+    }
     const tag = r.uint('field tag');
     const field = tag >>> 3;
     const wire = tag & 7;
@@ -330,71 +350,154 @@ function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, f
   const id = new Float64Array(n);
   const mapping = new Int32Array(n);
   const address = new BigUint64Array(n);
+  // Addresses are written as two 32-bit words, so no bigint is created per location.
+  const addressWords = new Uint32Array(address.buffer);
   const isFolded = new Uint8Array(n);
   const lineStart = new Uint32Array(n + 1);
-  const lineFunction = new GrowableInt32(n * 2);
-  const lineLine = new GrowableFloat64(n * 2);
-  const lineColumn = new GrowableFloat64(n * 2);
+  let capacity = n * 2 + 16;
+  let lineFunction = new Int32Array(capacity);
+  let lineLine = new Float64Array(capacity);
+  let lineColumn = new Float64Array(capacity);
+  let nLines = 0;
+  const fnDense = functionIds.dense;
   const r = new ProtoReader(buf);
+  const badFunction = (i: number, functionId: number): never => {
+    throw new ProfileError(`location id ${id[i]} has a line referring to function id ${functionId}, which does not exist`);
+  };
   for (let i = 0; i < n; i++) {
-    r.pos = ranges[2 * i];
-    r.end = ranges[2 * i + 1];
+    let p = ranges[2 * i];
+    const end = ranges[2 * i + 1];
     let mappingId = 0;
-    while (r.pos < r.end) {
-      const tag = r.uint('field tag');
-      const field = tag >>> 3;
-      const wire = tag & 7;
-      if (field === 4 && wire === 2) {
-        const end = r.delimitedEnd('location line');
-        const outer = r.end;
-        r.end = end;
+    while (p < end) {
+      const tag = buf[p];
+      // Fast paths (no calls) for what Go writes: one-byte tags, ids and lines below 2^21,
+      // line messages shorter than 128 bytes. Everything else goes through ProtoReader.
+      if (tag === 0x22 && buf[p + 1] < 0x80) {
+        const lineEnd = p + 2 + buf[p + 1];
+        if (lineEnd > end) break;
+        p += 2;
         let functionId = 0;
         let line = 0;
         let column = 0;
-        while (r.pos < end) {
-          const t = r.uint('field tag');
-          const f = t >>> 3;
-          const w = t & 7;
+        while (p < lineEnd) {
+          const t = buf[p];
+          if (t === 0x08 || t === 0x10) {
+            let b = buf[p + 1];
+            let v = b & 0x7f;
+            let q = p + 2;
+            if (b >= 0x80) {
+              b = buf[q++];
+              v |= (b & 0x7f) << 7;
+              if (b >= 0x80) {
+                b = buf[q++];
+                v |= (b & 0x7f) << 14;
+                if (b >= 0x80) v = -1;
+              }
+            }
+            if (v >= 0) {
+              if (t === 0x08) functionId = v;
+              else line = v;
+              p = q;
+              continue;
+            }
+          }
+          r.pos = p;
+          r.end = lineEnd;
+          const tt = r.uint('field tag');
+          const f = tt >>> 3;
+          const w = tt & 7;
+          if (w !== 0) r.skip(w, f);
+          else if (f === 1) functionId = r.uint('line function_id');
+          else if (f === 2) line = r.int('line number');
+          else if (f === 3) column = r.int('line column');
+          else r.skip(w, f);
+          p = r.pos;
+        }
+        if (p > lineEnd) throw new ProfileError(`truncated protobuf: a line of location ${i} runs past its end`);
+        let fn = -1;
+        if (functionId !== 0) {
+          fn = functionId < fnDense.length ? fnDense[functionId] : functionIds.row(functionId);
+          if (fn < 0) badFunction(i, functionId);
+        }
+        if (nLines === capacity) {
+          capacity *= 2;
+          const f2 = new Int32Array(capacity);
+          f2.set(lineFunction);
+          lineFunction = f2;
+          const l2 = new Float64Array(capacity);
+          l2.set(lineLine);
+          lineLine = l2;
+          const c2 = new Float64Array(capacity);
+          c2.set(lineColumn);
+          lineColumn = c2;
+        }
+        lineFunction[nLines] = fn;
+        lineLine[nLines] = line;
+        lineColumn[nLines] = column;
+        nLines++;
+        continue;
+      }
+      r.pos = p;
+      r.end = end;
+      const t = r.uint('field tag');
+      const field = t >>> 3;
+      const wire = t & 7;
+      if (field === 4 && wire === 2) {
+        // A long line message: decode it with the reader, then store as above.
+        const lineEnd = r.delimitedEnd('location line');
+        r.end = lineEnd;
+        let functionId = 0;
+        let line = 0;
+        let column = 0;
+        while (r.pos < lineEnd) {
+          const tt = r.uint('field tag');
+          const f = tt >>> 3;
+          const w = tt & 7;
           if (w !== 0) r.skip(w, f);
           else if (f === 1) functionId = r.uint('line function_id');
           else if (f === 2) line = r.int('line number');
           else if (f === 3) column = r.int('line column');
           else r.skip(w, f);
         }
-        r.end = outer;
         let fn = -1;
         if (functionId !== 0) {
           fn = functionIds.row(functionId);
-          if (fn < 0) {
-            throw new ProfileError(`location id ${id[i]} has a line referring to function id ${functionId}, which does not exist`);
-          }
+          if (fn < 0) badFunction(i, functionId);
         }
-        lineFunction.push(fn);
-        lineLine.push(line);
-        lineColumn.push(column);
-        continue;
-      }
-      if (wire !== 0) {
+        if (nLines === capacity) {
+          capacity *= 2;
+          const f2 = new Int32Array(capacity);
+          f2.set(lineFunction);
+          lineFunction = f2;
+          const l2 = new Float64Array(capacity);
+          l2.set(lineLine);
+          lineLine = l2;
+          const c2 = new Float64Array(capacity);
+          c2.set(lineColumn);
+          lineColumn = c2;
+        }
+        lineFunction[nLines] = fn;
+        lineLine[nLines] = line;
+        lineColumn[nLines] = column;
+        nLines++;
+      } else if (wire !== 0) {
         r.skip(wire, field);
-        continue;
+      } else if (field === 1) {
+        id[i] = r.uint('location id');
+      } else if (field === 2) {
+        mappingId = r.uint('location mapping_id');
+      } else if (field === 3) {
+        r.readRawVarint();
+        addressWords[2 * i] = r.lo;
+        addressWords[2 * i + 1] = r.hi;
+      } else if (field === 5) {
+        isFolded[i] = r.bool() ? 1 : 0;
+      } else {
+        r.skip(wire, field);
       }
-      switch (field) {
-        case 1:
-          id[i] = r.uint('location id');
-          break;
-        case 2:
-          mappingId = r.uint('location mapping_id');
-          break;
-        case 3:
-          address[i] = r.uint64();
-          break;
-        case 5:
-          isFolded[i] = r.bool() ? 1 : 0;
-          break;
-        default:
-          r.skip(wire, field);
-      }
+      p = r.pos;
     }
+    if (p !== end) throw new ProfileError(`truncated protobuf: location ${i} has a field that runs past its end`);
     if (mappingId === 0) {
       mapping[i] = -1;
     } else {
@@ -402,7 +505,7 @@ function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, f
       if (m < 0) throw new ProfileError(`location id ${id[i]} refers to mapping id ${mappingId}, which does not exist`);
       mapping[i] = m;
     }
-    lineStart[i + 1] = lineFunction.length;
+    lineStart[i + 1] = nLines;
   }
   return {
     count: n,
@@ -411,9 +514,9 @@ function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, f
     address,
     isFolded,
     lineStart,
-    lineFunction: lineFunction.finish(),
-    lineLine: lineLine.finish(),
-    lineColumn: lineColumn.finish(),
+    lineFunction: lineFunction.subarray(0, nLines),
+    lineLine: lineLine.subarray(0, nLines),
+    lineColumn: lineColumn.subarray(0, nLines),
   };
 }
 
@@ -462,26 +565,31 @@ function decodeSamples(buf: Uint8Array, ranges: Ranges, locationIds: IdTable, va
           r.delimitedEnd('sample location_id');
         }
         pos += 2;
+        // Ids below 2^21 (up to three bytes) inline; longer varints are rare and read by
+        // the reader, outside this loop, so the optimizing compiler never meets an
+        // unexecuted branch here and has no reason to throw its code away.
         while (pos < fieldEnd) {
-          let b = buf[pos++];
-          let id = b & 0x7f;
-          if (b >= 0x80) {
-            b = buf[pos++];
-            id |= (b & 0x7f) << 7;
-            if (b >= 0x80) {
-              b = buf[pos++];
-              id |= (b & 0x7f) << 14;
-              if (b >= 0x80) {
-                r.pos = pos - 3;
-                r.end = fieldEnd;
-                id = r.uint('sample location_id');
-                pos = r.pos;
-              }
-            }
+          const b0 = buf[pos];
+          let id: number;
+          if (b0 < 0x80) {
+            id = b0;
+            pos += 1;
+          } else if (buf[pos + 1] < 0x80) {
+            id = (b0 & 0x7f) | (buf[pos + 1] << 7);
+            pos += 2;
+          } else if (buf[pos + 2] < 0x80) {
+            id = (b0 & 0x7f) | ((buf[pos + 1] & 0x7f) << 7) | (buf[pos + 2] << 14);
+            pos += 3;
+          } else {
+            r.pos = pos;
+            r.end = fieldEnd;
+            id = r.uint('sample location_id');
+            pos = r.pos;
           }
           const row = id < denseLength ? dense[id] : locationIds.row(id);
           if (row < 0) badLocation(i, id);
-          locs[nLocs++] = row;
+          locs[nLocs] = row;
+          nLocs += 1;
         }
         if (pos > fieldEnd) truncated(i);
         continue;

@@ -11,8 +11,10 @@ export interface MergeOptions {
 /**
  * Returns the merge of `profiles` with google/pprof `profile.Merge` semantics:
  * - all inputs must have the same period type and the same sample types in the same order;
- * - header: sample types, period type and default sample type from the first profile,
- *   period = max, duration = sum, time = min (ignoring 0), comments de-duplicated in order,
+ * - header: sample types and period type from the first profile, default sample type from
+ *   the first profile that has one,
+ *   period = max, duration = sum, time = the earliest (0 only counts as unset before the first
+ *   non-zero time, like google/pprof), comments de-duplicated in order,
  *   drop/keep frames and doc_url from the first profile that has them;
  * - functions are shared by (name, system name, file, start line), mappings by (size rounded
  *   up to 4 KiB, offset, build id or else file), locations by (mapping, address relative to
@@ -248,6 +250,7 @@ class Merger {
       }
     }
     h.comments = Int32Array.from(comments);
+    if (h.defaultSampleType === 0 && p.defaultSampleType !== 0) h.defaultSampleType = this.out.string(p.strings[p.defaultSampleType]);
     if (h.docUrl === 0 && p.docUrl !== 0) h.docUrl = this.out.string(p.strings[p.docUrl]);
     if (h.dropFrames === 0 && p.dropFrames !== 0) h.dropFrames = this.out.string(p.strings[p.dropFrames]);
     if (h.keepFrames === 0 && p.keepFrames !== 0) h.keepFrames = this.out.string(p.strings[p.keepFrames]);

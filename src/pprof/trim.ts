@@ -21,7 +21,10 @@ export const PGO_KEPT_LOCATIONS = 2;
  *   addresses were equal. The compiler's graph keys nodes by (name, address, start line,
  *   line) and drops self-edges and repeated edges within a sample, so dropping addresses
  *   outright would merge the leaf and caller nodes of a recursive call on one line and lose
- *   that edge; slot addresses keep exactly the distinctions the original addresses made;
+ *   that edge; slot addresses keep exactly the distinctions the original addresses made
+ *   within a sample. Across samples, merging nodes only matters when their weights can
+ *   cancel out (the compiler forgets zero-weight nodes), so a profile with negative values
+ *   (a delta profile) keeps its original addresses instead;
  * - samples with the same remaining stack are summed, all-zero samples dropped.
  * `go tool preprofile` of the result equals that of `p`. Throws ProfileError when `p` has
  * neither sample type (it is not a CPU profile).
@@ -74,13 +77,22 @@ export function trimForPgo(p: Profile): Profile {
   };
   const locationKeys = new Map<string, number>();
   const locs = p.locations;
+  const s = p.samples;
+  const V = p.sampleTypes.length >> 1;
+  const K = keep.length;
+  let keepAddresses = false;
+  for (let i = 0; i < s.count && !keepAddresses; i++) {
+    for (let k = 0; k < K; k++) if (s.values[i * V + keep[k]] < 0) keepAddresses = true;
+  }
+  const addressWords = new Uint32Array(p.locations.address.buffer, p.locations.address.byteOffset, p.locations.count * 2);
+
   // A location row can become two trimmed locations (one per address slot).
   const locMap = [new Int32Array(p.locations.count).fill(-1), new Int32Array(p.locations.count).fill(-1)];
   const mapLocation = (loc: number, slot: number): number => {
     const memo = locMap[slot - 1];
     let m = memo[loc];
     if (m >= 0) return m;
-    let key = `${slot}:`;
+    let key = keepAddresses ? `${addressWords[2 * loc]}.${addressWords[2 * loc + 1]}:` : `${slot}:`;
     for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
       const f = locs.lineFunction[l];
       key += `${f >= 0 ? mapFunction(f) : -1},${locs.lineLine[l]},${locs.lineColumn[l]};`;
@@ -92,7 +104,8 @@ export function trimForPgo(p: Profile): Profile {
       m = out.locId.length;
       out.locId.push(m + 1);
       out.locMapping.push(-1);
-      out.locAddress.push(BigInt(slot));
+      if (keepAddresses) out.locAddress.pushWords(addressWords[2 * loc], addressWords[2 * loc + 1]);
+      else out.locAddress.push(BigInt(slot));
       out.locIsFolded.push(0);
       for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
         const f = locs.lineFunction[l];
@@ -107,9 +120,6 @@ export function trimForPgo(p: Profile): Profile {
     return m;
   };
 
-  const s = p.samples;
-  const V = p.sampleTypes.length >> 1;
-  const K = keep.length;
   const stacks = new SequenceInterner(Math.min(s.count, 1 << 16));
   const key = new Uint32Array(PGO_KEPT_LOCATIONS);
   for (let i = 0; i < s.count; i++) {
