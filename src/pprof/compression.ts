@@ -86,7 +86,11 @@ export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMP
     }
   }
   return new Promise((resolve, reject) => {
-    gunzip(bytes, { maxOutputLength: maxBytes }, (err, out) => {
+    // One big output chunk lets the thread pool inflate the whole file in one job. With the
+    // default 16 KiB chunks, every chunk needs a turn of the main thread's event loop, so
+    // files would not inflate while the main thread is busy decoding another one.
+    const chunkSize = Math.min(maxBytes, Math.max(64 * 1024, bytes.length * 8));
+    gunzip(bytes, { maxOutputLength: maxBytes, chunkSize }, (err, out) => {
       if (!err) {
         resolve(out);
         return;
@@ -101,20 +105,20 @@ export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMP
   });
 }
 
-/** Inputs above this size are compressed as two gzip members in parallel. */
-const PARALLEL_GZIP_BYTES = 1 << 20;
+/**
+ * Starts gzip-compressing `part` on the thread pool as one self-contained gzip member. The
+ * output chunk is sized for the whole member, so the compression runs to completion in one
+ * pool job even while the main thread is busy (see decompressAsync).
+ */
+export function gzipMember(part: Uint8Array, level: number): Promise<Buffer> {
+  const chunkSize = Math.max(64 * 1024, Math.ceil(part.length * 1.01) + 1024);
+  return new Promise((resolve, reject) => gzip(part, { level, chunkSize }, (err, out) => (err ? reject(err) : resolve(out))));
+}
 
 /**
- * Returns `raw` gzip-compressed. Large inputs are split in two halves compressed in parallel
- * on the thread pool and written as two concatenated gzip members, which every gzip reader
- * (Go's compress/gzip, pprof, zlib) reads as one stream. The output depends only on the
- * input and the level.
+ * Returns the gzip members in order, concatenated: the multi-member stream every gzip reader
+ * (Go's compress/gzip, pprof, zlib) reads as one.
  */
-export async function gzipAsync(raw: Uint8Array, level: number): Promise<Buffer> {
-  const compress = (part: Uint8Array): Promise<Buffer> =>
-    new Promise((resolve, reject) => gzip(part, { level }, (err, out) => (err ? reject(err) : resolve(out))));
-  if (raw.length < PARALLEL_GZIP_BYTES) return compress(raw);
-  const half = raw.length >> 1;
-  const parts = await Promise.all([compress(raw.subarray(0, half)), compress(raw.subarray(half))]);
-  return Buffer.concat(parts);
+export async function concatMembers(members: Array<Promise<Buffer>>): Promise<Buffer> {
+  return Buffer.concat(await Promise.all(members));
 }
