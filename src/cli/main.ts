@@ -3,7 +3,10 @@ import { ProfileError } from '../pprof/errors.js';
 import { CliError } from './errors.js';
 import { registerExplain } from './explain.js';
 import { registerInspect } from './inspect.js';
+import { registerKeys } from './keys.js';
 import { registerMerge } from './merge.js';
+import { registerServe } from './serve.js';
+import { registerUpload } from './upload.js';
 import { VERSION } from './version.js';
 
 /** Builds the `hotpath` command tree. Exported so tests can run commands in-process. */
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
+  registerServe(program);
+  registerUpload(program);
+  registerKeys(program);
   registerMerge(program);
   registerInspect(program);
   registerExplain(program);

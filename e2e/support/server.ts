@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hotpathBin } from './paths.js';
+
+export interface RunningServer {
+  url: string;
+  apiKey: string;
+  appKey: string;
+  dataDir: string;
+  /** Everything the server printed so far. */
+  output: () => string;
+  /** Stops the server with SIGTERM (graceful shutdown) and returns its exit code; removes a data directory it made unless keepData. */
+  stop: (options?: { keepData?: boolean }) => Promise<number | null>;
+}
+
+/**
+ * Starts `hotpath serve` as a user would (a separate process, on a free loopback port, with a
+ * fresh data directory unless one is given) and resolves once it listens, with the keys it
+ * printed on first start.
+ */
+export function startServer(extraArgs: string[] = [], dataDir?: string): Promise<RunningServer> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'hotpath-serve-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [hotpathBin, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dir, ...extraArgs],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      const serving = /"address":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"hotpath serving"/.exec(out);
+      if (!serving) return;
+      clearInterval(timer);
+      const apiKey = /API key \(send profiles\): +(\S+)/.exec(out)?.[1] ?? '';
+      const appKey = /Application key \(read, admin\): +(\S+)/.exec(out)?.[1] ?? '';
+      resolve({
+        url: serving[1],
+        apiKey,
+        appKey,
+        dataDir: dir,
+        output: () => out,
+        stop: async (options = {}) => {
+          child.kill('SIGTERM');
+          const code = await exited;
+          if (!dataDir && !options.keepData) rmSync(dir, { recursive: true, force: true });
+          return code;
+        },
+      });
+    }, 20);
+    void exited.then((code) => {
+      clearInterval(timer);
+      reject(new Error(`hotpath serve exited (${code}) before listening:\n${out}`));
+    });
+  });
+}

@@ -1,0 +1,84 @@
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { APP_SCOPES, type AppScope, KeyStore } from '../server/keys.js';
+import { CliError } from './errors.js';
+import { table } from './format.js';
+import { DEFAULT_DATA_DIR } from './serve.js';
+
+function open(data: string): KeyStore {
+  return new KeyStore(join(resolve(data), 'keys.sqlite'));
+}
+
+export function registerKeys(program: Command): void {
+  const keys = program
+    .command('keys')
+    .summary('create, list and revoke API and application keys')
+    .description(
+      'Manage the keys of a server data directory (works while the server runs). API keys send profiles; application keys read, with scopes.',
+    );
+  keys
+    .command('create')
+    .description('create a key and print its secret (shown only once)')
+    .option('--kind <KIND>', 'api (send profiles) or app (read)', 'app')
+    .option('--scopes <LIST>', `for app keys, comma-separated: ${APP_SCOPES.join(', ')}`, 'profiles_read,pgo_read')
+    .option('--name <NAME>', 'what the key is for', '')
+    .option('--data <DIR>', 'server data directory', DEFAULT_DATA_DIR)
+    .action((flags: { kind: string; scopes: string; name: string; data: string }) => {
+      if (flags.kind !== 'api' && flags.kind !== 'app') throw new CliError(`--kind must be api or app, got ${JSON.stringify(flags.kind)}`);
+      const scopes = flags.kind === 'app' ? (flags.scopes.split(',').filter((s) => s !== '') as AppScope[]) : [];
+      for (const s of scopes)
+        if (!APP_SCOPES.includes(s)) throw new CliError(`unknown scope ${JSON.stringify(s)} (scopes: ${APP_SCOPES.join(', ')})`);
+      const store = open(flags.data);
+      try {
+        const { secret, key } = store.create(flags.kind, flags.name, scopes);
+        process.stdout.write(`${secret}\n`);
+        process.stderr.write(
+          `created ${key.kind} key ${key.id}${key.scopes.length ? ` with scopes ${key.scopes.join(',')}` : ''}: the secret above is not stored and cannot be shown again\n`,
+        );
+      } finally {
+        store.close();
+      }
+    });
+  keys
+    .command('list')
+    .description('list keys (never their secrets)')
+    .option('--data <DIR>', 'server data directory', DEFAULT_DATA_DIR)
+    .option('--json', 'print JSON')
+    .action((flags: { data: string; json?: boolean }) => {
+      const store = open(flags.data);
+      try {
+        const list = store.list();
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+          return;
+        }
+        const rows = list.map((k) => [
+          k.id,
+          k.kind,
+          k.scopes.join(',') || '-',
+          k.revokedAt ? 'revoked' : 'live',
+          new Date(k.createdAt).toISOString(),
+          k.name,
+        ]);
+        process.stdout.write(
+          `${table(['id', 'kind', 'scopes', 'state', 'created', 'name'], rows, [false, false, false, false, false, false])}\n`,
+        );
+      } finally {
+        store.close();
+      }
+    });
+  keys
+    .command('revoke')
+    .description('revoke a key by id: requests with it are refused from now on')
+    .argument('<ID>', 'key id, as `hotpath keys list` shows')
+    .option('--data <DIR>', 'server data directory', DEFAULT_DATA_DIR)
+    .action((id: string, flags: { data: string }) => {
+      const store = open(flags.data);
+      try {
+        if (!store.revoke(id)) throw new CliError(`no live key with id ${id}`);
+        process.stderr.write(`revoked key ${id}\n`);
+      } finally {
+        store.close();
+      }
+    });
+}

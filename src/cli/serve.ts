@@ -1,0 +1,124 @@
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { buildApp, DEFAULT_LIMITS } from '../server/app.js';
+import { KeyStore } from '../server/keys.js';
+import { createLogger } from '../server/logger.js';
+import { startRetentionJob } from '../store/retention.js';
+import { openSqliteStore } from '../store/store.js';
+import { parseDuration } from './durations.js';
+import { CliError } from './errors.js';
+import { parseCount } from './format.js';
+
+/** dd-trace-go sends to localhost:8126 (the Datadog agent's port) when nothing is configured. */
+export const DEFAULT_PORT = 8126;
+export const DEFAULT_DATA_DIR = 'hotpath-data';
+
+interface ServeFlags {
+  port: string;
+  host: string;
+  data: string;
+  allowAnonymousIntake?: boolean;
+  allowAnonymousRead?: boolean;
+  maxBodyMb: string;
+  maxDecompressedMb: string;
+  rawRetention: string;
+  pgoRetention: string;
+  logLevel: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .summary('run the profile server (intake, API, metrics) on embedded storage')
+    .description(
+      'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native\n' +
+        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for\n' +
+        'the index and files for the profiles, under --data. On first start it creates an API key (to send\n' +
+        'profiles) and an admin application key (to read) and prints them once.',
+    )
+    .option('--port <N>', `port to listen on (${DEFAULT_PORT}: where dd-trace-go sends profiles by default)`, String(DEFAULT_PORT))
+    .option('--host <ADDR>', 'address to listen on (0.0.0.0: every interface)', '0.0.0.0')
+    .option('--data <DIR>', 'data directory (index, profiles, keys)', DEFAULT_DATA_DIR)
+    .option('--allow-anonymous-intake', 'accept profiles without an API key (only on a trusted network)')
+    .option('--allow-anonymous-read', 'serve the API without an application key (only on a trusted network)')
+    .option('--max-body-mb <N>', 'largest request body accepted, in MiB', String(DEFAULT_LIMITS.maxBodyBytes / 1024 / 1024))
+    .option(
+      '--max-decompressed-mb <N>',
+      'largest decompressed CPU profile, in MiB (decompression bombs stop here)',
+      String(DEFAULT_LIMITS.maxDecompressedBytes / 1024 / 1024),
+    )
+    .option('--raw-retention <DURATION>', 'how long raw profiles are kept', '7d')
+    .option('--pgo-retention <DURATION>', 'how long trimmed PGO forms (and the profile records) are kept', '30d')
+    .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
+    .addHelpText(
+      'after',
+      `\nExample:\n  hotpath serve --data /var/lib/hotpath\n  DD_TRACE_AGENT_URL=http://hotpath:API_KEY@localhost:${DEFAULT_PORT} ./my-service`,
+    )
+    .action((flags: ServeFlags) => runServe(flags));
+}
+
+async function runServe(flags: ServeFlags): Promise<void> {
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError(`--port must be a port number, got ${JSON.stringify(flags.port)}`);
+  const maxBodyMb = parseCount(flags.maxBodyMb, '--max-body-mb');
+  const maxDecompressedMb = parseCount(flags.maxDecompressedMb, '--max-decompressed-mb');
+  const rawMaxAgeMs = parseDuration(flags.rawRetention, '--raw-retention');
+  const pgoMaxAgeMs = parseDuration(flags.pgoRetention, '--pgo-retention');
+  const dataDir = resolve(flags.data);
+  const logger = createLogger(flags.logLevel);
+
+  const store = await openSqliteStore(dataDir);
+  const keys = new KeyStore(join(dataDir, 'keys.sqlite'));
+  if (keys.count() === 0) {
+    const api = keys.create('api', 'initial API key');
+    const app = keys.create('app', 'initial admin key', ['admin']);
+    process.stdout.write(
+      `\nFirst start: created two keys. They are shown only now; store them (more with \`hotpath keys create --data ${flags.data}\`).\n` +
+        `  API key (send profiles):          ${api.secret}\n` +
+        `  Application key (read, admin):    ${app.secret}\n` +
+        `  dd-trace-go: DD_TRACE_AGENT_URL=http://hotpath:${api.secret}@<this host>:${port}\n\n`,
+    );
+  }
+  const app = buildApp({
+    store,
+    keys,
+    logger,
+    limits: { maxBodyBytes: maxBodyMb * 1024 * 1024, maxDecompressedBytes: maxDecompressedMb * 1024 * 1024 },
+    anonymousIntake: flags.allowAnonymousIntake === true,
+    anonymousRead: flags.allowAnonymousRead === true,
+    storeBytes: () => store.blobs.totalBytes(),
+  });
+  const stopRetention = startRetentionJob({
+    index: store.index,
+    blobs: store.blobs,
+    rawMaxAgeMs,
+    pgoMaxAgeMs,
+    intervalMs: 10 * 60 * 1000,
+    onError: (err) => logger.error({ err }, 'retention failed'),
+    onResult: (result) => logger.info(result, 'retention'),
+  });
+
+  let closing = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    await stopRetention();
+    await app.close();
+    await store.close();
+    keys.close();
+    logger.info('stopped');
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    const address = await app.listen({ port, host: flags.host });
+    logger.info({ address, data: dataDir, anonymousIntake: flags.allowAnonymousIntake === true }, 'hotpath serving');
+  } catch (err) {
+    await store.close();
+    keys.close();
+    throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
+  }
+}

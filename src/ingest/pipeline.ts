@@ -1,0 +1,72 @@
+import { sniffCompression } from '../pprof/compression.js';
+import { encodeProfileGzip } from '../pprof/encode.js';
+import { ProfileError } from '../pprof/errors.js';
+import { parseProfile } from '../pprof/parse.js';
+import { profileStats } from '../pprof/stats.js';
+import { trimForPgo } from '../pprof/trim.js';
+import type { NewProfile, ProfileStore } from '../store/store.js';
+import type { ProfileRecord } from '../store/types.js';
+import { IngestError } from './errors.js';
+import { type IngestedProfile, tagValue } from './record.js';
+
+export interface PipelineOptions {
+  maxDecompressedBytes: number;
+  /** Server clock, ms since the epoch. */
+  now?: number;
+}
+
+/**
+ * Stores one normalised upload, doing once what every later read would otherwise repeat:
+ * the CPU profile is decoded and validated, its stats computed (CPU cores, samples, duration)
+ * and its trimmed PGO form built. The raw attachments are kept as received. Resolves when the
+ * profile is durable; a CPU profile that cannot be decoded is an IngestError (400) and nothing
+ * is stored.
+ */
+export async function ingestProfile(store: ProfileStore, upload: IngestedProfile, options: PipelineOptions): Promise<ProfileRecord> {
+  let cpuCores: number | null = null;
+  let sampleCount = 0;
+  let durationNanos = Math.max(0, Math.round((upload.end - upload.start) * 1e6));
+  let pgoBytes: Uint8Array | null = null;
+  if (upload.cpuAttachment !== null) {
+    const attachment = upload.attachments.find((a) => a.name === upload.cpuAttachment);
+    if (!attachment) throw new IngestError(400, 'attachment', `the CPU profile ${upload.cpuAttachment} is missing`);
+    try {
+      const profile = parseProfile(attachment.bytes, { maxDecompressedBytes: options.maxDecompressedBytes });
+      const stats = profileStats(profile, 0);
+      cpuCores = stats.cpuCores;
+      sampleCount = stats.sampleCount;
+      if (stats.durationNanos > 0) durationNanos = stats.durationNanos;
+      pgoBytes = encodeProfileGzip(trimForPgo(profile));
+    } catch (err) {
+      if (err instanceof ProfileError) {
+        const tooLarge = /exceeds the limit/.test(err.message);
+        throw new IngestError(tooLarge ? 413 : 400, tooLarge ? 'decompressed_size' : 'pprof', `${upload.cpuAttachment}: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+  // A bare upload says when it ended (now) but not when it started: the profile knows.
+  const start = upload.start === upload.end && durationNanos > 0 ? upload.end - durationNanos / 1e6 : upload.start;
+  const tags = upload.tags;
+  const pgoTag = tagValue(tags, 'pgo');
+  const record: NewProfile = {
+    start,
+    end: upload.end,
+    receivedAt: options.now ?? Date.now(),
+    protocol: upload.protocol,
+    service: tagValue(tags, 'service') ?? '',
+    env: tagValue(tags, 'env') ?? '',
+    version: tagValue(tags, 'version') ?? '',
+    host: tagValue(tags, 'host') ?? '',
+    runtime: tagValue(tags, 'runtime') ?? '',
+    pgo: pgoTag === 'true' ? true : pgoTag === 'false' ? false : null,
+    cpuCores,
+    sampleCount,
+    durationNanos,
+    tags,
+    metrics: cpuCores === null ? {} : { core_cpu_cores: cpuCores },
+    endpointCounts: upload.endpointCounts,
+  };
+  const attachments = upload.attachments.map((a) => ({ name: a.name, bytes: a.bytes, compression: sniffCompression(a.bytes) }));
+  return store.saveProfile(record, attachments, pgoBytes);
+}

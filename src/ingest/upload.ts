@@ -1,0 +1,32 @@
+import { parseTagList } from './datadog.js';
+import { IngestError } from './errors.js';
+import { header, type IngestedProfile, type IntakeRequest } from './record.js';
+
+/**
+ * Returns the profile of a native upload (`POST /api/v1/profiles`, what `hotpath upload` sends):
+ * the body is one pprof file (gzip, zstd or raw protobuf), tags come from the `tags` query
+ * parameter or the X-Hotpath-Tags header ("k:v,k:v"), times from `start`/`end` (ms since the
+ * epoch) and default to the profile's own when absent (end = now).
+ */
+export function parseUpload(req: IntakeRequest): IngestedProfile {
+  if (req.body.length === 0) throw new IngestError(400, 'empty', 'the request body is empty: send the pprof file as the body');
+  const q = req.query ?? {};
+  const tags = parseTagList(q.tags ?? header(req, 'x-hotpath-tags') ?? '');
+  for (const [k] of tags) {
+    if (!/^[A-Za-z0-9_.\-/]+$/.test(k))
+      throw new IngestError(400, 'tags', `tag key ${JSON.stringify(k)} may only contain letters, digits and _.-/`);
+  }
+  const time = (name: 'start' | 'end'): number | null => {
+    const v = q[name];
+    if (v === undefined || v === '') return null;
+    const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+    if (!Number.isFinite(ms))
+      throw new IngestError(400, 'time', `"${name}" must be ms since the epoch or RFC 3339, got ${JSON.stringify(v)}`);
+    return ms;
+  };
+  const end = time('end') ?? Date.now();
+  const start = time('start') ?? end;
+  if (end < start) throw new IngestError(400, 'time', '"end" is before "start"');
+  const name = q.name && /^[A-Za-z0-9._-]{1,128}$/.test(q.name) ? q.name : 'cpu.pprof';
+  return { protocol: 'upload', start, end, tags, attachments: [{ name, bytes: req.body }], cpuAttachment: name, endpointCounts: null };
+}

@@ -1,0 +1,377 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { QuerySyntaxError } from '../query/errors.js';
+import { ProfileExistsError } from './errors.js';
+import type { ProfileIndex, ProfileSearch } from './profile-index.js';
+import type { ProfileRecord } from './types.js';
+
+/**
+ * One instance of a ProfileIndex implementation under test. `reopen` closes `index` and returns
+ * a new instance over the same storage (as after a restart); `cleanup` closes whatever is open
+ * and removes the storage.
+ */
+export interface ProfileIndexHarness {
+  index: ProfileIndex;
+  reopen(): Promise<ProfileIndex>;
+  cleanup(): Promise<void>;
+}
+
+const MINUTE = 60_000;
+/** A fixed "now" for the fixtures: 2025-01-01T00:00:00Z. */
+export const T0 = Date.UTC(2025, 0, 1);
+
+/**
+ * Returns a complete record with plausible values; `overrides` replace fields. The tags are
+ * derived from service/env/version/host/pgo unless `tags` is given.
+ */
+export function makeTestRecord(id: string, overrides: Partial<ProfileRecord> = {}): ProfileRecord {
+  const base = {
+    service: 'web-api',
+    env: 'prod',
+    version: '1.2',
+    host: 'web-1',
+    pgo: false as boolean | null,
+    ...overrides,
+  };
+  const tags: Array<[string, string]> = overrides.tags ?? [
+    ['service', base.service],
+    ['env', base.env],
+    ['version', base.version],
+    ['host', base.host],
+    ...(base.pgo === null ? [] : [['pgo', String(base.pgo)] as [string, string]]),
+  ];
+  const start = overrides.start ?? T0 - MINUTE;
+  const cpuCores = overrides.cpuCores === undefined ? 1 : overrides.cpuCores;
+  return {
+    id,
+    start,
+    end: start + MINUTE,
+    receivedAt: start + MINUTE + 500,
+    protocol: 'datadog',
+    runtime: 'go',
+    cpuCores,
+    sampleCount: 6000,
+    durationNanos: 60e9,
+    metrics: cpuCores === null ? {} : { core_cpu_cores: cpuCores },
+    attachments: [
+      { name: 'cpu.pprof', blobKey: `${id}/raw-0-cpu.pprof`, size: 1234, compression: 'zstd' },
+      { name: 'heap.pprof', blobKey: `${id}/raw-1-heap.pprof`, size: 99, compression: 'gzip' },
+    ],
+    pgoBlobKey: `${id}/pgo`,
+    endpointCounts: null,
+    rawDeleted: false,
+    ...base,
+    tags,
+  };
+}
+
+/**
+ * The behaviour every ProfileIndex implementation must have. Call it from the implementation's
+ * test file with a factory that makes a fresh, empty storage per test.
+ */
+export function profileIndexContract(name: string, make: () => Promise<ProfileIndexHarness>): void {
+  describe(`ProfileIndex contract: ${name}`, () => {
+    let harness: ProfileIndexHarness;
+    let index: ProfileIndex;
+    beforeEach(async () => {
+      harness = await make();
+      index = harness.index;
+    });
+    afterEach(async () => {
+      await harness.cleanup();
+    });
+
+    /** The ids found, in result order; the window covers every fixture unless given. */
+    async function ids(query: string, options: Partial<ProfileSearch> = {}): Promise<string[]> {
+      const found = await index.search({
+        query,
+        from: T0 - 365 * 24 * 60 * MINUTE,
+        to: T0 + 365 * 24 * 60 * MINUTE,
+        limit: 100,
+        ...options,
+      });
+      return found.map((r) => r.id);
+    }
+
+    const sorted = (list: string[]): string[] => [...list].sort();
+
+    /** Six profiles a minute apart (p1 oldest), differing in every searched field. */
+    async function insertFixtures(): Promise<void> {
+      const at = (i: number): number => T0 - (10 - i) * MINUTE;
+      await index.insert(
+        makeTestRecord('p1', {
+          start: at(1),
+          cpuCores: 2.5,
+          pgo: true,
+          tags: [
+            ['service', 'web-api'],
+            ['env', 'prod'],
+            ['version', '1.2'],
+            ['host', 'web 1'],
+            ['pgo', 'true'],
+            ['team', 'core'],
+            ['team', 'infra'],
+          ],
+        }),
+      );
+      await index.insert(makeTestRecord('p2', { start: at(2), cpuCores: 0.75, env: 'staging', version: '1.3', host: 'web-2' }));
+      await index.insert(makeTestRecord('p3', { start: at(3), cpuCores: 1.5, service: 'web-frontend', pgo: true, version: '1.3' }));
+      await index.insert(makeTestRecord('p4', { start: at(4), cpuCores: null, service: 'worker', env: 'dev', pgo: null }));
+      await index.insert(makeTestRecord('p5', { start: at(5), cpuCores: 4, service: 'worker', host: 'batch-11' }));
+      await index.insert(makeTestRecord('p6', { start: at(6), cpuCores: 1, service: 'Web-API', version: '2.0' }));
+    }
+
+    it('returns a record exactly as inserted', async () => {
+      const record = makeTestRecord('a', {
+        protocol: 'pyroscope',
+        pgo: null,
+        cpuCores: 1.25,
+        metrics: { core_cpu_cores: 1.25, heap_mb: -3.5 },
+        endpointCounts: { 'GET /users': 12, 'POST /orders': 3 },
+        tags: [
+          ['service', 'web-api'],
+          ['team', 'b'],
+          ['team', 'a'],
+          ['team', 'b'],
+          ['host', 'rack "1" é 🔥'],
+        ],
+        start: T0 + 0.5,
+      });
+      await index.insert(record);
+      assert.deepEqual(await index.get('a'), record);
+      assert.deepEqual(await ids('team:a team:b'), ['a']);
+    });
+
+    it('returns null for an unknown id', async () => {
+      assert.equal(await index.get('nope'), null);
+    });
+
+    it('refuses a second insert with the same id and keeps the first, with no trace of the second', async () => {
+      const first = makeTestRecord('dup');
+      await index.insert(first);
+      const second = makeTestRecord('dup', {
+        tags: [['team', 'second']],
+        metrics: { second_metric: 1 },
+        attachments: [],
+        pgoBlobKey: 'second/pgo',
+      });
+      await assert.rejects(index.insert(second), (err: unknown) => err instanceof ProfileExistsError && err.id === 'dup');
+      assert.deepEqual(await index.get('dup'), first);
+      assert.equal(await index.count(), 1);
+      assert.deepEqual(await ids('team:second'), []);
+      assert.deepEqual(await ids('@metrics.second_metric:>0'), []);
+      assert.ok(!(await index.referencedBlobKeys()).has('second/pgo'));
+    });
+
+    it('stores nothing of an insert that fails after its tags were written', async () => {
+      await index.insert(makeTestRecord('owner'));
+      // A blob key already owned by another profile fails on the blob reference, the last step.
+      const clash = makeTestRecord('clash', { tags: [['team', 'clash']], metrics: { clash_metric: 1 }, pgoBlobKey: 'owner/pgo' });
+      await assert.rejects(index.insert(clash));
+      assert.equal(await index.get('clash'), null);
+      assert.equal(await index.count(), 1);
+      assert.deepEqual(await ids('team:clash'), []);
+      assert.deepEqual(await ids('@metrics.clash_metric:>0'), []);
+      assert.deepEqual(await ids('-service:web-api'), []);
+      // The id is still free.
+      await index.insert(makeTestRecord('clash', { pgoBlobKey: 'clash/pgo' }));
+      assert.equal(await index.count(), 2);
+    });
+
+    it('refuses a record with a metric that is not a finite number, storing nothing', async () => {
+      await assert.rejects(index.insert(makeTestRecord('nan', { metrics: { x: Number.NaN } })), TypeError);
+      await assert.rejects(index.insert(makeTestRecord('inf', { metrics: { x: Number.POSITIVE_INFINITY } })), TypeError);
+      assert.equal(await index.count(), 0);
+    });
+
+    it('finds profiles by tags, negation, OR, groups, wildcards and quoted values', async () => {
+      await insertFixtures();
+      const cases: Array<[string, string[]]> = [
+        ['', ['p1', 'p2', 'p3', 'p4', 'p5', 'p6']],
+        ['service:web-api', ['p1', 'p2']],
+        ['service:web-api env:prod', ['p1']],
+        ['service:web-api AND env:staging', ['p2']],
+        ['env:staging OR env:dev', ['p2', 'p4']],
+        ['version:(1.3 OR 2.0)', ['p2', 'p3', 'p6']],
+        ['pgo:true', ['p1', 'p3']],
+        ['-pgo:true', ['p2', 'p4', 'p5', 'p6']],
+        ['NOT pgo:true', ['p2', 'p4', 'p5', 'p6']],
+        ['pgo:*', ['p1', 'p2', 'p3', 'p5', 'p6']],
+        ['-pgo:*', ['p4']],
+        ['service:web-*', ['p1', 'p2', 'p3']],
+        ['service:Web-*', ['p6']],
+        ['host:*1', ['p1', 'p3', 'p4', 'p5', 'p6']],
+        ['host:batch-?1', ['p5']],
+        ['host:"web 1"', ['p1']],
+        ['host:web\\ 1', ['p1']],
+        ['(service:worker OR service:web-frontend) -env:dev', ['p3', 'p5']],
+        ['profile-id:(p2 OR p5)', ['p2', 'p5']],
+        ['-profile-id:p1 team:*', []],
+        ['service:nothing', []],
+      ];
+      for (const [query, expected] of cases) assert.deepEqual(sorted(await ids(query)), expected, query);
+    });
+
+    it('matches every value of a multi-valued tag', async () => {
+      await insertFixtures();
+      assert.deepEqual(await ids('team:core'), ['p1']);
+      assert.deepEqual(await ids('team:infra'), ['p1']);
+      assert.deepEqual(await ids('team:core team:infra'), ['p1']);
+      assert.deepEqual(await ids('team:core -team:infra'), []);
+    });
+
+    it('compares numeric metrics', async () => {
+      await insertFixtures();
+      const cases: Array<[string, string[]]> = [
+        ['@metrics.core_cpu_cores:>1', ['p1', 'p3', 'p5']],
+        ['@metrics.core_cpu_cores:>=1', ['p1', 'p3', 'p5', 'p6']],
+        ['@metrics.core_cpu_cores:<1', ['p2']],
+        ['@metrics.core_cpu_cores:1', ['p6']],
+        ['@metrics.core_cpu_cores:[1 TO 2.5]', ['p1', 'p3', 'p6']],
+        ['-@metrics.core_cpu_cores:>1', ['p2', 'p4', 'p6']],
+        ['@metrics.core_cpu_cores:>1 service:worker', ['p5']],
+        ['@metrics.unknown:>0', []],
+      ];
+      for (const [query, expected] of cases) assert.deepEqual(sorted(await ids(query)), expected, query);
+    });
+
+    it('returns records equal to what get returns', async () => {
+      await insertFixtures();
+      const found = await index.search({ query: 'service:worker', from: 0, to: T0 * 2, limit: 10 });
+      for (const r of found) assert.deepEqual(r, await index.get(r.id));
+    });
+
+    it('selects profiles whose time range overlaps the window, edges included', async () => {
+      await index.insert(makeTestRecord('w', { start: 1000, end: 2000 }));
+      const cases: Array<[number, number, string[]]> = [
+        [0, 999, []],
+        [0, 1000, ['w']],
+        [1200, 1300, ['w']],
+        [0, 5000, ['w']],
+        [2000, 3000, ['w']],
+        [2001, 3000, []],
+      ];
+      for (const [from, to, expected] of cases) assert.deepEqual(await ids('', { from, to }), expected, `${from}..${to}`);
+    });
+
+    it('sorts newest first by default, and by start or CPU cores on request', async () => {
+      await insertFixtures();
+      assert.deepEqual(await ids(''), ['p6', 'p5', 'p4', 'p3', 'p2', 'p1']);
+      assert.deepEqual(await ids('', { sort: '-start' }), ['p6', 'p5', 'p4', 'p3', 'p2', 'p1']);
+      assert.deepEqual(await ids('', { sort: 'start' }), ['p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+      // p4 has no CPU profile: last in both directions.
+      assert.deepEqual(await ids('', { sort: '-cpu' }), ['p5', 'p1', 'p3', 'p6', 'p2', 'p4']);
+      assert.deepEqual(await ids('', { sort: 'cpu' }), ['p2', 'p6', 'p3', 'p1', 'p5', 'p4']);
+    });
+
+    it('returns at most limit records, the first ones in the sort order', async () => {
+      await insertFixtures();
+      assert.deepEqual(await ids('', { limit: 2 }), ['p6', 'p5']);
+      assert.deepEqual(await ids('', { limit: 2, sort: '-cpu' }), ['p5', 'p1']);
+      assert.deepEqual(await ids('service:web-api', { limit: 1, sort: 'start' }), ['p1']);
+      assert.deepEqual(await ids('', { limit: 0 }), []);
+    });
+
+    it('rejects a bad query with a QuerySyntaxError that names the column', async () => {
+      await insertFixtures();
+      const cases: Array<[string, number]> = [
+        ['service:(a OR', 14],
+        ['env:prod )', 10],
+        ['@foo:1', 1],
+        ['service:"abc', 13],
+      ];
+      for (const [query, column] of cases) {
+        await assert.rejects(
+          index.search({ query, from: 0, to: T0, limit: 10 }),
+          (err: unknown) => err instanceof QuerySyntaxError && err.column === column,
+          query,
+        );
+      }
+    });
+
+    it('rejects an unknown sort, a negative or fractional limit and non-finite times', async () => {
+      const base = { query: '', from: 0, to: T0, limit: 10 };
+      await assert.rejects(index.search({ ...base, sort: 'size' as ProfileSearch['sort'] }), RangeError);
+      await assert.rejects(index.search({ ...base, limit: -1 }), RangeError);
+      await assert.rejects(index.search({ ...base, limit: 1.5 }), RangeError);
+      await assert.rejects(index.search({ ...base, from: Number.NaN }), RangeError);
+    });
+
+    it('references the PGO blob of every profile and the attachments of those with raw data', async () => {
+      await index.insert(makeTestRecord('a'));
+      await index.insert(makeTestRecord('b', { pgoBlobKey: null, attachments: [] }));
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys())]), ['a/pgo', 'a/raw-0-cpu.pprof', 'a/raw-1-heap.pprof']);
+    });
+
+    it('marks raw data deleted: the record and its PGO blob stay, its attachments stop being referenced', async () => {
+      await index.insert(makeTestRecord('a'));
+      await index.insert(makeTestRecord('b'));
+      await index.markRawDeleted(['a', 'unknown']);
+      const a = await index.get('a');
+      assert.equal(a?.rawDeleted, true);
+      assert.equal(a?.attachments.length, 2, 'attachments are still listed');
+      assert.equal((await index.get('b'))?.rawDeleted, false);
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys())]), ['a/pgo', 'b/pgo', 'b/raw-0-cpu.pprof', 'b/raw-1-heap.pprof']);
+      assert.deepEqual(sorted(await ids('service:web-api')), ['a', 'b']);
+      await index.markRawDeleted(['a']);
+      assert.equal((await index.get('a'))?.rawDeleted, true);
+    });
+
+    it('deletes profiles with their tags, metrics and blob references', async () => {
+      await insertFixtures();
+      await index.delete(['p1', 'p5', 'unknown']);
+      assert.equal(await index.get('p1'), null);
+      assert.equal(await index.count(), 4);
+      assert.deepEqual(await ids('team:core'), []);
+      assert.deepEqual(sorted(await ids('@metrics.core_cpu_cores:>1')), ['p3']);
+      const referenced = await index.referencedBlobKeys();
+      assert.ok(!referenced.has('p1/pgo') && !referenced.has('p5/raw-0-cpu.pprof') && referenced.has('p2/pgo'));
+      // The id can be used again, without the old tags.
+      await index.insert(makeTestRecord('p1', { tags: [['service', 'again']] }));
+      assert.deepEqual(await ids('team:core'), []);
+      assert.deepEqual(await ids('service:again'), ['p1']);
+      await index.delete([]);
+    });
+
+    it('lists profiles received before a time, oldest first, with and without raw data', async () => {
+      for (const [i, id] of ['e1', 'e2', 'e3', 'e4'].entries()) await index.insert(makeTestRecord(id, { receivedAt: 1000 * (i + 1) }));
+      const idsOf = (records: ProfileRecord[]): string[] => records.map((r) => r.id);
+      assert.deepEqual(idsOf(await index.expired(3000, 10)), ['e1', 'e2']);
+      assert.deepEqual(idsOf(await index.expired(3001, 2)), ['e1', 'e2']);
+      assert.deepEqual(idsOf(await index.expired(1000, 10)), []);
+      assert.deepEqual(idsOf(await index.expiredRaw(3001, 10)), ['e1', 'e2', 'e3']);
+      await index.markRawDeleted(['e1']);
+      assert.deepEqual(idsOf(await index.expiredRaw(3001, 10)), ['e2', 'e3']);
+      assert.deepEqual(idsOf(await index.expiredRaw(3001, 1)), ['e2']);
+      assert.deepEqual(idsOf(await index.expired(3001, 10)), ['e1', 'e2', 'e3'], 'raw-deleted profiles still expire');
+      assert.deepEqual((await index.expired(3001, 1))[0], await index.get('e1'));
+    });
+
+    it('counts profiles', async () => {
+      assert.equal(await index.count(), 0);
+      await insertFixtures();
+      assert.equal(await index.count(), 6);
+    });
+
+    it('keeps everything across close and reopen', async () => {
+      await insertFixtures();
+      await index.markRawDeleted(['p2']);
+      await index.delete(['p6']);
+      const before = await index.get('p1');
+      index = await harness.reopen();
+      assert.equal(await index.count(), 5);
+      assert.deepEqual(await index.get('p1'), before);
+      assert.equal((await index.get('p2'))?.rawDeleted, true);
+      assert.deepEqual(await ids('team:core'), ['p1']);
+      assert.deepEqual(await ids('', { sort: '-cpu' }), ['p5', 'p1', 'p3', 'p2', 'p4']);
+      assert.ok(!(await index.referencedBlobKeys()).has('p2/raw-0-cpu.pprof'));
+      await index.insert(makeTestRecord('p7'));
+      assert.equal(await index.count(), 6);
+    });
+
+    it('can be closed twice', async () => {
+      await index.close();
+      await index.close();
+    });
+  });
+}

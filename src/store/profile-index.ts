@@ -1,0 +1,96 @@
+import type { ProfileRecord } from './types.js';
+
+/** Orders for search results; a leading "-" means descending. */
+export type ProfileSort = 'start' | '-start' | 'cpu' | '-cpu';
+
+export interface ProfileSearch {
+  /** A query in the search language; empty matches every profile. */
+  query: string;
+  /** Time window, ms since the epoch, inclusive: profiles whose [start, end] overlaps [from, to]. */
+  from: number;
+  to: number;
+  /** Default `-start` (newest first). Profiles without CPU cores sort after the others in both cpu orders. */
+  sort?: ProfileSort;
+  /** Most records returned; a non-negative integer. */
+  limit: number;
+}
+
+/**
+ * The searchable metadata of stored profiles. Implementations (SQLite now, PostgreSQL later) all
+ * pass `profileIndexContract`.
+ */
+export interface ProfileIndex {
+  /**
+   * Stores `record` with all its tags and metrics in one transaction: afterwards either all of it
+   * is visible or none of it. Rejects with ProfileExistsError when the id is taken.
+   */
+  insert(record: ProfileRecord): Promise<void>;
+  /** Returns the record with `id` exactly as inserted (plus rawDeleted), or null. */
+  get(id: string): Promise<ProfileRecord | null>;
+  /**
+   * Returns the records matching the query in the time window, sorted, at most `limit`. Rejects
+   * with QuerySyntaxError (which carries the column) when the query does not parse.
+   */
+  search(options: ProfileSearch): Promise<ProfileRecord[]>;
+  /**
+   * Every blob key that must be kept: the PGO blob of every profile and the attachments of every
+   * profile whose raw data is not deleted. A blob outside this set belongs to nobody.
+   */
+  referencedBlobKeys(): Promise<Set<string>>;
+  /** Sets rawDeleted on these profiles (their attachment keys stop being referenced); unknown ids are ignored. */
+  markRawDeleted(ids: readonly string[]): Promise<void>;
+  /** Removes these profiles with their tags and metrics; unknown ids are ignored. */
+  delete(ids: readonly string[]): Promise<void>;
+  /** Up to `limit` profiles received before `beforeMs` whose raw data is not deleted yet, oldest first. */
+  expiredRaw(beforeMs: number, limit: number): Promise<ProfileRecord[]>;
+  /** Up to `limit` profiles received before `beforeMs`, oldest first. */
+  expired(beforeMs: number, limit: number): Promise<ProfileRecord[]>;
+  /** Number of stored profiles. */
+  count(): Promise<number>;
+  /** Releases the connection; calling it twice is harmless. */
+  close(): Promise<void>;
+}
+
+const SORTS: ReadonlySet<string> = new Set<ProfileSort>(['start', '-start', 'cpu', '-cpu']);
+
+/**
+ * Throws TypeError or RangeError naming the field when `options` is not a valid search (sort not
+ * one of ProfileSort, times not finite, limit not a non-negative integer); the query is checked
+ * by parsing. Implementations call it so that they all refuse the same inputs.
+ */
+export function checkSearch(options: ProfileSearch): void {
+  if (typeof options.query !== 'string') throw new TypeError('search query must be a string');
+  if (!Number.isFinite(options.from) || !Number.isFinite(options.to)) {
+    throw new RangeError(`search from and to must be finite numbers of ms, got ${options.from} and ${options.to}`);
+  }
+  if (options.sort !== undefined && !SORTS.has(options.sort)) {
+    throw new RangeError(`search sort must be one of ${[...SORTS].join(', ')}, got ${JSON.stringify(options.sort)}`);
+  }
+  if (!Number.isSafeInteger(options.limit) || options.limit < 0) {
+    throw new RangeError(`search limit must be a non-negative integer, got ${options.limit}`);
+  }
+}
+
+/**
+ * Throws TypeError naming the field when `record` cannot be stored faithfully: an empty id, a
+ * time or count that is not a finite number, a tag that is not a pair of strings, a metric that
+ * is not a finite number. Implementations call it before writing anything.
+ */
+export function checkProfileRecord(record: ProfileRecord): void {
+  if (typeof record.id !== 'string' || record.id.length === 0) throw new TypeError('profile id must be a non-empty string');
+  for (const field of ['start', 'end', 'receivedAt', 'sampleCount', 'durationNanos'] as const) {
+    if (!Number.isFinite(record[field]))
+      throw new TypeError(`profile ${record.id}: ${field} must be a finite number, got ${record[field]}`);
+  }
+  if (record.cpuCores !== null && !Number.isFinite(record.cpuCores)) {
+    throw new TypeError(`profile ${record.id}: cpuCores must be a finite number or null, got ${record.cpuCores}`);
+  }
+  for (const tag of record.tags) {
+    if (!Array.isArray(tag) || tag.length !== 2 || typeof tag[0] !== 'string' || typeof tag[1] !== 'string') {
+      throw new TypeError(`profile ${record.id}: every tag must be a [key, value] pair of strings, got ${JSON.stringify(tag)}`);
+    }
+  }
+  for (const [name, value] of Object.entries(record.metrics)) {
+    if (!Number.isFinite(value)) throw new TypeError(`profile ${record.id}: metric ${name} must be a finite number, got ${value}`);
+  }
+}

@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import type { FsBlobs } from './fs-blobs.js';
+import { makeTestRecord } from './profile-index.contract.js';
+import { enforceRetention, type RetentionResult, startRetentionJob } from './retention.js';
+import { type NewProfile, openSqliteStore, type ProfileStore } from './store.js';
+import { overrideIndex } from './testing.js';
+import type { ProfileRecord } from './types.js';
+
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
+const MINUTE = 60 * 1000;
+
+function newProfile(receivedAt: number, service = 'svc'): NewProfile {
+  const { id: _id, attachments: _a, pgoBlobKey: _p, rawDeleted: _r, ...rest } = makeTestRecord('x', { service, receivedAt });
+  return rest;
+}
+
+describe('enforceRetention with SQLite and files', () => {
+  let dir: string;
+  let store: ProfileStore;
+  // Blob write times are the real clock, so "now" is the real time of the test, injected.
+  let now: number;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hotpath-retention-'));
+    store = await openSqliteStore(dir);
+    now = Date.now();
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function save(ageMs: number): Promise<ProfileRecord> {
+    return store.saveProfile(
+      newProfile(now - ageMs),
+      [
+        { name: 'cpu.pprof', bytes: Uint8Array.from([1, 2, 3]), compression: 'gzip' },
+        { name: 'heap.pprof', bytes: Uint8Array.from([4]), compression: 'none' },
+      ],
+      Uint8Array.from([9, 9]),
+    );
+  }
+
+  async function exists(key: string): Promise<boolean> {
+    return (await store.blobs.get(key)) !== null;
+  }
+
+  /** Sets a blob's write time as if it had been written `ageMs` before now. */
+  async function age(key: string, ageMs: number): Promise<void> {
+    const t = new Date(now - ageMs);
+    await utimes((store.blobs as FsBlobs).pathOf(key), t, t);
+  }
+
+  async function state(record: ProfileRecord): Promise<'gone' | 'pgo only' | 'complete'> {
+    const stored = await store.getProfile(record.id);
+    const raw = await Promise.all(record.attachments.map((a) => exists(a.blobKey)));
+    const pgo = await exists(record.pgoBlobKey!);
+    if (stored === null) {
+      assert.ok(!pgo && raw.every((r) => !r), `${record.id}: no blob outlives its row`);
+      return 'gone';
+    }
+    assert.ok(pgo, `${record.id}: the PGO form stays as long as the row`);
+    if (stored.rawDeleted) {
+      assert.ok(
+        raw.every((r) => !r),
+        `${record.id}: raw blobs deleted with rawDeleted`,
+      );
+      return 'pgo only';
+    }
+    assert.ok(
+      raw.every((r) => r),
+      `${record.id}: raw blobs kept`,
+    );
+    return 'complete';
+  }
+
+  it('deletes raw data after 7 days, whole profiles after 30, orphans after an hour, and nothing else', async () => {
+    const fresh = await save(0);
+    const sixDays = await save(7 * DAY - MINUTE);
+    const sevenDays = await save(7 * DAY + MINUTE);
+    const twentyNineDays = await save(30 * DAY - MINUTE);
+    const thirtyDays = await save(30 * DAY + MINUTE);
+    const ninetyDays = await save(90 * DAY);
+    await store.index.markRawDeleted([ninetyDays.id]);
+    await store.blobs.put('orphan/young', Uint8Array.from([1]));
+    await store.blobs.put('orphan/old', Uint8Array.from([1, 2]));
+    await age('orphan/young', HOUR - MINUTE);
+    await age('orphan/old', HOUR + MINUTE);
+    // Referenced blobs are never orphans, however old their files are.
+    for (const a of fresh.attachments) await age(a.blobKey, 100 * DAY);
+
+    const result = await enforceRetention({ index: store.index, blobs: store.blobs, now });
+
+    assert.deepEqual(result, { rawDeleted: 2, profilesDeleted: 2, orphanBlobsDeleted: 1 });
+    assert.equal(await state(fresh), 'complete');
+    assert.equal(await state(sixDays), 'complete');
+    assert.equal(await state(sevenDays), 'pgo only');
+    assert.equal(await state(twentyNineDays), 'pgo only');
+    assert.equal(await state(thirtyDays), 'gone');
+    assert.equal(await state(ninetyDays), 'gone');
+    assert.ok(await exists('orphan/young'));
+    assert.ok(!(await exists('orphan/old')));
+    assert.equal(await store.index.count(), 4);
+
+    // Nothing more is due at the same time.
+    assert.deepEqual(await enforceRetention({ index: store.index, blobs: store.blobs, now }), {
+      rawDeleted: 0,
+      profilesDeleted: 0,
+      orphanBlobsDeleted: 0,
+    });
+  });
+
+  it('uses the configured ages', async () => {
+    const twoHours = await save(2 * HOUR);
+    const fiveHours = await save(5 * HOUR);
+    const result = await enforceRetention({ index: store.index, blobs: store.blobs, now, rawMaxAgeMs: HOUR, pgoMaxAgeMs: 4 * HOUR });
+    assert.deepEqual(result, { rawDeleted: 1, profilesDeleted: 1, orphanBlobsDeleted: 0 });
+    assert.equal(await state(twoHours), 'pgo only');
+    assert.equal(await state(fiveHours), 'gone');
+  });
+
+  it('works through more profiles than one batch', async () => {
+    const old = [];
+    for (let i = 0; i < 5; i++) old.push(await save(31 * DAY + i));
+    const raw = [];
+    for (let i = 0; i < 3; i++) raw.push(await save(8 * DAY + i));
+    const result = await enforceRetention({ index: store.index, blobs: store.blobs, now, batchSize: 2 });
+    assert.deepEqual(result, { rawDeleted: 3, profilesDeleted: 5, orphanBlobsDeleted: 0 });
+    for (const r of old) assert.equal(await state(r), 'gone');
+    for (const r of raw) assert.equal(await state(r), 'pgo only');
+  });
+
+  it('collects the raw blobs of a run that stopped after marking them deleted', async () => {
+    const record = await save(8 * DAY);
+    // The crash: the index change is committed, the blob deletions never ran.
+    await store.index.markRawDeleted([record.id]);
+    assert.ok(await exists(record.attachments[0].blobKey));
+    for (const a of record.attachments) await age(a.blobKey, 8 * DAY);
+    const result = await enforceRetention({ index: store.index, blobs: store.blobs, now });
+    assert.deepEqual(result, { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 2 });
+    assert.equal(await state(record), 'pgo only');
+  });
+});
+
+describe('startRetentionJob', () => {
+  let dir: string;
+  let store: ProfileStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hotpath-retention-job-'));
+    store = await openSqliteStore(dir);
+    mock.timers.enable({ apis: ['setInterval'] });
+  });
+  afterEach(async () => {
+    mock.timers.reset();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs every interval with the clock it is given', async () => {
+    const now = Date.now();
+    const old = await store.saveProfile(newProfile(now - 31 * DAY), [], Uint8Array.from([1]));
+    const results: RetentionResult[] = [];
+    const errors: unknown[] = [];
+    const stop = startRetentionJob({
+      index: store.index,
+      blobs: store.blobs,
+      intervalMs: HOUR,
+      now: () => now,
+      onResult: (r) => results.push(r),
+      onError: (err) => errors.push(err),
+    });
+    mock.timers.tick(HOUR - 1);
+    await stop.idle();
+    assert.equal(results.length, 0, 'no run before the first interval');
+    mock.timers.tick(1);
+    await stop.idle();
+    assert.deepEqual(results, [{ rawDeleted: 0, profilesDeleted: 1, orphanBlobsDeleted: 0 }]);
+    assert.equal(await store.getProfile(old.id), null);
+    mock.timers.tick(HOUR);
+    await stop();
+    assert.equal(results.length, 2);
+    assert.deepEqual(errors, []);
+  });
+
+  it('reports errors to onError and keeps running, and never runs twice at once', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    const index = overrideIndex(store.index, {
+      async expired() {
+        calls++;
+        await gate;
+        throw new Error('disk on fire');
+      },
+    });
+    const errors: unknown[] = [];
+    const stop = startRetentionJob({ index, blobs: store.blobs, intervalMs: 1000, onError: (err) => errors.push(err) });
+    mock.timers.tick(1000);
+    mock.timers.tick(1000);
+    mock.timers.tick(1000);
+    assert.equal(calls, 1, 'ticks during a run are skipped');
+    release();
+    await stop.idle();
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /disk on fire/);
+    mock.timers.tick(1000);
+    await stop();
+    assert.equal(calls, 2, 'the job ran again after the error');
+    assert.equal(errors.length, 2);
+  });
+
+  it('swallows an error thrown by onError itself', async () => {
+    const index = overrideIndex(store.index, {
+      async expired() {
+        throw new Error('first');
+      },
+    });
+    const stop = startRetentionJob({
+      index,
+      blobs: store.blobs,
+      intervalMs: 1000,
+      onError: () => {
+        throw new Error('logger broke');
+      },
+    });
+    mock.timers.tick(1000);
+    await stop();
+  });
+});

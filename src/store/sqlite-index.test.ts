@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { makeTestRecord, profileIndexContract } from './profile-index.contract.js';
+import type { ProfileIndex } from './profile-index.js';
+import { SQLITE_SCHEMA_VERSION, SqliteProfileIndex } from './sqlite-index.js';
+
+profileIndexContract('SqliteProfileIndex (file)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hotpath-sqlite-index-'));
+  const path = join(dir, 'index.sqlite');
+  let current: ProfileIndex = new SqliteProfileIndex(path);
+  return {
+    index: current,
+    async reopen() {
+      await current.close();
+      current = new SqliteProfileIndex(path);
+      return current;
+    },
+    async cleanup() {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteProfileIndex', () => {
+  it('works in memory', async () => {
+    const index = new SqliteProfileIndex(':memory:');
+    await index.insert(makeTestRecord('m'));
+    assert.equal((await index.get('m'))?.id, 'm');
+    await index.close();
+  });
+
+  it('writes its schema version, uses WAL with full sync, and refuses a newer schema', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hotpath-sqlite-index-'));
+    try {
+      const path = join(dir, 'index.sqlite');
+      await new SqliteProfileIndex(path).close();
+      const db = new Database(path);
+      assert.equal(db.pragma('user_version', { simple: true }), SQLITE_SCHEMA_VERSION);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+      db.close();
+      assert.throws(() => new SqliteProfileIndex(path), /schema version 2, newer than this Hotpath understands/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has an index on start time for the time window and the default order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hotpath-sqlite-index-'));
+    try {
+      const path = join(dir, 'index.sqlite');
+      await new SqliteProfileIndex(path).close();
+      // The plan is part of the contract with the schema: a table scan here would not scale.
+      const db = new Database(path, { readonly: true });
+      const plan = db
+        .prepare('EXPLAIN QUERY PLAN SELECT p.id FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? ORDER BY p.start_ms DESC LIMIT 10')
+        .all(1, 0) as Array<{ detail: string }>;
+      db.close();
+      assert.ok(
+        plan.some((row) => row.detail.includes('profiles_by_start')),
+        JSON.stringify(plan),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,290 @@
+import Database from 'better-sqlite3';
+import { parseQuery } from '../query/parse.js';
+import { QUERY_SCHEMA_SQLITE } from '../query/schema.js';
+import { queryToSql } from '../query/sql.js';
+import { ProfileExistsError } from './errors.js';
+import { checkProfileRecord, checkSearch, type ProfileIndex, type ProfileSearch, type ProfileSort } from './profile-index.js';
+import type { ProfileRecord } from './types.js';
+
+/** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to MIGRATIONS to change the schema. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+/**
+ * MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
+ * are columns; composite fields are JSON read back as they were written. profile_blobs holds the
+ * keys that must be kept, so orphan collection is one index scan.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE profiles (
+  id TEXT PRIMARY KEY,
+  start_ms REAL NOT NULL,
+  end_ms REAL NOT NULL,
+  received_at REAL NOT NULL,
+  protocol TEXT NOT NULL,
+  service TEXT NOT NULL,
+  env TEXT NOT NULL,
+  version TEXT NOT NULL,
+  host TEXT NOT NULL,
+  runtime TEXT NOT NULL,
+  pgo INTEGER,
+  cpu_cores REAL,
+  sample_count REAL NOT NULL,
+  duration_nanos REAL NOT NULL,
+  tags_json TEXT NOT NULL,
+  metrics_json TEXT NOT NULL,
+  attachments_json TEXT NOT NULL,
+  pgo_blob_key TEXT,
+  endpoint_counts_json TEXT,
+  raw_deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX profiles_by_start ON profiles (start_ms);
+CREATE INDEX profiles_by_cpu ON profiles (cpu_cores);
+CREATE INDEX profiles_by_received ON profiles (received_at);
+CREATE TABLE profile_blobs (
+  blob_key TEXT PRIMARY KEY,
+  profile_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('raw', 'pgo'))
+) WITHOUT ROWID;
+CREATE INDEX profile_blobs_by_profile ON profile_blobs (profile_id);
+${QUERY_SCHEMA_SQLITE}
+`,
+];
+
+const ORDER_BY: Record<ProfileSort, string> = {
+  '-start': 'p.start_ms DESC, p.id DESC',
+  start: 'p.start_ms ASC, p.id ASC',
+  '-cpu': 'p.cpu_cores IS NULL, p.cpu_cores DESC, p.start_ms DESC, p.id DESC',
+  cpu: 'p.cpu_cores IS NULL, p.cpu_cores ASC, p.start_ms DESC, p.id DESC',
+};
+
+/** Distinct search statements kept prepared; queries repeat (dashboards, CI), so a small cache covers them. */
+const SEARCH_CACHE_SIZE = 200;
+
+interface ProfileRow {
+  id: string;
+  start_ms: number;
+  end_ms: number;
+  received_at: number;
+  protocol: ProfileRecord['protocol'];
+  service: string;
+  env: string;
+  version: string;
+  host: string;
+  runtime: string;
+  pgo: number | null;
+  cpu_cores: number | null;
+  sample_count: number;
+  duration_nanos: number;
+  tags_json: string;
+  metrics_json: string;
+  attachments_json: string;
+  pgo_blob_key: string | null;
+  endpoint_counts_json: string | null;
+  raw_deleted: number;
+}
+
+/**
+ * ProfileIndex in one SQLite file (or `:memory:`) through better-sqlite3. WAL journal with
+ * `synchronous=FULL`: a resolved insert survives power loss, since clients are told their
+ * profile is stored. Calls run synchronously on the event loop; each is a few indexed lookups.
+ */
+export class SqliteProfileIndex implements ProfileIndex {
+  private readonly db: Database.Database;
+  private readonly statements;
+  private readonly searchStatements = new Map<string, Database.Statement>();
+  private readonly insertTransaction: (record: ProfileRecord) => void;
+  private readonly markRawDeletedTransaction: (ids: readonly string[]) => void;
+  private readonly deleteTransaction: (ids: readonly string[]) => void;
+
+  /**
+   * Opens (creating when missing) the index at `path`, a file name or `:memory:`, and brings its
+   * schema to SQLITE_SCHEMA_VERSION. Throws when the file was written by a newer schema.
+   */
+  constructor(path: string) {
+    this.db = new Database(path);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db, path);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    const db = this.db;
+    this.statements = {
+      insertProfile: db.prepare(
+        `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
+           sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
+         VALUES (@id, @start_ms, @end_ms, @received_at, @protocol, @service, @env, @version, @host, @runtime, @pgo, @cpu_cores,
+           @sample_count, @duration_nanos, @tags_json, @metrics_json, @attachments_json, @pgo_blob_key, @endpoint_counts_json, @raw_deleted)`,
+      ),
+      // One row per distinct (key, value): a repeated identical tag matches the same queries.
+      insertTag: db.prepare('INSERT OR IGNORE INTO profile_tags (profile_id, key, value) VALUES (?, ?, ?)'),
+      insertMetric: db.prepare('INSERT INTO profile_metrics (profile_id, name, value) VALUES (?, ?, ?)'),
+      insertBlob: db.prepare('INSERT INTO profile_blobs (blob_key, profile_id, kind) VALUES (?, ?, ?)'),
+      get: db.prepare('SELECT * FROM profiles WHERE id = ?'),
+      blobKeys: db.prepare('SELECT blob_key FROM profile_blobs').pluck(),
+      markRawDeleted: db.prepare('UPDATE profiles SET raw_deleted = 1 WHERE id = ?'),
+      deleteRawBlobs: db.prepare("DELETE FROM profile_blobs WHERE profile_id = ? AND kind = 'raw'"),
+      deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
+      deleteTags: db.prepare('DELETE FROM profile_tags WHERE profile_id = ?'),
+      deleteMetrics: db.prepare('DELETE FROM profile_metrics WHERE profile_id = ?'),
+      deleteBlobs: db.prepare('DELETE FROM profile_blobs WHERE profile_id = ?'),
+      expiredRaw: db.prepare('SELECT * FROM profiles WHERE received_at < ? AND raw_deleted = 0 ORDER BY received_at, id LIMIT ?'),
+      expired: db.prepare('SELECT * FROM profiles WHERE received_at < ? ORDER BY received_at, id LIMIT ?'),
+      count: db.prepare('SELECT count(*) FROM profiles').pluck(),
+    };
+    const s = this.statements;
+    this.insertTransaction = db.transaction((record: ProfileRecord) => {
+      try {
+        s.insertProfile.run(toRow(record));
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ProfileExistsError(record.id);
+        throw err;
+      }
+      for (const [key, value] of record.tags) s.insertTag.run(record.id, key, value);
+      for (const [name, value] of Object.entries(record.metrics)) s.insertMetric.run(record.id, name, value);
+      if (!record.rawDeleted) for (const a of record.attachments) s.insertBlob.run(a.blobKey, record.id, 'raw');
+      if (record.pgoBlobKey !== null) s.insertBlob.run(record.pgoBlobKey, record.id, 'pgo');
+    });
+    this.markRawDeletedTransaction = db.transaction((ids: readonly string[]) => {
+      for (const id of ids) {
+        s.markRawDeleted.run(id);
+        s.deleteRawBlobs.run(id);
+      }
+    });
+    this.deleteTransaction = db.transaction((ids: readonly string[]) => {
+      for (const id of ids) {
+        s.deleteTags.run(id);
+        s.deleteMetrics.run(id);
+        s.deleteBlobs.run(id);
+        s.deleteProfile.run(id);
+      }
+    });
+  }
+
+  async insert(record: ProfileRecord): Promise<void> {
+    checkProfileRecord(record);
+    this.insertTransaction(record);
+  }
+
+  async get(id: string): Promise<ProfileRecord | null> {
+    const row = this.statements.get.get(id) as ProfileRow | undefined;
+    return row === undefined ? null : fromRow(row);
+  }
+
+  async search(options: ProfileSearch): Promise<ProfileRecord[]> {
+    checkSearch(options);
+    const { where, params } = queryToSql(parseQuery(options.query), { profileIdColumn: 'p.id' });
+    const sql = `SELECT p.* FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where}) ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT ?`;
+    const rows = this.searchStatement(sql).all(options.to, options.from, ...params, options.limit) as ProfileRow[];
+    return rows.map(fromRow);
+  }
+
+  async referencedBlobKeys(): Promise<Set<string>> {
+    return new Set(this.statements.blobKeys.all() as string[]);
+  }
+
+  async markRawDeleted(ids: readonly string[]): Promise<void> {
+    this.markRawDeletedTransaction(ids);
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    this.deleteTransaction(ids);
+  }
+
+  async expiredRaw(beforeMs: number, limit: number): Promise<ProfileRecord[]> {
+    return (this.statements.expiredRaw.all(beforeMs, limit) as ProfileRow[]).map(fromRow);
+  }
+
+  async expired(beforeMs: number, limit: number): Promise<ProfileRecord[]> {
+    return (this.statements.expired.all(beforeMs, limit) as ProfileRow[]).map(fromRow);
+  }
+
+  async count(): Promise<number> {
+    return this.statements.count.get() as number;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private searchStatement(sql: string): Database.Statement {
+    let statement = this.searchStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      if (this.searchStatements.size >= SEARCH_CACHE_SIZE) {
+        // Maps iterate in insertion order: drop the oldest.
+        this.searchStatements.delete(this.searchStatements.keys().next().value!);
+      }
+      this.searchStatements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(
+      `index ${path} has schema version ${version}, newer than this Hotpath understands (${MIGRATIONS.length}); upgrade Hotpath`,
+    );
+  }
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+    // PRAGMA does not take parameters; the value is our own integer.
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+}
+
+function toRow(r: ProfileRecord): ProfileRow {
+  return {
+    id: r.id,
+    start_ms: r.start,
+    end_ms: r.end,
+    received_at: r.receivedAt,
+    protocol: r.protocol,
+    service: r.service,
+    env: r.env,
+    version: r.version,
+    host: r.host,
+    runtime: r.runtime,
+    pgo: r.pgo === null ? null : r.pgo ? 1 : 0,
+    cpu_cores: r.cpuCores,
+    sample_count: r.sampleCount,
+    duration_nanos: r.durationNanos,
+    tags_json: JSON.stringify(r.tags),
+    metrics_json: JSON.stringify(r.metrics),
+    attachments_json: JSON.stringify(r.attachments),
+    pgo_blob_key: r.pgoBlobKey,
+    endpoint_counts_json: r.endpointCounts === null ? null : JSON.stringify(r.endpointCounts),
+    raw_deleted: r.rawDeleted ? 1 : 0,
+  };
+}
+
+function fromRow(row: ProfileRow): ProfileRecord {
+  return {
+    id: row.id,
+    start: row.start_ms,
+    end: row.end_ms,
+    receivedAt: row.received_at,
+    protocol: row.protocol,
+    service: row.service,
+    env: row.env,
+    version: row.version,
+    host: row.host,
+    runtime: row.runtime,
+    pgo: row.pgo === null ? null : row.pgo === 1,
+    cpuCores: row.cpu_cores,
+    sampleCount: row.sample_count,
+    durationNanos: row.duration_nanos,
+    tags: JSON.parse(row.tags_json),
+    metrics: JSON.parse(row.metrics_json),
+    attachments: JSON.parse(row.attachments_json),
+    pgoBlobKey: row.pgo_blob_key,
+    endpointCounts: row.endpoint_counts_json === null ? null : JSON.parse(row.endpoint_counts_json),
+    rawDeleted: row.raw_deleted === 1,
+  };
+}

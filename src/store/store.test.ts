@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { type Blobs, checkBlobKey } from './blobs.js';
+import { makeTestRecord } from './profile-index.contract.js';
+import { enforceRetention } from './retention.js';
+import { type NewAttachment, type NewProfile, openSqliteStore, ProfileStore } from './store.js';
+import { overrideIndex } from './testing.js';
+
+const HOUR = 60 * 60 * 1000;
+
+function newProfile(overrides: Parameters<typeof makeTestRecord>[1] = {}): NewProfile {
+  const {
+    id: _id,
+    attachments: _a,
+    pgoBlobKey: _p,
+    rawDeleted: _r,
+    ...rest
+  } = makeTestRecord('x', { receivedAt: Date.now(), ...overrides });
+  return rest;
+}
+
+const ATTACHMENTS: NewAttachment[] = [
+  { name: 'cpu.pprof', bytes: Uint8Array.from([1, 2, 3]), compression: 'zstd' },
+  { name: 'delta-heap.pprof', bytes: Uint8Array.from([4, 5]), compression: 'gzip' },
+];
+const PGO = Uint8Array.from([7, 7, 7, 7]);
+
+async function blobKeys(blobs: Blobs): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const b of blobs.list()) keys.push(b.key);
+  return keys.sort();
+}
+
+describe('ProfileStore', () => {
+  let dir: string;
+  let store: ProfileStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hotpath-store-'));
+    store = await openSqliteStore(dir);
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('saves a profile that can be found, read back and survives a restart', async () => {
+    const record = await store.saveProfile(newProfile({ service: 'checkout' }), ATTACHMENTS, PGO);
+    assert.deepEqual(
+      record.attachments.map((a) => [a.name, a.size, a.compression]),
+      [
+        ['cpu.pprof', 3, 'zstd'],
+        ['delta-heap.pprof', 2, 'gzip'],
+      ],
+    );
+    assert.equal(record.rawDeleted, false);
+    assert.deepEqual(await store.getProfile(record.id), record);
+    const found = await store.search({ query: 'service:checkout', from: 0, to: Date.now() * 2, limit: 10 });
+    assert.deepEqual(
+      found.map((r) => r.id),
+      [record.id],
+    );
+    assert.deepEqual(Uint8Array.from((await store.readAttachment(record.id, 'cpu.pprof'))!.bytes), ATTACHMENTS[0].bytes);
+    assert.equal(await store.readAttachment(record.id, 'missing.pprof'), null);
+    assert.equal(await store.readAttachment('no-such-id', 'cpu.pprof'), null);
+    assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
+
+    await store.close();
+    store = await openSqliteStore(dir);
+    assert.deepEqual(await store.getProfile(record.id), record);
+    assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
+  });
+
+  it('gives each profile a fresh id and blob keys that never collide', async () => {
+    const a = await store.saveProfile(newProfile(), ATTACHMENTS, PGO);
+    const b = await store.saveProfile(newProfile(), ATTACHMENTS, PGO);
+    assert.notEqual(a.id, b.id);
+    const keys = [a, b].flatMap((r) => [...r.attachments.map((x) => x.blobKey), r.pgoBlobKey!]);
+    assert.equal(new Set(keys).size, 6);
+    assert.deepEqual(await blobKeys(store.blobs), [...keys].sort());
+  });
+
+  it('makes safe blob keys from any attachment name and keeps the name as sent', async () => {
+    const names = ['../../etc/passwd', '.hidden', 'a b:c', '', 'é🔥', 'x'.repeat(500), 'cpu.pprof', 'cpu.pprof'];
+    const record = await store.saveProfile(
+      newProfile(),
+      names.map((name, i) => ({ name, bytes: Uint8Array.from([i]), compression: 'none' as const })),
+      null,
+    );
+    assert.deepEqual(
+      record.attachments.map((a) => a.name),
+      names,
+    );
+    for (const a of record.attachments) checkBlobKey(a.blobKey);
+    assert.equal(new Set(record.attachments.map((a) => a.blobKey)).size, names.length);
+    assert.equal(record.pgoBlobKey, null);
+    assert.equal(await store.readPgo(record.id), null);
+    assert.deepEqual(Uint8Array.from((await store.readAttachment(record.id, '../../etc/passwd'))!.bytes), Uint8Array.from([0]));
+  });
+
+  it('writes every blob before the index row, and all are readable when the row is inserted', async () => {
+    const events: string[] = [];
+    const blobs: Blobs = {
+      put: async (key, bytes) => {
+        await store.blobs.put(key, bytes);
+        events.push('put');
+      },
+      get: (key) => store.blobs.get(key),
+      delete: (key) => store.blobs.delete(key),
+      list: () => store.blobs.list(),
+      totalBytes: () => store.blobs.totalBytes(),
+      close: () => store.blobs.close(),
+    };
+    const index = overrideIndex(store.index, {
+      insert: async (record) => {
+        for (const key of [...record.attachments.map((a) => a.blobKey), record.pgoBlobKey!]) {
+          assert.notEqual(await store.blobs.get(key), null, `${key} is durable before the index row`);
+        }
+        events.push('insert');
+        await store.index.insert(record);
+      },
+    });
+    await new ProfileStore(index, blobs).saveProfile(newProfile(), ATTACHMENTS, PGO);
+    assert.deepEqual(events, ['put', 'put', 'put', 'insert']);
+  });
+
+  it('leaves no visible profile when the process dies between the blobs and the index, and retention collects the blobs later', async () => {
+    const crashing = new ProfileStore(
+      overrideIndex(store.index, {
+        insert: async () => {
+          throw new Error('killed before the index transaction');
+        },
+      }),
+      store.blobs,
+    );
+    await assert.rejects(crashing.saveProfile(newProfile({ service: 'lost' }), ATTACHMENTS, PGO), /killed/);
+    assert.equal(await store.index.count(), 0);
+    assert.deepEqual(await store.search({ query: 'service:lost', from: 0, to: Date.now() * 2, limit: 10 }), []);
+    const orphans = await blobKeys(store.blobs);
+    assert.equal(orphans.length, 3);
+
+    // After a restart: within the grace period the blobs stay (a save may still be running)...
+    await store.close();
+    store = await openSqliteStore(dir);
+    const now = Date.now();
+    assert.equal((await enforceRetention({ index: store.index, blobs: store.blobs, now })).orphanBlobsDeleted, 0);
+    assert.deepEqual(await blobKeys(store.blobs), orphans);
+    // ...and after it they are collected, while a profile saved meanwhile is untouched.
+    const kept = await store.saveProfile(newProfile(), ATTACHMENTS, PGO);
+    const result = await enforceRetention({ index: store.index, blobs: store.blobs, now: now + 2 * HOUR });
+    assert.deepEqual(result, { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 3 });
+    assert.deepEqual(await blobKeys(store.blobs), [...kept.attachments.map((a) => a.blobKey), kept.pgoBlobKey!].sort());
+    assert.deepEqual(await store.getProfile(kept.id), kept);
+  });
+
+  it('leaves no visible profile when a blob write fails', async () => {
+    let puts = 0;
+    const failing: Blobs = {
+      put: async (key, bytes) => {
+        if (++puts === 2) throw new Error('disk full');
+        await store.blobs.put(key, bytes);
+      },
+      get: (key) => store.blobs.get(key),
+      delete: (key) => store.blobs.delete(key),
+      list: () => store.blobs.list(),
+      totalBytes: () => store.blobs.totalBytes(),
+      close: () => store.blobs.close(),
+    };
+    await assert.rejects(new ProfileStore(store.index, failing).saveProfile(newProfile(), ATTACHMENTS, PGO), /disk full/);
+    assert.equal(await store.index.count(), 0);
+  });
+
+  it('stops serving raw attachments once retention deleted them, but keeps the PGO form', async () => {
+    const record = await store.saveProfile(newProfile({ receivedAt: Date.now() - 8 * 24 * HOUR }), ATTACHMENTS, PGO);
+    const result = await enforceRetention({ index: store.index, blobs: store.blobs, now: Date.now() });
+    assert.equal(result.rawDeleted, 1);
+    assert.equal(await store.readAttachment(record.id, 'cpu.pprof'), null);
+    assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
+    assert.equal((await store.getProfile(record.id))?.rawDeleted, true);
+  });
+});

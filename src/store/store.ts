@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Blobs } from './blobs.js';
+import { FsBlobs } from './fs-blobs.js';
+import type { ProfileIndex, ProfileSearch } from './profile-index.js';
+import { SqliteProfileIndex } from './sqlite-index.js';
+import type { AttachmentCompression, ProfileRecord, StoredAttachment } from './types.js';
+
+/** A profile to save: the record without what the store decides (id, blob keys, rawDeleted). */
+export type NewProfile = Omit<ProfileRecord, 'id' | 'attachments' | 'pgoBlobKey' | 'rawDeleted'>;
+
+/** One raw attachment to save, exactly as received. */
+export interface NewAttachment {
+  name: string;
+  bytes: Uint8Array;
+  compression: AttachmentCompression;
+}
+
+/**
+ * Blobs and index together, with the write order that makes saving crash-safe: every blob is
+ * durable before the index row that names it is committed, and deletion (retention) removes
+ * index rows before blobs. A crash at any point leaves either a complete profile or blobs no
+ * row names, which `enforceRetention` collects after its grace period.
+ */
+export class ProfileStore {
+  constructor(
+    readonly index: ProfileIndex,
+    readonly blobs: Blobs,
+  ) {}
+
+  /**
+   * Stores a new profile under a fresh id and returns its record. Resolves only when the blobs
+   * and the index row are durable; when it rejects, no profile is visible (blobs already written
+   * are left for orphan collection, since the index write may have failed ambiguously).
+   */
+  async saveProfile(profile: NewProfile, attachments: readonly NewAttachment[], pgoBytes: Uint8Array | null): Promise<ProfileRecord> {
+    const id = randomUUID();
+    const stored: StoredAttachment[] = attachments.map((a, i) => ({
+      name: a.name,
+      blobKey: `${id}/raw-${i}-${safeName(a.name)}`,
+      size: a.bytes.byteLength,
+      compression: a.compression,
+    }));
+    const pgoBlobKey = pgoBytes === null ? null : `${id}/pgo`;
+    const writes = attachments.map((a, i) => this.blobs.put(stored[i].blobKey, a.bytes));
+    if (pgoBlobKey !== null && pgoBytes !== null) writes.push(this.blobs.put(pgoBlobKey, pgoBytes));
+    // Settle every write before failing, so that no write is still running when the caller
+    // (or a shutdown) goes on after a rejection.
+    const failed = (await Promise.allSettled(writes)).find((w) => w.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const record: ProfileRecord = { ...profile, id, attachments: stored, pgoBlobKey, rawDeleted: false };
+    await this.index.insert(record);
+    return record;
+  }
+
+  /** Returns the record with `id`, or null. */
+  getProfile(id: string): Promise<ProfileRecord | null> {
+    return this.index.get(id);
+  }
+
+  /** See ProfileIndex.search; rejects with QuerySyntaxError for a bad query. */
+  search(options: ProfileSearch): Promise<ProfileRecord[]> {
+    return this.index.search(options);
+  }
+
+  /** Returns the bytes of the attachment `name` of profile `id` as received, or null when either is unknown or retention deleted the raw data. */
+  async readAttachment(id: string, name: string): Promise<{ attachment: StoredAttachment; bytes: Uint8Array } | null> {
+    const record = await this.index.get(id);
+    const attachment = record?.attachments.find((a) => a.name === name);
+    if (record === null || attachment === undefined || record.rawDeleted) return null;
+    const bytes = await this.blobs.get(attachment.blobKey);
+    return bytes === null ? null : { attachment, bytes };
+  }
+
+  /** Returns the trimmed PGO form of profile `id`, or null when it has none. */
+  async readPgo(id: string): Promise<Uint8Array | null> {
+    const record = await this.index.get(id);
+    if (record === null || record.pgoBlobKey === null) return null;
+    return this.blobs.get(record.pgoBlobKey);
+  }
+
+  /** Closes the index and the blobs (stop the retention job first). */
+  async close(): Promise<void> {
+    await this.index.close();
+    await this.blobs.close();
+  }
+}
+
+/**
+ * Returns the embedded store under `dataDir`: the index in `<dataDir>/index.sqlite`, blobs under
+ * `<dataDir>/blobs/`; both are created when missing.
+ */
+export async function openSqliteStore(dataDir: string): Promise<ProfileStore> {
+  await mkdir(dataDir, { recursive: true });
+  const blobs = await FsBlobs.open(join(dataDir, 'blobs'));
+  return new ProfileStore(new SqliteProfileIndex(join(dataDir, 'index.sqlite')), blobs);
+}
+
+/** An attachment name as a blob key segment: safe characters only, never starting with ".", at most 64 characters. */
+function safeName(name: string): string {
+  const safe = name
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '')
+    .slice(0, 64);
+  return safe === '' ? 'attachment' : safe;
+}

@@ -1,0 +1,21 @@
+import type { ProfileIndex } from './profile-index.js';
+
+/**
+ * For tests: returns a ProfileIndex that runs `overrides` where given and `index` otherwise, to
+ * inject failures (a crash between writes) or to hold a call open.
+ */
+export function overrideIndex(index: ProfileIndex, overrides: Partial<ProfileIndex>): ProfileIndex {
+  return {
+    insert: (record) => index.insert(record),
+    get: (id) => index.get(id),
+    search: (options) => index.search(options),
+    referencedBlobKeys: () => index.referencedBlobKeys(),
+    markRawDeleted: (ids) => index.markRawDeleted(ids),
+    delete: (ids) => index.delete(ids),
+    expiredRaw: (beforeMs, limit) => index.expiredRaw(beforeMs, limit),
+    expired: (beforeMs, limit) => index.expired(beforeMs, limit),
+    count: () => index.count(),
+    close: () => index.close(),
+    ...overrides,
+  };
+}

@@ -1,0 +1,52 @@
+/** How a stored attachment's bytes are compressed, as received from the client. */
+export type AttachmentCompression = 'gzip' | 'zstd' | 'none';
+
+/** One raw attachment of a profile, kept exactly as received, in the blob store under `blobKey`. */
+export interface StoredAttachment {
+  name: string;
+  blobKey: string;
+  /** Size of the stored (possibly compressed) bytes. */
+  size: number;
+  compression: AttachmentCompression;
+}
+
+/** The intake protocol a profile arrived through. */
+export type ProfileProtocol = 'datadog' | 'pyroscope' | 'upload' | 'scrape';
+
+/**
+ * One stored profile as the index knows it: plain, JSON-serialisable data. The bytes live in the
+ * blob store; this record names them. `tags` is what the query language searches (it holds
+ * service, env, version, host and pgo too, as tags); the named scalar fields are copies for
+ * display and sorting.
+ */
+export interface ProfileRecord {
+  id: string;
+  /** Start and end of the profiled period, ms since the epoch. */
+  start: number;
+  end: number;
+  /** When the server stored the profile (server clock, ms since the epoch); retention ages count from here. */
+  receivedAt: number;
+  protocol: ProfileProtocol;
+  service: string;
+  env: string;
+  version: string;
+  host: string;
+  runtime: string;
+  /** Whether the service was built with PGO; null when the client did not say. */
+  pgo: boolean | null;
+  /** Average CPU cores used during the profile; null when there is no CPU profile. */
+  cpuCores: number | null;
+  sampleCount: number;
+  durationNanos: number;
+  /** Every tag as [key, value] in the order received; a key may repeat. */
+  tags: Array<[string, string]>;
+  /** Numeric attributes searchable as `@metrics.<name>`, e.g. core_cpu_cores. Finite numbers only. */
+  metrics: Record<string, number>;
+  attachments: StoredAttachment[];
+  /** Blob key of the trimmed PGO form, or null when the profile has no CPU profile. */
+  pgoBlobKey: string | null;
+  /** dd-trace-go's request counts per endpoint, when sent. */
+  endpointCounts: Record<string, number> | null;
+  /** True once retention deleted the raw attachments' bytes; `attachments` still lists them. */
+  rawDeleted: boolean;
+}
