@@ -69,10 +69,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requestSeconds.observe(reply.elapsedTime / 1000, { route, status: `${Math.floor(reply.statusCode / 100)}xx` });
     if (reply.statusCode >= 400 || reply.elapsedTime > 1000) {
-      log.info(
-        { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-        'request',
-      );
+      log.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
     }
   });
 

@@ -94,6 +94,7 @@ export class SqliteProfileIndex implements ProfileIndex {
   private readonly statements;
   private readonly searchStatements = new Map<string, Database.Statement>();
   private readonly insertTransaction: (record: ProfileRecord) => void;
+  private pendingInserts: Array<{ record: ProfileRecord; resolve: () => void; reject: (err: unknown) => void }> = [];
   private readonly markRawDeletedTransaction: (ids: readonly string[]) => void;
   private readonly deleteTransaction: (ids: readonly string[]) => void;
 
@@ -165,9 +166,44 @@ export class SqliteProfileIndex implements ProfileIndex {
     });
   }
 
-  async insert(record: ProfileRecord): Promise<void> {
-    checkProfileRecord(record);
-    this.insertTransaction(record);
+  /**
+   * Inserts are group-committed: every insert that arrives in one turn of the event loop goes
+   * into one transaction, so concurrent uploads share one fsync instead of queueing behind one
+   * each (the commit blocks the event loop). Each record is its own savepoint, so a bad record
+   * fails alone, and every promise resolves only after the commit is durable.
+   */
+  insert(record: ProfileRecord): Promise<void> {
+    try {
+      checkProfileRecord(record);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ record, resolve, reject });
+      if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
+    });
+  }
+
+  private flushInserts(): void {
+    const batch = this.pendingInserts;
+    this.pendingInserts = [];
+    if (batch.length === 0) return;
+    const errors: unknown[] = new Array(batch.length);
+    try {
+      this.db.transaction(() => {
+        batch.forEach((item, i) => {
+          try {
+            this.insertTransaction(item.record);
+          } catch (err) {
+            errors[i] = err;
+          }
+        });
+      })();
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => (errors[i] === undefined ? item.resolve() : item.reject(errors[i])));
   }
 
   async get(id: string): Promise<ProfileRecord | null> {
@@ -208,7 +244,9 @@ export class SqliteProfileIndex implements ProfileIndex {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.flushInserts();
+    this.db.close();
   }
 
   private searchStatement(sql: string): Database.Statement {

@@ -1,0 +1,107 @@
+// Ingest benchmark: concurrent dd-trace-go-style uploads to a real `hotpath serve` on loopback.
+// Prints profiles/s, latency percentiles and the server's peak RSS. Not a test.
+//
+//   npm run bench:ingest -- [--concurrency 16] [--seconds 20]
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fixture } from '../../e2e/support/paths.js';
+import { startServer } from '../../e2e/support/server.js';
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const concurrency = flag('concurrency', 16);
+const seconds = flag('seconds', 20);
+
+/** A dd-trace-go upload (multipart, event.json last) built from real profiles written by Go programs. */
+function ddUpload(i: number): { body: Buffer; contentType: string } {
+  const boundary = `hotpathbench${i.toString(16).padStart(8, '0')}`;
+  const cpu = readFileSync(fixture(['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof'][i % 4]));
+  const heap = readFileSync(fixture('heap.pprof'));
+  const metrics = Buffer.from(JSON.stringify([['go_goroutines', 12]]));
+  const start = new Date(Date.now() - 60_000).toISOString();
+  const end = new Date().toISOString();
+  const event = JSON.stringify({
+    start,
+    end,
+    attachments: ['cpu.pprof', 'delta-heap.pprof', 'metrics.json'],
+    tags_profiler: `service:svc-${i % 500},env:prod,version:1.${i % 7},host:host-${i % 97},runtime:go,pgo:${i % 3 === 0},profiler_version:v2.12.0`,
+    family: 'go',
+    version: '4',
+    endpoint_counts: { 'GET /api': 1234 },
+  });
+  const part = (name: string, contentType: string, bytes: Buffer, filename = name) =>
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+      ),
+      bytes,
+      Buffer.from('\r\n'),
+    ]);
+  const body = Buffer.concat([
+    part('cpu.pprof', 'application/octet-stream', cpu),
+    part('delta-heap.pprof', 'application/octet-stream', heap),
+    part('metrics.json', 'application/octet-stream', metrics),
+    part('event', 'application/json', Buffer.from(event), 'event.json'),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+const server = await startServer();
+const pid = Number(/"pid":(\d+)/.exec(server.output())?.[1]);
+const uploads = Array.from({ length: 64 }, (_, i) => ddUpload(i));
+const avgBytes = uploads.reduce((a, u) => a + u.body.length, 0) / uploads.length;
+console.log(
+  `hotpath serve on ${server.url} (pid ${pid}); ${concurrency} concurrent uploaders for ${seconds}s; upload size ~${(avgBytes / 1024).toFixed(0)} KiB`,
+);
+
+const latencies: number[] = [];
+let failures = 0;
+let sent = 0;
+const deadline = performance.now() + seconds * 1000;
+async function uploader(worker: number): Promise<void> {
+  for (let n = worker; performance.now() < deadline; n += concurrency) {
+    const u = uploads[n % uploads.length];
+    const t0 = performance.now();
+    const res = await fetch(`${server.url}/profiling/v1/input`, {
+      method: 'POST',
+      body: u.body,
+      headers: { 'content-type': u.contentType, 'dd-api-key': server.apiKey },
+    });
+    await res.arrayBuffer();
+    sent++;
+    if (res.status !== 200) failures++;
+    else latencies.push(performance.now() - t0);
+  }
+}
+const started = performance.now();
+await Promise.all(Array.from({ length: concurrency }, (_, w) => uploader(w)));
+const elapsed = (performance.now() - started) / 1000;
+const rss = Number.isFinite(pid) ? peakRssMb(pid) : Number.NaN;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+const stored = (
+  (await (
+    await fetch(`${server.url}/api/v1/profiles?from=now-1h&limit=1000&query=env:prod`, { headers: { 'DD-APPLICATION-KEY': server.appKey } })
+  ).json()) as {
+    profiles: unknown[];
+  }
+).profiles.length;
+await server.stop();
+
+console.log(`uploads: ${sent} sent, ${latencies.length} stored (200), ${failures} failed; API lists ${stored >= 1000 ? '1000+' : stored}`);
+console.log(`throughput: ${(latencies.length / elapsed).toFixed(0)} profiles/s`);
+console.log(
+  `latency: p50 ${pct(50).toFixed(1)} ms, p90 ${pct(90).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms`,
+);
+console.log(`server peak RSS: ${rss.toFixed(0)} MB`);
+console.log(`machine: ${cpus()[0]?.model}, ${cpus().length} cores, node ${process.version}; the load generator shares the machine`);
