@@ -1,7 +1,7 @@
-import { sniffCompression } from '../pprof/compression.js';
-import { encodeProfileGzip } from '../pprof/encode.js';
+import { decompressAsync, gzipMember, sniffCompression } from '../pprof/compression.js';
+import { decodeProfile } from '../pprof/decode.js';
+import { encodeProfile } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
-import { parseProfile } from '../pprof/parse.js';
 import { profileStats } from '../pprof/stats.js';
 import { trimForPgo } from '../pprof/trim.js';
 import type { NewProfile, ProfileStore } from '../store/store.js';
@@ -31,12 +31,15 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
     const attachment = upload.attachments.find((a) => a.name === upload.cpuAttachment);
     if (!attachment) throw new IngestError(400, 'attachment', `the CPU profile ${upload.cpuAttachment} is missing`);
     try {
-      const profile = parseProfile(attachment.bytes, { maxDecompressedBytes: options.maxDecompressedBytes });
+      if (attachment.bytes.length === 0) throw new ProfileError('empty file: a profile cannot be zero bytes');
+      // Inflate and deflate on the thread pool: the event loop only decodes and trims.
+      const raw = await decompressAsync(attachment.bytes, options.maxDecompressedBytes);
+      const profile = decodeProfile(raw);
       const stats = profileStats(profile, 0);
       cpuCores = stats.cpuCores;
       sampleCount = stats.sampleCount;
       if (stats.durationNanos > 0) durationNanos = stats.durationNanos;
-      pgoBytes = encodeProfileGzip(trimForPgo(profile));
+      pgoBytes = await gzipMember(encodeProfile(trimForPgo(profile)), 6);
     } catch (err) {
       if (err instanceof ProfileError) {
         const tooLarge = /exceeds the limit/.test(err.message);

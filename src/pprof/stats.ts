@@ -50,7 +50,8 @@ export function profileStats(p: Profile, top = 10, valueType?: string): ProfileS
   const countIndex = valueIndex(p, 'samples', 'count');
   let vi = Math.max(cpuIndex, 0);
   if (valueType !== undefined) vi = sampleTypes.indexOf(valueType);
-  const { flat, cum } = vi >= 0 && V > 0 ? functionTotals(p, vi) : { flat: [], cum: [] };
+  // top = 0 (ingest) needs only the totals: skip the per-function pass.
+  const { flat, cum } = top > 0 && vi >= 0 && V > 0 ? functionTotals(p, vi) : { flat: [], cum: [] };
 
   return {
     sampleTypes,

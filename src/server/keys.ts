@@ -36,6 +36,7 @@ function hashKey(secret: string): Buffer {
  */
 export class KeyStore {
   private readonly db: Database.Database;
+  private readonly byHash: Database.Statement;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -50,6 +51,7 @@ export class KeyStore {
       created_at INTEGER NOT NULL,
       revoked_at INTEGER
     )`);
+    this.byHash = this.db.prepare('SELECT id, kind, name, scopes, hash, created_at, revoked_at FROM keys WHERE hash = ?');
   }
 
   /** Creates a key and returns its secret (shown once) and its record. */
@@ -86,9 +88,7 @@ export class KeyStore {
   /** Returns the live key whose secret this is, or null (unknown or revoked). */
   verify(secret: string): KeyInfo | null {
     const hash = hashKey(secret);
-    const row = this.db.prepare('SELECT id, kind, name, scopes, hash, created_at, revoked_at FROM keys WHERE hash = ?').get(hash) as
-      | (KeyRow & { hash: Buffer })
-      | undefined;
+    const row = this.byHash.get(hash) as (KeyRow & { hash: Buffer }) | undefined;
     if (!row || !timingSafeEqual(row.hash, hash) || row.revoked_at !== null) return null;
     return toInfo(row);
   }

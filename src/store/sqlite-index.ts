@@ -203,7 +203,10 @@ export class SqliteProfileIndex implements ProfileIndex {
       for (const item of batch) item.reject(err);
       return;
     }
-    batch.forEach((item, i) => (errors[i] === undefined ? item.resolve() : item.reject(errors[i])));
+    batch.forEach((item, i) => {
+      if (errors[i] === undefined) item.resolve();
+      else item.reject(errors[i]);
+    });
   }
 
   async get(id: string): Promise<ProfileRecord | null> {
