@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { runOk } from './support/go.js';
+import { preprofile, run, runOk } from './support/go.js';
 import { fixture, hotpathBin } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
 
@@ -18,6 +20,13 @@ function upload(server: RunningServer, body: Uint8Array, tags: string, key = ser
     body,
     headers: { authorization: `Bearer ${key}` },
   });
+}
+
+/** Writes a response body to a temporary file and returns its path (for go tool preprofile). */
+async function savedTo(res: Response): Promise<string> {
+  const path = join(mkdtempSync(join(tmpdir(), 'hotpath-dl-')), 'download.pprof');
+  writeFileSync(path, Buffer.from(await res.arrayBuffer()));
+  return path;
 }
 
 async function count(server: RunningServer, query: string): Promise<number> {
@@ -137,6 +146,40 @@ describe('hotpath serve', () => {
       assert.equal(db.includes(Buffer.from(server.apiKey)), false);
       assert.equal(db.includes(Buffer.from(server.appKey)), false);
     });
+  });
+
+  it('`hotpath upload` sends files with tags; the API returns the record, the attachment as sent and its PGO form', async () => {
+    const out = runOk(
+      process.execPath,
+      [hotpathBin, 'upload', '--server', server.url, '--tags', 'service:cli,env:qa', fixture('cpu-json.pprof')],
+      {
+        env: { ...process.env, HOTPATH_API_KEY: server.apiKey },
+      },
+    );
+    const id = out.trim().split('\t')[1];
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const auth = { 'DD-APPLICATION-KEY': server.appKey };
+    const record = (await (await fetch(`${server.url}/api/v1/profiles/${id}`, { headers: auth })).json()) as {
+      service: string;
+      env: string;
+      cpuCores: number;
+    };
+    assert.equal(record.service, 'cli');
+    assert.equal(record.env, 'qa');
+    assert.ok(record.cpuCores > 0);
+    const raw = Buffer.from(
+      await (await fetch(`${server.url}/api/v1/profiles/${id}/attachments/cpu.pprof`, { headers: auth })).arrayBuffer(),
+    );
+    assert.deepEqual(raw, readFileSync(fixture('cpu-json.pprof')));
+    const pgo = await fetch(`${server.url}/api/v1/profiles/${id}/pgo`, { headers: auth });
+    assert.equal(pgo.status, 200);
+    assert.equal(preprofile(await savedTo(pgo)), preprofile(fixture('cpu-json.pprof')));
+    assert.equal((await fetch(`${server.url}/api/v1/profiles/nope`, { headers: auth })).status, 404);
+    const failed = run(process.execPath, [hotpathBin, 'upload', '--server', server.url, fixture('heap.pprof')], {
+      env: { ...process.env, HOTPATH_API_KEY: server.apiKey },
+    });
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /heap\.pprof: server refused it \(400\): cpu\.pprof: not a CPU profile/);
   });
 
   it('keeps the data across a restart', async () => {
