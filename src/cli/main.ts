@@ -5,6 +5,7 @@ import { registerExplain } from './explain.js';
 import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
 import { registerMerge } from './merge.js';
+import { registerPgo } from './pgo.js';
 import { registerServe } from './serve.js';
 import { registerUpload } from './upload.js';
 import { VERSION } from './version.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
   registerServe(program);
+  registerPgo(program);
   registerUpload(program);
   registerKeys(program);
   registerMerge(program);

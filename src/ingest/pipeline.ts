@@ -2,6 +2,7 @@ import { decompressAsync, gzipMember, sniffCompression } from '../pprof/compress
 import { decodeProfile } from '../pprof/decode.js';
 import { encodeProfile } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
+import type { Profile } from '../pprof/profile.js';
 import { profileStats } from '../pprof/stats.js';
 import { trimForPgo } from '../pprof/trim.js';
 import type { NewProfile, ProfileStore } from '../store/store.js';
@@ -27,6 +28,7 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
   let sampleCount = 0;
   let durationNanos = Math.max(0, Math.round((upload.end - upload.start) * 1e6));
   let pgoBytes: Uint8Array | null = null;
+  let isGo = false;
   if (upload.cpuAttachment !== null) {
     const attachment = upload.attachments.find((a) => a.name === upload.cpuAttachment);
     if (!attachment) throw new IngestError(400, 'attachment', `the CPU profile ${upload.cpuAttachment} is missing`);
@@ -35,6 +37,7 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
       // Inflate and deflate on the thread pool: the event loop only decodes and trims.
       const raw = await decompressAsync(attachment.bytes, options.maxDecompressedBytes);
       const profile = decodeProfile(raw);
+      isGo = looksLikeGo(profile);
       const stats = profileStats(profile, 0);
       cpuCores = stats.cpuCores;
       sampleCount = stats.sampleCount;
@@ -50,7 +53,10 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
   }
   // A bare upload says when it ended (now) but not when it started: the profile knows.
   const start = upload.start === upload.end && durationNanos > 0 ? upload.end - durationNanos / 1e6 : upload.start;
-  const tags = upload.tags;
+  // `hotpath pgo` looks for runtime:go, as datadog-pgo does; uploads that do not say their
+  // runtime (files, scrapes) get it when the profile is plainly a Go program's.
+  const tags =
+    isGo && tagValue(upload.tags, 'runtime') === undefined ? [...upload.tags, ['runtime', 'go'] as [string, string]] : upload.tags;
   const pgoTag = tagValue(tags, 'pgo');
   const record: NewProfile = {
     start,
@@ -72,4 +78,13 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
   };
   const attachments = upload.attachments.map((a) => ({ name: a.name, bytes: a.bytes, compression: sniffCompression(a.bytes) }));
   return store.saveProfile(record, attachments, pgoBytes);
+}
+
+/** True when the profile has the functions every Go program's CPU profile shows. */
+function looksLikeGo(p: Profile): boolean {
+  for (let f = 0; f < p.functions.count; f++) {
+    const name = p.strings[p.functions.name[f]];
+    if (name === 'runtime.goexit' || name === 'runtime.main' || name === 'runtime.mcall') return true;
+  }
+  return false;
 }

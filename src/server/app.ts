@@ -12,6 +12,7 @@ import type { ProfileRecord } from '../store/types.js';
 import { authorize } from './auth.js';
 import type { AppScope, KeyStore } from './keys.js';
 import { ServerMetrics } from './metrics.js';
+import { registerPgoRoutes } from './pgo-route.js';
 import { parseTimeParam } from './time-params.js';
 
 export interface ServerLimits {
@@ -206,6 +207,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const bytes = await options.store.readPgo(id);
     if (!bytes) return fail(reply, 404, `profile ${id} has no PGO form (unknown, or no CPU profile)`);
     return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  registerPgoRoutes(app, {
+    store: options.store,
+    allowed: (req, reply) => allowed(req, reply, { scope: 'pgo_read' }),
+    fail,
+    reject: (reason) => metrics.rejections.inc({ reason }),
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

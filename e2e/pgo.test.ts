@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pprofMerge, preprofile, run } from './support/go.js';
+import { fixture, hotpathBin } from './support/paths.js';
+import { type RunningServer, startServer } from './support/server.js';
+
+// `hotpath pgo` against a real server holding profiles written by the real Go workload.
+const work = mkdtempSync(join(tmpdir(), 'hotpath-pgo-cli-'));
+const inputs = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof'].map(fixture);
+
+function pgo(server: RunningServer, args: string[], key = server.appKey) {
+  return run(process.execPath, [hotpathBin, 'pgo', '--server', server.url, ...args], { env: { ...process.env, HOTPATH_APP_KEY: key } });
+}
+
+describe('hotpath pgo', () => {
+  let server: RunningServer;
+  const cpuOf = new Map<string, number>();
+  before(async () => {
+    server = await startServer();
+    for (const [i, file] of inputs.entries()) {
+      const res = await fetch(`${server.url}/api/v1/profiles?tags=service:shop,env:prod,version:${i}`, {
+        method: 'POST',
+        body: readFileSync(file),
+        headers: { authorization: `Bearer ${server.apiKey}` },
+      });
+      assert.equal(res.status, 201);
+    }
+    const list = (await (
+      await fetch(`${server.url}/api/v1/profiles?query=service:shop&limit=100`, { headers: { 'DD-APPLICATION-KEY': server.appKey } })
+    ).json()) as {
+      profiles: Array<{ version: string; cpuCores: number; tags: string[] }>;
+    };
+    for (const p of list.profiles) cpuOf.set(inputs[Number(p.version)], p.cpuCores);
+    assert.ok(
+      list.profiles.every((p) => p.tags.includes('runtime:go')),
+      'Go profiles get runtime:go at ingest',
+    );
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('writes the merge of the top profiles by CPU: the preprofile of pprof -proto over the same raw profiles', () => {
+    const dest = join(work, 'default.pgo');
+    const r = pgo(server, ['--profiles', '3', 'service:shop env:prod', dest]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /INFO wrote PGO file path=\S+default\.pgo samples=\d+ bytes=\d+ sha256=[0-9a-f]{64} duration=\d+ms/);
+    assert.match(r.stdout, /debug-query="profile-id:\(\S+ OR \S+ OR \S+\)"/);
+    assert.equal((r.stdout.match(/selected profile service=shop/g) ?? []).length, 3);
+    // The three busiest of the four uploads.
+    const top3 = [...cpuOf.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([f]) => f);
+    const reference = join(work, 'reference.pprof');
+    pprofMerge(top3, reference);
+    assert.equal(preprofile(dest), preprofile(reference));
+  });
+
+  it('gives byte-identical files for the same stored profiles', () => {
+    const a = join(work, 'a.pgo');
+    const b = join(work, 'b.pgo');
+    assert.equal(pgo(server, ['service:shop', a]).status, 0);
+    assert.equal(pgo(server, ['service:shop', b]).status, 0);
+    assert.deepEqual(readFileSync(a), readFileSync(b));
+  });
+
+  it('logs JSON with --json and prints hot call sites with --explain', () => {
+    const r = pgo(server, ['--json', '--explain', 'service:shop', join(work, 'j.pgo')]);
+    assert.equal(r.status, 0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; [k: string]: unknown });
+    assert.ok(lines.some((l) => l.msg === 'wrote PGO file' && typeof l.sha256 === 'string'));
+    assert.ok(lines.some((l) => l.msg === 'hot call sites' && typeof l['threshold-percent'] === 'number'));
+  });
+
+  describe('failures: exit 0 and DEST untouched without --fail, non-zero with it, and a message that says what to fix', () => {
+    const dest = join(work, 'existing.pgo');
+    const check = (r: ReturnType<typeof run>, fix: RegExp, failFlag: boolean) => {
+      assert.equal(r.status, failFlag ? 1 : 0, r.stdout + r.stderr);
+      assert.match(r.stdout, fix);
+      if (!failFlag) assert.match(r.stdout, /--fail is not set: exiting 0/);
+      assert.equal(readFileSync(dest, 'utf8'), 'previous profile', 'DEST is untouched');
+    };
+    for (const failFlag of [false, true]) {
+      const extra = failFlag ? ['--fail'] : [];
+      it(`server down${failFlag ? ' (--fail)' : ''}`, async () => {
+        writeFileSync(dest, 'previous profile');
+        const closed = await freePort();
+        const r = run(process.execPath, [hotpathBin, 'pgo', ...extra, '--server', `http://127.0.0.1:${closed}`, 'service:shop', dest], {
+          env: { ...process.env, HOTPATH_APP_KEY: 'x' },
+        });
+        check(r, /cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): check --server/, failFlag);
+      });
+      it(`wrong key${failFlag ? ' (--fail)' : ''}`, () => {
+        writeFileSync(dest, 'previous profile');
+        check(
+          pgo(server, [...extra, 'service:shop', dest], 'hpapp_wrong'),
+          /refused the key \(401.*set --app-key \/ HOTPATH_APP_KEY/,
+          failFlag,
+        );
+      });
+      it(`no matching profiles${failFlag ? ' (--fail)' : ''}`, () => {
+        writeFileSync(dest, 'previous profile');
+        check(
+          pgo(server, [...extra, 'service:nothing', dest]),
+          /no CPU profiles match "service:nothing runtime:go".*check the query/,
+          failFlag,
+        );
+      });
+      it(`timeout${failFlag ? ' (--fail)' : ''}`, async () => {
+        writeFileSync(dest, 'previous profile');
+        // A server that accepts connections and never answers.
+        const silent = createServer(() => undefined);
+        await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+        const port = (silent.address() as { port: number }).port;
+        const r = await runAsync([
+          hotpathBin,
+          'pgo',
+          ...extra,
+          '--timeout',
+          '500ms',
+          '--server',
+          `http://127.0.0.1:${port}`,
+          'service:shop',
+          dest,
+        ]);
+        silent.close();
+        check(r, /no answer from http:\/\/127\.0\.0\.1:\d+ within 500ms: raise --timeout/, failFlag);
+      });
+    }
+    it('usage errors fail even without --fail', () => {
+      const r = pgo(server, ['only-one-argument']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /needs at least one QUERY and a DEST/);
+    });
+  });
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** Like run, but without blocking this process's event loop (the silent server lives here). */
+function runAsync(args: string[]): Promise<ReturnType<typeof run>> {
+  return import('node:child_process').then(
+    ({ execFile }) =>
+      new Promise((resolve) => {
+        execFile(process.execPath, args, { env: { ...process.env, HOTPATH_APP_KEY: 'x' } }, (err, stdout, stderr) => {
+          resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        });
+      }),
+  );
+}

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { buildPgoProfile } from '../pgo/build.js';
+import { noInlineList } from '../pgo/safety.js';
+import { debugQuery, type PgoQuery, withGoRuntime } from '../pgo/select.js';
+import { ProfileError } from '../pprof/errors.js';
+import { parseProfile } from '../pprof/parse.js';
+import type { Profile } from '../pprof/profile.js';
+import { QuerySyntaxError } from '../query/errors.js';
+import type { ProfileStore } from '../store/store.js';
+import type { ProfileRecord } from '../store/types.js';
+import { parseTimeParam } from './time-params.js';
+
+export interface PgoRouteContext {
+  store: ProfileStore;
+  /** Answers a refusal (auth) itself and returns false, or returns true. */
+  allowed: (req: FastifyRequest, reply: FastifyReply) => boolean;
+  fail: (reply: FastifyReply, status: number, message: string, extra?: Record<string, unknown>) => FastifyReply;
+  reject: (reason: string) => void;
+}
+
+interface PgoRequestBody {
+  queries?: unknown;
+  noInline?: unknown;
+}
+
+const MAX_QUERIES = 20;
+const MAX_PROFILES_PER_QUERY = 50;
+
+/** Reads the queries of a PGO request: ours ({query, from, to, limit}) or datadog-pgo's ({filter: {query, from, to}, limit}). */
+function parseQueries(body: PgoRequestBody): PgoQuery[] {
+  if (!Array.isArray(body.queries) || body.queries.length === 0) throw new RangeError('"queries" must be a non-empty list');
+  if (body.queries.length > MAX_QUERIES) throw new RangeError(`at most ${MAX_QUERIES} queries per request`);
+  return body.queries.map((raw, i) => {
+    const q = (raw ?? {}) as Record<string, unknown>;
+    const filter = (q.filter ?? q) as Record<string, unknown>;
+    const query = filter.query;
+    if (typeof query !== 'string') throw new RangeError(`queries[${i}].query must be a string`);
+    const limit = q.limit ?? 5;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PROFILES_PER_QUERY) {
+      throw new RangeError(`queries[${i}].limit must be an integer from 1 to ${MAX_PROFILES_PER_QUERY}`);
+    }
+    const time = (v: unknown, fallback: string, name: string): string => {
+      if (v === undefined) return fallback;
+      if (typeof v !== 'string') throw new RangeError(`queries[${i}].${name} must be a string`);
+      return v;
+    };
+    return { query, from: time(filter.from, 'now-72h', 'from'), to: time(filter.to, 'now', 'to'), limit };
+  });
+}
+
+/**
+ * POST /api/v1/pgo: builds a default.pgo from stored profiles. Per query, the top `limit`
+ * profiles by CPU cores in the window (with `runtime:go` added when the query names no
+ * runtime); their trimmed PGO forms are merged in profile-id order, so the same stored
+ * profiles always give the same bytes, and the safety renames applied. Answers the file, or,
+ * with `Accept: application/json`, the file (base64) with its provenance.
+ */
+export function registerPgoRoutes(app: FastifyInstance, ctx: PgoRouteContext): void {
+  app.post('/api/v1/pgo', async (req, reply) => {
+    if (!ctx.allowed(req, reply)) return reply;
+    let body: PgoRequestBody;
+    let queries: PgoQuery[];
+    let noInline: Set<string>;
+    try {
+      const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+      body = JSON.parse(raw === '' ? '{}' : raw) as PgoRequestBody;
+      queries = parseQueries(body);
+      if (body.noInline !== undefined && (!Array.isArray(body.noInline) || !body.noInline.every((n) => typeof n === 'string'))) {
+        throw new RangeError('"noInline" must be a list of function names');
+      }
+      noInline = noInlineList((body.noInline as string[] | undefined) ?? []);
+    } catch (err) {
+      ctx.reject('bad_request');
+      return ctx.fail(reply, 400, `bad PGO request: ${(err as Error).message}`);
+    }
+
+    const now = Date.now();
+    const selected = new Map<string, ProfileRecord>();
+    const resolved: Array<PgoQuery & { matched: number }> = [];
+    for (const q of queries) {
+      const query = withGoRuntime(q.query);
+      let from: number;
+      let to: number;
+      try {
+        from = parseTimeParam(q.from, 'from', now);
+        to = parseTimeParam(q.to, 'to', now);
+      } catch (err) {
+        ctx.reject('bad_parameter');
+        return ctx.fail(reply, 400, (err as Error).message);
+      }
+      let found: ProfileRecord[];
+      try {
+        found = await ctx.store.search({ query, from, to, limit: q.limit, sort: '-cpu' });
+      } catch (err) {
+        if (err instanceof QuerySyntaxError) {
+          ctx.reject('query');
+          return ctx.fail(reply, 400, `query ${JSON.stringify(query)}: ${err.message}`, { column: err.column });
+        }
+        throw err;
+      }
+      found = found.filter((r) => r.pgoBlobKey !== null);
+      for (const r of found) selected.set(r.id, r);
+      resolved.push({ ...q, query, matched: found.length });
+    }
+    if (selected.size === 0) {
+      return ctx.fail(
+        reply,
+        404,
+        `no CPU profiles match ${resolved.map((q) => JSON.stringify(q.query)).join(' or ')} between ${queries[0].from} and ${queries[0].to}`,
+        {
+          queries: resolved,
+        },
+      );
+    }
+
+    const ids = [...selected.keys()].sort();
+    const profiles: Profile[] = [];
+    for (const id of ids) {
+      const bytes = await ctx.store.readPgo(id);
+      if (bytes === null) continue; // deleted by retention since the search
+      profiles.push(parseProfile(bytes));
+    }
+    let built: ReturnType<typeof buildPgoProfile>;
+    try {
+      built = buildPgoProfile(profiles, { noInline });
+    } catch (err) {
+      if (err instanceof ProfileError) return ctx.fail(reply, 422, `the selected profiles cannot make a default.pgo: ${err.message}`);
+      throw err;
+    }
+    const sha256 = createHash('sha256').update(built.bytes).digest('hex');
+    const provenance = {
+      profiles: ids.map((id) => {
+        const r = selected.get(id) as ProfileRecord;
+        return {
+          id,
+          service: r.service,
+          env: r.env,
+          version: r.version,
+          cpuCores: r.cpuCores,
+          start: new Date(r.start).toISOString(),
+          end: new Date(r.end).toISOString(),
+        };
+      }),
+      queries: resolved,
+      sha256,
+      bytes: built.bytes.length,
+      samples: built.profile.samples.count,
+      notInlined: built.renamed,
+      debugQuery: debugQuery(ids),
+    };
+    if ((req.headers.accept ?? '').includes('application/json')) {
+      return reply.type('application/json').send({ ...provenance, pgo: built.bytes.toString('base64') });
+    }
+    return reply
+      .type('application/octet-stream')
+      .header('x-hotpath-sha256', sha256)
+      .header('x-hotpath-profile-ids', ids.join(','))
+      .header('x-hotpath-debug-query', provenance.debugQuery)
+      .send(built.bytes);
+  });
+}
