@@ -81,6 +81,60 @@ describe('hotpath pgo', () => {
     assert.ok(lines.some((l) => l.msg === 'hot call sites' && typeof l['threshold-percent'] === 'number'));
   });
 
+  it('the server explains the default.pgo it would build, as hotpath explain does for the file', async () => {
+    const dest = join(work, 'explain.pgo');
+    assert.equal(pgo(server, ['service:shop', dest]).status, 0);
+    const local = JSON.parse(run(process.execPath, [hotpathBin, 'explain', '--json', '--top', '10', dest]).stdout) as {
+      thresholdPercent: number;
+      hotCount: number;
+      edges: unknown[];
+    };
+    const res = await fetch(`${server.url}/api/v1/pgo/explain?query=${encodeURIComponent('service:shop')}&top=10`, {
+      headers: { 'DD-APPLICATION-KEY': server.appKey },
+    });
+    assert.equal(res.status, 200);
+    const remote = (await res.json()) as { thresholdPercent: number; hotCount: number; edges: unknown[]; query: string };
+    assert.equal(remote.query, 'service:shop runtime:go');
+    assert.equal(remote.thresholdPercent, local.thresholdPercent);
+    assert.equal(remote.hotCount, local.hotCount);
+    assert.deepEqual(remote.edges, local.edges);
+  });
+
+  it('lists services with their PGO adoption and flags those whose newest profile is not a PGO build', async () => {
+    const send = (tags: string) =>
+      fetch(`${server.url}/api/v1/profiles?tags=${encodeURIComponent(tags)}`, {
+        method: 'POST',
+        body: readFileSync(inputs[0]),
+        headers: { authorization: `Bearer ${server.apiKey}` },
+      });
+    await send('service:legacy,env:prod,version:1.0,pgo:false');
+    await send('service:modern,env:prod,version:2.0,pgo:false');
+    await send('service:modern,env:prod,version:2.1,pgo:true');
+    const body = (await (await fetch(`${server.url}/api/v1/services`, { headers: { 'DD-APPLICATION-KEY': server.appKey } })).json()) as {
+      services: Array<{
+        service: string;
+        profiles: number;
+        pgoShare: number;
+        latestPgo: boolean | null;
+        withoutPgo: boolean;
+        latestVersion: string;
+      }>;
+    };
+    const by = new Map(body.services.map((s) => [s.service, s]));
+    assert.equal(by.get('shop')?.profiles, inputs.length);
+    assert.equal(by.get('shop')?.latestPgo, null);
+    assert.equal(by.get('legacy')?.withoutPgo, true);
+    assert.equal(by.get('modern')?.withoutPgo, false);
+    assert.equal(by.get('modern')?.pgoShare, 0.5);
+    assert.equal(by.get('modern')?.latestVersion, '2.1');
+    const cli = run(process.execPath, [hotpathBin, 'services', '--server', server.url], {
+      env: { ...process.env, HOTPATH_APP_KEY: server.appKey },
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /^!\s+legacy\s+prod\s+1\.0\s+1\s/m);
+    assert.match(cli.stdout, /1 service\(s\) run builds without PGO/);
+  });
+
   describe('failures: exit 0 and DEST untouched without --fail, non-zero with it, and a message that says what to fix', () => {
     const dest = join(work, 'existing.pgo');
     const check = (r: ReturnType<typeof run>, fix: RegExp, failFlag: boolean) => {

@@ -7,6 +7,7 @@ import { registerKeys } from './keys.js';
 import { registerMerge } from './merge.js';
 import { registerPgo } from './pgo.js';
 import { registerServe } from './serve.js';
+import { registerServices } from './services.js';
 import { registerUpload } from './upload.js';
 import { VERSION } from './version.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) });
   registerServe(program);
   registerPgo(program);
+  registerServices(program);
   registerUpload(program);
   registerKeys(program);
   registerMerge(program);

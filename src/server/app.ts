@@ -216,6 +216,29 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reject: (reason) => metrics.rejections.inc({ reason }),
   });
 
+  // Every service seen in the window with its PGO adoption; a service whose newest profile says
+  // pgo:false runs a build without PGO and is flagged.
+  app.get('/api/v1/services', async (req, reply) => {
+    if (!allowed(req, reply, { scope: 'profiles_read' })) return reply;
+    const q = req.query as Record<string, string | undefined>;
+    const now = Date.now();
+    let from: number;
+    let to: number;
+    try {
+      from = parseTimeParam(q.from ?? 'now-7d', 'from', now);
+      to = parseTimeParam(q.to ?? 'now', 'to', now);
+    } catch (err) {
+      metrics.rejections.inc({ reason: 'bad_parameter' });
+      return fail(reply, 400, (err as Error).message);
+    }
+    const services = await options.store.index.services(from, to);
+    return {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      services: services.map((s) => ({ ...s, withoutPgo: s.latestPgo === false })),
+    };
+  });
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/metrics', async (_req, reply) => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { buildPgoProfile } from '../pgo/build.js';
+import { hotCallSites } from '../pgo/hot-call-sites.js';
 import { noInlineList } from '../pgo/safety.js';
 import { debugQuery, type PgoQuery, withGoRuntime } from '../pgo/select.js';
 import { ProfileError } from '../pprof/errors.js';
@@ -57,6 +58,40 @@ function parseQueries(body: PgoRequestBody): PgoQuery[] {
  * with `Accept: application/json`, the file (base64) with its provenance.
  */
 export function registerPgoRoutes(app: FastifyInstance, ctx: PgoRouteContext): void {
+  // GET /api/v1/pgo/explain?query=&from=&to=&limit=: the hot call sites of the default.pgo that
+  // POST /api/v1/pgo would build for that query (what `hotpath explain` prints locally).
+  app.get('/api/v1/pgo/explain', async (req, reply) => {
+    if (!ctx.allowed(req, reply)) return reply;
+    const q = req.query as Record<string, string | undefined>;
+    const limit = q.limit === undefined ? 5 : Number(q.limit);
+    const top = q.top === undefined ? 50 : Number(q.top);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PROFILES_PER_QUERY || !Number.isInteger(top) || top < 1) {
+      ctx.reject('bad_parameter');
+      return ctx.fail(reply, 400, `"limit" must be an integer from 1 to ${MAX_PROFILES_PER_QUERY} and "top" a positive integer`);
+    }
+    const result = await buildFromQueries(
+      ctx,
+      [{ query: q.query ?? '', from: q.from ?? 'now-72h', to: q.to ?? 'now', limit }],
+      noInlineList(),
+    );
+    if ('status' in result) {
+      if (result.reason) ctx.reject(result.reason);
+      return ctx.fail(reply, result.status, result.message, result.extra);
+    }
+    const report = hotCallSites(result.built.profile);
+    return {
+      query: result.resolved[0].query,
+      profileIds: result.ids,
+      debugQuery: debugQuery(result.ids),
+      valueType: report.valueType,
+      totalWeight: report.totalWeight,
+      thresholdPercent: report.thresholdPercent,
+      hotCount: report.hotCount,
+      edgeCount: report.edges.length,
+      edges: report.edges.slice(0, top),
+    };
+  });
+
   app.post('/api/v1/pgo', async (req, reply) => {
     if (!ctx.allowed(req, reply)) return reply;
     let body: PgoRequestBody;
@@ -75,59 +110,12 @@ export function registerPgoRoutes(app: FastifyInstance, ctx: PgoRouteContext): v
       return ctx.fail(reply, 400, `bad PGO request: ${(err as Error).message}`);
     }
 
-    const now = Date.now();
-    const selected = new Map<string, ProfileRecord>();
-    const resolved: Array<PgoQuery & { matched: number }> = [];
-    for (const q of queries) {
-      const query = withGoRuntime(q.query);
-      let from: number;
-      let to: number;
-      try {
-        from = parseTimeParam(q.from, 'from', now);
-        to = parseTimeParam(q.to, 'to', now);
-      } catch (err) {
-        ctx.reject('bad_parameter');
-        return ctx.fail(reply, 400, (err as Error).message);
-      }
-      let found: ProfileRecord[];
-      try {
-        found = await ctx.store.search({ query, from, to, limit: q.limit, sort: '-cpu' });
-      } catch (err) {
-        if (err instanceof QuerySyntaxError) {
-          ctx.reject('query');
-          return ctx.fail(reply, 400, `query ${JSON.stringify(query)}: ${err.message}`, { column: err.column });
-        }
-        throw err;
-      }
-      found = found.filter((r) => r.pgoBlobKey !== null);
-      for (const r of found) selected.set(r.id, r);
-      resolved.push({ ...q, query, matched: found.length });
+    const result = await buildFromQueries(ctx, queries, noInline);
+    if ('status' in result) {
+      if (result.reason) ctx.reject(result.reason);
+      return ctx.fail(reply, result.status, result.message, result.extra);
     }
-    if (selected.size === 0) {
-      return ctx.fail(
-        reply,
-        404,
-        `no CPU profiles match ${resolved.map((q) => JSON.stringify(q.query)).join(' or ')} between ${queries[0].from} and ${queries[0].to}`,
-        {
-          queries: resolved,
-        },
-      );
-    }
-
-    const ids = [...selected.keys()].sort();
-    const profiles: Profile[] = [];
-    for (const id of ids) {
-      const bytes = await ctx.store.readPgo(id);
-      if (bytes === null) continue; // deleted by retention since the search
-      profiles.push(parseProfile(bytes));
-    }
-    let built: ReturnType<typeof buildPgoProfile>;
-    try {
-      built = buildPgoProfile(profiles, { noInline });
-    } catch (err) {
-      if (err instanceof ProfileError) return ctx.fail(reply, 422, `the selected profiles cannot make a default.pgo: ${err.message}`);
-      throw err;
-    }
+    const { built, ids, selected, resolved } = result;
     const sha256 = createHash('sha256').update(built.bytes).digest('hex');
     const provenance = {
       profiles: ids.map((id) => {
@@ -159,4 +147,70 @@ export function registerPgoRoutes(app: FastifyInstance, ctx: PgoRouteContext): v
       .header('x-hotpath-debug-query', provenance.debugQuery)
       .send(built.bytes);
   });
+}
+
+type BuildOutcome =
+  | { status: number; message: string; reason?: string; extra?: Record<string, unknown> }
+  | {
+      built: ReturnType<typeof buildPgoProfile>;
+      ids: string[];
+      selected: Map<string, ProfileRecord>;
+      resolved: Array<PgoQuery & { matched: number }>;
+    };
+
+/**
+ * Selects the profiles of `queries` (top `limit` by CPU cores per query, runtime:go added) and
+ * merges their PGO forms in profile-id order with the safety renames. Returns the result, or
+ * the status and message to answer.
+ */
+async function buildFromQueries(ctx: PgoRouteContext, queries: PgoQuery[], noInline: Set<string>): Promise<BuildOutcome> {
+  const now = Date.now();
+  const selected = new Map<string, ProfileRecord>();
+  const resolved: Array<PgoQuery & { matched: number }> = [];
+  for (const q of queries) {
+    const query = withGoRuntime(q.query);
+    let from: number;
+    let to: number;
+    try {
+      from = parseTimeParam(q.from, 'from', now);
+      to = parseTimeParam(q.to, 'to', now);
+    } catch (err) {
+      return { status: 400, message: (err as Error).message, reason: 'bad_parameter' };
+    }
+    let found: ProfileRecord[];
+    try {
+      found = await ctx.store.search({ query, from, to, limit: q.limit, sort: '-cpu' });
+    } catch (err) {
+      if (err instanceof QuerySyntaxError) {
+        return { status: 400, message: `query ${JSON.stringify(query)}: ${err.message}`, reason: 'query', extra: { column: err.column } };
+      }
+      throw err;
+    }
+    found = found.filter((r) => r.pgoBlobKey !== null);
+    for (const r of found) selected.set(r.id, r);
+    resolved.push({ ...q, query, matched: found.length });
+  }
+  if (selected.size === 0) {
+    return {
+      status: 404,
+      message: `no CPU profiles match ${resolved.map((q) => JSON.stringify(q.query)).join(' or ')} between ${queries[0].from} and ${queries[0].to}`,
+      extra: { queries: resolved },
+    };
+  }
+
+  const ids = [...selected.keys()].sort();
+  const profiles: Profile[] = [];
+  for (const id of ids) {
+    const bytes = await ctx.store.readPgo(id);
+    if (bytes === null) continue; // deleted by retention since the search
+    profiles.push(parseProfile(bytes));
+  }
+  let built: ReturnType<typeof buildPgoProfile>;
+  try {
+    built = buildPgoProfile(profiles, { noInline });
+  } catch (err) {
+    if (err instanceof ProfileError) return { status: 422, message: `the selected profiles cannot make a default.pgo: ${err.message}` };
+    throw err;
+  }
+  return { built, ids, selected, resolved };
 }

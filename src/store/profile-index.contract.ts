@@ -121,6 +121,34 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       await index.insert(makeTestRecord('p6', { start: at(6), cpuCores: 1, service: 'Web-API', version: '2.0' }));
     }
 
+    it('summarizes the services of a window with their PGO adoption', async () => {
+      await insertFixtures();
+      const at = (i: number): number => T0 - (10 - i) * MINUTE;
+      const all = await index.services(T0 - 365 * 24 * 60 * MINUTE, T0 + MINUTE);
+      assert.deepEqual(
+        all.map((s) => s.service),
+        ['Web-API', 'web-api', 'web-frontend', 'worker'],
+      );
+      const webApi = all[1];
+      assert.deepEqual(webApi.envs, ['prod', 'staging']);
+      assert.equal(webApi.profiles, 2);
+      assert.equal(webApi.latestVersion, '1.3');
+      assert.equal(webApi.latestPgo, false);
+      assert.equal(webApi.pgoShare, 0.5);
+      assert.equal(webApi.cpuCores, (2.5 + 0.75) / 2);
+      assert.equal(all[2].pgoShare, 1);
+      assert.equal(all[2].latestPgo, true);
+      const worker = all[3];
+      assert.equal(worker.cpuCores, 4, 'profiles without CPU data do not count in the mean');
+      assert.equal(worker.pgoShare, 0, 'only profiles that say pgo count');
+      assert.equal(worker.latestPgo, false);
+      const recent = await index.services(at(4) + 1, T0 + MINUTE);
+      assert.deepEqual(
+        recent.map((s) => s.service),
+        ['Web-API', 'worker'],
+      );
+    });
+
     it('returns a record exactly as inserted', async () => {
       const record = makeTestRecord('a', {
         protocol: 'pyroscope',

@@ -47,8 +47,25 @@ export interface ProfileIndex {
   expired(beforeMs: number, limit: number): Promise<ProfileRecord[]>;
   /** Number of stored profiles. */
   count(): Promise<number>;
+  /** Every service with a profile overlapping [from, to], with its PGO adoption, sorted by name. */
+  services(from: number, to: number): Promise<ServiceSummary[]>;
   /** Releases the connection; calling it twice is harmless. */
   close(): Promise<void>;
+}
+
+/** One service seen in a window, for PGO adoption. */
+export interface ServiceSummary {
+  service: string;
+  envs: string[];
+  /** Version of its newest profile. */
+  latestVersion: string;
+  profiles: number;
+  /** Mean CPU cores over its CPU profiles; null when it has none. */
+  cpuCores: number | null;
+  /** Share (0..1) of its profiles tagged pgo:true, among those that say either way. */
+  pgoShare: number;
+  /** pgo tag of its newest profile: true, false, or null when not sent. */
+  latestPgo: boolean | null;
 }
 
 const SORTS: ReadonlySet<string> = new Set<ProfileSort>(['start', '-start', 'cpu', '-cpu']);

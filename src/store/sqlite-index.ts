@@ -3,7 +3,14 @@ import { parseQuery } from '../query/parse.js';
 import { QUERY_SCHEMA_SQLITE } from '../query/schema.js';
 import { queryToSql } from '../query/sql.js';
 import { ProfileExistsError } from './errors.js';
-import { checkProfileRecord, checkSearch, type ProfileIndex, type ProfileSearch, type ProfileSort } from './profile-index.js';
+import {
+  checkProfileRecord,
+  checkSearch,
+  type ProfileIndex,
+  type ProfileSearch,
+  type ProfileSort,
+  type ServiceSummary,
+} from './profile-index.js';
 import type { ProfileRecord } from './types.js';
 
 /** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to MIGRATIONS to change the schema. */
@@ -115,6 +122,13 @@ export class SqliteProfileIndex implements ProfileIndex {
     }
     const db = this.db;
     this.statements = {
+      services: db.prepare(
+        `SELECT p.service AS service, group_concat(p.env, char(0)) AS envs, count(*) AS profiles, avg(p.cpu_cores) AS cpu,
+           sum(p.pgo = 1) AS pgo_true, sum(p.pgo IS NOT NULL) AS pgo_known,
+           (SELECT q.version FROM profiles q WHERE q.service = p.service AND q.start_ms <= ? AND q.end_ms >= ? ORDER BY q.start_ms DESC, q.id DESC LIMIT 1) AS latest_version,
+           (SELECT q.pgo FROM profiles q WHERE q.service = p.service AND q.start_ms <= ? AND q.end_ms >= ? ORDER BY q.start_ms DESC, q.id DESC LIMIT 1) AS latest_pgo
+         FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? GROUP BY p.service ORDER BY p.service`,
+      ),
       insertProfile: db.prepare(
         `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
            sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
@@ -244,6 +258,28 @@ export class SqliteProfileIndex implements ProfileIndex {
 
   async count(): Promise<number> {
     return this.statements.count.get() as number;
+  }
+
+  async services(from: number, to: number): Promise<ServiceSummary[]> {
+    const rows = this.statements.services.all(to, from, to, from, to, from) as Array<{
+      service: string;
+      envs: string;
+      profiles: number;
+      cpu: number | null;
+      pgo_true: number;
+      pgo_known: number;
+      latest_version: string;
+      latest_pgo: number | null;
+    }>;
+    return rows.map((r) => ({
+      service: r.service,
+      envs: r.envs === '' ? [] : [...new Set(r.envs.split('\u0000'))].filter((e) => e !== '').sort(),
+      latestVersion: r.latest_version,
+      profiles: r.profiles,
+      cpuCores: r.cpu,
+      pgoShare: r.pgo_known === 0 ? 0 : r.pgo_true / r.pgo_known,
+      latestPgo: r.latest_pgo === null ? null : r.latest_pgo === 1,
+    }));
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ export function overrideIndex(index: ProfileIndex, overrides: Partial<ProfileInd
     expiredRaw: (beforeMs, limit) => index.expiredRaw(beforeMs, limit),
     expired: (beforeMs, limit) => index.expired(beforeMs, limit),
     count: () => index.count(),
+    services: (from, to) => index.services(from, to),
     close: () => index.close(),
     ...overrides,
   };
