@@ -1,0 +1,71 @@
+// Command pgoservice is a small Go HTTP service doing real CPU work per request (JSON, sorting,
+// hashing), instrumented with the real dd-trace-go profiler and configured only through the
+// environment. The PGO end-to-end test builds it without a profile, lets Hotpath collect its
+// profiles under load, builds it again with the default.pgo that `hotpath pgo` writes next to
+// this file, and checks that the rebuilt service reports pgo:true.
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/DataDog/dd-trace-go/v2/profiler"
+)
+
+type item struct {
+	ID    int      `json:"id"`
+	Name  string   `json:"name"`
+	Score float64  `json:"score"`
+	Tags  []string `json:"tags"`
+}
+
+func score(i int) float64 {
+	x := uint64(i)*0x9E3779B97F4A7C15 + 1
+	x ^= x >> 31
+	return float64(x%100000) / 100
+}
+
+// handle builds a catalog page: generate, encode, decode, sort and hash items.
+func handle(w http.ResponseWriter, r *http.Request) {
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	if n <= 0 {
+		n = 400
+	}
+	items := make([]item, n)
+	for i := range items {
+		items[i] = item{ID: i, Name: "item-" + strconv.Itoa(i), Score: score(i), Tags: []string{"a", "b", strconv.Itoa(i % 7)}}
+	}
+	buf, _ := json.Marshal(items)
+	var back []item
+	_ = json.Unmarshal(buf, &back)
+	sort.Slice(back, func(a, b int) bool { return back[a].Score > back[b].Score })
+	sum := sha256.Sum256(buf)
+	fmt.Fprintf(w, "%x %d\n", sum[:4], len(back))
+}
+
+func main() {
+	duration := flag.Duration("duration", 6*time.Second, "how long to serve")
+	period := flag.Duration("period", 2*time.Second, "profile upload period")
+	flag.Parse()
+	if err := profiler.Start(profiler.WithPeriod(*period), profiler.WithProfileTypes(profiler.CPUProfile)); err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("listening on http://%s\n", ln.Addr())
+	srv := &http.Server{Handler: http.HandlerFunc(handle)}
+	go func() { _ = srv.Serve(ln) }()
+	time.Sleep(*duration)
+	_ = srv.Close()
+	profiler.Stop()
+}
