@@ -1,0 +1,193 @@
+// PGO impact: the e2e Go HTTP service built three ways (no PGO; PGO from hotpath; PGO from the
+// raw untrimmed merge of the same profiles), run under the same load in interleaved rounds.
+// Reports CPU time per request with 95% confidence intervals, profile sizes and build times.
+// Needs wrk (Debian package). Not a test: a run takes several minutes.
+//
+//   npm run bench:pgo-impact -- [--collect 40] [--rounds 6] [--seconds 8]
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pprofBinary, preprofile, runOk } from '../../e2e/support/go.js';
+import { hotpathBin, repoRoot } from '../../e2e/support/paths.js';
+import { type RunningServer, startServer } from '../../e2e/support/server.js';
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const collectSeconds = flag('collect', 40);
+const rounds = flag('rounds', 6);
+const seconds = flag('seconds', 8);
+const SERVICE = 'pgo-impact';
+
+if (spawnSync('wrk', ['--version']).error) {
+  console.error('wrk is needed as the load generator: apt-get install wrk');
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'hotpath-impact-'));
+const moduleDir = join(work, 'pgoservice');
+mkdirSync(moduleDir);
+for (const f of ['main.go', 'go.mod', 'go.sum']) copyFileSync(join(repoRoot, 'e2e', 'pgoservice', f), join(moduleDir, f));
+
+interface Run {
+  cpuSeconds: number;
+  requests: number;
+}
+
+/** Runs a service binary for `duration` seconds under wrk load; returns its CPU time and requests served. */
+async function runService(binary: string, duration: number, env: NodeJS.ProcessEnv, profile: boolean): Promise<Run> {
+  const child = spawn(binary, ['-duration', `${duration}s`, '-period', '10s', `-profile=${profile}`], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const url = await new Promise<string>((resolve) => {
+    const timer = setInterval(() => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearInterval(timer);
+        resolve(m[1]);
+      }
+    }, 10);
+  });
+  const wrk = spawn('wrk', ['-t1', '-c4', `-d${Math.max(1, duration - 1)}s`, `${url}/catalog?n=400`], { stdio: 'ignore' });
+  await new Promise((resolve) => wrk.on('exit', resolve));
+  await exited;
+  const m = /cpu_seconds=([\d.]+) requests=(\d+)/.exec(out);
+  if (!m) throw new Error(`no CPU report from ${binary}: ${out}`);
+  return { cpuSeconds: Number(m[1]), requests: Number(m[2]) };
+}
+
+function timeBuild(output: string, pgo: string): number {
+  const t = performance.now();
+  runOk('go', ['build', '-a', `-pgo=${pgo}`, '-o', output, '.'], { cwd: moduleDir });
+  return (performance.now() - t) / 1000;
+}
+
+// 1. Collect profiles of the service built without PGO, through hotpath serve.
+console.log(`collecting ${collectSeconds}s of profiles from the service under load...`);
+runOk('go', ['build', '-pgo=off', '-o', join(work, 'svc-collect'), '.'], { cwd: moduleDir });
+const server: RunningServer = await startServer();
+await runService(
+  join(work, 'svc-collect'),
+  collectSeconds,
+  {
+    ...process.env,
+    DD_TRACE_AGENT_URL: `http://hotpath:${server.apiKey}@${server.url.slice('http://'.length)}`,
+    DD_SERVICE: SERVICE,
+    DD_ENV: 'bench',
+  },
+  true,
+);
+
+// 2. The two profiles: hotpath's, and pprof's raw merge of the same selected profiles.
+const hotpathPgo = join(work, 'hotpath.pgo');
+const pgoRun = runOk(process.execPath, [hotpathBin, 'pgo', '--fail', '--json', '--server', server.url, `service:${SERVICE}`, hotpathPgo], {
+  env: { ...process.env, HOTPATH_APP_KEY: server.appKey },
+});
+const ids = pgoRun
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as { msg: string; 'profile-id'?: string })
+  .filter((l) => l.msg === 'selected profile')
+  .map((l) => l['profile-id'] as string);
+const rawFiles: string[] = [];
+for (const id of ids) {
+  const res = await fetch(`${server.url}/api/v1/profiles/${id}/attachments/cpu.pprof`, {
+    headers: { 'DD-APPLICATION-KEY': server.appKey },
+  });
+  const path = join(work, `${id}.pprof`);
+  writeFileSync(path, Buffer.from(await res.arrayBuffer()));
+  rawFiles.push(path);
+}
+await server.stop();
+const rawPgo = join(work, 'raw.pgo');
+runOk(pprofBinary, ['-proto', '-symbolize=none', '-output', rawPgo, ...rawFiles]);
+const samePreprofile = preprofile(hotpathPgo) === preprofile(rawPgo);
+const sizes = { hotpath: statSync(hotpathPgo).size, raw: statSync(rawPgo).size };
+console.log(
+  `profiles from ${ids.length} selected uploads: hotpath ${sizes.hotpath} B, raw merge ${sizes.raw} B (${(sizes.raw / sizes.hotpath).toFixed(1)}× larger); same go tool preprofile: ${samePreprofile}`,
+);
+
+// 3. Builds, timed with -a so that every package is compiled with the profile.
+const variants = [
+  { name: 'no PGO', pgo: 'off', binary: join(work, 'svc-none') },
+  { name: 'PGO (hotpath)', pgo: hotpathPgo, binary: join(work, 'svc-hotpath') },
+  { name: 'PGO (raw merge)', pgo: rawPgo, binary: join(work, 'svc-raw') },
+];
+const buildSeconds = new Map<string, number>();
+for (const v of variants) {
+  buildSeconds.set(v.name, timeBuild(v.binary, v.pgo));
+  console.log(`built ${v.name} in ${buildSeconds.get(v.name)?.toFixed(1)} s`);
+}
+
+// 4. Interleaved measurement rounds, rotating the order each round.
+const perRequest = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+for (let r = 0; r < rounds; r++) {
+  for (let k = 0; k < variants.length; k++) {
+    const v = variants[(r + k) % variants.length];
+    const result = await runService(v.binary, seconds, process.env, false);
+    const us = (result.cpuSeconds / result.requests) * 1e6;
+    perRequest.get(v.name)?.push(us);
+    console.log(`round ${r + 1} ${v.name}: ${result.requests} requests, ${us.toFixed(1)} µs CPU/request`);
+  }
+}
+rmSync(work, { recursive: true, force: true });
+
+// 5. Means with 95% confidence intervals (Student's t), and each PGO build against no PGO.
+const T95: Record<number, number> = {
+  1: 12.71,
+  2: 4.3,
+  3: 3.18,
+  4: 2.78,
+  5: 2.57,
+  6: 2.45,
+  7: 2.36,
+  8: 2.31,
+  9: 2.26,
+  10: 2.23,
+  15: 2.13,
+  20: 2.09,
+};
+const t95 = (df: number) =>
+  T95[df] ??
+  (df > 20
+    ? 2.0
+    : T95[
+        Object.keys(T95)
+          .map(Number)
+          .filter((d) => d <= df)
+          .pop() ?? 1
+      ]);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const variance = (xs: number[]) => xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1);
+const base = perRequest.get('no PGO') as number[];
+console.log(`\nCPU time per request (${rounds} interleaved rounds of ${seconds}s each, wrk -c4):`);
+for (const v of variants) {
+  const xs = perRequest.get(v.name) as number[];
+  const half = t95(xs.length - 1) * Math.sqrt(variance(xs) / xs.length);
+  let change = '';
+  if (v.name !== 'no PGO') {
+    // Welch interval for the difference of means, relative to the no-PGO mean.
+    const se = Math.sqrt(variance(xs) / xs.length + variance(base) / base.length);
+    const diff = mean(xs) - mean(base);
+    const ci = t95(Math.min(xs.length, base.length) - 1) * se;
+    change = `  vs no PGO: ${((diff / mean(base)) * 100).toFixed(2)}% ± ${((ci / mean(base)) * 100).toFixed(2)}%`;
+  }
+  console.log(`  ${v.name.padEnd(16)} ${mean(xs).toFixed(1)} ± ${half.toFixed(1)} µs${change}`);
+}
+const hp = perRequest.get('PGO (hotpath)') as number[];
+const raw = perRequest.get('PGO (raw merge)') as number[];
+const seDiff = Math.sqrt(variance(hp) / hp.length + variance(raw) / raw.length);
+console.log(
+  `  hotpath vs raw merge: ${(((mean(hp) - mean(raw)) / mean(raw)) * 100).toFixed(2)}% ± ${((t95(hp.length - 1) * seDiff * 100) / mean(raw)).toFixed(2)}%`,
+);
+console.log(`\ndefault.pgo: hotpath ${sizes.hotpath} B, raw merge ${sizes.raw} B; same preprofile: ${samePreprofile}`);
+console.log(`go build -a: ${variants.map((v) => `${v.name} ${buildSeconds.get(v.name)?.toFixed(1)} s`).join(', ')}`);
+console.log(`machine: ${cpus()[0]?.model}, ${cpus().length} cores, node ${process.version}; wrk shares the machine`);
