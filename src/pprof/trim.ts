@@ -15,8 +15,8 @@ export const PGO_KEPT_LOCATIONS = 2;
  *   the compiler picks the same one);
  * - each stack is cut to its two leaf locations, with all their inlined lines, because the
  *   compiler only forms an edge from the leaf location and its caller;
- * - labels, mappings, comments and drop/keep frames are dropped, functions keep name, file
- *   and start line;
+ * - labels, mappings, comments and drop/keep frames are dropped, functions keep only their
+ *   name and start line (the compiler reads no file names);
  * - addresses are replaced by 1 (leaf) and 2 (caller), or 1 for both when the two original
  *   addresses were equal. The compiler's graph keys nodes by (name, address, start line,
  *   line) and drops self-edges and repeated edges within a sample, so dropping addresses
@@ -65,12 +65,12 @@ export function trimForPgo(p: Profile): Profile {
     let m = fnMap[f];
     if (m >= 0) return m;
     const fns = p.functions;
+    // Only the name and start line reach the compiler; file names are most of a trimmed
+    // profile's strings, so they are left out.
     const name = str(fns.name[f]);
-    const systemName = str(fns.systemName[f]);
-    const filename = str(fns.filename[f]);
-    const key = `${name},${systemName},${filename},${fns.startLine[f]}`;
+    const key = `${name},${fns.startLine[f]}`;
     const existing = functionKeys.get(key);
-    m = existing ?? out.addFunctionIndexes(name, systemName, filename, fns.startLine[f]);
+    m = existing ?? out.addFunctionIndexes(name, 0, 0, fns.startLine[f]);
     if (existing === undefined) functionKeys.set(key, m);
     fnMap[f] = m;
     return m;
