@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fixture } from '../../e2e/support/paths.js';
+import { buildFlameTree, diffFlameTrees, type FlameTree } from './flame-tree.js';
+import { parseProfile } from './parse.js';
+import { valueIndex } from './profile.js';
+import { functionTotals } from './stats.js';
+
+const load = (name: string) => parseProfile(readFileSync(fixture(name)));
+const FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];
+
+function checkShape(t: FlameTree): void {
+  for (let i = 1; i < t.name.length; i++) {
+    assert.ok(t.parent[i] < i, 'parents come before children');
+    assert.equal(t.depth[i], t.depth[t.parent[i]] + 1);
+    const end = t.parent[i] + t.size[t.parent[i]];
+    assert.ok(i + t.size[i] <= end, 'a subtree lies inside its parent’s range');
+  }
+  assert.equal(t.size[0], t.name.length);
+}
+
+describe('flame tree', () => {
+  for (const name of FIXTURES) {
+    it(`preserves totals on the real profile ${name}`, () => {
+      const p = load(name);
+      const vi = valueIndex(p, 'cpu', 'nanoseconds');
+      const t = buildFlameTree(p, vi);
+      checkShape(t);
+      let sum = 0;
+      for (let i = 0; i < p.samples.count; i++) sum += p.samples.values[i * 2 + vi];
+      assert.equal(t.total[0], sum);
+      // total = self + children's totals, everywhere.
+      const children = new Float64Array(t.name.length);
+      for (let i = 1; i < t.name.length; i++) children[t.parent[i]] += t.total[i];
+      for (let i = 0; i < t.name.length; i++) assert.ok(Math.abs(t.total[i] - (t.self[i] + children[i])) < 1e-6);
+      // Self summed by function equals pprof's flat totals.
+      const flat = new Map<string, number>();
+      for (let i = 1; i < t.name.length; i++) flat.set(t.names[t.name[i]], (flat.get(t.names[t.name[i]]) ?? 0) + t.self[i]);
+      for (const f of functionTotals(p, vi).flat) assert.equal(flat.get(f.name), f.flat, f.name);
+    });
+  }
+
+  it('diff of a profile with itself is zero everywhere', () => {
+    const t = buildFlameTree(load('cpu-small-1.pprof'), 1);
+    const d = diffFlameTrees(t, t);
+    checkShape(d.tree);
+    assert.equal(d.tree.name.length, t.name.length);
+    for (let i = 0; i < d.tree.name.length; i++) assert.equal(d.tree.total[i] - d.baseTotal[i], 0);
+  });
+
+  it('diff of two different workloads shows growth and shrinkage over the union of paths', () => {
+    const json = buildFlameTree(load('cpu-json.pprof'), 1);
+    const sort = buildFlameTree(load('cpu-sort.pprof'), 1);
+    const d = diffFlameTrees(json, sort);
+    checkShape(d.tree);
+    assert.ok(d.tree.name.length >= Math.max(json.name.length, sort.name.length));
+    let grew = 0;
+    let shrank = 0;
+    for (let i = 1; i < d.tree.name.length; i++) {
+      if (d.tree.total[i] > d.baseTotal[i]) grew++;
+      if (d.tree.total[i] < d.baseTotal[i]) shrank++;
+    }
+    assert.ok(grew > 0 && shrank > 0);
+    assert.equal(d.tree.total[0], sort.total[0]);
+    assert.equal(d.baseTotal[0], json.total[0]);
+    // Scaling the base scales every base total.
+    const half = diffFlameTrees(json, sort, 0.5);
+    assert.equal(half.baseTotal[0], json.total[0] * 0.5);
+  });
+});
