@@ -6,7 +6,8 @@ import { type ParseOptions, parseProfile, parseProfiles } from '../pprof/parse.j
 import type { Profile } from '../pprof/profile.js';
 import { CliError } from './errors.js';
 
-function readBytes(path: string): Buffer {
+/** Returns the bytes of an input file, or throws CliError naming the file ("no such file", ...). */
+export function readInputFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
@@ -21,13 +22,13 @@ function readBytes(path: string): Buffer {
  * naming the first file that cannot be read or parsed and what is wrong with it.
  */
 export async function readProfileFiles(paths: string[], options: ParseOptions = {}): Promise<Profile[]> {
-  const inputs = paths.map(readBytes);
+  const inputs = paths.map(readInputFile);
   return parseProfiles(inputs, options, (i, err) => (err instanceof ProfileError ? new CliError(`${paths[i]}: ${err.message}`) : err));
 }
 
 /** Returns the profile in `path`, or throws CliError naming the file and what is wrong with it. */
 export function readProfileFile(path: string, options: ParseOptions = {}): Profile {
-  const bytes = readBytes(path);
+  const bytes = readInputFile(path);
   try {
     return parseProfile(bytes, options);
   } catch (err) {

@@ -1,11 +1,14 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { APP_SCOPES, type AppScope, KeyStore } from '../server/keys.js';
+import type { KeyStore } from '../server/keys.js';
+import { APP_SCOPES, type AppScope } from '../server/scopes.js';
 import { CliError } from './errors.js';
 import { table } from './format.js';
 import { DEFAULT_DATA_DIR } from './serve.js';
 
-function open(data: string): KeyStore {
+/** Opens the key store of a data directory; SQLite is loaded only when a keys command runs. */
+async function open(data: string): Promise<KeyStore> {
+  const { KeyStore } = await import('../server/keys.js');
   return new KeyStore(join(resolve(data), 'keys.sqlite'));
 }
 
@@ -23,12 +26,12 @@ export function registerKeys(program: Command): void {
     .option('--scopes <LIST>', `for app keys, comma-separated: ${APP_SCOPES.join(', ')}`, 'profiles_read,pgo_read')
     .option('--name <NAME>', 'what the key is for', '')
     .option('--data <DIR>', 'server data directory', DEFAULT_DATA_DIR)
-    .action((flags: { kind: string; scopes: string; name: string; data: string }) => {
+    .action(async (flags: { kind: string; scopes: string; name: string; data: string }) => {
       if (flags.kind !== 'api' && flags.kind !== 'app') throw new CliError(`--kind must be api or app, got ${JSON.stringify(flags.kind)}`);
       const scopes = flags.kind === 'app' ? (flags.scopes.split(',').filter((s) => s !== '') as AppScope[]) : [];
       for (const s of scopes)
         if (!APP_SCOPES.includes(s)) throw new CliError(`unknown scope ${JSON.stringify(s)} (scopes: ${APP_SCOPES.join(', ')})`);
-      const store = open(flags.data);
+      const store = await open(flags.data);
       try {
         const { secret, key } = store.create(flags.kind, flags.name, scopes);
         process.stdout.write(`${secret}\n`);
@@ -44,8 +47,8 @@ export function registerKeys(program: Command): void {
     .description('list keys (never their secrets)')
     .option('--data <DIR>', 'server data directory', DEFAULT_DATA_DIR)
     .option('--json', 'print JSON')
-    .action((flags: { data: string; json?: boolean }) => {
-      const store = open(flags.data);
+    .action(async (flags: { data: string; json?: boolean }) => {
+      const store = await open(flags.data);
       try {
         const list = store.list();
         if (flags.json) {
@@ -72,8 +75,8 @@ export function registerKeys(program: Command): void {
     .description('revoke a key by id: requests with it are refused from now on')
     .argument('<ID>', 'key id, as `hotpath keys list` shows')
     .option('--data <DIR>', 'server data directory', DEFAULT_DATA_DIR)
-    .action((id: string, flags: { data: string }) => {
-      const store = open(flags.data);
+    .action(async (id: string, flags: { data: string }) => {
+      const store = await open(flags.data);
       try {
         if (!store.revoke(id)) throw new CliError(`no live key with id ${id}`);
         process.stderr.write(`revoked key ${id}\n`);

@@ -1,10 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { buildApp, DEFAULT_LIMITS } from '../server/app.js';
-import { KeyStore } from '../server/keys.js';
-import { createLogger } from '../server/logger.js';
-import { startRetentionJob } from '../store/retention.js';
-import { openSqliteStore } from '../store/store.js';
+import { DEFAULT_LIMITS } from '../server/limits.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { parseCount } from './format.js';
@@ -66,6 +62,14 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const rawMaxAgeMs = parseDuration(flags.rawRetention, '--raw-retention');
   const pgoMaxAgeMs = parseDuration(flags.pgoRetention, '--pgo-retention');
   const dataDir = resolve(flags.data);
+  // Loaded here, not at start-up: every other command would otherwise pay for fastify and SQLite.
+  const [{ buildApp }, { KeyStore }, { createLogger }, { startRetentionJob }, { openSqliteStore }] = await Promise.all([
+    import('../server/app.js'),
+    import('../server/keys.js'),
+    import('../server/logger.js'),
+    import('../store/retention.js'),
+    import('../store/store.js'),
+  ]);
   const logger = createLogger(flags.logLevel);
 
   const store = await openSqliteStore(dataDir);

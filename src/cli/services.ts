@@ -1,18 +1,11 @@
 import type { Command } from 'commander';
+import type { ServiceSummary } from '../store/profile-index.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { table } from './format.js';
 
-interface ServiceRow {
-  service: string;
-  envs: string[];
-  latestVersion: string;
-  profiles: number;
-  cpuCores: number | null;
-  pgoShare: number;
-  latestPgo: boolean | null;
-  withoutPgo: boolean;
-}
+/** What GET /api/v1/services answers per service. */
+type ServiceRow = ServiceSummary & { withoutPgo: boolean };
 
 export function registerServices(program: Command): void {
   program

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
+import { readInputFile } from './files.js';
 
 interface UploadFlags {
   server: string;
@@ -27,14 +27,7 @@ export function registerUpload(program: Command): void {
       }
       if (flags.tags) base.searchParams.set('tags', flags.tags);
       for (const file of files) {
-        let body: Buffer;
-        try {
-          body = readFileSync(file);
-        } catch (err) {
-          throw new CliError(
-            `${file}: cannot read: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-          );
-        }
+        const body = readInputFile(file);
         let res: Response;
         try {
           res = await fetch(base, {

@@ -1,6 +1,6 @@
 import { IngestError } from './errors.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
-import { header, type IngestedProfile, type IntakeRequest } from './record.js';
+import { header, type IntakeRequest, type TimedIngestedProfile } from './record.js';
 
 export interface DatadogLimits {
   /** Most attachments (file parts) accepted in one upload. */
@@ -18,7 +18,7 @@ const CPU_ATTACHMENTS = ['cpu.pprof', 'cpu.pb.gz'];
  * `X-Datadog-Additional-Tags` header are added unless the client sent the same key (client tags
  * win). Throws IngestError naming what is malformed.
  */
-export function parseDatadogUpload(req: IntakeRequest, limits: DatadogLimits): IngestedProfile {
+export function parseDatadogUpload(req: IntakeRequest, limits: DatadogLimits): TimedIngestedProfile {
   const boundary = multipartBoundary(header(req, 'content-type'));
   const parts = parseMultipart(req.body, boundary, { maxParts: limits.maxAttachments + 1 });
   const eventPart = parts.find((p) => p.name === 'event');

@@ -26,7 +26,7 @@ export interface PipelineOptions {
 export async function ingestProfile(store: ProfileStore, upload: IngestedProfile, options: PipelineOptions): Promise<ProfileRecord> {
   let cpuCores: number | null = null;
   let sampleCount = 0;
-  let durationNanos = Math.max(0, Math.round((upload.end - upload.start) * 1e6));
+  let durationNanos = upload.start === null ? 0 : Math.max(0, Math.round((upload.end - upload.start) * 1e6));
   let pgoBytes: Uint8Array | null = null;
   let isGo = false;
   if (upload.cpuAttachment !== null) {
@@ -51,8 +51,8 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
       throw err;
     }
   }
-  // A bare upload says when it ended (now) but not when it started: the profile knows.
-  const start = upload.start === upload.end && durationNanos > 0 ? upload.end - durationNanos / 1e6 : upload.start;
+  // An upload that does not say when it started started one profile duration before its end.
+  const start = upload.start ?? upload.end - durationNanos / 1e6;
   // `hotpath pgo` looks for runtime:go, as datadog-pgo does; uploads that do not say their
   // runtime (files, scrapes) get it when the profile is plainly a Go program's.
   const tags =

@@ -1,6 +1,6 @@
 import { IngestError } from './errors.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
-import { header, type IngestedProfile, type IntakeRequest } from './record.js';
+import { header, type IntakeRequest, type TimedIngestedProfile } from './record.js';
 
 /**
  * Returns the profile in a pyroscope-go upload: `POST /ingest?name=app{k=v,...}&from=&until=
@@ -10,7 +10,7 @@ import { header, type IngestedProfile, type IntakeRequest } from './record.js';
  * seconds, milliseconds, microseconds or nanoseconds by their number of digits (10, 13, 16,
  * 19). A gospy CPU upload (units=samples) is the CPU profile and gets `runtime:go`.
  */
-export function parsePyroscopeUpload(req: IntakeRequest, limits: { maxParts: number }): IngestedProfile {
+export function parsePyroscopeUpload(req: IntakeRequest, limits: { maxParts: number }): TimedIngestedProfile {
   const q = req.query ?? {};
   const { app, labels } = parseAppName(q.name);
   const start = parseEpoch(q.from, 'from');

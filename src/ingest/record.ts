@@ -5,8 +5,8 @@
  */
 export interface IngestedProfile {
   protocol: 'datadog' | 'pyroscope' | 'upload';
-  /** Start and end of the profiled period, ms since the epoch. */
-  start: number;
+  /** Start and end of the profiled period, ms since the epoch; a null start is taken from the profile's duration. */
+  start: number | null;
   end: number;
   /** Every tag as [key, value], in the order received; a key may repeat. */
   tags: Array<[string, string]>;
@@ -16,6 +16,9 @@ export interface IngestedProfile {
   /** dd-trace-go's request counts per endpoint during the profile, when sent. */
   endpointCounts: Record<string, number> | null;
 }
+
+/** An upload whose protocol always says when the profile started (dd-trace-go, pyroscope). */
+export type TimedIngestedProfile = IngestedProfile & { start: number };
 
 /** The request as intake sees it: lower-case header names, a fully buffered body. */
 export interface IntakeRequest {

@@ -6,7 +6,7 @@ import { header, type IngestedProfile, type IntakeRequest } from './record.js';
  * Returns the profile of a native upload (`POST /api/v1/profiles`, what `hotpath upload` sends):
  * the body is one pprof file (gzip, zstd or raw protobuf), tags come from the `tags` query
  * parameter or the X-Hotpath-Tags header ("k:v,k:v"), times from `start`/`end` (ms since the
- * epoch) and default to the profile's own when absent (end = now).
+ * epoch); without them the upload ends now and starts one profile duration earlier.
  */
 export function parseUpload(req: IntakeRequest): IngestedProfile {
   if (req.body.length === 0) throw new IngestError(400, 'empty', 'the request body is empty: send the pprof file as the body');
@@ -25,8 +25,8 @@ export function parseUpload(req: IntakeRequest): IngestedProfile {
     return ms;
   };
   const end = time('end') ?? Date.now();
-  const start = time('start') ?? end;
-  if (end < start) throw new IngestError(400, 'time', '"end" is before "start"');
+  const start = time('start');
+  if (start !== null && end < start) throw new IngestError(400, 'time', '"end" is before "start"');
   const name = q.name && /^[A-Za-z0-9._-]{1,128}$/.test(q.name) ? q.name : 'cpu.pprof';
   return { protocol: 'upload', start, end, tags, attachments: [{ name, bytes: req.body }], cpuAttachment: name, endpointCounts: null };
 }

@@ -1,7 +1,6 @@
 import { encodeProfileGzip } from '../pprof/encode.js';
 import { mergeProfiles } from '../pprof/merge.js';
 import type { Profile } from '../pprof/profile.js';
-import { trimForPgo } from '../pprof/trim.js';
 import { computeCallEdges } from './call-edges.js';
 import { applySafetyRenames, BUILTIN_NO_INLINE } from './safety.js';
 
@@ -19,13 +18,12 @@ export interface PgoBuildResult {
 }
 
 /**
- * Returns the default.pgo for `profiles`: each is trimmed to what the compiler reads, the
- * trimmed forms are merged (labels dropped), and the safety renames are applied. Profiles that
- * are already trimmed are accepted as they are (trimming is idempotent). Throws ProfileError
- * when the inputs are not CPU profiles, are incompatible, or lack start lines.
+ * Returns the default.pgo for `trimmed`, profiles already trimmed by trimForPgo (the CLI trims
+ * each input to name a bad file; the server stores trimmed forms at ingest): they are merged
+ * and the safety renames applied. Throws ProfileError when they are incompatible or lack start
+ * lines.
  */
-export function buildPgoProfile(profiles: Profile[], options: PgoBuildOptions = {}): PgoBuildResult {
-  const trimmed = profiles.map((p) => trimForPgo(p));
+export function buildPgoProfile(trimmed: Profile[], options: PgoBuildOptions = {}): PgoBuildResult {
   const merged = trimmed.length === 1 ? trimmed[0] : mergeProfiles(trimmed, { dropLabels: true });
   const { profile, renamed } = applySafetyRenames(merged, options.noInline ?? new Set(BUILTIN_NO_INLINE));
   // Fail here, not in the user's `go build`, when the compiler would reject the file.

@@ -7,13 +7,7 @@ import { DEFAULT_CDF_THRESHOLD_PERCENT, hotCallSites } from './hot-call-sites.js
 
 /** A CPU profile with one two-location sample per [caller, callee, offset, weight]. */
 function profileWithEdges(edges: Array<[string, string, number, number]>): Profile {
-  const b = new ProfileBuilder();
-  b.setSampleTypes([
-    { type: 'samples', unit: 'count' },
-    { type: 'cpu', unit: 'nanoseconds' },
-  ]);
-  b.setPeriodType('cpu', 'nanoseconds');
-  b.header.period = 10_000_000n;
+  const b = ProfileBuilder.goCpu();
   const fns = new Map<string, number>();
   const fn = (name: string): number => {
     let f = fns.get(name);

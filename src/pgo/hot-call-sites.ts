@@ -3,10 +3,6 @@ import { type CallEdge, computeCallEdges } from './call-edges.js';
 
 /** The compiler's default -d=pgoinlinecdfthreshold: hot edges cover 99% of the edge weight. */
 export const DEFAULT_CDF_THRESHOLD_PERCENT = 99;
-/** Inlining budget for hot callees (normal budget: 80). */
-export const HOT_INLINE_BUDGET = 2000;
-/** Callers with more IR nodes than this are "big" and get no hot-call-site boost. */
-export const BIG_FUNCTION_NODES = 5000;
 
 export interface HotCallSite extends CallEdge {
   /** This edge's share of the total edge weight, in percent. */

@@ -49,12 +49,7 @@ function frames(p: Profile): string[][] {
  * 4. runtime.goparkunlock (a longer name, leaf)
  */
 function safetyProfile(): Profile {
-  const b = new ProfileBuilder();
-  b.setSampleTypes([
-    { type: 'samples', unit: 'count' },
-    { type: 'cpu', unit: 'nanoseconds' },
-  ]);
-  b.setPeriodType('cpu', 'nanoseconds');
+  const b = ProfileBuilder.goCpu();
   const gopark = b.addFunction(GOPARK, 'proc.go', 400);
   const wait = b.addFunction('main.wait', 'main.go', 10);
   const work = b.addFunction('main.work', 'main.go', 20);

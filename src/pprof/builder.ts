@@ -64,6 +64,21 @@ export class ProfileBuilder {
     this.sampleLabelStart.push(0);
   }
 
+  /**
+   * Returns a builder with the header of a Go runtime CPU profile: sample types samples/count
+   * and cpu/nanoseconds, period type cpu/nanoseconds, period 10 ms (100 Hz).
+   */
+  static goCpu(): ProfileBuilder {
+    const b = new ProfileBuilder();
+    b.setSampleTypes([
+      { type: 'samples', unit: 'count' },
+      { type: 'cpu', unit: 'nanoseconds' },
+    ]);
+    b.setPeriodType('cpu', 'nanoseconds');
+    b.header.period = 10_000_000n;
+    return b;
+  }
+
   /** Returns the string-table index of s, adding it when new. */
   string(s: string): number {
     let i = this.stringIndex.get(s);

@@ -33,16 +33,21 @@ function tooLarge(maxBytes: number): ProfileError {
   return new ProfileError(`decompressed size exceeds the limit of ${maxBytes} bytes (decompression bomb or oversized profile)`);
 }
 
+/** Returns the ProfileError that says what a zlib inflate error means for the user. */
+function gzipError(err: unknown, maxBytes: number): ProfileError {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) return tooLarge(maxBytes);
+  if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
+    return new ProfileError('truncated gzip: the compressed data ends before the gzip stream does');
+  }
+  return new ProfileError(`corrupt gzip: ${e.message}`);
+}
+
 function gunzipLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
   try {
     return gunzipSync(bytes, { maxOutputLength: maxBytes });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw tooLarge(maxBytes);
-    if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
-      throw new ProfileError('truncated gzip: the compressed data ends before the gzip stream does');
-    }
-    throw new ProfileError(`corrupt gzip: ${e.message}`);
+    throw gzipError(err, maxBytes);
   }
 }
 
@@ -90,18 +95,7 @@ export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMP
     // default 16 KiB chunks, every chunk needs a turn of the main thread's event loop, so
     // files would not inflate while the main thread is busy decoding another one.
     const chunkSize = Math.min(maxBytes, Math.max(64 * 1024, bytes.length * 8));
-    gunzip(bytes, { maxOutputLength: maxBytes, chunkSize }, (err, out) => {
-      if (!err) {
-        resolve(out);
-        return;
-      }
-      // Re-run synchronously to get the same classified error as the sync path.
-      try {
-        resolve(gunzipLimited(bytes, maxBytes));
-      } catch (classified) {
-        reject(classified);
-      }
-    });
+    gunzip(bytes, { maxOutputLength: maxBytes, chunkSize }, (err, out) => (err ? reject(gzipError(err, maxBytes)) : resolve(out)));
   });
 }
 

@@ -100,15 +100,7 @@ export function buildFlameTree(p: Profile, vi: number): FlameTree {
   }
   const position = new Int32Array(n);
   for (let i = 0; i < n; i++) position[order[i]] = i;
-  const tree: FlameTree = {
-    names,
-    name: new Int32Array(n),
-    parent: new Int32Array(n),
-    depth: new Int32Array(n),
-    self: new Float64Array(n),
-    total: new Float64Array(n),
-    size: new Int32Array(n).fill(1),
-  };
+  const tree = allocateTree(names, n);
   for (let i = 0; i < n; i++) {
     const node = order[i];
     tree.name[i] = nodeName[node];
@@ -117,7 +109,7 @@ export function buildFlameTree(p: Profile, vi: number): FlameTree {
     tree.self[i] = selfValue[node];
     tree.total[i] = totalValue[node];
   }
-  for (let i = n - 1; i > 0; i--) tree.size[tree.parent[i]] += tree.size[i];
+  sumSubtreeSizes(tree);
   return tree;
 }
 
@@ -171,15 +163,7 @@ export function diffFlameTrees(before: FlameTree, after: FlameTree, scale = 1): 
   const index = new Map<string, number>();
   const names: string[] = [];
   const nameIndex = new Map<string, number>();
-  const tree: FlameTree = {
-    names,
-    name: new Int32Array(n),
-    parent: new Int32Array(n),
-    depth: new Int32Array(n),
-    self: new Float64Array(n),
-    total: new Float64Array(n),
-    size: new Int32Array(n).fill(1),
-  };
+  const tree = allocateTree(names, n);
   const baseTotal = new Float64Array(n);
   paths.forEach((path, i) => {
     const e = union.get(path) as { self: number; total: number; base: number; name: string };
@@ -198,6 +182,24 @@ export function diffFlameTrees(before: FlameTree, after: FlameTree, scale = 1): 
     tree.total[i] = e.total;
     baseTotal[i] = e.base;
   });
-  for (let i = n - 1; i > 0; i--) tree.size[tree.parent[i]] += tree.size[i];
+  sumSubtreeSizes(tree);
   return { tree, baseTotal, scale };
+}
+
+/** Returns a tree of n zeroed nodes (sizes 1) over `names`. */
+function allocateTree(names: string[], n: number): FlameTree {
+  return {
+    names,
+    name: new Int32Array(n),
+    parent: new Int32Array(n),
+    depth: new Int32Array(n),
+    self: new Float64Array(n),
+    total: new Float64Array(n),
+    size: new Int32Array(n).fill(1),
+  };
+}
+
+/** Sets every node's subtree size; nodes must be in depth-first order (parents first). */
+function sumSubtreeSizes(tree: FlameTree): void {
+  for (let i = tree.size.length - 1; i > 0; i--) tree.size[tree.parent[i]] += tree.size[i];
 }

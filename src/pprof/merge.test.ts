@@ -61,21 +61,9 @@ function samplesOf(p: Profile): SampleView[] {
   return out;
 }
 
-/** A builder with the usual CPU header: samples/count and cpu/nanoseconds, period type cpu/nanoseconds. */
-function cpuBuilder(): ProfileBuilder {
-  const b = new ProfileBuilder();
-  b.setSampleTypes([
-    { type: 'samples', unit: 'count' },
-    { type: 'cpu', unit: 'nanoseconds' },
-  ]);
-  b.setPeriodType('cpu', 'nanoseconds');
-  b.header.period = 10_000_000n;
-  return b;
-}
-
 /** A one-function, one-location CPU profile with one sample of the given values and labels. */
 function tinyProfile(values: number[] = [1, 10], labels: LabelSpec[] = [], fn = 'main.f'): Profile {
-  const b = cpuBuilder();
+  const b = ProfileBuilder.goCpu();
   const f = b.addFunction(fn, 'main.go', 10);
   const l = b.addLocation([{ fn: f, line: 12 }], { address: 0x1000n });
   b.addSample([l], values, labels);
@@ -175,7 +163,7 @@ describe('mergeProfiles header', () => {
 describe('mergeProfiles deduplication', () => {
   it('shares functions by (name, system name, file, start line) and keeps a different start line apart', () => {
     const make = (start: number, systemName = 'main.f', file = 'main.go'): Profile => {
-      const b = cpuBuilder();
+      const b = ProfileBuilder.goCpu();
       const f = b.addFunction('main.f', file, start, systemName);
       b.addSample([b.addLocation([{ fn: f, line: 20 }], { address: 0x100n })], [1, 10]);
       return b.finish();
@@ -200,7 +188,7 @@ describe('mergeProfiles deduplication', () => {
 
   it('rebases addresses onto the first mapping when the same binary is mapped elsewhere', () => {
     const make = (start: bigint, addresses: bigint[], buildId = 'build-1'): Profile => {
-      const b = cpuBuilder();
+      const b = ProfileBuilder.goCpu();
       const m = b.addMapping({ start, limit: start + 0x100000n, offset: 0n, filename: '/bin/app', buildId });
       const f = b.addFunction('main.f', 'main.go', 10);
       for (const a of addresses) b.addSample([b.addLocation([{ fn: f, line: 12 }], { mapping: m, address: a })], [1, 10]);
@@ -229,7 +217,7 @@ describe('mergeProfiles deduplication', () => {
   });
 
   it('keeps the first mapping of the first profile even when no sample uses it', () => {
-    const b = cpuBuilder();
+    const b = ProfileBuilder.goCpu();
     b.addMapping({ start: 0x400000n, limit: 0x500000n, filename: '/bin/main', buildId: 'main' });
     const lib = b.addMapping({ start: 0x7f0000n, limit: 0x7f1000n, filename: '/lib/libc.so', buildId: 'libc' });
     b.addMapping({ start: 0x900000n, limit: 0x901000n, filename: '/lib/unused.so', buildId: 'unused' });
@@ -315,7 +303,7 @@ describe('mergeProfiles samples', () => {
   });
 
   it('drops all-zero samples and what only they use', () => {
-    const b = cpuBuilder();
+    const b = ProfileBuilder.goCpu();
     const f = b.addFunction('main.f', 'main.go', 1);
     const g = b.addFunction('main.g', 'main.go', 5);
     const lf = b.addLocation([{ fn: f, line: 2 }], { address: 0x10n });
@@ -349,7 +337,7 @@ describe('mergeProfiles samples', () => {
 
 describe('mergeProfiles compatibility', () => {
   it('throws ProfileError naming both period types', () => {
-    const b = cpuBuilder();
+    const b = ProfileBuilder.goCpu();
     b.setPeriodType('space', 'bytes');
     b.addSample([], [1, 1]);
     throwsProfileError(() => mergeProfiles([tinyProfile(), b.finish()]), /period type/, /cpu\/nanoseconds/, /space\/bytes/);
@@ -390,7 +378,7 @@ describe('mergeProfiles compatibility', () => {
 
 describe('mergeProfiles ids', () => {
   it('renumbers ids 1..n in order of first use: first mapping, then per location its mapping, functions, itself', () => {
-    const b = cpuBuilder();
+    const b = ProfileBuilder.goCpu();
     b.addMapping({ start: 0x1000n, limit: 0x2000n, filename: '/bin/main', buildId: 'main', id: 5 });
     const lib = b.addMapping({ start: 0x9000n, limit: 0xa000n, filename: '/lib/x.so', buildId: 'x', id: 9 });
     const fA = b.addFunction('a', 'a.go', 1, 'a', 70);

@@ -135,11 +135,6 @@ export function valueIndex(p: Profile, type: string, unit: string): number {
   return -1;
 }
 
-/** Returns the display name of function row f ("" for -1). */
-export function functionName(p: Profile, f: number): string {
-  return f < 0 ? '' : p.strings[p.functions.name[f]];
-}
-
 /** Returns a profile with no samples, locations, functions or mappings and an empty header. */
 export function emptyProfile(): Profile {
   return {

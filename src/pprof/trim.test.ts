@@ -207,12 +207,7 @@ describe('trimForPgo address slots (recursion)', () => {
    * line and line. Only the address tells the compiler's graph that they are two nodes.
    */
   function recursiveProfile(): Profile {
-    const b = new ProfileBuilder();
-    b.setSampleTypes([
-      { type: 'samples', unit: 'count' },
-      { type: 'cpu', unit: 'nanoseconds' },
-    ]);
-    b.setPeriodType('cpu', 'nanoseconds');
+    const b = ProfileBuilder.goCpu();
     const rec = b.addFunction('main.rec', 'main.go', 3);
     const top = b.addFunction('main.main', 'main.go', 10);
     const leaf = b.addLocation([{ fn: rec, line: 5 }], { address: 0x1000n });

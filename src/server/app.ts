@@ -10,25 +10,12 @@ import { QuerySyntaxError } from '../query/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import { authorize } from './auth.js';
-import type { AppScope, KeyStore } from './keys.js';
+import type { KeyStore } from './keys.js';
+import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { ServerMetrics } from './metrics.js';
 import { registerPgoRoutes } from './pgo-route.js';
+import type { AppScope } from './scopes.js';
 import { parseTimeParam } from './time-params.js';
-
-export interface ServerLimits {
-  /** Largest request body accepted, in bytes. */
-  maxBodyBytes: number;
-  /** Largest decompressed CPU profile, in bytes (decompression bombs stop here). */
-  maxDecompressedBytes: number;
-  /** Most attachments in one upload. */
-  maxAttachments: number;
-}
-
-export const DEFAULT_LIMITS: ServerLimits = {
-  maxBodyBytes: 32 * 1024 * 1024,
-  maxDecompressedBytes: 256 * 1024 * 1024,
-  maxAttachments: 16,
-};
 
 export interface AppOptions {
   store: ProfileStore;

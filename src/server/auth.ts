@@ -1,4 +1,5 @@
-import type { AppScope, KeyInfo, KeyStore } from './keys.js';
+import type { KeyStore } from './keys.js';
+import type { AppScope, KeyInfo } from './scopes.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 

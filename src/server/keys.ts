@@ -1,19 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
-
-/** What a key may do. API keys only send profiles; application keys read, with scopes. */
-export type KeyKind = 'api' | 'app';
-export const APP_SCOPES = ['profiles_read', 'pgo_read', 'admin'] as const;
-export type AppScope = (typeof APP_SCOPES)[number];
-
-export interface KeyInfo {
-  id: string;
-  kind: KeyKind;
-  name: string;
-  scopes: AppScope[];
-  createdAt: number;
-  revokedAt: number | null;
-}
+import { APP_SCOPES, type AppScope, type KeyInfo, type KeyKind } from './scopes.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -199,12 +199,9 @@ async function buildFromQueries(ctx: PgoRouteContext, queries: PgoQuery[], noInl
   }
 
   const ids = [...selected.keys()].sort();
-  const profiles: Profile[] = [];
-  for (const id of ids) {
-    const bytes = await ctx.store.readPgo(id);
-    if (bytes === null) continue; // deleted by retention since the search
-    profiles.push(parseProfile(bytes));
-  }
+  const blobs = await Promise.all(ids.map((id) => ctx.store.readPgoOf(selected.get(id) as ProfileRecord)));
+  // A blob deleted by retention since the search is skipped.
+  const profiles: Profile[] = blobs.filter((b): b is Uint8Array => b !== null).map((b) => parseProfile(b));
   let built: ReturnType<typeof buildPgoProfile>;
   try {
     built = buildPgoProfile(profiles, { noInline });

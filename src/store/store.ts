@@ -76,8 +76,12 @@ export class ProfileStore {
   /** Returns the trimmed PGO form of profile `id`, or null when it has none. */
   async readPgo(id: string): Promise<Uint8Array | null> {
     const record = await this.index.get(id);
-    if (record === null || record.pgoBlobKey === null) return null;
-    return this.blobs.get(record.pgoBlobKey);
+    return record === null ? null : this.readPgoOf(record);
+  }
+
+  /** Returns the trimmed PGO form of a record already in hand (no second index lookup), or null. */
+  readPgoOf(record: ProfileRecord): Promise<Uint8Array | null> {
+    return record.pgoBlobKey === null ? Promise.resolve(null) : this.blobs.get(record.pgoBlobKey);
   }
 
   /** Closes the index and the blobs (stop the retention job first). */

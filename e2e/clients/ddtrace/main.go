@@ -5,24 +5,14 @@
 package main
 
 import (
-	"crypto/sha256"
 	"flag"
 	"log"
-	"sort"
 	"time"
+
+	"hotpath.local/e2e/clients/internal/cpuwork"
 
 	"github.com/DataDog/dd-trace-go/v2/profiler"
 )
-
-func work(n int) byte {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = (i * 7919) % 1000
-	}
-	sort.Ints(s)
-	h := sha256.Sum256([]byte{byte(s[n/2])})
-	return h[0]
-}
 
 func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long to run")
@@ -34,7 +24,7 @@ func main() {
 	end := time.Now().Add(*duration)
 	var x byte
 	for time.Now().Before(end) {
-		x ^= work(20000)
+		x ^= cpuwork.Do(20000)
 	}
 	profiler.Stop()
 	log.Printf("done %d", x)

@@ -3,25 +3,15 @@
 package main
 
 import (
-	"crypto/sha256"
 	"flag"
 	"log"
-	"sort"
 	"strings"
 	"time"
 
+	"hotpath.local/e2e/clients/internal/cpuwork"
+
 	"github.com/grafana/pyroscope-go"
 )
-
-func work(n int) byte {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = (i * 7919) % 1000
-	}
-	sort.Ints(s)
-	h := sha256.Sum256([]byte{byte(s[n/2])})
-	return h[0]
-}
 
 func main() {
 	server := flag.String("server", "http://127.0.0.1:8126", "server address")
@@ -51,7 +41,7 @@ func main() {
 	end := time.Now().Add(*duration)
 	var x byte
 	for time.Now().Before(end) {
-		x ^= work(20000)
+		x ^= cpuwork.Do(20000)
 	}
 	if err := p.Stop(); err != nil {
 		log.Fatal(err)
