@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pprofMerge, preprofile, run, runOk } from './support/go.js';
 import { fixture, hotpathBin, repoRoot } from './support/paths.js';
+import { assertSamePreprofileRenamesAside } from './support/preprofile.js';
 import { largeProfile } from './support/workloads.js';
 
 // The whole offline loop with the real Go toolchain: hotpath writes a default.pgo, go build
@@ -72,7 +73,7 @@ describe('go build -pgo with a hotpath default.pgo', () => {
 describe('large profile from a real program', () => {
   const large = largeProfile({ seed: 1, seconds: 30 });
 
-  it('is trimmed at least 10× smaller than the raw merge, with the same preprofile', (t) => {
+  it('is trimmed at least 10× smaller than the raw merge, with the same preprofile (safety renames aside)', (t) => {
     const raw = join(work, 'raw-merge.pprof');
     const inputs = [large, fixture('cpu-small-1.pprof'), fixture('cpu-small-2.pprof')];
     pprofMerge(inputs, raw);
@@ -85,6 +86,7 @@ describe('large profile from a real program', () => {
     // About 1.5 MB on an idle machine; less when other tests share the CPU while it records.
     assert.ok(rawSize > 500_000, `large fixture is large (${rawSize} bytes)`);
     assert.ok(ratio >= 10, `ratio ${ratio.toFixed(1)}`);
-    assert.equal(preprofile(pgo), preprofile(raw));
+    // A recording can sample runtime.gopark as a leaf; its edges are renamed, by design.
+    assertSamePreprofileRenamesAside(preprofile(pgo), preprofile(raw));
   });
 });

@@ -10,8 +10,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pprofBinary, preprofile, runOk } from '../../e2e/support/go.js';
 import { hotpathBin, repoRoot } from '../../e2e/support/paths.js';
+import { assertSamePreprofileRenamesAside } from '../../e2e/support/preprofile.js';
 import { type RunningServer, startServer } from '../../e2e/support/server.js';
-import { BUILTIN_NO_INLINE } from '../../src/pgo/safety.js';
 import { decompress } from '../../src/pprof/compression.js';
 
 function flag(name: string, fallback: number): number {
@@ -113,18 +113,12 @@ await server.stop();
 const rawPgo = join(work, 'raw.pgo');
 runOk(pprofBinary, ['-proto', '-symbolize=none', '-output', rawPgo, ...rawFiles]);
 // Equal call edges, except those of functions the safety list renames ("DO NOT INLINE: ...").
-const edges = (text: string, renamed: boolean): string[] => {
-  const lines = text.trimEnd().split('\n').slice(1);
-  const out: string[] = [];
-  for (let i = 0; i < lines.length; i += 3) {
-    const names = [lines[i], lines[i + 1]];
-    const touched = renamed ? names.some((n) => n.startsWith('DO NOT INLINE: ')) : names.some((n) => SAFETY.has(n));
-    if (!touched) out.push(`${lines[i]}\n${lines[i + 1]}\n${lines[i + 2]}`);
-  }
-  return out.sort();
-};
-const SAFETY = new Set(BUILTIN_NO_INLINE);
-const samePreprofile = JSON.stringify(edges(preprofile(hotpathPgo), true)) === JSON.stringify(edges(preprofile(rawPgo), false));
+let samePreprofile = true;
+try {
+  assertSamePreprofileRenamesAside(preprofile(hotpathPgo), preprofile(rawPgo));
+} catch {
+  samePreprofile = false;
+}
 const sizes = { hotpath: statSync(hotpathPgo).size, raw: statSync(rawPgo).size };
 console.log(
   `profiles from ${ids.length} selected uploads: hotpath ${sizes.hotpath} B, raw merge ${sizes.raw} B (${(sizes.raw / sizes.hotpath).toFixed(1)}× larger); same go tool preprofile: ${samePreprofile}`,
