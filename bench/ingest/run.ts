@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ddTraceGoUpload } from '../../e2e/support/dd-upload.js';
 import { fixture, repoRoot } from '../../e2e/support/paths.js';
 import { startServer } from '../../e2e/support/server.js';
 
@@ -17,39 +18,14 @@ function flag(name: string, fallback: number): number {
 const concurrency = flag('concurrency', 16);
 const seconds = flag('seconds', 20);
 
-/** A dd-trace-go upload (multipart, event.json last) built from real profiles written by Go programs. */
+/** A dd-trace-go upload built from real profiles written by Go programs. */
 function ddUpload(i: number): { body: Buffer; contentType: string } {
-  const boundary = `hotpathbench${i.toString(16).padStart(8, '0')}`;
-  const cpu = readFileSync(fixture(['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof'][i % 4]));
-  const heap = readFileSync(fixture('heap.pprof'));
-  const metrics = Buffer.from(JSON.stringify([['go_goroutines', 12]]));
-  const start = new Date(Date.now() - 60_000).toISOString();
-  const end = new Date().toISOString();
-  const event = JSON.stringify({
-    start,
-    end,
-    attachments: ['cpu.pprof', 'delta-heap.pprof', 'metrics.json'],
-    tags_profiler: `service:svc-${i % 500},env:prod,version:1.${i % 7},host:host-${i % 97},runtime:go,pgo:${i % 3 === 0},profiler_version:v2.12.0`,
-    family: 'go',
-    version: '4',
-    endpoint_counts: { 'GET /api': 1234 },
+  return ddTraceGoUpload({
+    boundary: `hotpathbench${i.toString(16).padStart(8, '0')}`,
+    cpu: readFileSync(fixture(['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof'][i % 4])),
+    heap: readFileSync(fixture('heap.pprof')),
+    tags: `service:svc-${i % 500},env:prod,version:1.${i % 7},host:host-${i % 97},runtime:go,pgo:${i % 3 === 0},profiler_version:v2.12.0`,
   });
-  const part = (name: string, contentType: string, bytes: Buffer, filename = name) =>
-    Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`,
-      ),
-      bytes,
-      Buffer.from('\r\n'),
-    ]);
-  const body = Buffer.concat([
-    part('cpu.pprof', 'application/octet-stream', cpu),
-    part('delta-heap.pprof', 'application/octet-stream', heap),
-    part('metrics.json', 'application/octet-stream', metrics),
-    part('event', 'application/json', Buffer.from(event), 'event.json'),
-    Buffer.from(`--${boundary}--\r\n`),
-  ]);
-  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 function peakRssMb(pid: number): number {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fixture } from '../../e2e/support/paths.js';
-import { buildFlameTree, diffFlameTrees, type FlameTree } from './flame-tree.js';
+import { buildFlameTree, diffFlameTrees, type FlameTree, FlameTreeAccumulator } from './flame-tree.js';
+import { mergeProfiles } from './merge.js';
 import { parseProfile } from './parse.js';
 import { valueIndex } from './profile.js';
 import { functionTotals } from './stats.js';
@@ -67,5 +68,44 @@ describe('flame tree', () => {
     // Scaling the base scales every base total.
     const half = diffFlameTrees(json, sort, 0.5);
     assert.equal(half.baseTotal[0], json.total[0] * 0.5);
+  });
+
+  it('accumulating several real profiles gives the flame tree of their pprof merge, node for node', () => {
+    const profiles = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-json.pprof'].map(load);
+    const acc = new FlameTreeAccumulator();
+    for (const p of profiles) acc.add(p, valueIndex(p, 'cpu', 'nanoseconds'));
+    const merged = mergeProfiles(profiles);
+    const expected = buildFlameTree(merged, valueIndex(merged, 'cpu', 'nanoseconds'));
+    const got = acc.tree();
+    checkShape(got);
+    assert.equal(got.name.length, expected.name.length);
+    for (let i = 0; i < got.name.length; i++) {
+      assert.equal(got.names[got.name[i]], expected.names[expected.name[i]], `node ${i}`);
+      assert.equal(got.depth[i], expected.depth[i]);
+      assert.equal(got.total[i], expected.total[i]);
+      assert.equal(got.self[i], expected.self[i]);
+    }
+    assert.equal(acc.grandTotal, expected.total[0]);
+  });
+
+  it('function totals by name equal pprof-style flat and cumulative totals, recursion counted once', () => {
+    const p = load('cpu-sort.pprof'); // recursive quicksort: a function repeats on one stack
+    const vi = valueIndex(p, 'cpu', 'nanoseconds');
+    const acc = new FlameTreeAccumulator();
+    acc.add(p, vi);
+    const got = new Map(acc.functions().map((f) => [f.name, f]));
+    const expected = functionTotals(p, vi);
+    for (const f of expected.flat) if (f.flat !== 0) assert.equal(got.get(f.name)?.flat, f.flat, f.name);
+    for (const f of expected.cum) assert.equal(got.get(f.name)?.cum, f.cum, f.name);
+    const rows = acc.functions();
+    for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1].flat >= rows[i].flat, 'sorted by flat');
+  });
+
+  it('scales added values, and refuses a value column the profile lacks', () => {
+    const p = load('cpu-small-1.pprof');
+    const acc = new FlameTreeAccumulator();
+    acc.add(p, 1, 0.5);
+    assert.equal(acc.grandTotal, buildFlameTree(p, 1).total[0] * 0.5);
+    assert.throws(() => acc.add(p, 2), /value column 2 out of range/);
   });
 });

@@ -1,3 +1,4 @@
+import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import type { Profile } from './profile.js';
 
 /**
@@ -27,90 +28,177 @@ export interface FlameTree {
  * value plus its children's totals.
  */
 export function buildFlameTree(p: Profile, vi: number): FlameTree {
-  const V = p.sampleTypes.length >> 1;
-  const s = p.samples;
-  const locs = p.locations;
-  // Children of a node, keyed by name index: a Map per node is fine at flame-graph sizes
-  // (tens of thousands of nodes); the sample loop itself allocates nothing.
-  const names: string[] = ['total'];
-  const nameIndex = new Map<string, number>([['total', 0]]);
-  const fnName = new Int32Array(p.functions.count);
-  for (let f = 0; f < p.functions.count; f++) {
-    const n = p.strings[p.functions.name[f]];
-    let i = nameIndex.get(n);
+  const acc = new FlameTreeAccumulator();
+  acc.add(p, vi);
+  return acc.tree();
+}
+
+/** One function's totals over the samples added to a FlameTreeAccumulator. */
+export interface FunctionTotalByName {
+  name: string;
+  /** Value of samples whose leaf frame is this function. */
+  flat: number;
+  /** Value of samples with this function anywhere on the stack, counted once per sample. */
+  cum: number;
+}
+
+/** Node keys pack (parent node, name index) into one exact double: names stay below 2^21. */
+const NAME_SPACE = 2 ** 21;
+
+/**
+ * Adds the samples of any number of profiles into one flame tree and one table of function
+ * totals, with functions matched by name across profiles (so profiles of different builds or
+ * hosts aggregate without a pprof merge). The sample loop allocates nothing per sample.
+ */
+export class FlameTreeAccumulator {
+  private readonly names: string[] = ['total'];
+  private readonly nameIndex = new Map<string, number>([['total', 0]]);
+  /** (parent << 21 | name) → node. */
+  private readonly childOf = new Map<number, number>();
+  private readonly nodeName = new GrowableInt32();
+  private readonly nodeParent = new GrowableInt32();
+  private readonly self = new GrowableFloat64();
+  private readonly total = new GrowableFloat64();
+  private flat = new Float64Array(64);
+  private cum = new Float64Array(64);
+  /** Per name: the last sample that counted it in `cum`, so recursion counts once. */
+  private seenIn = new Int32Array(64).fill(-1);
+  private sampleSerial = 0;
+  private readonly frames = new GrowableInt32(256);
+
+  constructor() {
+    this.nodeName.push(0);
+    this.nodeParent.push(-1);
+    this.self.push(0);
+    this.total.push(0);
+  }
+
+  /** Adds the samples of `p`, value column `vi`, each multiplied by `scale`. */
+  add(p: Profile, vi: number, scale = 1): void {
+    const V = p.sampleTypes.length >> 1;
+    if (vi < 0 || vi >= V) throw new RangeError(`value column ${vi} out of range: the profile has ${V}`);
+    const s = p.samples;
+    const locs = p.locations;
+    const fnName = new Int32Array(p.functions.count);
+    for (let f = 0; f < p.functions.count; f++) fnName[f] = this.intern(p.strings[p.functions.name[f]]);
+    const unknown = this.intern('?');
+    const frames = this.frames;
+    const childOf = this.childOf;
+    for (let i = 0; i < s.count; i++) {
+      const w = s.values[i * V + vi] * scale;
+      if (w === 0) continue;
+      frames.length = 0;
+      for (let j = s.locStart[i]; j < s.locStart[i + 1]; j++) {
+        const loc = s.locs[j];
+        for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
+          const f = locs.lineFunction[l];
+          frames.push(f < 0 ? unknown : fnName[f]);
+        }
+      }
+      const serial = this.sampleSerial++;
+      let node = 0;
+      this.total.data[0] += w;
+      for (let k = frames.length - 1; k >= 0; k--) {
+        const name = frames.data[k];
+        const key = node * NAME_SPACE + name;
+        let child = childOf.get(key);
+        if (child === undefined) {
+          child = this.nodeName.length;
+          this.nodeName.push(name);
+          this.nodeParent.push(node);
+          this.self.push(0);
+          this.total.push(0);
+          childOf.set(key, child);
+        }
+        this.total.data[child] += w;
+        node = child;
+        if (this.seenIn[name] !== serial) {
+          this.seenIn[name] = serial;
+          this.cum[name] += w;
+        }
+      }
+      this.self.data[node] += w;
+      if (frames.length > 0) this.flat[frames.data[0]] += w;
+    }
+  }
+
+  /** Returns the tree of everything added, depth-first with children by name. */
+  tree(): FlameTree {
+    const n = this.nodeName.length;
+    const names = this.names;
+    const nodeName = this.nodeName.data;
+    const nodeParent = this.nodeParent.data;
+    // Children grouped by parent (counting sort), then each group by name.
+    const firstChild = new Int32Array(n + 1);
+    for (let i = 1; i < n; i++) firstChild[nodeParent[i] + 1]++;
+    for (let i = 0; i < n; i++) firstChild[i + 1] += firstChild[i];
+    const kids = new Int32Array(Math.max(0, n - 1));
+    const fill = firstChild.slice(0, n);
+    for (let i = 1; i < n; i++) kids[fill[nodeParent[i]]++] = i;
+    const byName = (a: number, b: number): number => {
+      const x = names[nodeName[a]];
+      const y = names[nodeName[b]];
+      return x < y ? -1 : x > y ? 1 : 0;
+    };
+    for (let i = 0; i < n; i++) {
+      if (firstChild[i + 1] - firstChild[i] > 1) kids.subarray(firstChild[i], firstChild[i + 1]).sort(byName);
+    }
+    const tree = allocateTree(names.slice(), n);
+    const position = new Int32Array(n);
+    const stack: number[] = [0];
+    let at = 0;
+    while (stack.length > 0) {
+      const node = stack.pop() as number;
+      const i = at++;
+      position[node] = i;
+      tree.name[i] = nodeName[node];
+      tree.parent[i] = node === 0 ? -1 : position[nodeParent[node]];
+      tree.depth[i] = node === 0 ? 0 : tree.depth[tree.parent[i]] + 1;
+      tree.self[i] = this.self.data[node];
+      tree.total[i] = this.total.data[node];
+      // Pushed in reverse so the first child by name is visited first.
+      for (let k = firstChild[node + 1] - 1; k >= firstChild[node]; k--) stack.push(kids[k]);
+    }
+    sumSubtreeSizes(tree);
+    return tree;
+  }
+
+  /** Returns every function with a non-zero total, by flat value descending, then cum, then name. */
+  functions(): FunctionTotalByName[] {
+    const out: FunctionTotalByName[] = [];
+    for (let i = 1; i < this.names.length; i++) {
+      if (this.flat[i] !== 0 || this.cum[i] !== 0) out.push({ name: this.names[i], flat: this.flat[i], cum: this.cum[i] });
+    }
+    return out.sort((a, b) => b.flat - a.flat || b.cum - a.cum || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Root total: the sum of every value added. */
+  get grandTotal(): number {
+    return this.total.data[0];
+  }
+
+  private intern(name: string): number {
+    let i = this.nameIndex.get(name);
     if (i === undefined) {
-      i = names.length;
-      names.push(n);
-      nameIndex.set(n, i);
-    }
-    fnName[f] = i;
-  }
-  const unknown = names.length;
-  names.push('?');
-  const children: Array<Map<number, number>> = [new Map()];
-  const nodeName: number[] = [0];
-  const nodeParent: number[] = [-1];
-  const selfValue: number[] = [0];
-  const totalValue: number[] = [0];
-  const frames: number[] = [];
-  for (let i = 0; i < s.count; i++) {
-    const w = s.values[i * V + vi];
-    if (w === 0) continue;
-    frames.length = 0;
-    for (let j = s.locStart[i]; j < s.locStart[i + 1]; j++) {
-      const loc = s.locs[j];
-      for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
-        const f = locs.lineFunction[l];
-        frames.push(f < 0 ? unknown : fnName[f]);
+      i = this.names.length;
+      if (i >= NAME_SPACE) throw new RangeError(`more than ${NAME_SPACE} distinct function names`);
+      this.names.push(name);
+      this.nameIndex.set(name, i);
+      if (i >= this.flat.length) {
+        const grow = (a: Float64Array): Float64Array<ArrayBuffer> => {
+          const b = new Float64Array(a.length * 2);
+          b.set(a);
+          return b;
+        };
+        this.flat = grow(this.flat);
+        this.cum = grow(this.cum);
+        const seen = new Int32Array(this.seenIn.length * 2).fill(-1);
+        seen.set(this.seenIn);
+        this.seenIn = seen;
       }
     }
-    let node = 0;
-    totalValue[0] += w;
-    for (let k = frames.length - 1; k >= 0; k--) {
-      const map = children[node];
-      let child = map.get(frames[k]);
-      if (child === undefined) {
-        child = nodeName.length;
-        nodeName.push(frames[k]);
-        nodeParent.push(node);
-        selfValue.push(0);
-        totalValue.push(0);
-        children.push(new Map());
-        map.set(frames[k], child);
-      }
-      totalValue[child] += w;
-      node = child;
-    }
-    selfValue[node] += w;
+    return i;
   }
-  // Lay the nodes out depth-first, children by name.
-  const n = nodeName.length;
-  const order = new Int32Array(n);
-  const depthOf = new Int32Array(n);
-  const stack: number[] = [0];
-  let at = 0;
-  while (stack.length > 0) {
-    const node = stack.pop() as number;
-    order[at++] = node;
-    const kids = [...children[node].values()].sort((a, b) => (names[nodeName[a]] < names[nodeName[b]] ? 1 : -1));
-    for (const k of kids) {
-      depthOf[k] = depthOf[node] + 1;
-      stack.push(k);
-    }
-  }
-  const position = new Int32Array(n);
-  for (let i = 0; i < n; i++) position[order[i]] = i;
-  const tree = allocateTree(names, n);
-  for (let i = 0; i < n; i++) {
-    const node = order[i];
-    tree.name[i] = nodeName[node];
-    tree.parent[i] = node === 0 ? -1 : position[nodeParent[node]];
-    tree.depth[i] = depthOf[node];
-    tree.self[i] = selfValue[node];
-    tree.total[i] = totalValue[node];
-  }
-  sumSubtreeSizes(tree);
-  return tree;
 }
 
 /** A diff of two flame trees over the union of their paths. */

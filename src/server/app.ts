@@ -7,6 +7,7 @@ import { parsePyroscopeUpload } from '../ingest/pyroscope.js';
 import type { IngestedProfile, IntakeRequest } from '../ingest/record.js';
 import { parseUpload } from '../ingest/upload.js';
 import { QuerySyntaxError } from '../query/errors.js';
+import { PROFILE_SORTS, type ProfileSort } from '../store/profile-index.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import { authorize } from './auth.js';
@@ -16,6 +17,7 @@ import { ServerMetrics } from './metrics.js';
 import { registerPgoRoutes } from './pgo-route.js';
 import type { AppScope } from './scopes.js';
 import { parseTimeParam } from './time-params.js';
+import { registerViewRoutes } from './view-routes.js';
 
 export interface AppOptions {
   store: ProfileStore;
@@ -138,28 +140,30 @@ export function buildApp(options: AppOptions): FastifyInstance {
     let from: number;
     let to: number;
     let limit: number;
+    let offset: number;
     try {
       from = parseTimeParam(q.from ?? 'now-72h', 'from', now);
       to = parseTimeParam(q.to ?? 'now', 'to', now);
       limit = q.limit === undefined ? 50 : Number(q.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
         throw new RangeError(`"limit" must be an integer from 1 to 1000, got ${JSON.stringify(q.limit)}`);
-      if (q.sort !== undefined && !['start', '-start', 'cpu', '-cpu'].includes(q.sort)) {
-        throw new RangeError(`"sort" must be one of start, -start, cpu, -cpu, got ${JSON.stringify(q.sort)}`);
+      offset = q.offset === undefined ? 0 : Number(q.offset);
+      if (!Number.isSafeInteger(offset) || offset < 0)
+        throw new RangeError(`"offset" must be a non-negative integer, got ${JSON.stringify(q.offset)}`);
+      if (q.sort !== undefined && !(PROFILE_SORTS as readonly string[]).includes(q.sort)) {
+        throw new RangeError(`"sort" must be one of ${PROFILE_SORTS.join(', ')}, got ${JSON.stringify(q.sort)}`);
       }
     } catch (err) {
       metrics.rejections.inc({ reason: 'bad_parameter' });
       return fail(reply, 400, (err as Error).message);
     }
     try {
-      const profiles = await options.store.search({
-        query: q.query ?? '',
-        from,
-        to,
-        limit,
-        sort: (q.sort as 'start' | '-start' | 'cpu' | '-cpu' | undefined) ?? '-start',
-      });
-      return { profiles: profiles.map(publicRecord), from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+      const query = q.query ?? '';
+      const [profiles, total] = await Promise.all([
+        options.store.search({ query, from, to, limit, offset, sort: (q.sort as ProfileSort | undefined) ?? '-start' }),
+        options.store.index.countMatching({ query, from, to }),
+      ]);
+      return { profiles: profiles.map(publicRecord), total, from: new Date(from).toISOString(), to: new Date(to).toISOString() };
     } catch (err) {
       if (err instanceof QuerySyntaxError) {
         metrics.rejections.inc({ reason: 'query' });
@@ -194,6 +198,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const bytes = await options.store.readPgo(id);
     if (!bytes) return fail(reply, 404, `profile ${id} has no PGO form (unknown, or no CPU profile)`);
     return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  registerViewRoutes(app, {
+    store: options.store,
+    maxDecompressedBytes: limits.maxDecompressedBytes,
+    allowed: (req, reply) => allowed(req, reply, { scope: 'profiles_read' }),
+    fail,
+    reject: (reason) => metrics.rejections.inc({ reason }),
   });
 
   registerPgoRoutes(app, {

@@ -300,6 +300,61 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.deepEqual(await ids('', { limit: 0 }), []);
     });
 
+    it('sorts by service and host, ties newest first', async () => {
+      await insertFixtures();
+      // Byte order: upper case before lower case, space before "-".
+      assert.deepEqual(await ids('', { sort: 'service' }), ['p6', 'p2', 'p1', 'p3', 'p5', 'p4']);
+      assert.deepEqual(await ids('', { sort: '-host' }), ['p2', 'p6', 'p4', 'p3', 'p1', 'p5']);
+      assert.deepEqual(await ids('', { sort: 'version' }), ['p5', 'p4', 'p1', 'p3', 'p2', 'p6']);
+    });
+
+    it('pages with offset, and counts every match regardless of limit and offset', async () => {
+      await insertFixtures();
+      assert.deepEqual(await ids('', { limit: 2, offset: 2 }), ['p4', 'p3']);
+      assert.deepEqual(await ids('', { limit: 2, offset: 6 }), []);
+      const window = { from: T0 - 365 * 24 * 60 * MINUTE, to: T0 + MINUTE };
+      assert.equal(await index.countMatching({ query: '', ...window }), 6);
+      assert.equal(await index.countMatching({ query: 'service:worker OR env:staging', ...window }), 3);
+      assert.equal(await index.countMatching({ query: '', from: 0, to: 1 }), 0);
+      await assert.rejects(index.countMatching({ query: 'env:(', ...window }), QuerySyntaxError);
+      await assert.rejects(index.search({ query: '', ...window, limit: 1, offset: -1 }), RangeError);
+    });
+
+    it('counts the values of service, env, version and pgo among the matches, most common first', async () => {
+      await insertFixtures();
+      const window = { from: T0 - 365 * 24 * 60 * MINUTE, to: T0 + MINUTE };
+      const all = await index.facets({ query: '', ...window }, 10);
+      assert.deepEqual(all.service, [
+        { value: 'web-api', count: 2 },
+        { value: 'worker', count: 2 },
+        { value: 'Web-API', count: 1 },
+        { value: 'web-frontend', count: 1 },
+      ]);
+      assert.deepEqual(all.env, [
+        { value: 'prod', count: 4 },
+        { value: 'dev', count: 1 },
+        { value: 'staging', count: 1 },
+      ]);
+      assert.deepEqual(all.version, [
+        { value: '1.2', count: 3 },
+        { value: '1.3', count: 2 },
+        { value: '2.0', count: 1 },
+      ]);
+      // p4 says nothing about PGO and is not counted.
+      assert.deepEqual(all.pgo, [
+        { value: 'false', count: 3 },
+        { value: 'true', count: 2 },
+      ]);
+      const worker = await index.facets({ query: 'service:worker', ...window }, 1);
+      assert.deepEqual(worker, {
+        service: [{ value: 'worker', count: 2 }],
+        env: [{ value: 'dev', count: 1 }],
+        version: [{ value: '1.2', count: 2 }],
+        pgo: [{ value: 'false', count: 1 }],
+      });
+      await assert.rejects(index.facets({ query: 'env:(', ...window }, 10), QuerySyntaxError);
+    });
+
     it('rejects a bad query with a QuerySyntaxError that names the column', async () => {
       await insertFixtures();
       const cases: Array<[string, number]> = [

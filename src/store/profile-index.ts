@@ -1,7 +1,24 @@
 import type { ProfileRecord } from './types.js';
 
+/** Columns search results can be ordered by. */
+export type ProfileSortColumn = 'start' | 'cpu' | 'service' | 'env' | 'version' | 'host';
+
 /** Orders for search results; a leading "-" means descending. */
-export type ProfileSort = 'start' | '-start' | 'cpu' | '-cpu';
+export type ProfileSort = ProfileSortColumn | `-${ProfileSortColumn}`;
+
+/** Every ProfileSort, for validating input. */
+export const PROFILE_SORTS: readonly ProfileSort[] = (['start', 'cpu', 'service', 'env', 'version', 'host'] as const).flatMap(
+  (c): ProfileSort[] => [c, `-${c}`],
+);
+
+/** The tag fields `facets` counts. */
+export type FacetField = 'service' | 'env' | 'version' | 'pgo';
+
+/** How many matching profiles have each value of one field, most common first. */
+export type FacetCounts = Record<FacetField, Array<{ value: string; count: number }>>;
+
+/** A query and a time window, without order or paging. */
+export type ProfileFilter = Pick<ProfileSearch, 'query' | 'from' | 'to'>;
 
 export interface ProfileSearch {
   /** A query in the search language; empty matches every profile. */
@@ -13,6 +30,8 @@ export interface ProfileSearch {
   sort?: ProfileSort;
   /** Most records returned; a non-negative integer. */
   limit: number;
+  /** Records skipped before the first returned (paging); default 0. */
+  offset?: number;
 }
 
 /**
@@ -32,6 +51,14 @@ export interface ProfileIndex {
    * with QuerySyntaxError (which carries the column) when the query does not parse.
    */
   search(options: ProfileSearch): Promise<ProfileRecord[]>;
+  /** Returns how many records `search` would find without a limit. Rejects like `search`. */
+  countMatching(filter: ProfileFilter): Promise<number>;
+  /**
+   * Returns, for the records matching the filter, how many have each value of service, env,
+   * version and pgo ("true"/"false"; profiles without it are not counted), at most `perField`
+   * values per field, most common first, ties by value. Rejects like `search`.
+   */
+  facets(filter: ProfileFilter, perField: number): Promise<FacetCounts>;
   /**
    * Every blob key that must be kept: the PGO blob of every profile and the attachments of every
    * profile whose raw data is not deleted. A blob outside this set belongs to nobody.
@@ -68,7 +95,7 @@ export interface ServiceSummary {
   latestPgo: boolean | null;
 }
 
-const SORTS: ReadonlySet<string> = new Set<ProfileSort>(['start', '-start', 'cpu', '-cpu']);
+const SORTS: ReadonlySet<string> = new Set<string>(PROFILE_SORTS);
 
 /**
  * Throws TypeError or RangeError naming the field when `options` is not a valid search (sort not
@@ -85,6 +112,9 @@ export function checkSearch(options: ProfileSearch): void {
   }
   if (!Number.isSafeInteger(options.limit) || options.limit < 0) {
     throw new RangeError(`search limit must be a non-negative integer, got ${options.limit}`);
+  }
+  if (options.offset !== undefined && (!Number.isSafeInteger(options.offset) || options.offset < 0)) {
+    throw new RangeError(`search offset must be a non-negative integer, got ${options.offset}`);
   }
 }
 

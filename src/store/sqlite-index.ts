@@ -6,6 +6,9 @@ import { ProfileExistsError } from './errors.js';
 import {
   checkProfileRecord,
   checkSearch,
+  type FacetCounts,
+  type FacetField,
+  type ProfileFilter,
   type ProfileIndex,
   type ProfileSearch,
   type ProfileSort,
@@ -63,6 +66,23 @@ const ORDER_BY: Record<ProfileSort, string> = {
   start: 'p.start_ms ASC, p.id ASC',
   '-cpu': 'p.cpu_cores IS NULL, p.cpu_cores DESC, p.start_ms DESC, p.id DESC',
   cpu: 'p.cpu_cores IS NULL, p.cpu_cores ASC, p.start_ms DESC, p.id DESC',
+  // Text columns: ties newest first, so a page of one service reads like the default order.
+  service: 'p.service ASC, p.start_ms DESC, p.id DESC',
+  '-service': 'p.service DESC, p.start_ms DESC, p.id DESC',
+  env: 'p.env ASC, p.start_ms DESC, p.id DESC',
+  '-env': 'p.env DESC, p.start_ms DESC, p.id DESC',
+  version: 'p.version ASC, p.start_ms DESC, p.id DESC',
+  '-version': 'p.version DESC, p.start_ms DESC, p.id DESC',
+  host: 'p.host ASC, p.start_ms DESC, p.id DESC',
+  '-host': 'p.host DESC, p.start_ms DESC, p.id DESC',
+};
+
+/** The column behind each facet; pgo is stored as 1/0/NULL and reported as "true"/"false". */
+const FACET_COLUMNS: Record<FacetField, string> = {
+  service: 'p.service',
+  env: 'p.env',
+  version: 'p.version',
+  pgo: "CASE p.pgo WHEN 1 THEN 'true' WHEN 0 THEN 'false' END",
 };
 
 /** Distinct search statements kept prepared; queries repeat (dashboards, CI), so a small cache covers them. */
@@ -231,9 +251,32 @@ export class SqliteProfileIndex implements ProfileIndex {
   async search(options: ProfileSearch): Promise<ProfileRecord[]> {
     checkSearch(options);
     const { where, params } = queryToSql(parseQuery(options.query), { profileIdColumn: 'p.id' });
-    const sql = `SELECT p.* FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where}) ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT ?`;
-    const rows = this.searchStatement(sql).all(options.to, options.from, ...params, options.limit) as ProfileRow[];
+    const sql = `SELECT p.* FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where}) ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT ? OFFSET ?`;
+    const rows = this.searchStatement(sql).all(options.to, options.from, ...params, options.limit, options.offset ?? 0) as ProfileRow[];
     return rows.map(fromRow);
+  }
+
+  async countMatching(filter: ProfileFilter): Promise<number> {
+    checkSearch({ ...filter, limit: 0 });
+    const { where, params } = queryToSql(parseQuery(filter.query), { profileIdColumn: 'p.id' });
+    const sql = `SELECT count(*) FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where})`;
+    return this.searchStatement(sql)
+      .pluck()
+      .get(filter.to, filter.from, ...params) as number;
+  }
+
+  async facets(filter: ProfileFilter, perField: number): Promise<FacetCounts> {
+    checkSearch({ ...filter, limit: perField });
+    const { where, params } = queryToSql(parseQuery(filter.query), { profileIdColumn: 'p.id' });
+    const result = {} as FacetCounts;
+    for (const field of Object.keys(FACET_COLUMNS) as FacetField[]) {
+      const column = FACET_COLUMNS[field];
+      const sql = `SELECT ${column} AS value, count(*) AS count FROM profiles p
+        WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where}) AND ${column} IS NOT NULL AND ${column} != ''
+        GROUP BY 1 ORDER BY 2 DESC, 1 ASC LIMIT ?`;
+      result[field] = this.searchStatement(sql).all(filter.to, filter.from, ...params, perField) as Array<{ value: string; count: number }>;
+    }
+    return result;
   }
 
   async referencedBlobKeys(): Promise<Set<string>> {

@@ -9,6 +9,8 @@ export function overrideIndex(index: ProfileIndex, overrides: Partial<ProfileInd
     insert: (record) => index.insert(record),
     get: (id) => index.get(id),
     search: (options) => index.search(options),
+    countMatching: (filter) => index.countMatching(filter),
+    facets: (filter, perField) => index.facets(filter, perField),
     referencedBlobKeys: () => index.referencedBlobKeys(),
     markRawDeleted: (ids) => index.markRawDeleted(ids),
     delete: (ids) => index.delete(ids),

@@ -1,0 +1,289 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { encodeProfileGzipAsync } from '../pprof/encode.js';
+import { ProfileError } from '../pprof/errors.js';
+import { diffFlameTrees, type FlameTree } from '../pprof/flame-tree.js';
+import { mergeProfiles } from '../pprof/merge.js';
+import { QuerySyntaxError } from '../query/errors.js';
+import type { ProfileStore } from '../store/store.js';
+import type { ProfileRecord } from '../store/types.js';
+import {
+  accumulateProfiles,
+  largestChanges,
+  parseSampleTypeKey,
+  readProfiles,
+  type SampleTypeOption,
+  sampleTypeOptions,
+} from './profile-views.js';
+import { parseTimeParam } from './time-params.js';
+
+export interface ViewRouteContext {
+  store: ProfileStore;
+  maxDecompressedBytes: number;
+  /** Answers a refusal (auth) itself and returns false, or returns true. */
+  allowed: (req: FastifyRequest, reply: FastifyReply) => boolean;
+  fail: (reply: FastifyReply, status: number, message: string, extra?: Record<string, unknown>) => FastifyReply;
+  reject: (reason: string) => void;
+}
+
+/** Most profiles one aggregate or one side of a diff reads. */
+const MAX_PROFILES = 1000;
+const DEFAULT_PROFILES = 100;
+/** Rows of the top-functions table and of the largest changes. */
+const TOP_ROWS = 1000;
+const CHANGE_ROWS = 200;
+
+/** A request's refusal: status, message and extra JSON fields. */
+class ViewError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly reason: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Which profiles a view shows: one by id, or the newest `limit` matching a query in a window. */
+interface SelectionParams {
+  id?: string;
+  query?: string;
+  from: string;
+  to: string;
+  limit: number;
+}
+
+function selectionParams(q: Record<string, string | undefined>, idName: string, queryName: string): SelectionParams {
+  const limit = q.limit === undefined ? DEFAULT_PROFILES : Number(q.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PROFILES) {
+    throw new ViewError(400, `"limit" must be an integer from 1 to ${MAX_PROFILES}, got ${JSON.stringify(q.limit)}`, 'bad_parameter');
+  }
+  const id = q[idName];
+  const query = q[queryName];
+  if (id === undefined && query === undefined) {
+    throw new ViewError(400, `give a profile id ("${idName}") or a search query ("${queryName}")`, 'bad_parameter');
+  }
+  return { id, query, from: q.from ?? 'now-72h', to: q.to ?? 'now', limit };
+}
+
+/** Returns the records of a selection, newest first; refuses an unknown id, a bad query or an empty result. */
+async function selectRecords(store: ProfileStore, s: SelectionParams, side = ''): Promise<ProfileRecord[]> {
+  const label = side === '' ? '' : `${side}: `;
+  if (s.id !== undefined) {
+    const record = await store.getProfile(s.id);
+    if (record === null) throw new ViewError(404, `${label}no profile with id ${s.id}`, 'not_found');
+    return [record];
+  }
+  const now = Date.now();
+  let from: number;
+  let to: number;
+  try {
+    from = parseTimeParam(s.from, 'from', now);
+    to = parseTimeParam(s.to, 'to', now);
+  } catch (err) {
+    throw new ViewError(400, (err as Error).message, 'bad_parameter');
+  }
+  let records: ProfileRecord[];
+  try {
+    records = await store.search({ query: s.query ?? '', from, to, limit: s.limit, sort: '-start' });
+  } catch (err) {
+    if (err instanceof QuerySyntaxError) {
+      throw new ViewError(400, `${label}query: ${err.message}`, 'query', { column: err.column, side: side || undefined });
+    }
+    throw err;
+  }
+  if (records.length === 0) {
+    throw new ViewError(404, `${label}no profiles match ${JSON.stringify(s.query ?? '')} between ${s.from} and ${s.to}`, 'no_profiles');
+  }
+  return records;
+}
+
+/** Picks the sample type to show: the requested key if the newest profile offers it, else its default. */
+async function chooseSampleType(
+  ctx: ViewRouteContext,
+  records: readonly ProfileRecord[],
+  requested: string | undefined,
+): Promise<{ options: SampleTypeOption[]; key: string; attachment: string; type: string }> {
+  const { options, preferred } = await sampleTypeOptions(ctx.store, records[0], ctx.maxDecompressedBytes);
+  const key = requested ?? preferred;
+  if (key === null) {
+    throw new ViewError(422, `profile ${records[0].id} has no readable profile attachment (raw data deleted, or not a profile)`, 'no_data');
+  }
+  const parsed = parseSampleTypeKey(key);
+  if (parsed === null) {
+    throw new ViewError(400, `"type" must be <attachment>:<sample type>, like cpu.pprof:cpu, got ${JSON.stringify(key)}`, 'bad_parameter');
+  }
+  if (requested !== undefined && !options.some((o) => o.key === key)) {
+    const offered = options.map((o) => o.key).join(', ') || 'none';
+    throw new ViewError(400, `sample type ${JSON.stringify(key)} is not in profile ${records[0].id}; it has: ${offered}`, 'bad_parameter');
+  }
+  return { options, key, ...parsed };
+}
+
+/** The JSON form of a flame tree: plain arrays, depth-first, children by name. */
+function treeJson(t: FlameTree): Record<string, unknown> {
+  return { names: t.names, name: Array.from(t.name), depth: Array.from(t.depth), self: Array.from(t.self), total: Array.from(t.total) };
+}
+
+/**
+ * Registers the read-only views the web UI draws: GET /api/v1/flamegraph (render-ready tree and
+ * top functions of one profile or of the profiles matching a query), GET /api/v1/flamegraph/pprof
+ * (the same selection merged into one pprof), GET /api/v1/diff (two selections as one diff tree,
+ * normalised per second or per profile) and GET /api/v1/facets.
+ */
+export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext): void {
+  const handle =
+    (work: (q: Record<string, string | undefined>, reply: FastifyReply) => Promise<unknown>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      if (!ctx.allowed(req, reply)) return reply;
+      try {
+        return await work(req.query as Record<string, string | undefined>, reply);
+      } catch (err) {
+        if (err instanceof ViewError) {
+          ctx.reject(err.reason);
+          return ctx.fail(reply, err.status, err.message, err.extra);
+        }
+        throw err;
+      }
+    };
+
+  app.get(
+    '/api/v1/flamegraph',
+    handle(async (q) => {
+      const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
+      const chosen = await chooseSampleType(ctx, records, q.type);
+      const view = await accumulateProfiles(ctx.store, records, chosen.attachment, chosen.type, {
+        maxDecompressedBytes: ctx.maxDecompressedBytes,
+      });
+      if (view.used.length === 0) {
+        throw new ViewError(422, `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, 'no_data', {
+          skipped: view.skipped,
+        });
+      }
+      return {
+        profiles: view.used.length,
+        profileIds: view.used,
+        seconds: view.seconds,
+        sampleTypes: chosen.options,
+        sampleType: chosen.key,
+        unit: view.unit,
+        total: view.accumulator.grandTotal,
+        tree: treeJson(view.accumulator.tree()),
+        top: view.accumulator.functions().slice(0, TOP_ROWS),
+        skipped: view.skipped,
+      };
+    }),
+  );
+
+  app.get(
+    '/api/v1/flamegraph/pprof',
+    handle(async (q, reply) => {
+      const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
+      const chosen = await chooseSampleType(ctx, records, q.type);
+      const { profiles, skipped } = await readProfiles(ctx.store, records, chosen.attachment, ctx.maxDecompressedBytes);
+      if (profiles.length === 0) {
+        throw new ViewError(422, `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`, 'no_data');
+      }
+      let merged: ReturnType<typeof mergeProfiles>;
+      try {
+        merged = mergeProfiles(profiles);
+      } catch (err) {
+        if (err instanceof ProfileError) throw new ViewError(409, `the selected profiles cannot be merged: ${err.message}`, 'incompatible');
+        throw err;
+      }
+      const name = records.length === 1 ? `${records[0].id}-${chosen.attachment}` : `merged-${profiles.length}-${chosen.attachment}`;
+      return reply
+        .type('application/octet-stream')
+        .header('content-disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}.pb.gz"`)
+        .header('x-hotpath-profiles', String(profiles.length))
+        .send(await encodeProfileGzipAsync(merged));
+    }),
+  );
+
+  app.get(
+    '/api/v1/diff',
+    handle(async (q) => {
+      const normalize = q.normalize ?? 'second';
+      if (normalize !== 'second' && normalize !== 'profile' && normalize !== 'none') {
+        throw new ViewError(400, `"normalize" must be second, profile or none, got ${JSON.stringify(normalize)}`, 'bad_parameter');
+      }
+      const beforeRecords = await selectRecords(ctx.store, selectionParams(q, 'beforeId', 'before'), 'before');
+      const afterRecords = await selectRecords(ctx.store, selectionParams(q, 'afterId', 'after'), 'after');
+      const chosen = await chooseSampleType(ctx, afterRecords, q.type);
+      const side = async (records: ProfileRecord[]) => {
+        const view = await accumulateProfiles(ctx.store, records, chosen.attachment, chosen.type, {
+          maxDecompressedBytes: ctx.maxDecompressedBytes,
+        });
+        const divisor = normalize === 'second' ? view.seconds : normalize === 'profile' ? view.used.length : 1;
+        return { view, scale: divisor > 0 ? 1 / divisor : 1 };
+      };
+      const before = await side(beforeRecords);
+      const after = await side(afterRecords);
+      for (const [label, s] of [
+        ['before', before],
+        ['after', after],
+      ] as const) {
+        if (s.view.used.length === 0) {
+          throw new ViewError(422, `${label}: none of the selected profiles could be read: ${s.view.skipped[0].reason}`, 'no_data');
+        }
+      }
+      // Normalising scales whole trees, so it is applied to the finished trees and totals.
+      const scaled = (t: FlameTree, k: number): FlameTree => ({ ...t, self: t.self.map((v) => v * k), total: t.total.map((v) => v * k) });
+      const beforeTree = scaled(before.view.accumulator.tree(), before.scale);
+      const afterTree = scaled(after.view.accumulator.tree(), after.scale);
+      const diff = diffFlameTrees(beforeTree, afterTree);
+      const scaleRows = (rows: ReturnType<typeof before.view.accumulator.functions>, k: number) =>
+        rows.map((r) => ({ name: r.name, flat: r.flat * k, cum: r.cum * k }));
+      const summary = (s: typeof before) => ({
+        profiles: s.view.used.length,
+        profileIds: s.view.used,
+        seconds: s.view.seconds,
+        total: s.view.accumulator.grandTotal * s.scale,
+        skipped: s.view.skipped,
+      });
+      return {
+        before: summary(before),
+        after: summary(after),
+        normalize,
+        unit: after.view.unit,
+        sampleType: chosen.key,
+        sampleTypes: chosen.options,
+        tree: {
+          names: diff.tree.names,
+          name: Array.from(diff.tree.name),
+          depth: Array.from(diff.tree.depth),
+          before: Array.from(diff.baseTotal),
+          after: Array.from(diff.tree.total),
+        },
+        changes: largestChanges(
+          scaleRows(before.view.accumulator.functions(), before.scale),
+          scaleRows(after.view.accumulator.functions(), after.scale),
+          CHANGE_ROWS,
+        ),
+      };
+    }),
+  );
+
+  app.get(
+    '/api/v1/facets',
+    handle(async (q) => {
+      const now = Date.now();
+      let from: number;
+      let to: number;
+      try {
+        from = parseTimeParam(q.from ?? 'now-72h', 'from', now);
+        to = parseTimeParam(q.to ?? 'now', 'to', now);
+      } catch (err) {
+        throw new ViewError(400, (err as Error).message, 'bad_parameter');
+      }
+      const filter = { query: q.query ?? '', from, to };
+      try {
+        const [total, facets] = await Promise.all([ctx.store.index.countMatching(filter), ctx.store.index.facets(filter, 20)]);
+        return { total, facets };
+      } catch (err) {
+        if (err instanceof QuerySyntaxError) throw new ViewError(400, `query: ${err.message}`, 'query', { column: err.column });
+        throw err;
+      }
+    }),
+  );
+}
