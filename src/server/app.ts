@@ -16,6 +16,7 @@ import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { ServerMetrics } from './metrics.js';
 import { registerPgoRoutes } from './pgo-route.js';
 import type { AppScope } from './scopes.js';
+import { registerStaticUi } from './static-ui.js';
 import { parseTimeParam } from './time-params.js';
 import { registerViewRoutes } from './view-routes.js';
 
@@ -28,6 +29,8 @@ export interface AppOptions {
   anonymousIntake?: boolean;
   /** Serve reads without an application key (the --allow-anonymous-read flag). */
   anonymousRead?: boolean;
+  /** Where the built web UI is (dist/web by default). */
+  uiDir?: string;
   /** The blob store's size, for /metrics. */
   storeBytes?: () => Promise<number>;
 }
@@ -246,6 +249,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       gauges.push({ name: 'hotpath_store_blob_bytes', help: 'Bytes held by the blob store.', value: await options.storeBytes() });
     return reply.type('text/plain; version=0.0.4').send(metrics.render(gauges));
   });
+
+  registerStaticUi(app, options.uiDir);
 
   app.setNotFoundHandler((req, reply) => fail(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
   return app;

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+/** Where `npm run build` puts the web UI: dist/web, beside this module's dist/src/server. */
+export const DEFAULT_UI_DIR: string = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
+
+const MISSING_BUILD = `<!doctype html><meta charset="utf-8"><title>Hotpath</title>
+<p>The web UI has not been built. Run <code>npm run build</code> in the Hotpath checkout and reload.
+The API under <code>/api/v1/</code> works without it.</p>`;
+
+/**
+ * Serves the web UI: `/` is its page, `/ui/<file>` its modules and styles, read from `dir`
+ * (dist/web). Files are read on request and cached in memory (the build does not change under a
+ * running server); only names inside `dir` with a known type are served, so no path escapes it.
+ */
+export function registerStaticUi(app: FastifyInstance, dir: string = DEFAULT_UI_DIR): void {
+  const root = normalize(dir + sep);
+  const cache = new Map<string, Buffer>();
+  const send = async (reply: FastifyReply, relative: string): Promise<FastifyReply> => {
+    const type = TYPES[extname(relative)];
+    const path = normalize(join(root, relative));
+    if (type === undefined || !path.startsWith(root)) {
+      return reply
+        .code(404)
+        .type('application/json')
+        .send({ error: `no UI file ${relative}` });
+    }
+    let bytes = cache.get(path);
+    if (bytes === undefined) {
+      try {
+        bytes = await readFile(path);
+      } catch {
+        if (relative === 'index.html') return reply.code(503).type('text/html; charset=utf-8').send(MISSING_BUILD);
+        return reply
+          .code(404)
+          .type('application/json')
+          .send({ error: `no UI file ${relative}` });
+      }
+      cache.set(path, bytes);
+    }
+    // The page is small and names the modules: always revalidate it; modules are cached briefly.
+    reply.header('cache-control', relative === 'index.html' ? 'no-cache' : 'public, max-age=300');
+    return reply.type(type).send(bytes);
+  };
+  app.get('/', (_req, reply) => send(reply, 'index.html'));
+  app.get('/ui/*', (req, reply) => send(reply, decodeURIComponent((req.params as { '*': string })['*'])));
+}

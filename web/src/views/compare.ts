@@ -1,0 +1,217 @@
+import { type ApiError, type DiffJson, type FlameJson, getJson, type ServiceJson } from '../api.js';
+import { h, replace } from '../dom.js';
+import { FlameGraph } from '../flame/flame-graph.js';
+import { formatValue, percent, RANGES } from '../format.js';
+import { href, navigate, withParams } from '../route.js';
+import { isQueryError, type View } from '../view.js';
+
+/**
+ * Compare two queries (or two profiles): one diff flame graph (growth red, shrink green),
+ * normalised per second or per profile, the largest per-function changes, and both sides' own
+ * flame graphs side by side. The PGO preset compares pgo:false with pgo:true for one service.
+ */
+export const compareView: View = async (root, ctx) => {
+  const route = ctx.route;
+  const p = route.params;
+  const before = p.get('before') ?? '';
+  const after = p.get('after') ?? '';
+  const beforeId = p.get('beforeId') ?? '';
+  const afterId = p.get('afterId') ?? '';
+  const from = p.get('from') ?? 'now-24h';
+  const normalize = p.get('normalize') ?? 'second';
+
+  const beforeInput = h('input', {
+    class: 'query',
+    type: 'search',
+    name: 'before',
+    value: beforeId ? `profile-id:${beforeId}` : before,
+    'aria-label': 'Before query',
+    placeholder: 'before: service:api pgo:false',
+  });
+  const afterInput = h('input', {
+    class: 'query',
+    type: 'search',
+    name: 'after',
+    value: afterId ? `profile-id:${afterId}` : after,
+    'aria-label': 'After query',
+    placeholder: 'after: service:api pgo:true',
+  });
+  const beforeError = h('div', { class: 'query-error', role: 'alert', hidden: true });
+  const afterError = h('div', { class: 'query-error', role: 'alert', hidden: true });
+  const range = h('select', { 'aria-label': 'Time range' });
+  for (const [v, label] of RANGES) range.append(h('option', { value: v, selected: v === from }, label));
+  const norm = h(
+    'select',
+    { 'aria-label': 'Normalise' },
+    h('option', { value: 'second', selected: normalize === 'second' }, 'per second of profile'),
+    h('option', { value: 'profile', selected: normalize === 'profile' }, 'per profile'),
+  );
+  const presetSelect = h(
+    'select',
+    { 'aria-label': 'Before/after PGO preset' },
+    h('option', { value: '' }, 'Before/after PGO for service…'),
+  );
+  presetSelect.addEventListener('change', () => {
+    const s = presetSelect.value;
+    if (s === '') return;
+    navigate(['compare'], { before: `service:${s} pgo:false`, after: `service:${s} pgo:true`, from: range.value, normalize: norm.value });
+  });
+  getJson<{ services: ServiceJson[] }>('services', { from: 'now-30d' })
+    .then((r) => {
+      for (const s of r.services) presetSelect.append(h('option', { value: s.service }, s.service));
+    })
+    .catch(() => undefined); // the preset is a convenience; the comparison below reports errors
+
+  const form = h(
+    'form',
+    { class: 'panel', 'aria-label': 'Comparison' },
+    h(
+      'div',
+      { class: 'split' },
+      h('div', {}, h('label', {}, 'Before'), beforeInput, beforeError),
+      h('div', {}, h('label', {}, 'After'), afterInput, afterError),
+    ),
+    h(
+      'div',
+      { class: 'toolbar' },
+      range,
+      norm,
+      h('button', { type: 'submit', class: 'primary' }, 'Compare'),
+      h('span', { class: 'grow' }),
+      presetSelect,
+    ),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const side = (v: string) => {
+      const m = /^profile-id:(\S+)$/.exec(v.trim());
+      return m ? { id: m[1], query: null } : { id: null, query: v.trim() };
+    };
+    const b = side(beforeInput.value);
+    const a = side(afterInput.value);
+    navigate(['compare'], { before: b.query, beforeId: b.id, after: a.query, afterId: a.id, from: range.value, normalize: norm.value });
+  });
+  const body = h('div', {});
+  replace(root, h('h1', {}, 'Compare'), form, body);
+  if (!(before || beforeId) || !(after || afterId)) {
+    replace(
+      body,
+      h('p', { class: 'empty' }, 'Enter a query (or profile-id:<id>) for each side, or pick a service for the before/after PGO preset.'),
+    );
+    return;
+  }
+  replace(body, h('p', { class: 'muted' }, 'Comparing…'));
+  const sel = (q: string, id: string) => (id ? { id } : { query: q, from });
+  let diff: DiffJson;
+  try {
+    diff = await getJson<DiffJson>('diff', {
+      before: beforeId ? undefined : before,
+      beforeId: beforeId || undefined,
+      after: afterId ? undefined : after,
+      afterId: afterId || undefined,
+      from,
+      normalize,
+      type: p.get('type'),
+    });
+  } catch (err) {
+    if (ctx.isStale()) return;
+    if (isQueryError(err)) {
+      const e = err as ApiError;
+      const box = e.message.startsWith('after') ? afterError : beforeError;
+      box.hidden = false;
+      const input = box === afterError ? afterInput : beforeInput;
+      replace(box, e.message, h('pre', {}, `${input.value}\n${' '.repeat(Math.max(0, (e.column ?? 1) - 1))}^`));
+      replace(body);
+    } else {
+      ctx.showError(err);
+      replace(body, h('p', { class: 'empty' }, 'The comparison could not be built.'));
+    }
+    return;
+  }
+  if (ctx.isStale()) return;
+  const unit = diff.unit;
+  const per = normalize === 'second' ? '/s' : '/profile';
+  const fmt = (v: number) => `${formatValue(v, unit)}${per}`;
+  const graph = new FlameGraph(diff.tree, {
+    unit,
+    title: `Diff of ${diff.sampleType}, ${normalize === 'second' ? 'per second' : 'per profile'}`,
+  });
+  ctx.onDispose(() => graph.dispose());
+  const changes = h(
+    'table',
+    { 'data-testid': 'changes-table' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, 'Function (flat)'),
+        h('th', { class: 'num' }, 'Before'),
+        h('th', { class: 'num' }, 'After'),
+        h('th', { class: 'num' }, 'Change'),
+        h('th', { class: 'num' }, '%'),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...diff.changes
+        .slice(0, 50)
+        .map((c) =>
+          h(
+            'tr',
+            {},
+            h('td', { class: 'fn' }, c.name),
+            h('td', { class: 'num' }, fmt(c.before)),
+            h('td', { class: 'num' }, fmt(c.after)),
+            h('td', { class: `num ${c.delta > 0 ? 'grow-text' : 'shrink-text'}` }, `${c.delta > 0 ? '+' : ''}${fmt(c.delta)}`),
+            h('td', { class: 'num' }, c.before === 0 ? 'new' : percent(c.delta, c.before)),
+          ),
+        ),
+    ),
+  );
+  const sides = h('div', { class: 'split' }, h('div', {}, h('h2', {}, 'Before')), h('div', {}, h('h2', {}, 'After')));
+  const delta = diff.after.total - diff.before.total;
+  replace(
+    body,
+    h(
+      'p',
+      { 'data-testid': 'diff-summary' },
+      `Before: ${diff.before.profiles} profiles, ${fmt(diff.before.total)}. After: ${diff.after.profiles} profiles, ${fmt(diff.after.total)}. `,
+      h('b', { class: delta > 0 ? 'grow-text' : 'shrink-text' }, `${delta > 0 ? '+' : ''}${percent(delta, diff.before.total)}`),
+    ),
+    h(
+      'p',
+      { class: 'legend' },
+      'Width: mean of both sides.',
+      h('span', { class: 'sw', style: 'background:hsl(2,78%,55%)' }),
+      'grew',
+      h('span', { class: 'sw', style: 'background:hsl(140,55%,55%)' }),
+      'shrank',
+    ),
+    graph.element,
+    h('h2', {}, 'Largest changes'),
+    diff.changes.length === 0 ? h('p', { class: 'empty' }, 'No function changed.') : h('div', { class: 'scroll' }, changes),
+    sides,
+  );
+  graph.render();
+  // Each side on its own, raw values, for a side-by-side look.
+  const sideGraph = async (slot: HTMLElement, q: string, id: string, label: string) => {
+    try {
+      const data = await getJson<FlameJson>('flamegraph', { ...sel(q, id), type: diff.sampleType });
+      if (ctx.isStale()) return;
+      const g = new FlameGraph(data.tree, { unit: data.unit, title: `${label}: ${data.sampleType}` });
+      ctx.onDispose(() => g.dispose());
+      slot.append(h('p', {}, h('a', { href: id ? href(['profile', id]) : href(['aggregate'], { query: q, from }) }, 'open')), g.element);
+      g.render();
+    } catch (err) {
+      if (!ctx.isStale()) ctx.showError(err);
+    }
+  };
+  await Promise.all([
+    sideGraph(sides.children[0] as HTMLElement, before, beforeId, 'Before'),
+    sideGraph(sides.children[1] as HTMLElement, after, afterId, 'After'),
+  ]);
+  void withParams;
+};

@@ -1,0 +1,148 @@
+import { type ApiError, type FacetValue, getJson, type ProfileJson } from '../api.js';
+import { queryBar } from '../components/query-bar.js';
+import { h, replace } from '../dom.js';
+import { describeRange, formatTime } from '../format.js';
+import { href, navigate, withParams } from '../route.js';
+import { isQueryError, type View } from '../view.js';
+
+const PAGE = 50;
+const COLUMNS: Array<[string, string | null]> = [
+  ['Time', 'start'],
+  ['Service', 'service'],
+  ['Env', 'env'],
+  ['Version', 'version'],
+  ['Host', 'host'],
+  ['PGO', null],
+  ['CPU cores', 'cpu'],
+];
+
+/** Adds `key:value` to a query unless it is already there. */
+function addTerm(query: string, key: string, value: string): string {
+  const term = /^[\w.\-/]+$/.test(value) ? `${key}:${value}` : `${key}:"${value.replace(/"/g, '\\"')}"`;
+  return query.split(/\s+/).includes(term) ? query : `${query} ${term}`.trim();
+}
+
+/** The explorer: query bar, facets, and the sortable, paged list of matching profiles. */
+export const explorerView: View = async (root, ctx) => {
+  const p = ctx.route.params;
+  const query = p.get('query') ?? '';
+  const from = p.get('from') ?? 'now-24h';
+  const sort = p.get('sort') ?? '-start';
+  const page = Math.max(1, Number(p.get('page') ?? '1') || 1);
+  const go = (changes: Record<string, string | number | null>) => navigate(['explore'], withParams(ctx.route, changes));
+  const bar = queryBar({ query, from }, (q, f) => go({ query: q, from: f, page: null }));
+  const facetsBox = h('aside', { class: 'facets', 'aria-label': 'Facets' });
+  const results = h('section', { 'aria-label': 'Profiles', 'data-testid': 'results' }, h('p', { class: 'muted' }, 'Searching…'));
+  replace(root, h('h1', {}, 'Profiles'), bar.element, h('div', { class: 'layout' }, facetsBox, results));
+
+  let list: { profiles: ProfileJson[]; total: number };
+  let facets: { total: number; facets: Record<string, FacetValue[]> };
+  try {
+    [list, facets] = await Promise.all([
+      getJson<{ profiles: ProfileJson[]; total: number }>('profiles', { query, from, sort, limit: PAGE, offset: (page - 1) * PAGE }),
+      getJson<{ total: number; facets: Record<string, FacetValue[]> }>('facets', { query, from }),
+    ]);
+  } catch (err) {
+    if (ctx.isStale()) return;
+    if (isQueryError(err)) {
+      bar.showError(err as ApiError);
+      replace(results, h('p', { class: 'empty' }, 'Fix the query to see profiles.'));
+    } else {
+      ctx.showError(err);
+      replace(results, h('p', { class: 'empty' }, 'Profiles could not be loaded.'));
+    }
+    replace(facetsBox);
+    return;
+  }
+  if (ctx.isStale()) return;
+
+  for (const field of ['service', 'env', 'version', 'pgo']) {
+    const values = facets.facets[field] ?? [];
+    if (values.length === 0) continue;
+    facetsBox.append(
+      h('h3', {}, field),
+      ...values.map((v) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            title: `Add ${field}:${v.value} to the query`,
+            onclick: () => go({ query: addTerm(query, field, v.value), page: null }),
+          },
+          h('span', {}, v.value),
+          h('span', { class: 'count' }, v.count),
+        ),
+      ),
+    );
+  }
+
+  if (list.total === 0) {
+    replace(
+      results,
+      h(
+        'p',
+        { class: 'empty', 'data-testid': 'empty' },
+        `No profiles match ${query === '' ? 'any query' : `"${query}"`} ${describeRange(from)}.`,
+      ),
+    );
+    return;
+  }
+  const [sortColumn, descending] = sort.startsWith('-') ? [sort.slice(1), true] : [sort, false];
+  const head = h(
+    'tr',
+    {},
+    ...COLUMNS.map(([label, column]) => {
+      if (column === null) return h('th', { scope: 'col' }, label);
+      const active = column === sortColumn;
+      return h(
+        'th',
+        {
+          scope: 'col',
+          class: `sortable${active ? ' sorted' : ''}${active && !descending ? ' asc' : ''}${column === 'cpu' ? ' num' : ''}`,
+          'aria-sort': active ? (descending ? 'descending' : 'ascending') : undefined,
+          onclick: () => go({ sort: active && descending ? column : `-${column}`, page: null }),
+        },
+        label,
+      );
+    }),
+    h('th', {}, ''),
+  );
+  const rows = list.profiles.map((r) =>
+    h(
+      'tr',
+      { 'data-id': r.id },
+      h('td', {}, h('a', { href: href(['profile', r.id]) }, formatTime(r.start))),
+      h('td', {}, r.service),
+      h('td', {}, r.env),
+      h('td', {}, r.version),
+      h('td', {}, r.host),
+      h('td', {}, r.pgo === null ? '' : h('span', { class: `badge ${r.pgo ? 'yes' : 'no'}` }, String(r.pgo))),
+      h('td', { class: 'num' }, r.cpuCores === null ? '' : r.cpuCores.toFixed(2)),
+      h('td', {}, h('a', { href: href(['profile', r.id]) }, 'flame graph')),
+    ),
+  );
+  const first = (page - 1) * PAGE + 1;
+  const last = first + list.profiles.length - 1;
+  replace(
+    results,
+    h(
+      'div',
+      { class: 'row' },
+      h(
+        'p',
+        { class: 'grow', 'data-testid': 'result-count' },
+        `${list.total} profile${list.total === 1 ? '' : 's'} ${describeRange(from)}`,
+      ),
+      h('a', { href: href(['aggregate'], { query, from }) }, `Flame graph of the newest ${Math.min(list.total, 100)}`),
+      h('a', { href: href(['compare'], { after: query, from }) }, 'Compare…'),
+    ),
+    h('table', { 'data-testid': 'profiles-table' }, h('thead', {}, head), h('tbody', {}, ...rows)),
+    h(
+      'div',
+      { class: 'pager' },
+      h('button', { type: 'button', disabled: page <= 1, onclick: () => go({ page: page - 1 }) }, '← Previous'),
+      h('span', {}, `${first}–${last} of ${list.total}`),
+      h('button', { type: 'button', disabled: last >= list.total, onclick: () => go({ page: page + 1 }) }, 'Next →'),
+    ),
+  );
+};

@@ -1,0 +1,139 @@
+import { apiUrl, download, type FlameJson, getJson, type ProfileJson } from '../api.js';
+import { topTable } from '../components/top-table.js';
+import { h, replace } from '../dom.js';
+import { FlameGraph } from '../flame/flame-graph.js';
+import { describeRange, formatTime, formatValue } from '../format.js';
+import { href, navigate, updateParams, withParams } from '../route.js';
+import type { View } from '../view.js';
+
+/** Human names of common Go sample types. */
+function sampleTypeLabel(t: { attachment: string; type: string; unit: string }): string {
+  return `${t.attachment.replace(/\.pprof$/, '')}: ${t.type} (${t.unit})`;
+}
+
+/**
+ * One profile (`#/profile/<id>`) or the aggregate of the newest profiles matching a query
+ * (`#/aggregate?query=`): flame graph, sample-type switch, search, function filter and download.
+ */
+export const flameView: View = async (root, ctx) => {
+  const route = ctx.route;
+  const p = route.params;
+  const id = route.path[0] === 'profile' ? route.path[1] : undefined;
+  const query = p.get('query') ?? '';
+  const from = p.get('from') ?? 'now-24h';
+  const selection = id !== undefined ? { id } : { query, from, limit: p.get('limit') ?? 100 };
+  performance.clearMarks();
+  performance.mark('hotpath:view-start');
+  const title = h('h1', {}, id !== undefined ? `Profile ${id}` : `Aggregate of "${query || 'all profiles'}" ${describeRange(from)}`);
+  const meta = h('p', { class: 'muted' });
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading the flame graph…'));
+  replace(root, title, meta, body);
+
+  let data: FlameJson;
+  let record: ProfileJson | null = null;
+  try {
+    [data, record] = await Promise.all([
+      getJson<FlameJson>('flamegraph', { ...selection, type: p.get('type') }),
+      id !== undefined ? getJson<ProfileJson>(`profiles/${encodeURIComponent(id)}`) : Promise.resolve(null),
+    ]);
+  } catch (err) {
+    if (ctx.isStale()) return;
+    ctx.showError(err);
+    replace(body, h('p', { class: 'empty' }, 'The flame graph could not be built.'));
+    return;
+  }
+  if (ctx.isStale()) return;
+  performance.mark('hotpath:data-loaded');
+
+  if (record) {
+    title.textContent = `${record.service} ${record.env} ${record.version}`.trim() || `Profile ${record.id}`;
+    meta.textContent = `${formatTime(record.start)} · host ${record.host || '?'} · ${record.cpuCores === null ? '' : `${record.cpuCores.toFixed(2)} CPU cores · `}pgo ${record.pgo ?? 'unknown'} · id ${record.id}`;
+  } else {
+    meta.textContent = `${data.profiles} profiles, ${data.seconds.toFixed(0)} s profiled${data.skipped.length ? `, ${data.skipped.length} skipped (${data.skipped[0].reason})` : ''}`;
+  }
+
+  const graph = new FlameGraph(data.tree, {
+    unit: data.unit,
+    title: `${data.sampleType} of ${id !== undefined ? `profile ${id}` : `${data.profiles} profiles`}`,
+    onZoom: (node) => updateParams(route, { zoom: node === 0 ? null : node }),
+  });
+  ctx.onDispose(() => graph.dispose());
+
+  const typeSelect = h('select', {
+    'aria-label': 'Sample type',
+    onchange: (e: Event) =>
+      navigate(route.path, withParams(route, { type: (e.target as HTMLSelectElement).value, zoom: null, focus: null })),
+  });
+  for (const t of data.sampleTypes)
+    typeSelect.append(h('option', { value: t.key, selected: t.key === data.sampleType }, sampleTypeLabel(t)));
+  const search = h('input', {
+    type: 'search',
+    placeholder: 'Highlight frames (name contains)',
+    'aria-label': 'Search frames',
+    value: p.get('search') ?? '',
+    oninput: (e: Event) => {
+      const v = (e.target as HTMLInputElement).value;
+      graph.setSearch(v);
+      updateParams(route, { search: v || null });
+    },
+  });
+  const pprofName = id !== undefined ? `${id}.pb.gz` : 'aggregate.pb.gz';
+  const downloadButton = h(
+    'button',
+    {
+      type: 'button',
+      onclick: () => {
+        download(apiUrl('flamegraph/pprof', { ...selection, type: data.sampleType }), pprofName).catch(ctx.showError);
+      },
+    },
+    'Download pprof',
+  );
+  const focusNote = h('span', { class: 'muted' });
+  const setFocus = (fn: string | null) => {
+    graph.setFocus(fn);
+    focusNote.textContent = fn ? `showing stacks through ${fn} ` : '';
+    updateParams(route, { focus: fn });
+    drawTable(fn);
+  };
+  const tableSlot = h('div');
+  const drawTable = (selected: string | null) => replace(tableSlot, topTable(data.top, data.total, data.unit, selected, setFocus));
+
+  replace(
+    body,
+    h(
+      'div',
+      { class: 'toolbar' },
+      typeSelect,
+      search,
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            graph.zoomTo(0);
+            updateParams(route, { zoom: null });
+          },
+        },
+        'Reset zoom',
+      ),
+      focusNote,
+      h('button', { type: 'button', class: 'link', hidden: false, onclick: () => setFocus(null) }, 'Clear function filter'),
+      h('span', { class: 'grow' }),
+      id === undefined ? h('a', { href: href(['explore'], { query, from }) }, 'List these profiles') : null,
+      downloadButton,
+    ),
+    h('p', { class: 'muted' }, `Total ${formatValue(data.total, data.unit)} · click a frame to zoom, click it again to zoom out`),
+    graph.element,
+    tableSlot,
+  );
+  const focus = p.get('focus');
+  if (focus) {
+    graph.setFocus(focus);
+    focusNote.textContent = `showing stacks through ${focus} `;
+  }
+  drawTable(focus);
+  if (p.get('search')) graph.setSearch(p.get('search') ?? '');
+  const zoom = Number(p.get('zoom') ?? '0');
+  graph.zoomTo(Number.isInteger(zoom) ? zoom : 0);
+  performance.measure('hotpath:first-render', 'hotpath:view-start');
+};

@@ -1,0 +1,203 @@
+import { download, type ExplainJson, getJson, type ServiceJson } from '../api.js';
+import { h, replace } from '../dom.js';
+import { RANGES } from '../format.js';
+import { href, navigate } from '../route.js';
+import type { View } from '../view.js';
+
+/** Quotes a query for a POSIX shell. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Every service with its PGO adoption; those whose newest profiles run without PGO are flagged. */
+export const servicesView: View = async (root, ctx) => {
+  if (ctx.route.path[1] !== undefined) return serviceDetail(root, ctx, ctx.route.path[1]);
+  const from = ctx.route.params.get('from') ?? 'now-7d';
+  const range = h('select', {
+    'aria-label': 'Time range',
+    onchange: (e: Event) => navigate(['services'], { from: (e.target as HTMLSelectElement).value }),
+  });
+  for (const [v, label] of RANGES) range.append(h('option', { value: v, selected: v === from }, label));
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading services…'));
+  replace(root, h('div', { class: 'row' }, h('h1', { class: 'grow' }, 'Services and PGO'), range), body);
+  let services: ServiceJson[];
+  try {
+    services = (await getJson<{ services: ServiceJson[] }>('services', { from })).services;
+  } catch (err) {
+    if (ctx.isStale()) return;
+    ctx.showError(err);
+    replace(body, h('p', { class: 'empty' }, 'Services could not be loaded.'));
+    return;
+  }
+  if (ctx.isStale()) return;
+  if (services.length === 0) {
+    replace(body, h('p', { class: 'empty' }, 'No service sent profiles in this window.'));
+    return;
+  }
+  const without = services.filter((s) => s.withoutPgo).length;
+  replace(
+    body,
+    h(
+      'p',
+      {},
+      without === 0
+        ? 'Every service with a known build runs with PGO.'
+        : `${without} of ${services.length} services run builds without PGO: their newest profiles say pgo:false.`,
+    ),
+    h(
+      'table',
+      { 'data-testid': 'services-table' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Service', 'Envs', 'Latest version', 'Profiles', 'CPU cores', 'pgo:true share', 'Status'].map((t) =>
+            h('th', { scope: 'col' }, t),
+          ),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        ...services.map((s) =>
+          h(
+            'tr',
+            { class: s.withoutPgo ? 'flagged' : undefined, 'data-service': s.service },
+            h('td', {}, h('a', { href: href(['services', s.service]) }, s.service)),
+            h('td', {}, s.envs.join(', ')),
+            h('td', {}, s.latestVersion),
+            h('td', { class: 'num' }, s.profiles),
+            h('td', { class: 'num' }, s.cpuCores === null ? '' : s.cpuCores.toFixed(2)),
+            h(
+              'td',
+              {},
+              h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${Math.round(s.pgoShare * 80)}px` })),
+              `${Math.round(s.pgoShare * 100)}%`,
+            ),
+            h(
+              'td',
+              {},
+              s.withoutPgo
+                ? h('span', { class: 'badge no' }, 'no PGO')
+                : s.latestPgo
+                  ? h('span', { class: 'badge yes' }, 'PGO')
+                  : h('span', { class: 'badge' }, 'unknown'),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+};
+
+/** One service: the default.pgo the CLI would build now, its hot call sites, download and the CI command. */
+async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], service: string): Promise<void> {
+  const env = ctx.route.params.get('env') ?? '';
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Building the default.pgo preview…'));
+  replace(root, h('p', {}, h('a', { href: href(['services']) }, '← Services')), h('h1', {}, `${service}: default.pgo`), body);
+  let info: ServiceJson | undefined;
+  try {
+    info = (await getJson<{ services: ServiceJson[] }>('services', { from: 'now-30d' })).services.find((s) => s.service === service);
+  } catch (err) {
+    if (!ctx.isStale()) ctx.showError(err);
+    return;
+  }
+  if (ctx.isStale()) return;
+  const chosenEnv = env || (info?.envs.includes('prod') ? 'prod' : (info?.envs[0] ?? ''));
+  const query = `service:${service}${chosenEnv ? ` env:${chosenEnv}` : ''}`;
+  const envSelect = h('select', {
+    'aria-label': 'Environment',
+    onchange: (e: Event) => navigate(['services', service], { env: (e.target as HTMLSelectElement).value }),
+  });
+  for (const e of info?.envs ?? []) envSelect.append(h('option', { value: e, selected: e === chosenEnv }, e));
+  const command = `hotpath pgo --server ${location.origin} ${shellQuote(query)} ./default.pgo`;
+  const copy = h('button', { type: 'button' }, 'Copy');
+  copy.addEventListener('click', () => {
+    navigator.clipboard?.writeText(command).then(
+      () => {
+        copy.textContent = 'Copied';
+      },
+      () => {
+        copy.textContent = 'Select and copy';
+      },
+    );
+  });
+  let explain: ExplainJson;
+  try {
+    explain = await getJson<ExplainJson>('pgo/explain', { query, from: 'now-72h', limit: 5, top: 50 });
+  } catch (err) {
+    if (ctx.isStale()) return;
+    ctx.showError(err);
+    replace(
+      body,
+      h('div', { class: 'toolbar' }, 'Environment', envSelect),
+      h('p', { class: 'empty' }, 'No default.pgo can be built for this service now.'),
+    );
+    return;
+  }
+  if (ctx.isStale()) return;
+  replace(
+    body,
+    h(
+      'div',
+      { class: 'toolbar' },
+      'Environment',
+      envSelect,
+      h('span', { class: 'grow' }),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          onclick: () => download('/api/v1/pgo', 'default.pgo', { queries: [{ query, from: 'now-72h', limit: 5 }] }).catch(ctx.showError),
+        },
+        'Download default.pgo',
+      ),
+    ),
+    info?.withoutPgo
+      ? h('p', { class: 'badge no' }, 'The newest profiles of this service say pgo:false: its builds do not use a profile yet.')
+      : null,
+    h('h2', {}, 'CI step'),
+    h('div', { class: 'panel row' }, h('pre', { class: 'grow', 'data-testid': 'ci-command' }, command), copy),
+    h(
+      'p',
+      { class: 'muted' },
+      'Run it before go build, with HOTPATH_APP_KEY set to an application key with the pgo_read scope. It never fails the build unless --fail is given.',
+    ),
+    h('h2', {}, `Profiles used (${explain.profileIds.length}, the top by CPU in the last 3 days)`),
+    h('ul', {}, ...explain.profileIds.map((id) => h('li', {}, h('a', { href: href(['profile', id]) }, id)))),
+    h('p', {}, h('a', { href: href(['explore'], { query: explain.debugQuery, from: 'now-72h' }) }, 'List them in the explorer')),
+    h('h2', {}, 'Hot call sites the compiler will see'),
+    h(
+      'p',
+      {},
+      `${explain.hotCount} of ${explain.edgeCount} call edges are hot (threshold ${explain.thresholdPercent.toFixed(2)}% of ${explain.valueType} weight).`,
+    ),
+    h(
+      'div',
+      { class: 'scroll' },
+      h(
+        'table',
+        { 'data-testid': 'hot-call-sites' },
+        h('thead', {}, h('tr', {}, ...['Caller', 'Callee', 'Offset', 'Share', 'Hot'].map((t) => h('th', {}, t)))),
+        h(
+          'tbody',
+          {},
+          ...explain.edges.map((e) =>
+            h(
+              'tr',
+              {},
+              h('td', { class: 'fn' }, e.caller),
+              h('td', { class: 'fn' }, e.callee),
+              h('td', { class: 'num' }, e.offset),
+              h('td', { class: 'num' }, `${e.sharePercent.toFixed(2)}%`),
+              h('td', {}, e.hot ? h('span', { class: 'badge yes' }, 'hot') : ''),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
