@@ -1,0 +1,275 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { parseProfile } from '../src/pprof/parse.js';
+import { valueIndex } from '../src/pprof/profile.js';
+import { functionTotals } from '../src/pprof/stats.js';
+import { fixture, repoRoot } from './support/paths.js';
+import { type RunningServer, startServer } from './support/server.js';
+
+// The web UI as a person uses it: Debian's Chromium driven by playwright-core against a real
+// `hotpath serve` holding CPU profiles written by real Go programs. Every view is screenshotted.
+
+const CHROMIUM = process.env.HOTPATH_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = join(repoRoot, '.cache', 'screenshots');
+
+/** The function with the most flat CPU time in a fixture, as pprof -top would list it first. */
+function hottest(name: string): string {
+  const p = parseProfile(readFileSync(fixture(name)));
+  return functionTotals(p, valueIndex(p, 'cpu', 'nanoseconds')).flat[0].name;
+}
+
+interface CanvasPixels {
+  colored: number;
+  total: number;
+  colors: number;
+  red: number;
+  green: number;
+  /** Colour of the pixel at (x, y) in CSS pixels. */
+  at?: [number, number, number];
+}
+
+/** The little of the DOM the pixel probe uses (this file compiles without the DOM library). */
+interface PixelSource {
+  getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+}
+interface CanvasLike {
+  width: number;
+  height: number;
+  clientWidth: number;
+  getContext(kind: '2d'): PixelSource;
+}
+declare const document: { querySelectorAll(selector: string): ArrayLike<unknown> };
+
+/** Samples the flame graph canvas: how much of it is painted, in how many colours, how much red and green. */
+function canvasPixels(page: Page, index = 0, probe?: { x: number; y: number }): Promise<CanvasPixels> {
+  return page.evaluate(
+    ({ index, probe }) => {
+      const canvas = document.querySelectorAll('canvas[data-testid="flame-canvas"]')[index] as CanvasLike;
+      const ctx = canvas.getContext('2d');
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      let colored = 0;
+      let red = 0;
+      let green = 0;
+      const colors = new Set<number>();
+      for (let i = 0; i < data.length; i += 16) {
+        const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+        if (a === 0 || (r > 245 && g > 245 && b > 245)) continue;
+        colored++;
+        colors.add((r << 16) | (g << 8) | b);
+        if (r > g + 60 && r > b + 60) red++;
+        if (g > r + 40 && g > b + 20) green++;
+      }
+      let at: [number, number, number] | undefined;
+      if (probe) {
+        const ratio = canvas.width / canvas.clientWidth;
+        const p = ctx.getImageData(Math.round(probe.x * ratio), Math.round(probe.y * ratio), 1, 1).data;
+        at = [p[0], p[1], p[2]];
+      }
+      return { colored, total: data.length / 16, colors: colors.size, red, green, at };
+    },
+    { index, probe },
+  );
+}
+
+describe('web UI in Chromium', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const ids: Record<string, string> = {};
+  const pageErrors: string[] = [];
+
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  };
+  const flameReady = (index = 0) =>
+    page.locator('[data-testid="flame-summary"]').nth(index).filter({ hasText: 'flame graph of' }).waitFor();
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; .ci/run does it)`);
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startServer();
+    const upload = async (name: string, file: string, tags: string) => {
+      const res = await fetch(`${server.url}/api/v1/profiles?tags=${encodeURIComponent(tags)}`, {
+        method: 'POST',
+        body: readFileSync(fixture(file)),
+        headers: { authorization: `Bearer ${server.apiKey}` },
+      });
+      assert.equal(res.status, 201);
+      ids[name] = ((await res.json()) as { id: string }).id;
+    };
+    // shop ran a JSON-heavy build without PGO, then a sort-heavy build with it: two different workloads.
+    await upload('shopBefore', 'cpu-json.pprof', 'service:shop,env:prod,version:1.0,host:shop-1,pgo:false');
+    await upload('shopAfter', 'cpu-sort.pprof', 'service:shop,env:prod,version:1.1,host:shop-1,pgo:true');
+    await upload('api', 'cpu-small-1.pprof', 'service:api,env:prod,version:3.2,host:api-1,pgo:true');
+    await upload('legacy', 'cpu-small-2.pprof', 'service:legacy,env:prod,version:0.9,host:old-1,pgo:false');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    console.log(`screenshots: ${SHOTS}`);
+  });
+
+  it('asks for the application key when the API refuses, then lists profiles', async () => {
+    await page.goto(`${server.url}/`);
+    const dialog = page.getByRole('dialog', { name: 'Application key' });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /application key/i);
+    await dialog.getByLabel('Application key').fill(server.appKey);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('profiles-table').waitFor();
+    assert.equal(await page.locator('[data-testid="profiles-table"] tbody tr').count(), 4);
+  });
+
+  it('types a query and sees only the matching rows, with facet counts', async () => {
+    const input = page.getByRole('searchbox', { name: 'Search query' });
+    await input.fill('service:shop');
+    await input.press('Enter');
+    await page.getByTestId('result-count').filter({ hasText: '2 profiles' }).waitFor();
+    const rows = page.locator('[data-testid="profiles-table"] tbody tr');
+    assert.equal(await rows.count(), 2);
+    for (const text of await rows.allInnerTexts()) assert.match(text, /\bshop\b/);
+    const facets = await page.getByRole('complementary', { name: 'Facets' }).innerText();
+    assert.match(facets, /pgo\s+false\s+1\s+true\s+1/i);
+    assert.match(page.url(), /#\/explore\?query=service%3Ashop/);
+    await shot('explorer');
+  });
+
+  it('shows a query error at its column', async () => {
+    const input = page.getByRole('searchbox', { name: 'Search query' });
+    await input.fill('service:(a OR');
+    await input.press('Enter');
+    const error = page.getByTestId('query-error');
+    await error.waitFor();
+    const text = await error.innerText();
+    assert.match(text, /column 14/);
+    // The caret line points under column 14.
+    assert.match(text, /\n {13}\^/);
+    await shot('explorer-query-error');
+  });
+
+  it('says so when nothing matches', async () => {
+    const input = page.getByRole('searchbox', { name: 'Search query' });
+    await input.fill('service:nothing-here');
+    await input.press('Enter');
+    const empty = page.getByTestId('empty');
+    await empty.waitFor();
+    assert.match(await empty.innerText(), /No profiles match "service:nothing-here"/);
+  });
+
+  it('opens a profile: the canvas shows frames, the summary describes them, the top table leads with the hottest function', async () => {
+    await page.goto(`${server.url}/#/explore?query=${encodeURIComponent('service:shop version:1.0')}`);
+    await page.locator('[data-testid="profiles-table"] tbody tr a', { hasText: 'flame graph' }).first().click();
+    await flameReady();
+    const summary = await page.getByTestId('flame-summary').innerText();
+    const frames = Number(/flame graph of (\d+) frames/.exec(summary)?.[1]);
+    assert.ok(frames > 100, summary);
+    assert.match(summary, /total \d/);
+    const pixels = await canvasPixels(page);
+    assert.ok(pixels.colored > pixels.total * 0.1, `painted ${pixels.colored} of ${pixels.total} sampled pixels`);
+    assert.ok(pixels.colors > 5, `${pixels.colors} colours`);
+    assert.equal(await page.getByRole('img').first().getAttribute('aria-label'), summary);
+    const firstRow = await page.locator('[data-testid="top-table"] tbody tr').first().innerText();
+    assert.ok(firstRow.includes(hottest('cpu-json.pprof')), `first row: ${firstRow}`);
+    await shot('profile');
+  });
+
+  it('zooms on the clicked frame', async () => {
+    const canvas = page.getByTestId('flame-canvas');
+    const box = await canvas.boundingBox();
+    assert.ok(box);
+    // A frame six rows down, under the middle of the graph.
+    const y = 18 * 6 + 9;
+    await canvas.click({ position: { x: box.width / 2, y } });
+    await page.getByTestId('flame-summary').filter({ hasText: 'Zoomed on' }).waitFor();
+    assert.match(page.url(), /zoom=\d+/);
+    // The zoomed frame now spans its row from edge to edge, in one colour.
+    const left = (await canvasPixels(page, 0, { x: 3, y })).at;
+    const right = (await canvasPixels(page, 0, { x: box.width - 4, y })).at;
+    assert.deepEqual(left, right);
+    assert.notDeepEqual(left, [255, 255, 255]);
+    await shot('profile-zoomed');
+  });
+
+  it('highlights search matches and filters the graph from the top table', async () => {
+    await page.getByRole('searchbox', { name: 'Search frames' }).fill('json');
+    await page.getByTestId('flame-summary').filter({ hasText: 'Search "json" matches' }).waitFor();
+    const hot = hottest('cpu-json.pprof');
+    await page.locator('[data-testid="top-table"] tbody tr', { hasText: hot }).first().click();
+    await page.getByTestId('flame-summary').filter({ hasText: `Only stacks through ${hot}` }).waitFor();
+    assert.match(page.url(), /focus=/);
+  });
+
+  it('switches the sample type', async () => {
+    await page.getByRole('combobox', { name: 'Sample type' }).selectOption('cpu.pprof:samples');
+    await page.getByTestId('flame-summary').filter({ hasText: 'cpu.pprof:samples' }).waitFor();
+    assert.match(page.url(), /type=cpu\.pprof%3Asamples/);
+  });
+
+  it('compares before/after PGO for a service: a non-empty diff of two different workloads', async () => {
+    await page.goto(`${server.url}/#/compare`);
+    await page.getByRole('combobox', { name: 'Before/after PGO preset' }).selectOption('shop');
+    await page.getByTestId('diff-summary').waitFor();
+    await flameReady();
+    assert.match(page.url(), /before=service%3Ashop(%20|\+)pgo%3Afalse/);
+    const pixels = await canvasPixels(page);
+    assert.ok(pixels.red > 100 && pixels.green > 100, `red ${pixels.red}, green ${pixels.green}`);
+    const changes = page.locator('[data-testid="changes-table"] tbody tr');
+    assert.ok((await changes.count()) > 5);
+    // Both sides' own graphs are drawn too.
+    await flameReady(2);
+    await shot('compare');
+  });
+
+  it('flags the service whose newest profiles say pgo:false', async () => {
+    await page.goto(`${server.url}/#/services`);
+    const table = page.getByTestId('services-table');
+    await table.waitFor();
+    const legacy = table.locator('tr[data-service="legacy"]');
+    assert.equal(await legacy.getAttribute('class'), 'flagged');
+    assert.match(await legacy.innerText(), /no PGO/);
+    assert.equal(await table.locator('tr.flagged').count(), 1, 'only legacy is flagged');
+    await shot('services');
+  });
+
+  it('shows the default.pgo the CLI would build for a service, with hot call sites and the CI command', async () => {
+    await page.getByRole('link', { name: 'shop' }).click();
+    const sites = page.locator('[data-testid="hot-call-sites"] tbody tr');
+    await sites.first().waitFor();
+    assert.ok((await sites.count()) > 5);
+    assert.equal(
+      await page.getByTestId('ci-command').innerText(),
+      `hotpath pgo --server ${server.url} 'service:shop env:prod' ./default.pgo`,
+    );
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download default.pgo' }).click();
+    const file = await (await download).path();
+    assert.ok(file && parseProfile(readFileSync(file)).samples.count > 0, 'the download is a profile');
+    await shot('service-pgo');
+  });
+
+  it('shows a server error instead of swallowing it', async () => {
+    await page.goto(`${server.url}/#/profile/no-such-profile`);
+    const banner = page.getByRole('alert').filter({ hasText: 'no profile with id no-such-profile' });
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /Server answered 404/);
+    await shot('error');
+  });
+
+  it('says the server cannot be reached when it is down', async () => {
+    await page.goto(`${server.url}/#/services`);
+    await page.getByTestId('services-table').waitFor();
+    await server.stop({ keepData: false });
+    await page.getByRole('combobox', { name: 'Time range' }).selectOption('now-30d');
+    const banner = page.getByRole('alert').filter({ hasText: 'cannot reach the Hotpath server' });
+    await banner.waitFor();
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  });
+});
