@@ -203,7 +203,10 @@ describe('web UI in Chromium', () => {
     await page.getByTestId('flame-summary').filter({ hasText: 'Search "json" matches' }).waitFor();
     const hot = hottest('cpu-json.pprof');
     await page.locator('[data-testid="top-table"] tbody tr', { hasText: hot }).first().click();
-    await page.getByTestId('flame-summary').filter({ hasText: `Only stacks through ${hot}` }).waitFor();
+    await page
+      .getByTestId('flame-summary')
+      .filter({ hasText: `Only stacks through ${hot}` })
+      .waitFor();
     assert.match(page.url(), /focus=/);
   });
 

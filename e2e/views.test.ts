@@ -109,6 +109,17 @@ describe('UI views: flame graph, diff, facets and paging', () => {
     assert.equal(body.top[0].flat, flat[0].flat);
   });
 
+  it('sends at most maxNodes frames, the largest, with totals unchanged', async () => {
+    const full = await getJson<FlameJson & { nodes: number; droppedNodes: number }>(`/api/v1/flamegraph?id=${ids.json}`);
+    const small = await getJson<FlameJson & { nodes: number; droppedNodes: number }>(`/api/v1/flamegraph?id=${ids.json}&maxNodes=100`);
+    assert.equal(full.droppedNodes, 0);
+    assert.equal(small.nodes, full.tree.name.length);
+    assert.equal(small.tree.name.length, 100);
+    assert.equal(small.droppedNodes, full.nodes - 100);
+    assert.equal(small.tree.total[0], full.total);
+    assert.deepEqual(small.top, full.top, 'the top table still covers every function');
+  });
+
   it('aggregates every profile a query matches, newest first', async () => {
     const body = await getJson<FlameJson>(`/api/v1/flamegraph?query=${encodeURIComponent('service:shop')}&from=now-1h`);
     assert.deepEqual(body.profileIds, [ids.sort, ids.json]);
@@ -211,6 +222,7 @@ describe('UI views: flame graph, diff, facets and paging', () => {
       ['a bad query on one side of a diff', () => `/api/v1/diff?before=env%3A(&afterId=${ids.sort}`, 400, /^before: query/],
       ['a bad facets query', () => '/api/v1/facets?query=%40x%3A1', 400, /query/],
       ['a bad offset', () => '/api/v1/profiles?offset=-1', 400, /"offset"/],
+      ['a bad maxNodes', () => `/api/v1/flamegraph?id=${ids.json}&maxNodes=0`, 400, /"maxNodes" must be an integer/],
       ['a bad sort', () => '/api/v1/profiles?sort=size', 400, /"sort" must be one of start, -start/],
     ];
     for (const [name, path, status, message] of cases) {

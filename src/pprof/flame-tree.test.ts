@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fixture } from '../../e2e/support/paths.js';
-import { buildFlameTree, diffFlameTrees, type FlameTree, FlameTreeAccumulator } from './flame-tree.js';
+import { buildFlameTree, diffFlameTrees, type FlameTree, FlameTreeAccumulator, pruneFlameTree } from './flame-tree.js';
 import { mergeProfiles } from './merge.js';
 import { parseProfile } from './parse.js';
 import { valueIndex } from './profile.js';
@@ -85,7 +85,7 @@ describe('flame tree', () => {
       assert.equal(got.total[i], expected.total[i]);
       assert.equal(got.self[i], expected.self[i]);
     }
-    assert.equal(acc.grandTotal, expected.total[0]);
+    assert.equal(acc.grandTotal(), expected.total[0]);
   });
 
   it('function totals by name equal pprof-style flat and cumulative totals, recursion counted once', () => {
@@ -105,7 +105,50 @@ describe('flame tree', () => {
     const p = load('cpu-small-1.pprof');
     const acc = new FlameTreeAccumulator();
     acc.add(p, 1, 0.5);
-    assert.equal(acc.grandTotal, buildFlameTree(p, 1).total[0] * 0.5);
+    assert.equal(acc.grandTotal(), buildFlameTree(p, 1).total[0] * 0.5);
     assert.throws(() => acc.add(p, 2), /value column 2 out of range/);
+  });
+
+  it('prunes to the largest nodes, keeping a connected tree with unchanged totals', () => {
+    const t = buildFlameTree(load('cpu-json.pprof'), 1);
+    assert.equal(pruneFlameTree(t, t.name.length).tree, t, 'small enough: unchanged');
+    const { tree: p, dropped, kept } = pruneFlameTree(t, 200);
+    assert.ok(kept);
+    for (let i = 0; i < p.name.length; i++) assert.equal(t.total[kept[i]], p.total[i]);
+    checkShape(p);
+    assert.ok(p.name.length <= 200 && p.name.length >= 150, `${p.name.length} nodes kept`);
+    assert.equal(dropped, t.name.length - p.name.length);
+    assert.equal(p.total[0], t.total[0]);
+    // Every kept node is a node of the full tree (same path, same total), and nothing kept is
+    // smaller than anything dropped.
+    const full = new Map<string, number>();
+    const path = (tree: FlameTree, i: number): string => (i === 0 ? '' : `${path(tree, tree.parent[i])}/${tree.names[tree.name[i]]}`);
+    for (let i = 0; i < t.name.length; i++) full.set(path(t, i), t.total[i]);
+    let smallestKept = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < p.name.length; i++) {
+      assert.equal(full.get(path(p, i)), p.total[i]);
+      smallestKept = Math.min(smallestKept, p.total[i]);
+    }
+    const keptPaths = new Set(Array.from({ length: p.name.length }, (_, i) => path(p, i)));
+    for (const [k, v] of full) if (!keptPaths.has(k)) assert.ok(v <= smallestKept, `${k} (${v}) dropped`);
+  });
+
+  it('keeps two sides in one tree: each side equals its own flame tree, and the node order is shared', () => {
+    const json = load('cpu-json.pprof');
+    const sort = load('cpu-sort.pprof');
+    const acc = new FlameTreeAccumulator(2);
+    acc.add(json, 1, 1, 0);
+    acc.add(sort, 1, 1, 1);
+    const before = acc.tree(0);
+    const after = acc.tree(1);
+    assert.deepEqual(before.name, after.name);
+    assert.equal(acc.grandTotal(0), buildFlameTree(json, 1).total[0]);
+    assert.equal(acc.grandTotal(1), buildFlameTree(sort, 1).total[0]);
+    // Dropping the zero nodes of one side gives that side's own tree.
+    const alone = buildFlameTree(sort, 1);
+    const nonZero = after.total.filter((v) => v !== 0);
+    assert.equal(nonZero.length, alone.name.length);
+    assert.deepEqual(Array.from(nonZero), Array.from(alone.total));
+    assert.throws(() => acc.add(json, 1, 1, 2), /side 2 out of range/);
   });
 });

@@ -1,6 +1,6 @@
 import { decompressAsync } from '../pprof/compression.js';
 import { decodeProfile } from '../pprof/decode.js';
-import { FlameTreeAccumulator, type FunctionTotalByName } from '../pprof/flame-tree.js';
+import type { FlameTreeAccumulator, FunctionTotalByName } from '../pprof/flame-tree.js';
 import type { Profile } from '../pprof/profile.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
@@ -19,9 +19,8 @@ export interface SkippedProfile {
   reason: string;
 }
 
-/** Flame tree and function totals over a set of stored profiles, with what was left out. */
+/** What was added to one side of a FlameTreeAccumulator, and what was left out. */
 export interface AccumulatedView {
-  accumulator: FlameTreeAccumulator;
   /** Ids whose attachment was added, in the order given. */
   used: string[];
   skipped: SkippedProfile[];
@@ -90,8 +89,8 @@ export function parseSampleTypeKey(key: string): { attachment: string; type: str
 }
 
 /**
- * Adds attachment `attachment`, value column `type`, of every record into one flame tree, each
- * value multiplied by `scale`. Profiles whose raw data is gone, that lack the attachment or the
+ * Adds attachment `attachment`, value column `type`, of every record to side `side` of
+ * `accumulator`. Profiles whose raw data is gone, that lack the attachment or the
  * type, or whose bytes do not decode are skipped with the reason, never fatal. Records are added
  * in the order given, so the result does not depend on decode timing.
  */
@@ -100,9 +99,8 @@ export async function accumulateProfiles(
   records: readonly ProfileRecord[],
   attachment: string,
   type: string,
-  options: { scale?: number; maxDecompressedBytes: number },
+  options: { accumulator: FlameTreeAccumulator; side?: number; maxDecompressedBytes: number },
 ): Promise<AccumulatedView> {
-  const accumulator = new FlameTreeAccumulator();
   const used: string[] = [];
   const skipped: SkippedProfile[] = [];
   let unit = '';
@@ -133,12 +131,12 @@ export async function accumulateProfiles(
         return;
       }
       unit = thisUnit;
-      accumulator.add(p, vi, options.scale ?? 1);
+      options.accumulator.add(p, vi, 1, options.side ?? 0);
       used.push(record.id);
       seconds += record.durationNanos / 1e9;
     });
   }
-  return { accumulator, used, skipped, unit, seconds };
+  return { used, skipped, unit, seconds };
 }
 
 /** Reads and decodes attachment `attachment` of every record, for a pprof download; records that cannot be read are skipped with the reason. */

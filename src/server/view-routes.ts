@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { encodeProfileGzipAsync } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
-import { diffFlameTrees, type FlameTree } from '../pprof/flame-tree.js';
+import { type FlameTree, FlameTreeAccumulator, type FunctionTotalByName, pruneFlameTree } from '../pprof/flame-tree.js';
 import { mergeProfiles } from '../pprof/merge.js';
 import { QuerySyntaxError } from '../query/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import {
+  type AccumulatedView,
   accumulateProfiles,
   largestChanges,
   parseSampleTypeKey,
@@ -31,6 +32,22 @@ const DEFAULT_PROFILES = 100;
 /** Rows of the top-functions table and of the largest changes. */
 const TOP_ROWS = 1000;
 const CHANGE_ROWS = 200;
+
+/** Largest tree a view sends by default: canvas stays smooth, and smaller frames are under a pixel wide anyway. */
+const DEFAULT_MAX_NODES = 50_000;
+const MAX_MAX_NODES = 1_000_000;
+
+function maxNodesParam(q: Record<string, string | undefined>): number {
+  const n = q.maxNodes === undefined ? DEFAULT_MAX_NODES : Number(q.maxNodes);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_MAX_NODES) {
+    throw new ViewError(
+      400,
+      `"maxNodes" must be an integer from 1 to ${MAX_MAX_NODES}, got ${JSON.stringify(q.maxNodes)}`,
+      'bad_parameter',
+    );
+  }
+  return n;
+}
 
 /** A request's refusal: status, message and extra JSON fields. */
 class ViewError extends Error {
@@ -150,9 +167,12 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
   app.get(
     '/api/v1/flamegraph',
     handle(async (q) => {
+      const maxNodes = maxNodesParam(q);
       const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
       const chosen = await chooseSampleType(ctx, records, q.type);
+      const accumulator = new FlameTreeAccumulator();
       const view = await accumulateProfiles(ctx.store, records, chosen.attachment, chosen.type, {
+        accumulator,
         maxDecompressedBytes: ctx.maxDecompressedBytes,
       });
       if (view.used.length === 0) {
@@ -160,6 +180,8 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
           skipped: view.skipped,
         });
       }
+      const full = accumulator.tree();
+      const pruned = pruneFlameTree(full, maxNodes);
       return {
         profiles: view.used.length,
         profileIds: view.used,
@@ -167,9 +189,11 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
         sampleTypes: chosen.options,
         sampleType: chosen.key,
         unit: view.unit,
-        total: view.accumulator.grandTotal,
-        tree: treeJson(view.accumulator.tree()),
-        top: view.accumulator.functions().slice(0, TOP_ROWS),
+        total: accumulator.grandTotal(),
+        nodes: full.name.length,
+        droppedNodes: pruned.dropped,
+        tree: treeJson(pruned.tree),
+        top: accumulator.functions().slice(0, TOP_ROWS),
         skipped: view.skipped,
       };
     }),
@@ -210,54 +234,65 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
       const beforeRecords = await selectRecords(ctx.store, selectionParams(q, 'beforeId', 'before'), 'before');
       const afterRecords = await selectRecords(ctx.store, selectionParams(q, 'afterId', 'after'), 'after');
       const chosen = await chooseSampleType(ctx, afterRecords, q.type);
-      const side = async (records: ProfileRecord[]) => {
+      const maxNodes = maxNodesParam(q);
+      // Both sides in one tree, so every path has its before and after value, however small.
+      const accumulator = new FlameTreeAccumulator(2);
+      const views: Array<{ view: AccumulatedView; scale: number }> = [];
+      for (const [side, records] of [beforeRecords, afterRecords].entries()) {
         const view = await accumulateProfiles(ctx.store, records, chosen.attachment, chosen.type, {
+          accumulator,
+          side,
           maxDecompressedBytes: ctx.maxDecompressedBytes,
         });
-        const divisor = normalize === 'second' ? view.seconds : normalize === 'profile' ? view.used.length : 1;
-        return { view, scale: divisor > 0 ? 1 / divisor : 1 };
-      };
-      const before = await side(beforeRecords);
-      const after = await side(afterRecords);
-      for (const [label, s] of [
-        ['before', before],
-        ['after', after],
-      ] as const) {
-        if (s.view.used.length === 0) {
-          throw new ViewError(422, `${label}: none of the selected profiles could be read: ${s.view.skipped[0].reason}`, 'no_data');
+        if (view.used.length === 0) {
+          throw new ViewError(
+            422,
+            `${side === 0 ? 'before' : 'after'}: none of the selected profiles could be read: ${view.skipped[0].reason}`,
+            'no_data',
+          );
         }
+        const divisor = normalize === 'second' ? view.seconds : normalize === 'profile' ? view.used.length : 1;
+        views.push({ view, scale: divisor > 0 ? 1 / divisor : 1 });
       }
-      // Normalising scales whole trees, so it is applied to the finished trees and totals.
-      const scaled = (t: FlameTree, k: number): FlameTree => ({ ...t, self: t.self.map((v) => v * k), total: t.total.map((v) => v * k) });
-      const beforeTree = scaled(before.view.accumulator.tree(), before.scale);
-      const afterTree = scaled(after.view.accumulator.tree(), after.scale);
-      const diff = diffFlameTrees(beforeTree, afterTree);
-      const scaleRows = (rows: ReturnType<typeof before.view.accumulator.functions>, k: number) =>
-        rows.map((r) => ({ name: r.name, flat: r.flat * k, cum: r.cum * k }));
-      const summary = (s: typeof before) => ({
-        profiles: s.view.used.length,
-        profileIds: s.view.used,
-        seconds: s.view.seconds,
-        total: s.view.accumulator.grandTotal * s.scale,
-        skipped: s.view.skipped,
+      const [before, after] = views;
+      const beforeTree = accumulator.tree(0);
+      const afterTree = accumulator.tree(1);
+      const n = beforeTree.name.length;
+      const beforeTotal = beforeTree.total.map((v) => v * before.scale);
+      const afterTotal = afterTree.total.map((v) => v * after.scale);
+      // Drawn width is the mean of the two sides, so that is what pruning ranks by.
+      const rank = new Float64Array(n);
+      for (let i = 0; i < n; i++) rank[i] = (beforeTotal[i] + afterTotal[i]) / 2;
+      const pruned = pruneFlameTree(beforeTree, maxNodes, rank);
+      const pick = (values: Float64Array): number[] =>
+        pruned.kept === null ? Array.from(values) : Array.from(pruned.kept, (i) => values[i]);
+      const scaleRows = (rows: FunctionTotalByName[], k: number) => rows.map((r) => ({ name: r.name, flat: r.flat * k, cum: r.cum * k }));
+      const summary = (side: number) => ({
+        profiles: views[side].view.used.length,
+        profileIds: views[side].view.used,
+        seconds: views[side].view.seconds,
+        total: accumulator.grandTotal(side) * views[side].scale,
+        skipped: views[side].view.skipped,
       });
       return {
-        before: summary(before),
-        after: summary(after),
+        before: summary(0),
+        after: summary(1),
         normalize,
         unit: after.view.unit,
         sampleType: chosen.key,
         sampleTypes: chosen.options,
+        nodes: n,
+        droppedNodes: pruned.dropped,
         tree: {
-          names: diff.tree.names,
-          name: Array.from(diff.tree.name),
-          depth: Array.from(diff.tree.depth),
-          before: Array.from(diff.baseTotal),
-          after: Array.from(diff.tree.total),
+          names: pruned.tree.names,
+          name: Array.from(pruned.tree.name),
+          depth: Array.from(pruned.tree.depth),
+          before: pick(beforeTotal),
+          after: pick(afterTotal),
         },
         changes: largestChanges(
-          scaleRows(before.view.accumulator.functions(), before.scale),
-          scaleRows(after.view.accumulator.functions(), after.scale),
+          scaleRows(accumulator.functions(0), before.scale),
+          scaleRows(accumulator.functions(1), after.scale),
           CHANGE_ROWS,
         ),
       };

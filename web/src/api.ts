@@ -123,6 +123,9 @@ export interface FlameJson {
   sampleType: string;
   unit: string;
   total: number;
+  /** Frames in the full tree, and how many of the smallest the server left out (maxNodes). */
+  nodes: number;
+  droppedNodes: number;
   tree: TreeJson;
   top: Array<{ name: string; flat: number; cum: number }>;
   skipped: Array<{ id: string; reason: string }>;

@@ -89,9 +89,11 @@ export const flameView: View = async (root, ctx) => {
     'Download pprof',
   );
   const focusNote = h('span', { class: 'muted' });
+  const clearFocus = h('button', { type: 'button', class: 'link', hidden: true }, 'Clear function filter');
   const setFocus = (fn: string | null) => {
     graph.setFocus(fn);
     focusNote.textContent = fn ? `showing stacks through ${fn} ` : '';
+    clearFocus.hidden = fn === null;
     updateParams(route, { focus: fn });
     drawTable(fn);
   };
@@ -117,19 +119,28 @@ export const flameView: View = async (root, ctx) => {
         'Reset zoom',
       ),
       focusNote,
-      h('button', { type: 'button', class: 'link', hidden: false, onclick: () => setFocus(null) }, 'Clear function filter'),
+      clearFocus,
       h('span', { class: 'grow' }),
       id === undefined ? h('a', { href: href(['explore'], { query, from }) }, 'List these profiles') : null,
       downloadButton,
     ),
-    h('p', { class: 'muted' }, `Total ${formatValue(data.total, data.unit)} · click a frame to zoom, click it again to zoom out`),
+    h(
+      'p',
+      { class: 'muted' },
+      `Total ${formatValue(data.total, data.unit)} · click a frame to zoom, click it again to zoom out`,
+      data.droppedNodes > 0
+        ? ` · showing the largest ${data.tree.name.length.toLocaleString('en')} of ${data.nodes.toLocaleString('en')} frames (the rest are under ${formatValue(Math.min(...data.tree.total), data.unit)} each)`
+        : '',
+    ),
     graph.element,
     tableSlot,
   );
+  clearFocus.addEventListener('click', () => setFocus(null));
   const focus = p.get('focus');
   if (focus) {
     graph.setFocus(focus);
     focusNote.textContent = `showing stacks through ${focus} `;
+    clearFocus.hidden = false;
   }
   drawTable(focus);
   if (p.get('search')) graph.setSearch(p.get('search') ?? '');

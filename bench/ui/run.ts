@@ -1,0 +1,94 @@
+// Web UI benchmark: time to first render of the flame graph in Chromium, for the large fixture
+// profile and for an aggregate of 100 profiles, split into the server's answer and the
+// browser's work (parse + layout + draw). Not a test.
+//
+//   npm run bench:ui -- [--rounds 5] [--aggregate 100]
+import { readFileSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { chromium } from 'playwright-core';
+import { type RunningServer, startServer } from '../../e2e/support/server.js';
+import { largeProfile } from '../../e2e/support/workloads.js';
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const rounds = flag('rounds', 5);
+const aggregate = flag('aggregate', 100);
+// page.evaluate bodies run in the browser; this file compiles without the DOM library.
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Inputs: the large fixture (cpuburn -variety 64 -rate 1000 -labels, 30 s; the one the trim test
+// uses) and four more like it, cached under .cache/profiles (recording takes ~30 s each).
+console.log('recording or reusing the large profiles (cpuburn, 30 s each)...');
+const paths = [1, 2, 3, 4, 5].map((seed) => largeProfile({ seed, seconds: 30 }));
+for (const p of paths) console.log(`  ${p} ${(statSync(p).size / 1e6).toFixed(2)} MB`);
+
+const server: RunningServer = await startServer(['--allow-anonymous-read']);
+const upload = async (path: string, tags: string): Promise<string> => {
+  const res = await fetch(`${server.url}/api/v1/profiles?tags=${encodeURIComponent(tags)}`, {
+    method: 'POST',
+    body: readFileSync(path),
+    headers: { authorization: `Bearer ${server.apiKey}` },
+  });
+  if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+};
+const largeId = await upload(paths[0], 'service:large,env:bench');
+// The aggregate: `aggregate` uploads of the five profiles in turn, as a service's recent hours.
+for (let i = 0; i < aggregate; i++) await upload(paths[i % paths.length], `service:fleet,env:bench,host:host-${i}`);
+console.log(`stored 1 + ${aggregate} profiles`);
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+
+interface Timing {
+  total: number;
+  server: number;
+  browser: number;
+  frames: number;
+}
+
+/** Loads the page fresh and returns navigation → flame graph drawn, and its split. */
+async function measure(hash: string): Promise<Timing> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`${server.url}/${hash}`);
+  await page.locator('[data-testid="flame-summary"]').filter({ hasText: 'flame graph of' }).waitFor({ timeout: 120_000 });
+  const t = await page.evaluate(() => {
+    const rendered = performance.getEntriesByName('hotpath:flame-rendered')[0].startTime;
+    const api = performance.getEntriesByType('resource').find((e) => e.name.includes('/api/v1/flamegraph')) as unknown as {
+      requestStart: number;
+      responseEnd: number;
+    };
+    const summary = document.querySelector('[data-testid="flame-summary"]')?.textContent ?? '';
+    return { rendered, requestStart: api.requestStart, responseEnd: api.responseEnd, summary };
+  });
+  await page.close();
+  return {
+    total: t.rendered,
+    server: t.responseEnd - t.requestStart,
+    browser: t.rendered - t.responseEnd,
+    frames: Number(/flame graph of (\d+) frames/.exec(t.summary)?.[1]),
+  };
+}
+
+const cases: Array<[string, string]> = [
+  ['large profile', `#/profile/${largeId}`],
+  [`aggregate of ${aggregate}`, `#/aggregate?query=${encodeURIComponent('service:fleet')}&from=now-1h&limit=${aggregate}`],
+];
+const rows: string[] = [];
+for (const [name, hash] of cases) {
+  await measure(hash); // warm-up: module loading into the browser cache, the server's JIT
+  const runs: Timing[] = [];
+  for (let r = 0; r < rounds; r++) runs.push(await measure(hash));
+  const row = `| ${name} | ${runs[0].frames} | ${median(runs.map((x) => x.total)).toFixed(0)} ms | ${median(runs.map((x) => x.server)).toFixed(0)} ms | ${median(runs.map((x) => x.browser)).toFixed(0)} ms |`;
+  rows.push(row);
+  console.log(row);
+}
+await browser.close();
+await server.stop();
+
+console.log(`\nmachine: ${cpus()[0].model}, nproc ${cpus().length}, node ${process.version}, ${rounds} rounds (median), 1400x900 viewport`);
+console.log('| view | frames | navigation → drawn | server (request → response end) | browser (response → drawn) |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(r);
