@@ -129,7 +129,10 @@ export const flameView: View = async (root, ctx) => {
       { class: 'muted' },
       `Total ${formatValue(data.total, data.unit)} · click a frame to zoom, click it again to zoom out`,
       data.droppedNodes > 0
-        ? ` · showing the largest ${data.tree.name.length.toLocaleString('en')} of ${data.nodes.toLocaleString('en')} frames (the rest are under ${formatValue(Math.min(...data.tree.total), data.unit)} each)`
+        ? ` · showing the largest ${data.tree.name.length.toLocaleString('en')} of ${data.nodes.toLocaleString('en')} frames (the rest are under ${formatValue(
+            (data.tree.total ?? [0]).reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY),
+            data.unit,
+          )} each)`
         : '',
     ),
     graph.element,
