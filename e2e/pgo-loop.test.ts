@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run, runOk } from './support/go.js';
-import { hotpathBin, repoRoot } from './support/paths.js';
+import { hotpathBin } from './support/paths.js';
+import { copyPgoService } from './support/pgoservice.js';
 import { type RunningServer, startServer } from './support/server.js';
 
 // The whole loop with real parts: a Go HTTP service instrumented with dd-trace-go sends
@@ -71,7 +72,7 @@ describe('continuous PGO, the whole loop', () => {
   before(async () => {
     server = await startServer();
     runOk('mkdir', ['-p', moduleDir]);
-    for (const f of ['main.go', 'go.mod', 'go.sum']) copyFileSync(join(repoRoot, 'e2e', 'pgoservice', f), join(moduleDir, f));
+    copyPgoService(moduleDir);
   });
   after(async () => {
     await server.stop();

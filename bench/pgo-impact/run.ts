@@ -3,13 +3,19 @@
 // Reports CPU time per request with 95% confidence intervals, profile sizes and build times.
 // Needs wrk (Debian package). Not a test: a run takes several minutes.
 //
-//   npm run bench:pgo-impact -- [--collect 40] [--rounds 6] [--seconds 8]
+//   npm run bench:pgo-impact -- [--mode variety] [--collect 60] [--period 15] [--rounds 6] [--seconds 8]
+//                                [--build-rounds 3] [--preprofile-rounds 20]
+//
+// --mode variety (the default) runs every request through a chain of 16-47 generated calls with
+// dd-trace-go's span labels, as production services do; --mode catalog is the small service of
+// the first runs, with a handful of stacks.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pprofBinary, preprofile, runOk } from '../../e2e/support/go.js';
-import { hotpathBin, repoRoot } from '../../e2e/support/paths.js';
+import { hotpathBin } from '../../e2e/support/paths.js';
+import { copyPgoService } from '../../e2e/support/pgoservice.js';
 import { assertSamePreprofileRenamesAside } from '../../e2e/support/preprofile.js';
 import { type RunningServer, startServer } from '../../e2e/support/server.js';
 import { decompress } from '../../src/pprof/compression.js';
@@ -18,7 +24,12 @@ function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
-const collectSeconds = flag('collect', 40);
+const modeIndex = process.argv.indexOf('--mode');
+const mode = modeIndex > 0 ? process.argv[modeIndex + 1] : 'variety';
+const collectSeconds = flag('collect', 60);
+const periodSeconds = flag('period', 15);
+const buildRounds = flag('build-rounds', 3);
+const preprofileRounds = flag('preprofile-rounds', 20);
 const rounds = flag('rounds', 6);
 const seconds = flag('seconds', 8);
 const SERVICE = 'pgo-impact';
@@ -31,7 +42,7 @@ if (spawnSync('wrk', ['--version']).error) {
 const work = mkdtempSync(join(tmpdir(), 'hotpath-impact-'));
 const moduleDir = join(work, 'pgoservice');
 mkdirSync(moduleDir);
-for (const f of ['main.go', 'go.mod', 'go.sum']) copyFileSync(join(repoRoot, 'e2e', 'pgoservice', f), join(moduleDir, f));
+copyPgoService(moduleDir);
 
 interface Run {
   cpuSeconds: number;
@@ -40,7 +51,7 @@ interface Run {
 
 /** Runs a service binary for `duration` seconds under wrk load; returns its CPU time and requests served. */
 async function runService(binary: string, duration: number, env: NodeJS.ProcessEnv, profile: boolean): Promise<Run> {
-  const child = spawn(binary, ['-duration', `${duration}s`, '-period', '10s', `-profile=${profile}`], {
+  const child = spawn(binary, ['-duration', `${duration}s`, '-period', `${periodSeconds}s`, `-profile=${profile}`, '-mode', mode], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -124,16 +135,42 @@ console.log(
   `profiles from ${ids.length} selected uploads: hotpath ${sizes.hotpath} B, raw merge ${sizes.raw} B (${(sizes.raw / sizes.hotpath).toFixed(1)}× larger); same go tool preprofile: ${samePreprofile}`,
 );
 
-// 3. Builds, timed with -a so that every package is compiled with the profile.
+// 3. Builds, timed with -a so that every package is compiled with the profile (what CI pays
+// after the profile changes), in interleaved rounds; then the step of the build that reads the
+// profile, `go tool preprofile`, timed on its own (the binary itself, not the go wrapper).
 const variants = [
   { name: 'no PGO', pgo: 'off', binary: join(work, 'svc-none') },
   { name: 'PGO (hotpath)', pgo: hotpathPgo, binary: join(work, 'svc-hotpath') },
   { name: 'PGO (raw merge)', pgo: rawPgo, binary: join(work, 'svc-raw') },
 ];
-const buildSeconds = new Map<string, number>();
-for (const v of variants) {
-  buildSeconds.set(v.name, timeBuild(v.binary, v.pgo));
-  console.log(`built ${v.name} in ${buildSeconds.get(v.name)?.toFixed(1)} s`);
+const buildSeconds = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+for (let r = 0; r < buildRounds; r++) {
+  for (let k = 0; k < variants.length; k++) {
+    const v = variants[(r + k) % variants.length];
+    const s = timeBuild(v.binary, v.pgo);
+    buildSeconds.get(v.name)?.push(s);
+    console.log(`build round ${r + 1} ${v.name}: ${s.toFixed(2)} s`);
+  }
+}
+const preprofileBinary = runOk('go', ['tool', '-n', 'preprofile']).trim();
+const preprofileMs = new Map<string, number[]>([
+  ['hotpath', []],
+  ['raw', []],
+]);
+for (let r = 0; r < preprofileRounds; r++) {
+  for (const [name, file] of r % 2 === 0
+    ? ([
+        ['hotpath', hotpathPgo],
+        ['raw', rawPgo],
+      ] as const)
+    : ([
+        ['raw', rawPgo],
+        ['hotpath', hotpathPgo],
+      ] as const)) {
+    const t = performance.now();
+    runOk(preprofileBinary, ['-i', file, '-o', join(work, `${name}.preprofile`)]);
+    preprofileMs.get(name)?.push(performance.now() - t);
+  }
 }
 
 // 4. Interleaved measurement rounds, rotating the order each round.
@@ -198,5 +235,14 @@ console.log(
   `  hotpath vs raw merge: ${(((mean(hp) - mean(raw)) / mean(raw)) * 100).toFixed(2)}% ± ${((t95(hp.length - 1) * seDiff * 100) / mean(raw)).toFixed(2)}%`,
 );
 console.log(`\ndefault.pgo: hotpath ${sizes.hotpath} B, raw merge ${sizes.raw} B; same preprofile: ${samePreprofile}`);
-console.log(`go build -a: ${variants.map((v) => `${v.name} ${buildSeconds.get(v.name)?.toFixed(1)} s`).join(', ')}`);
+const interval = (xs: number[], digits: number) =>
+  `${mean(xs).toFixed(digits)} ± ${(xs.length > 1 ? t95(xs.length - 1) * Math.sqrt(variance(xs) / xs.length) : Number.NaN).toFixed(digits)}`;
+console.log(
+  `go build -a (${buildRounds} interleaved rounds): ${variants.map((v) => `${v.name} ${interval(buildSeconds.get(v.name) as number[], 2)} s`).join(', ')}`,
+);
+const hpPre = preprofileMs.get('hotpath') as number[];
+const rawPre = preprofileMs.get('raw') as number[];
+console.log(
+  `go tool preprofile (${preprofileRounds} rounds): hotpath ${interval(hpPre, 1)} ms, raw merge ${interval(rawPre, 1)} ms (${(mean(rawPre) / mean(hpPre)).toFixed(1)}× longer)`,
+);
 console.log(`machine: ${cpus()[0]?.model}, ${cpus().length} cores, node ${process.version}; wrk shares the machine`);

@@ -60,6 +60,7 @@ func main() {
 	duration := flag.Duration("duration", 6*time.Second, "how long to serve")
 	period := flag.Duration("period", 2*time.Second, "profile upload period")
 	profile := flag.Bool("profile", true, "run the dd-trace-go profiler (off for CPU measurements)")
+	mode := flag.String("mode", "catalog", "catalog: one handler; variety: each request through a chain of 16-47 generated calls with dd-trace-go's span labels, for production-like stack variety")
 	flag.Parse()
 	if *profile {
 		if err := profiler.Start(profiler.WithPeriod(*period), profiler.WithProfileTypes(profiler.CPUProfile)); err != nil {
@@ -71,7 +72,15 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("listening on http://%s\n", ln.Addr())
-	srv := &http.Server{Handler: http.HandlerFunc(handle)}
+	handler := handle
+	switch *mode {
+	case "catalog":
+	case "variety":
+		handler = handleVariety
+	default:
+		log.Fatalf("unknown -mode %q (catalog or variety)", *mode)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(handler)}
 	go func() { _ = srv.Serve(ln) }()
 	time.Sleep(*duration)
 	_ = srv.Close()
