@@ -110,6 +110,10 @@ describe('web UI in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    // The page runs under a content security policy: anything it blocks is a bug of the UI.
+    page.on('console', (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
+    });
   });
   after(async () => {
     await browser?.close();

@@ -14,6 +14,14 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
+/**
+ * The page may load only its own modules and styles and talk only to this server: a function
+ * name from a profile that slipped into markup could not run script or send data elsewhere.
+ * Inline style attributes stay allowed (the UI sets widths and swatches with them).
+ */
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 const MISSING_BUILD = `<!doctype html><meta charset="utf-8"><title>Hotpath</title>
 <p>The web UI has not been built. Run <code>npm run build</code> in the Hotpath checkout and reload.
 The API under <code>/api/v1/</code> works without it.</p>`;
@@ -50,8 +58,12 @@ export function registerStaticUi(app: FastifyInstance, dir: string = DEFAULT_UI_
     }
     // The page is small and names the modules: always revalidate it; modules are cached briefly.
     reply.header('cache-control', relative === 'index.html' ? 'no-cache' : 'public, max-age=300');
+    reply.header('x-content-type-options', 'nosniff');
+    if (relative === 'index.html') reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
     return reply.type(type).send(bytes);
   };
   app.get('/', (_req, reply) => send(reply, 'index.html'));
-  app.get('/ui/*', (req, reply) => send(reply, decodeURIComponent((req.params as { '*': string })['*'])));
+  // The router has already percent-decoded the wildcard once; decoding again would turn "%25"
+  // into a URIError (a 500) and "%252e%252e" into "..".
+  app.get('/ui/*', (req, reply) => send(reply, (req.params as { '*': string })['*']));
 }
