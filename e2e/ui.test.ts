@@ -27,6 +27,8 @@ interface CanvasPixels {
   colors: number;
   red: number;
   green: number;
+  /** Pixels of the search highlight (#c026d3). */
+  magenta: number;
   /** Colour of the pixel at (x, y) in CSS pixels. */
   at?: [number, number, number];
 }
@@ -53,6 +55,7 @@ function canvasPixels(page: Page, index = 0, probe?: { x: number; y: number }): 
       let colored = 0;
       let red = 0;
       let green = 0;
+      let magenta = 0;
       const colors = new Set<number>();
       for (let i = 0; i < data.length; i += 16) {
         const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
@@ -61,6 +64,7 @@ function canvasPixels(page: Page, index = 0, probe?: { x: number; y: number }): 
         colors.add((r << 16) | (g << 8) | b);
         if (r > g + 60 && r > b + 60) red++;
         if (g > r + 40 && g > b + 20) green++;
+        if (r > 150 && b > 150 && g < 90) magenta++;
       }
       let at: [number, number, number] | undefined;
       if (probe) {
@@ -68,7 +72,7 @@ function canvasPixels(page: Page, index = 0, probe?: { x: number; y: number }): 
         const p = ctx.getImageData(Math.round(probe.x * ratio), Math.round(probe.y * ratio), 1, 1).data;
         at = [p[0], p[1], p[2]];
       }
-      return { colored, total: data.length / 16, colors: colors.size, red, green, at };
+      return { colored, total: data.length / 16, colors: colors.size, red, green, magenta, at };
     },
     { index, probe },
   );
@@ -81,8 +85,8 @@ describe('web UI in Chromium', () => {
   const ids: Record<string, string> = {};
   const pageErrors: string[] = [];
 
-  const shot = async (name: string) => {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = async (name: string, fullPage = true) => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
   };
   const flameReady = (index = 0) =>
     page.locator('[data-testid="flame-summary"]').nth(index).filter({ hasText: 'flame graph of' }).waitFor();
@@ -141,9 +145,41 @@ describe('web UI in Chromium', () => {
     assert.equal(await rows.count(), 2);
     for (const text of await rows.allInnerTexts()) assert.match(text, /\bshop\b/);
     const facets = await page.getByRole('complementary', { name: 'Facets' }).innerText();
-    assert.match(facets, /pgo\s+false\s+1\s+true\s+1/i);
+    assert.match(facets, /pgo\s+false\s+1\s+(−\s+)?true\s+1/i);
     assert.match(page.url(), /#\/explore\?query=service%3Ashop/);
     await shot('explorer');
+  });
+
+  it('narrows and widens the query from the facets', async () => {
+    const facets = page.getByRole('complementary', { name: 'Facets' });
+    await facets.getByRole('button', { name: /^false\s*1$/ }).click();
+    await page.getByTestId('result-count').filter({ hasText: '1 profile ' }).waitFor();
+    assert.equal(await page.getByRole('searchbox', { name: 'Search query' }).inputValue(), 'service:shop pgo:false');
+    // The chosen value is shown as pressed; pressing it again takes the term out.
+    await facets.getByRole('button', { name: /^false\s*1$/, pressed: true }).click();
+    await page.getByTestId('result-count').filter({ hasText: '2 profiles' }).waitFor();
+    await facets.getByRole('button', { name: 'Exclude version 1.1' }).click();
+    await page.getByTestId('result-count').filter({ hasText: '1 profile ' }).waitFor();
+    assert.equal(await page.getByRole('searchbox', { name: 'Search query' }).inputValue(), 'service:shop -version:1.1');
+    assert.match(await page.locator('[data-testid="profiles-table"] tbody').innerText(), /\b1\.0\b/);
+  });
+
+  it('keeps a custom time range in the URL and applies it', async () => {
+    await page.getByRole('combobox', { name: 'Time range' }).selectOption('custom');
+    await page.getByRole('textbox', { name: 'From' }).fill('now-30d');
+    await page.getByRole('textbox', { name: 'To' }).fill('now-7d');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const empty = page.getByTestId('empty');
+    await empty.waitFor();
+    assert.match(await empty.innerText(), /between now-30d and now-7d/);
+    assert.match(page.url(), /from=now-30d&to=now-7d/);
+    // A bookmark of this view opens the same window.
+    await page.reload();
+    await page.getByTestId('empty').waitFor();
+    assert.equal(await page.getByRole('textbox', { name: 'To' }).inputValue(), 'now-7d');
+    await page.getByRole('combobox', { name: 'Time range' }).selectOption('now-24h');
+    await page.getByTestId('result-count').filter({ hasText: '1 profile ' }).waitFor();
+    assert.doesNotMatch(page.url(), /to=/);
   });
 
   it('shows a query error at its column', async () => {
@@ -202,9 +238,32 @@ describe('web UI in Chromium', () => {
     await shot('profile-zoomed');
   });
 
+  it('steps out of the zoom with the keyboard', async () => {
+    await page.getByTestId('flame-canvas').press('Escape');
+    await page.getByTestId('flame-summary').filter({ hasNotText: 'Zoomed on' }).waitFor();
+    assert.doesNotMatch(page.url(), /zoom=/);
+  });
+
+  it('shows self, total and share of the frame under the pointer', async () => {
+    const canvas = page.getByTestId('flame-canvas');
+    const box = await canvas.boundingBox();
+    assert.ok(box);
+    // The second row, a third of the way across: under the root, so a real function.
+    await canvas.hover({ position: { x: box.width / 3, y: 18 + 9 } });
+    const tooltip = page.getByRole('tooltip');
+    await tooltip.waitFor();
+    assert.match(await tooltip.innerText(), /^\S+.*\ntotal [\d.]+ m?s \([\d.]+%\) · self [\d.]+ [mµn]?s \([\d.]+%\)$/s);
+    await shot('profile-hover', false);
+  });
+
   it('highlights search matches and filters the graph from the top table', async () => {
     await page.getByRole('searchbox', { name: 'Search frames' }).fill('json');
     await page.getByTestId('flame-summary').filter({ hasText: 'Search "json" matches' }).waitFor();
+    // The share of the matches is shown beside the search box, and the matches are painted magenta.
+    assert.match(await page.getByTestId('search-result').innerText(), /^matches \d+(\.\d+)?% of /);
+    const pixels = await canvasPixels(page);
+    assert.ok(pixels.magenta > 100, `${pixels.magenta} magenta pixels`);
+    await shot('profile-search', false);
     const hot = hottest('cpu-json.pprof');
     await page.locator('[data-testid="top-table"] tbody tr', { hasText: hot }).first().click();
     await page
@@ -268,6 +327,18 @@ describe('web UI in Chromium', () => {
     await banner.waitFor();
     assert.match(await banner.innerText(), /Server answered 404/);
     await shot('error');
+  });
+
+  it('shows the message of a failing server (5xx), not an empty page', async () => {
+    await page.route('**/api/v1/services?*', (route) =>
+      route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: 'index is being rebuilt' }) }),
+    );
+    await page.goto(`${server.url}/#/services?from=now-1h`);
+    const banner = page.getByRole('alert').filter({ hasText: 'index is being rebuilt' });
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /Server answered 500: index is being rebuilt/);
+    assert.match(await page.locator('main').innerText(), /Services could not be loaded/);
+    await page.unrouteAll();
   });
 
   it('says the server cannot be reached when it is down', async () => {

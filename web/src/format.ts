@@ -46,8 +46,9 @@ export const RANGES: Array<[string, string]> = [
   ['now-30d', 'last 30 days'],
 ];
 
-/** Describes a window for messages ("in the last 24 hours"). */
-export function describeRange(from: string): string {
+/** Describes a window for messages ("in the last 24 hours", "between now-3d and now-2d"). */
+export function describeRange(from: string, to = 'now'): string {
   const known = RANGES.find(([v]) => v === from);
-  return known ? `in the ${known[1]}` : `since ${from}`;
+  if (to === 'now') return known ? `in the ${known[1]}` : `since ${from}`;
+  return `between ${from} and ${to}`;
 }

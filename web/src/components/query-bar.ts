@@ -1,6 +1,6 @@
 import type { ApiError } from '../api.js';
 import { h, replace } from '../dom.js';
-import { RANGES } from '../format.js';
+import { type TimeWindow, timeRange } from './time-range.js';
 
 export interface QueryBar {
   element: HTMLFormElement;
@@ -9,12 +9,12 @@ export interface QueryBar {
 }
 
 /**
- * A search-language input with a time range picker. Submitting calls `onSubmit` with the query
- * and range; a query error from the server is shown at its column.
+ * A search-language input with a time range picker. Submitting (or picking a preset range) calls
+ * `onSubmit` with the query and window; a query error from the server is shown at its column.
  */
 export function queryBar(
-  initial: { query: string; from: string },
-  onSubmit: (query: string, from: string) => void,
+  initial: { query: string } & TimeWindow,
+  onSubmit: (query: string, window: TimeWindow) => void,
   options: { label?: string; placeholder?: string; button?: string } = {},
 ): QueryBar {
   const input = h('input', {
@@ -27,22 +27,19 @@ export function queryBar(
     autocomplete: 'off',
     spellcheck: 'false',
   });
-  const range = h('select', { name: 'from', 'aria-label': 'Time range' });
-  for (const [value, label] of RANGES) range.append(h('option', { value, selected: value === initial.from }, label));
-  if (!RANGES.some(([v]) => v === initial.from)) range.append(h('option', { value: initial.from, selected: true }, initial.from));
+  const range = timeRange(initial, (w) => onSubmit(input.value.trim(), w));
   const error = h('div', { class: 'query-error', role: 'alert', hidden: true, 'data-testid': 'query-error' });
   const element = h(
     'form',
     { class: 'querybar', role: 'search' },
     h('div', { class: 'field' }, input, error),
-    range,
+    range.element,
     h('button', { class: 'primary', type: 'submit' }, options.button ?? 'Search'),
   );
   element.addEventListener('submit', (e) => {
     e.preventDefault();
-    onSubmit(input.value.trim(), range.value);
+    onSubmit(input.value.trim(), range.value());
   });
-  range.addEventListener('change', () => onSubmit(input.value.trim(), range.value));
   return {
     element,
     showError(err) {

@@ -12,8 +12,10 @@ export interface FlameGraphOptions {
   unit: string;
   /** What the graph shows, for its accessible name ("CPU time of profile X"). */
   title: string;
-  /** Called after a click zooms (node index; 0 is the root). */
+  /** Called after a click or key zooms (node index; 0 is the root). */
   onZoom?: (node: number) => void;
+  /** Called after each draw with what the search matches ("12.3% in 40 frames"), or null without a search. */
+  onSearchResult?: (text: string | null) => void;
 }
 
 /**
@@ -43,7 +45,8 @@ export class FlameGraph {
   ) {
     this.base = layoutTree(tree);
     this.layout = this.base;
-    this.canvas = h('canvas', { role: 'img', 'data-testid': 'flame-canvas' });
+    // Focusable so the keyboard can reset the zoom (Escape) and step out of it (Backspace).
+    this.canvas = h('canvas', { role: 'img', tabindex: 0, 'data-testid': 'flame-canvas' });
     this.summary = h('p', { class: 'summary', 'aria-live': 'polite', 'data-testid': 'flame-summary' });
     this.tooltip = h('div', { class: 'tooltip', hidden: true, role: 'tooltip' });
     this.element = h('div', { class: 'flame-wrap' }, this.summary, h('div', { class: 'flame' }, this.canvas), this.tooltip);
@@ -51,6 +54,12 @@ export class FlameGraph {
     this.canvas.addEventListener('mousemove', (e) => this.onHover(e));
     this.canvas.addEventListener('mouseleave', () => {
       this.tooltip.hidden = true;
+    });
+    this.canvas.addEventListener('keydown', (e) => {
+      if (this.zoom === 0 || (e.key !== 'Escape' && e.key !== 'Backspace')) return;
+      e.preventDefault();
+      this.zoomTo(e.key === 'Escape' ? 0 : Math.max(0, this.layout.parent[this.zoom]));
+      this.options.onZoom?.(this.zoom);
     });
     this.resize = new ResizeObserver(() => this.scheduleRender());
     this.resize.observe(this.element);
@@ -187,14 +196,23 @@ export class FlameGraph {
       parts.push(`Zoomed on ${L.names[L.name[this.zoom]]} (${percent(L.width[this.zoom], root)} of total).`);
     }
     if (this.search && this.matches) {
+      // A match inside a match is counted once: its value is already in the outer frame.
       let matched = 0;
+      let frames = 0;
       for (let i = 1; i < L.name.length; ) {
-        if (this.matches[L.name[i]]) {
+        if (this.matches[L.name[i]] && L.width[i] > 0) {
           matched += L.width[i];
+          frames++;
           i = L.end[i];
         } else i++;
       }
-      parts.push(`Search "${this.search.source.replace(/\\/g, '')}" matches ${percent(matched, root)}.`);
+      const query = this.search.source.replace(/\\/g, '');
+      parts.push(`Search "${query}" matches ${percent(matched, root)}.`);
+      this.options.onSearchResult?.(
+        frames === 0 ? 'no frame matches' : `${percent(matched, root)} of ${formatValue(root, unit)} (${formatValue(matched, unit)})`,
+      );
+    } else {
+      this.options.onSearchResult?.(null);
     }
     // Widest frames below the root: the children of the zoomed frame.
     const kids: number[] = [];
@@ -250,8 +268,12 @@ export class FlameGraph {
     }
     this.tooltip.replaceChildren(...lines);
     this.tooltip.hidden = false;
-    this.tooltip.style.left = `${Math.min(e.clientX + 14, window.innerWidth - 540)}px`;
-    this.tooltip.style.top = `${e.clientY + 14}px`;
+    // Below and right of the pointer, flipped when that would leave the window.
+    const { offsetWidth: tw, offsetHeight: th } = this.tooltip;
+    const left = e.clientX + 14 + tw > window.innerWidth ? Math.max(4, e.clientX - 14 - tw) : e.clientX + 14;
+    const top = e.clientY + 14 + th > window.innerHeight ? Math.max(4, e.clientY - 14 - th) : e.clientY + 14;
+    this.tooltip.style.left = `${left}px`;
+    this.tooltip.style.top = `${top}px`;
   }
 
   /** Stops observing size changes (call when the view goes away). */

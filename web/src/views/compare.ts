@@ -1,9 +1,12 @@
 import { type ApiError, type DiffJson, type FlameJson, getJson, type ServiceJson } from '../api.js';
+import { type TimeWindow, timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
-import { formatValue, percent, RANGES } from '../format.js';
-import { href, navigate, withParams } from '../route.js';
-import { isQueryError, type View } from '../view.js';
+import { describeRange, formatValue, percent } from '../format.js';
+import { href, navigate } from '../route.js';
+import type { View } from '../view.js';
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
  * Compare two queries (or two profiles): one diff flame graph (growth red, shrink green),
@@ -17,7 +20,8 @@ export const compareView: View = async (root, ctx) => {
   const after = p.get('after') ?? '';
   const beforeId = p.get('beforeId') ?? '';
   const afterId = p.get('afterId') ?? '';
-  const from = p.get('from') ?? 'now-24h';
+  const range = windowOf(p, 'now-24h');
+  const { from, to } = range;
   const normalize = p.get('normalize') ?? 'second';
 
   const beforeInput = h('input', {
@@ -38,8 +42,8 @@ export const compareView: View = async (root, ctx) => {
   });
   const beforeError = h('div', { class: 'query-error', role: 'alert', hidden: true });
   const afterError = h('div', { class: 'query-error', role: 'alert', hidden: true });
-  const range = h('select', { 'aria-label': 'Time range' });
-  for (const [v, label] of RANGES) range.append(h('option', { value: v, selected: v === from }, label));
+  // A preset range re-runs the comparison with the fields as they are.
+  const picker = timeRange(range, (w) => submit(w));
   const norm = h(
     'select',
     { 'aria-label': 'Normalise' },
@@ -54,7 +58,12 @@ export const compareView: View = async (root, ctx) => {
   presetSelect.addEventListener('change', () => {
     const s = presetSelect.value;
     if (s === '') return;
-    navigate(['compare'], { before: `service:${s} pgo:false`, after: `service:${s} pgo:true`, from: range.value, normalize: norm.value });
+    navigate(['compare'], {
+      before: `service:${s} pgo:false`,
+      after: `service:${s} pgo:true`,
+      ...windowParams(picker.value()),
+      normalize: norm.value,
+    });
   });
   getJson<{ services: ServiceJson[] }>('services', { from: 'now-30d' })
     .then((r) => {
@@ -74,23 +83,27 @@ export const compareView: View = async (root, ctx) => {
     h(
       'div',
       { class: 'toolbar' },
-      range,
+      picker.element,
       norm,
       h('button', { type: 'submit', class: 'primary' }, 'Compare'),
       h('span', { class: 'grow' }),
       presetSelect,
     ),
   );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
+  const submit = (w: TimeWindow) => {
     const side = (v: string) => {
       const m = /^profile-id:(\S+)$/.exec(v.trim());
       return m ? { id: m[1], query: null } : { id: null, query: v.trim() };
     };
     const b = side(beforeInput.value);
     const a = side(afterInput.value);
-    navigate(['compare'], { before: b.query, beforeId: b.id, after: a.query, afterId: a.id, from: range.value, normalize: norm.value });
+    navigate(['compare'], { before: b.query, beforeId: b.id, after: a.query, afterId: a.id, ...windowParams(w), normalize: norm.value });
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submit(picker.value());
   });
+  norm.addEventListener('change', () => submit(picker.value()));
   const body = h('div', {});
   replace(root, h('h1', {}, 'Compare'), form, body);
   if (!(before || beforeId) || !(after || afterId)) {
@@ -101,7 +114,7 @@ export const compareView: View = async (root, ctx) => {
     return;
   }
   replace(body, h('p', { class: 'muted' }, 'Comparing…'));
-  const sel = (q: string, id: string) => (id ? { id } : { query: q, from });
+  const sel = (q: string, id: string) => (id ? { id } : { query: q, from, to });
   let diff: DiffJson;
   try {
     diff = await getJson<DiffJson>('diff', {
@@ -110,18 +123,26 @@ export const compareView: View = async (root, ctx) => {
       after: afterId ? undefined : after,
       afterId: afterId || undefined,
       from,
+      to,
       normalize,
       type: p.get('type'),
     });
   } catch (err) {
     if (ctx.isStale()) return;
-    if (isQueryError(err)) {
-      const e = err as ApiError;
-      const box = e.message.startsWith('after') ? afterError : beforeError;
+    // The server names the side a selection error is about ("after: no profiles match ..."):
+    // show it under that side's field, with a caret when it is a query syntax error.
+    const e = err as ApiError;
+    const side = e instanceof Error && e.status >= 400 && e.status < 500 ? /^(before|after): /.exec(e.message)?.[1] : undefined;
+    if (side !== undefined) {
+      const [box, input] = side === 'after' ? [afterError, afterInput] : [beforeError, beforeInput];
       box.hidden = false;
-      const input = box === afterError ? afterInput : beforeInput;
-      replace(box, e.message, h('pre', {}, `${input.value}\n${' '.repeat(Math.max(0, (e.column ?? 1) - 1))}^`));
-      replace(body);
+      input.setAttribute('aria-invalid', 'true');
+      replace(
+        box,
+        e.message,
+        e.column !== undefined ? h('pre', { 'aria-hidden': 'true' }, `${input.value}\n${' '.repeat(Math.max(0, e.column - 1))}^`) : null,
+      );
+      replace(body, h('p', { class: 'empty' }, `Fix the ${side} side to compare.`));
     } else {
       ctx.showError(err);
       replace(body, h('p', { class: 'empty' }, 'The comparison could not be built.'));
@@ -178,7 +199,7 @@ export const compareView: View = async (root, ctx) => {
     h(
       'p',
       { 'data-testid': 'diff-summary' },
-      `Before: ${diff.before.profiles} profiles, ${fmt(diff.before.total)}. After: ${diff.after.profiles} profiles, ${fmt(diff.after.total)}. `,
+      `Before: ${plural(diff.before.profiles, 'profile')}, ${fmt(diff.before.total)}. After: ${plural(diff.after.profiles, 'profile')}, ${fmt(diff.after.total)} (${describeRange(from, to)}). `,
       h('b', { class: delta > 0 ? 'grow-text' : 'shrink-text' }, `${delta > 0 ? '+' : ''}${percent(delta, diff.before.total)}`),
     ),
     h(
@@ -203,7 +224,10 @@ export const compareView: View = async (root, ctx) => {
       if (ctx.isStale()) return;
       const g = new FlameGraph(data.tree, { unit: data.unit, title: `${label}: ${data.sampleType}` });
       ctx.onDispose(() => g.dispose());
-      slot.append(h('p', {}, h('a', { href: id ? href(['profile', id]) : href(['aggregate'], { query: q, from }) }, 'open')), g.element);
+      slot.append(
+        h('p', {}, h('a', { href: id ? href(['profile', id]) : href(['aggregate'], { query: q, ...windowParams(range) }) }, 'open')),
+        g.element,
+      );
       g.render();
     } catch (err) {
       if (!ctx.isStale()) ctx.showError(err);
@@ -213,5 +237,4 @@ export const compareView: View = async (root, ctx) => {
     sideGraph(sides.children[0] as HTMLElement, before, beforeId, 'Before'),
     sideGraph(sides.children[1] as HTMLElement, after, afterId, 'After'),
   ]);
-  void withParams;
 };

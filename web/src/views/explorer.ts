@@ -1,5 +1,6 @@
 import { type ApiError, type FacetValue, getJson, type ProfileJson } from '../api.js';
 import { queryBar } from '../components/query-bar.js';
+import { windowOf, windowParams } from '../components/time-range.js';
 import { h, replace } from '../dom.js';
 import { describeRange, formatTime } from '../format.js';
 import { href, navigate, withParams } from '../route.js';
@@ -16,21 +17,28 @@ const COLUMNS: Array<[string, string | null]> = [
   ['CPU cores', 'cpu'],
 ];
 
-/** Adds `key:value` to a query unless it is already there. */
-function addTerm(query: string, key: string, value: string): string {
-  const term = /^[\w.\-/]+$/.test(value) ? `${key}:${value}` : `${key}:"${value.replace(/"/g, '\\"')}"`;
-  return query.split(/\s+/).includes(term) ? query : `${query} ${term}`.trim();
+/** The query term for `key:value` (quoted when the value has more than word characters). */
+function term(key: string, value: string, exclude = false): string {
+  const v = /^[\w.\-/]+$/.test(value) ? value : `"${value.replace(/"/g, '\\"')}"`;
+  return `${exclude ? '-' : ''}${key}:${v}`;
+}
+
+/** Returns the query with `t` added, or removed when it is already one of its terms. */
+function toggleTerm(query: string, t: string): string {
+  const terms = query.split(/\s+/).filter((x) => x !== '');
+  return terms.includes(t) ? terms.filter((x) => x !== t).join(' ') : [...terms, t].join(' ');
 }
 
 /** The explorer: query bar, facets, and the sortable, paged list of matching profiles. */
 export const explorerView: View = async (root, ctx) => {
   const p = ctx.route.params;
   const query = p.get('query') ?? '';
-  const from = p.get('from') ?? 'now-24h';
+  const range = windowOf(p, 'now-24h');
+  const { from, to } = range;
   const sort = p.get('sort') ?? '-start';
   const page = Math.max(1, Number(p.get('page') ?? '1') || 1);
   const go = (changes: Record<string, string | number | null>) => navigate(['explore'], withParams(ctx.route, changes));
-  const bar = queryBar({ query, from }, (q, f) => go({ query: q, from: f, page: null }));
+  const bar = queryBar({ query, ...range }, (q, w) => go({ query: q, ...windowParams(w), page: null }));
   const facetsBox = h('aside', { class: 'facets', 'aria-label': 'Facets' });
   const results = h('section', { 'aria-label': 'Profiles', 'data-testid': 'results' }, h('p', { class: 'muted' }, 'Searching…'));
   replace(root, h('h1', {}, 'Profiles'), bar.element, h('div', { class: 'layout' }, facetsBox, results));
@@ -39,8 +47,8 @@ export const explorerView: View = async (root, ctx) => {
   let facets: { total: number; facets: Record<string, FacetValue[]> };
   try {
     [list, facets] = await Promise.all([
-      getJson<{ profiles: ProfileJson[]; total: number }>('profiles', { query, from, sort, limit: PAGE, offset: (page - 1) * PAGE }),
-      getJson<{ total: number; facets: Record<string, FacetValue[]> }>('facets', { query, from }),
+      getJson<{ profiles: ProfileJson[]; total: number }>('profiles', { query, from, to, sort, limit: PAGE, offset: (page - 1) * PAGE }),
+      getJson<{ total: number; facets: Record<string, FacetValue[]> }>('facets', { query, from, to }),
     ]);
   } catch (err) {
     if (ctx.isStale()) return;
@@ -56,23 +64,47 @@ export const explorerView: View = async (root, ctx) => {
   }
   if (ctx.isStale()) return;
 
+  const terms = new Set(query.split(/\s+/));
   for (const field of ['service', 'env', 'version', 'pgo']) {
     const values = facets.facets[field] ?? [];
     if (values.length === 0) continue;
     facetsBox.append(
       h('h3', {}, field),
-      ...values.map((v) =>
-        h(
-          'button',
-          {
-            type: 'button',
-            title: `Add ${field}:${v.value} to the query`,
-            onclick: () => go({ query: addTerm(query, field, v.value), page: null }),
-          },
-          h('span', {}, v.value),
-          h('span', { class: 'count' }, v.count),
-        ),
-      ),
+      ...values.map((v) => {
+        if (v.value === '') {
+          return h('div', { class: 'facet' }, h('span', { class: 'muted' }, '(not set)'), h('span', { class: 'count' }, v.count));
+        }
+        const include = term(field, v.value);
+        const exclude = term(field, v.value, true);
+        const active = terms.has(include);
+        return h(
+          'div',
+          { class: `facet${active ? ' active' : ''}` },
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'facet-value',
+              'aria-pressed': active ? 'true' : 'false',
+              title: active ? `Remove ${include} from the query` : `Add ${include} to the query`,
+              onclick: () => go({ query: toggleTerm(query, include), page: null }),
+            },
+            h('span', {}, v.value),
+            h('span', { class: 'count' }, v.count),
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'facet-exclude',
+              'aria-label': `Exclude ${field} ${v.value}`,
+              title: `Add ${exclude} to the query`,
+              onclick: () => go({ query: toggleTerm(query, exclude), page: null }),
+            },
+            '−',
+          ),
+        );
+      }),
     );
   }
 
@@ -82,7 +114,7 @@ export const explorerView: View = async (root, ctx) => {
       h(
         'p',
         { class: 'empty', 'data-testid': 'empty' },
-        `No profiles match ${query === '' ? 'any query' : `"${query}"`} ${describeRange(from)}.`,
+        `No profiles match ${query === '' ? 'any query' : `"${query}"`} ${describeRange(from, to)}.`,
       ),
     );
     return;
@@ -131,10 +163,10 @@ export const explorerView: View = async (root, ctx) => {
       h(
         'p',
         { class: 'grow', 'data-testid': 'result-count' },
-        `${list.total} profile${list.total === 1 ? '' : 's'} ${describeRange(from)}`,
+        `${list.total} profile${list.total === 1 ? '' : 's'} ${describeRange(from, to)}`,
       ),
-      h('a', { href: href(['aggregate'], { query, from }) }, `Flame graph of the newest ${Math.min(list.total, 100)}`),
-      h('a', { href: href(['compare'], { after: query, from }) }, 'Compare…'),
+      h('a', { href: href(['aggregate'], { query, ...windowParams(range) }) }, `Flame graph of the newest ${Math.min(list.total, 100)}`),
+      h('a', { href: href(['compare'], { after: query, ...windowParams(range) }) }, 'Compare…'),
     ),
     h('table', { 'data-testid': 'profiles-table' }, h('thead', {}, head), h('tbody', {}, ...rows)),
     h(

@@ -1,4 +1,5 @@
 import { apiUrl, download, type FlameJson, getJson, type ProfileJson } from '../api.js';
+import { windowOf, windowParams } from '../components/time-range.js';
 import { topTable } from '../components/top-table.js';
 import { h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
@@ -20,11 +21,15 @@ export const flameView: View = async (root, ctx) => {
   const p = route.params;
   const id = route.path[0] === 'profile' ? route.path[1] : undefined;
   const query = p.get('query') ?? '';
-  const from = p.get('from') ?? 'now-24h';
-  const selection = id !== undefined ? { id } : { query, from, limit: p.get('limit') ?? 100 };
+  const range = windowOf(p, 'now-24h');
+  const selection = id !== undefined ? { id } : { query, from: range.from, to: range.to, limit: p.get('limit') ?? 100 };
   performance.clearMarks();
   performance.mark('hotpath:view-start');
-  const title = h('h1', {}, id !== undefined ? `Profile ${id}` : `Aggregate of "${query || 'all profiles'}" ${describeRange(from)}`);
+  const title = h(
+    'h1',
+    {},
+    id !== undefined ? `Profile ${id}` : `Aggregate of "${query || 'all profiles'}" ${describeRange(range.from, range.to)}`,
+  );
   const meta = h('p', { class: 'muted' });
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading the flame graph…'));
   replace(root, title, meta, body);
@@ -52,8 +57,12 @@ export const flameView: View = async (root, ctx) => {
     meta.textContent = `${data.profiles} profiles, ${data.seconds.toFixed(0)} s profiled${data.skipped.length ? `, ${data.skipped.length} skipped (${data.skipped[0].reason})` : ''}`;
   }
 
+  const searchResult = h('span', { class: 'search-result', 'data-testid': 'search-result', 'aria-live': 'polite' });
   const graph = new FlameGraph(data.tree, {
     unit: data.unit,
+    onSearchResult: (text) => {
+      searchResult.textContent = text === null ? '' : `matches ${text}`;
+    },
     title: `${data.sampleType} of ${id !== undefined ? `profile ${id}` : `${data.profiles} profiles`}`,
     onZoom: (node) => updateParams(route, { zoom: node === 0 ? null : node }),
   });
@@ -107,6 +116,7 @@ export const flameView: View = async (root, ctx) => {
       { class: 'toolbar' },
       typeSelect,
       search,
+      searchResult,
       h(
         'button',
         {
@@ -121,13 +131,13 @@ export const flameView: View = async (root, ctx) => {
       focusNote,
       clearFocus,
       h('span', { class: 'grow' }),
-      id === undefined ? h('a', { href: href(['explore'], { query, from }) }, 'List these profiles') : null,
+      id === undefined ? h('a', { href: href(['explore'], { query, ...windowParams(range) }) }, 'List these profiles') : null,
       downloadButton,
     ),
     h(
       'p',
       { class: 'muted' },
-      `Total ${formatValue(data.total, data.unit)} · click a frame to zoom, click it again to zoom out`,
+      `Total ${formatValue(data.total, data.unit)} · click a frame to zoom, click it again (or Backspace) to step out, Escape to reset`,
       data.droppedNodes > 0
         ? ` · showing the largest ${data.tree.name.length.toLocaleString('en')} of ${data.nodes.toLocaleString('en')} frames (the rest are under ${formatValue(
             (data.tree.total ?? [0]).reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY),

@@ -1,6 +1,7 @@
 import { download, type ExplainJson, getJson, type ServiceJson } from '../api.js';
+import { timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { h, replace } from '../dom.js';
-import { RANGES } from '../format.js';
+import { describeRange } from '../format.js';
 import { href, navigate } from '../route.js';
 import type { View } from '../view.js';
 
@@ -12,17 +13,13 @@ function shellQuote(s: string): string {
 /** Every service with its PGO adoption; those whose newest profiles run without PGO are flagged. */
 export const servicesView: View = async (root, ctx) => {
   if (ctx.route.path[1] !== undefined) return serviceDetail(root, ctx, ctx.route.path[1]);
-  const from = ctx.route.params.get('from') ?? 'now-7d';
-  const range = h('select', {
-    'aria-label': 'Time range',
-    onchange: (e: Event) => navigate(['services'], { from: (e.target as HTMLSelectElement).value }),
-  });
-  for (const [v, label] of RANGES) range.append(h('option', { value: v, selected: v === from }, label));
+  const win = windowOf(ctx.route.params, 'now-7d');
+  const range = timeRange(win, (w) => navigate(['services'], windowParams(w))).element;
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading services…'));
   replace(root, h('div', { class: 'row' }, h('h1', { class: 'grow' }, 'Services and PGO'), range), body);
   let services: ServiceJson[];
   try {
-    services = (await getJson<{ services: ServiceJson[] }>('services', { from })).services;
+    services = (await getJson<{ services: ServiceJson[] }>('services', { ...win })).services;
   } catch (err) {
     if (ctx.isStale()) return;
     ctx.showError(err);
@@ -31,7 +28,7 @@ export const servicesView: View = async (root, ctx) => {
   }
   if (ctx.isStale()) return;
   if (services.length === 0) {
-    replace(body, h('p', { class: 'empty' }, 'No service sent profiles in this window.'));
+    replace(body, h('p', { class: 'empty', 'data-testid': 'empty' }, `No service sent profiles ${describeRange(win.from, win.to)}.`));
     return;
   }
   const without = services.filter((s) => s.withoutPgo).length;
