@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { type FlameTree, FlameTreeAccumulator } from '../src/pprof/flame-tree.js';
+import { parseProfile } from '../src/pprof/parse.js';
+import { valueIndex } from '../src/pprof/profile.js';
+import { fixture, repoRoot } from './support/paths.js';
+
+// The web UI's pure transforms (flame layout, function focus, diff colours, formatting, URL
+// state), run in Node on trees the server builds from real Go profiles, apart from any canvas:
+// the browser tests check what is drawn, these check the numbers it is drawn from. They load the
+// modules exactly as the browser does, from the build in dist/web.
+
+/** The JSON tree the API sends (GET /api/v1/flamegraph, /diff). */
+interface TreeJson {
+  names: string[];
+  name: number[];
+  depth: number[];
+  self?: number[];
+  total?: number[];
+  before?: number[];
+  after?: number[];
+}
+interface FlameLayout {
+  names: string[];
+  name: Int32Array;
+  depth: Int32Array;
+  parent: Int32Array;
+  end: Int32Array;
+  x: Float64Array;
+  width: Float64Array;
+  self: Float64Array;
+  maxDepth: number;
+}
+interface LayoutModule {
+  layoutTree(tree: TreeJson, weights?: Float64Array): FlameLayout;
+  focusWeights(layout: FlameLayout, fn: string): Float64Array;
+}
+interface ColorsModule {
+  frameColor(name: string): string;
+  packageOf(name: string): string;
+  diffColor(before: number, after: number): string;
+}
+interface FormatModule {
+  formatValue(value: number, unit: string): string;
+  percent(part: number, whole: number): string;
+  describeRange(from: string, to?: string): string;
+}
+interface RouteModule {
+  href(path: string[], params?: Record<string, string | number | null | undefined>): string;
+  currentRoute(): { path: string[]; params: URLSearchParams };
+}
+interface TimeRangeModule {
+  windowOf(params: URLSearchParams, defaultFrom: string): { from: string; to: string };
+  windowParams(w: { from: string; to: string }): { from: string; to: string | null };
+}
+
+const built = join(repoRoot, 'dist', 'web');
+async function load<T>(relative: string): Promise<T> {
+  const path = join(built, relative);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run npm run build (it compiles web/ into dist/web)`);
+  return (await import(pathToFileURL(path).href)) as T;
+}
+
+/** The tree the server would send for a fixture's CPU time, and the function totals beside it. */
+function serverTree(name: string) {
+  const p = parseProfile(readFileSync(fixture(name)));
+  const acc = new FlameTreeAccumulator();
+  acc.add(p, valueIndex(p, 'cpu', 'nanoseconds'));
+  const tree = acc.tree();
+  const json: TreeJson = {
+    names: tree.names,
+    name: Array.from(tree.name),
+    depth: Array.from(tree.depth),
+    self: Array.from(tree.self),
+    total: Array.from(tree.total),
+  };
+  return { tree, json, functions: acc.functions() };
+}
+
+/** Every node's path of names from the root, as one string (a node's identity across trees). */
+function paths(t: { names: string[]; name: ArrayLike<number>; parent: ArrayLike<number> }): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < t.name.length; i++) out.push(t.parent[i] < 0 ? '' : `${out[t.parent[i]]};${t.names[t.name[i]]}`);
+  return out;
+}
+
+const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+
+describe('web UI transforms on real flame trees', () => {
+  let layout: LayoutModule;
+  let colors: ColorsModule;
+  let format: FormatModule;
+  let route: RouteModule;
+  let time: TimeRangeModule;
+  before(async () => {
+    layout = await load<LayoutModule>('flame/layout.js');
+    colors = await load<ColorsModule>('flame/colors.js');
+    format = await load<FormatModule>('format.js');
+    route = await load<RouteModule>('route.js');
+    time = await load<TimeRangeModule>('components/time-range.js');
+  });
+
+  for (const name of ['cpu-json.pprof', 'cpu-sort.pprof', 'cpu-small-1.pprof']) {
+    it(`lays out ${name}: parents, subtree ends, and each frame right after its earlier siblings`, () => {
+      const { tree, json } = serverTree(name);
+      const L = layout.layoutTree(json);
+      const n = tree.name.length;
+      let maxDepth = 0;
+      const next = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        assert.equal(L.parent[i], tree.parent[i], `parent of ${i}`);
+        assert.equal(L.end[i], i + tree.size[i], `end of ${i}`);
+        assert.equal(L.width[i], tree.total[i]);
+        maxDepth = Math.max(maxDepth, tree.depth[i]);
+        const p = tree.parent[i];
+        if (p < 0) {
+          assert.equal(L.x[i], 0);
+          continue;
+        }
+        // The API's contract: x = parent's x + the totals of the earlier siblings.
+        near(L.x[i], L.x[p] + next[p], `x of ${tree.names[tree.name[i]]}`);
+        next[p] += tree.total[i];
+        assert.ok(L.x[i] + L.width[i] <= L.x[p] + L.width[p] + 1e-6, 'a frame stays inside its parent');
+      }
+      assert.equal(L.maxDepth, maxDepth);
+    });
+  }
+
+  it('focus on a function keeps exactly the samples through it (its cum), whole under it, partial above', () => {
+    const { tree, json, functions } = serverTree('cpu-json.pprof');
+    const L = layout.layoutTree(json);
+    const path = paths(tree);
+    // The ten functions with the most cumulative time, recursive ones (parser) among them.
+    for (const f of [...functions].sort((a, b) => b.cum - a.cum).slice(0, 10)) {
+      const w = layout.focusWeights(L, f.name);
+      near(w[0], f.cum, `root width focused on ${f.name}`);
+      const target = tree.names.indexOf(f.name);
+      for (let i = 1; i < tree.name.length; i++) {
+        const through = path[i].split(';').includes(f.name);
+        if (through) near(w[i], tree.total[i], `${path[i]} is through ${f.name}`);
+        else assert.ok(w[i] <= tree.total[i] + 1e-6);
+        if (tree.name[i] === target) assert.ok(w[i] > 0 || tree.total[i] === 0);
+      }
+      // Focused widths still nest: children never exceed their parent.
+      const children = new Float64Array(tree.name.length);
+      for (let i = 1; i < tree.name.length; i++) children[tree.parent[i]] += w[i];
+      for (let i = 0; i < tree.name.length; i++) assert.ok(children[i] <= w[i] + 1e-6 * Math.max(1, w[i]));
+    }
+    assert.deepEqual(
+      Array.from(layout.focusWeights(L, 'no.such.function')).filter((v) => v !== 0),
+      [],
+    );
+  });
+
+  it('lays a diff tree out by the mean of both sides, which still nests', () => {
+    const before = serverTree('cpu-json.pprof');
+    const after = serverTree('cpu-sort.pprof');
+    const acc = new FlameTreeAccumulator(2);
+    for (const [side, name] of [
+      [0, 'cpu-json.pprof'],
+      [1, 'cpu-sort.pprof'],
+    ] as const) {
+      const p = parseProfile(readFileSync(fixture(name)));
+      acc.add(p, valueIndex(p, 'cpu', 'nanoseconds'), 1, side);
+    }
+    const both: FlameTree = acc.tree(0);
+    const afterTotals = acc.tree(1).total;
+    const L = layout.layoutTree({
+      names: both.names,
+      name: Array.from(both.name),
+      depth: Array.from(both.depth),
+      before: Array.from(both.total),
+      after: Array.from(afterTotals),
+    });
+    near(L.width[0], (before.tree.total[0] + after.tree.total[0]) / 2, 'root');
+    for (let i = 1; i < both.name.length; i++) {
+      const p = both.parent[i];
+      assert.ok(L.x[i] >= L.x[p] - 1e-6 && L.x[i] + L.width[i] <= L.x[p] + L.width[p] + 1e-6, 'a diff frame stays inside its parent');
+    }
+  });
+
+  it('colours diffs red for growth and green for shrinkage, stronger with the change; frames by package', () => {
+    const hsl = (c: string) => (/hsl\(([\d.]+), [\d.]+%, ([\d.]+)%\)/.exec(c) ?? []).slice(1).map(Number);
+    const [grewHue, grewLight] = hsl(colors.diffColor(100, 200));
+    const [shrankHue] = hsl(colors.diffColor(200, 100));
+    const [, doubledLight] = hsl(colors.diffColor(100, 1000));
+    const [, sameLight] = hsl(colors.diffColor(100, 100));
+    assert.ok(grewHue < 20, 'growth is red');
+    assert.ok(shrankHue > 100 && shrankHue < 160, 'shrinkage is green');
+    assert.ok(doubledLight < grewLight && grewLight < sameLight, 'a larger change is more intense');
+    assert.equal(colors.packageOf('net/http.(*conn).serve'), 'net/http');
+    assert.equal(colors.packageOf('encoding/json.(*decodeState).object'), 'encoding/json');
+    assert.equal(colors.frameColor('encoding/json.Marshal'), colors.frameColor('encoding/json.Unmarshal'), 'one colour per package');
+    assert.equal(colors.frameColor('runtime.mallocgc'), colors.frameColor('runtime.mallocgc'), 'deterministic');
+  });
+
+  it('formats values in pprof units and windows for people', () => {
+    assert.equal(format.formatValue(5_660_000_000, 'nanoseconds'), '5.66 s');
+    assert.equal(format.formatValue(290_000_000, 'nanoseconds'), '290 ms');
+    assert.equal(format.formatValue(1536, 'bytes'), '1.5 KiB');
+    assert.equal(format.formatValue(1200, 'count'), '1.2k');
+    assert.equal(format.percent(1, 3), '33.3%');
+    assert.equal(format.percent(1, 0), '0%');
+    assert.equal(format.describeRange('now-24h'), 'in the last 24 hours');
+    assert.equal(format.describeRange('now-30d', 'now-7d'), 'between now-30d and now-7d');
+  });
+
+  it('keeps view state in the hash: what href writes, currentRoute reads back', () => {
+    const hash = route.href(['profile', 'a/b c'], { query: 'service:api env:"a b"', page: 2, empty: '', none: null });
+    assert.equal(hash, '#/profile/a%2Fb%20c?query=service%3Aapi+env%3A%22a+b%22&page=2');
+    const g = globalThis as { location?: unknown };
+    g.location = { hash };
+    try {
+      const r = route.currentRoute();
+      assert.deepEqual(r.path, ['profile', 'a/b c']);
+      assert.equal(r.params.get('query'), 'service:api env:"a b"');
+      assert.equal(r.params.get('page'), '2');
+    } finally {
+      delete g.location;
+    }
+    assert.deepEqual(time.windowOf(new URLSearchParams('from=now-3d'), 'now-24h'), { from: 'now-3d', to: 'now' });
+    assert.deepEqual(time.windowOf(new URLSearchParams(''), 'now-24h'), { from: 'now-24h', to: 'now' });
+    assert.deepEqual(time.windowParams({ from: 'now-1h', to: 'now' }), { from: 'now-1h', to: null });
+  });
+});
