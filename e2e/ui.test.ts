@@ -6,6 +6,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { parseProfile } from '../src/pprof/parse.js';
 import { valueIndex } from '../src/pprof/profile.js';
 import { functionTotals } from '../src/pprof/stats.js';
+import { ddTraceGoUpload } from './support/dd-upload.js';
 import { fixture, repoRoot } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
 
@@ -15,10 +16,10 @@ import { type RunningServer, startServer } from './support/server.js';
 const CHROMIUM = process.env.HOTPATH_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(repoRoot, '.cache', 'screenshots');
 
-/** The function with the most flat CPU time in a fixture, as pprof -top would list it first. */
-function hottest(name: string): string {
+/** The function with the most flat value (CPU time by default) in a fixture, as pprof -top would list it first. */
+function hottest(name: string, type = 'cpu', unit = 'nanoseconds'): string {
   const p = parseProfile(readFileSync(fixture(name)));
-  return functionTotals(p, valueIndex(p, 'cpu', 'nanoseconds')).flat[0].name;
+  return functionTotals(p, valueIndex(p, type, unit)).flat[0].name;
 }
 
 interface CanvasPixels {
@@ -111,6 +112,19 @@ describe('web UI in Chromium', () => {
     await upload('shopAfter', 'cpu-sort.pprof', 'service:shop,env:prod,version:1.1,host:shop-1,pgo:true');
     await upload('api', 'cpu-small-1.pprof', 'service:api,env:prod,version:3.2,host:api-1,pgo:true');
     await upload('legacy', 'cpu-small-2.pprof', 'service:legacy,env:prod,version:0.9,host:old-1,pgo:false');
+    // A dd-trace-go upload: a CPU profile and the heap profile of the same period, no pgo tag.
+    const dd = ddTraceGoUpload({
+      cpu: readFileSync(fixture('cpu-small-3.pprof')),
+      heap: readFileSync(fixture('heap.pprof')),
+      tags: 'service:dd,env:staging,version:2.0,host:dd-1',
+    });
+    const res = await fetch(`${server.url}/profiling/v1/input`, {
+      method: 'POST',
+      body: dd.body,
+      headers: { 'content-type': dd.contentType, authorization: `Bearer ${server.apiKey}` },
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    ids.dd = ((await res.json()) as { id: string }).id;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -133,7 +147,7 @@ describe('web UI in Chromium', () => {
     await dialog.getByLabel('Application key').fill(server.appKey);
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.getByTestId('profiles-table').waitFor();
-    assert.equal(await page.locator('[data-testid="profiles-table"] tbody tr').count(), 4);
+    assert.equal(await page.locator('[data-testid="profiles-table"] tbody tr').count(), 5);
   });
 
   it('types a query and sees only the matching rows, with facet counts', async () => {
@@ -279,6 +293,39 @@ describe('web UI in Chromium', () => {
     assert.match(page.url(), /type=cpu\.pprof%3Asamples/);
   });
 
+  it('switches to the heap profile sent with the CPU profile, in bytes', async () => {
+    await page.goto(`${server.url}/#/profile/${ids.dd}`);
+    await flameReady();
+    await page.getByRole('combobox', { name: 'Sample type' }).selectOption('delta-heap.pprof:alloc_space');
+    await page.getByTestId('flame-summary').filter({ hasText: 'delta-heap.pprof:alloc_space' }).waitFor();
+    assert.match(await page.getByTestId('flame-summary').innerText(), /total [\d.]+ MiB/);
+    const firstRow = await page.locator('[data-testid="top-table"] tbody tr').first().innerText();
+    assert.ok(firstRow.includes(hottest('heap.pprof', 'alloc_space', 'bytes')), `first row: ${firstRow}`);
+    assert.match(firstRow, /[\d.]+ (MiB|KiB)/);
+    const pixels = await canvasPixels(page);
+    assert.ok(pixels.colored > pixels.total * 0.05, `painted ${pixels.colored} of ${pixels.total}`);
+    await shot('profile-heap');
+  });
+
+  it('compares two profiles picked in the explorer, the older one as before', async () => {
+    await page.goto(`${server.url}/#/explore?query=service%3Ashop`);
+    await page.getByTestId('profiles-table').waitFor();
+    const compare = page.getByRole('button', { name: 'Compare 2 selected' });
+    assert.equal(await compare.isDisabled(), true);
+    for (const version of ['1.0', '1.1']) {
+      await page
+        .locator('[data-testid="profiles-table"] tbody tr', { hasText: `shop-1` })
+        .filter({ hasText: version })
+        .getByRole('checkbox')
+        .check();
+    }
+    await compare.click();
+    await page.getByTestId('diff-summary').waitFor();
+    assert.match(page.url(), new RegExp(`beforeId=${ids.shopBefore}&afterId=${ids.shopAfter}`));
+    assert.equal(await page.getByRole('searchbox', { name: 'Before query' }).inputValue(), `profile-id:${ids.shopBefore}`);
+    assert.match(await page.getByTestId('diff-summary').innerText(), /Before: 1 profile, .* After: 1 profile, /);
+  });
+
   it('compares before/after PGO for a service: a non-empty diff of two different workloads', async () => {
     await page.goto(`${server.url}/#/compare`);
     await page.getByRole('combobox', { name: 'Before/after PGO preset' }).selectOption('shop');
@@ -292,6 +339,17 @@ describe('web UI in Chromium', () => {
     // Both sides' own graphs are drawn too.
     await flameReady(2);
     await shot('compare');
+    // A row of the largest changes keeps only the stacks through its function in the diff graph.
+    const top = await changes.first().locator('td').first().innerText();
+    await changes.first().click();
+    await page
+      .getByTestId('flame-summary')
+      .first()
+      .filter({ hasText: `Only stacks through ${top}` })
+      .waitFor();
+    assert.match(page.url(), /focus=/);
+    const focused = await canvasPixels(page);
+    assert.ok(focused.colored < pixels.colored, `focused ${focused.colored} < all ${pixels.colored} painted pixels`);
   });
 
   it('flags the service whose newest profiles say pgo:false', async () => {

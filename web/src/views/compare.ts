@@ -3,7 +3,7 @@ import { type TimeWindow, timeRange, windowOf, windowParams } from '../component
 import { h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
 import { describeRange, formatValue, percent } from '../format.js';
-import { href, navigate } from '../route.js';
+import { href, navigate, updateParams } from '../route.js';
 import type { View } from '../view.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -158,6 +158,21 @@ export const compareView: View = async (root, ctx) => {
     title: `Diff of ${diff.sampleType}, ${normalize === 'second' ? 'per second' : 'per profile'}`,
   });
   ctx.onDispose(() => graph.dispose());
+  // A row of the changes table keeps only the stacks through its function in the diff graph.
+  const changeRows = new Map<string, HTMLTableRowElement>();
+  const focusNote = h('span', { class: 'muted' });
+  const clearFocus = h('button', { type: 'button', class: 'link', hidden: true, onclick: () => focusOn(null) }, 'Clear function filter');
+  const focusOn = (fn: string | null) => {
+    graph.setFocus(fn);
+    updateParams(route, { focus: fn });
+    focusNote.textContent = fn ? `Showing stacks through ${fn}.` : '';
+    clearFocus.hidden = fn === null;
+    for (const [name, row] of changeRows) {
+      row.classList.toggle('selected', name === fn);
+      if (name === fn) row.setAttribute('aria-selected', 'true');
+      else row.removeAttribute('aria-selected');
+    }
+  };
   const changes = h(
     'table',
     { 'data-testid': 'changes-table' },
@@ -177,19 +192,23 @@ export const compareView: View = async (root, ctx) => {
     h(
       'tbody',
       {},
-      ...diff.changes
-        .slice(0, 50)
-        .map((c) =>
-          h(
-            'tr',
-            {},
-            h('td', { class: 'fn' }, c.name),
-            h('td', { class: 'num' }, fmt(c.before)),
-            h('td', { class: 'num' }, fmt(c.after)),
-            h('td', { class: `num ${c.delta > 0 ? 'grow-text' : 'shrink-text'}` }, `${c.delta > 0 ? '+' : ''}${fmt(c.delta)}`),
-            h('td', { class: 'num' }, c.before === 0 ? 'new' : percent(c.delta, c.before)),
-          ),
-        ),
+      ...diff.changes.slice(0, 50).map((c) => {
+        const row = h(
+          'tr',
+          {
+            title: 'Show only the stacks through this function',
+            style: 'cursor: pointer',
+            onclick: () => focusOn(row.classList.contains('selected') ? null : c.name),
+          },
+          h('td', { class: 'fn' }, c.name),
+          h('td', { class: 'num' }, fmt(c.before)),
+          h('td', { class: 'num' }, fmt(c.after)),
+          h('td', { class: `num ${c.delta > 0 ? 'grow-text' : 'shrink-text'}` }, `${c.delta > 0 ? '+' : ''}${fmt(c.delta)}`),
+          h('td', { class: 'num' }, c.before === 0 ? 'new' : percent(c.delta, c.before)),
+        );
+        changeRows.set(c.name, row);
+        return row;
+      }),
     ),
   );
   const sides = h('div', { class: 'split' }, h('div', {}, h('h2', {}, 'Before')), h('div', {}, h('h2', {}, 'After')));
@@ -211,12 +230,14 @@ export const compareView: View = async (root, ctx) => {
       h('span', { class: 'sw', style: 'background:hsl(140,55%,55%)' }),
       'shrank',
     ),
+    h('div', { class: 'toolbar' }, focusNote, clearFocus),
     graph.element,
     h('h2', {}, 'Largest changes'),
     diff.changes.length === 0 ? h('p', { class: 'empty' }, 'No function changed.') : h('div', { class: 'scroll' }, changes),
     sides,
   );
-  graph.render();
+  if (p.get('focus')) focusOn(p.get('focus'));
+  else graph.render();
   // Each side on its own, raw values, for a side-by-side look.
   const sideGraph = async (slot: HTMLElement, q: string, id: string, label: string) => {
     try {

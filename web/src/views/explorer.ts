@@ -139,10 +139,44 @@ export const explorerView: View = async (root, ctx) => {
     }),
     h('th', {}, ''),
   );
+  // Rows can be picked to compare two profiles or merge a few: the older one is "before".
+  const picked = new Map<string, ProfileJson>();
+  const compareButton = h('button', { type: 'button', disabled: true }, 'Compare 2 selected');
+  const mergeButton = h('button', { type: 'button', disabled: true }, 'Flame graph of selected');
+  const pickNote = h('span', { class: 'muted' }, 'Select profiles to compare two or merge several.');
+  const onPick = () => {
+    const n = picked.size;
+    compareButton.disabled = n !== 2;
+    mergeButton.disabled = n === 0;
+    mergeButton.textContent = n === 0 ? 'Flame graph of selected' : `Flame graph of ${n} selected`;
+    pickNote.textContent =
+      n === 0 ? 'Select profiles to compare two or merge several.' : n === 2 ? '' : n === 1 ? 'Select one more to compare.' : '';
+  };
+  compareButton.addEventListener('click', () => {
+    const [a, b] = [...picked.values()].sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
+    navigate(['compare'], { beforeId: a.id, afterId: b.id });
+  });
+  mergeButton.addEventListener('click', () => {
+    navigate(['aggregate'], { query: `profile-id:(${[...picked.keys()].join(' OR ')})`, ...windowParams(range) });
+  });
+  head.prepend(h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Select')));
   const rows = list.profiles.map((r) =>
     h(
       'tr',
       { 'data-id': r.id },
+      h(
+        'td',
+        { class: 'pick' },
+        h('input', {
+          type: 'checkbox',
+          'aria-label': `Select the profile of ${r.service} at ${formatTime(r.start)}`,
+          onchange: (e: Event) => {
+            if ((e.target as HTMLInputElement).checked) picked.set(r.id, r);
+            else picked.delete(r.id);
+            onPick();
+          },
+        }),
+      ),
       h('td', {}, h('a', { href: href(['profile', r.id]) }, formatTime(r.start))),
       h('td', {}, r.service),
       h('td', {}, r.env),
@@ -168,6 +202,7 @@ export const explorerView: View = async (root, ctx) => {
       h('a', { href: href(['aggregate'], { query, ...windowParams(range) }) }, `Flame graph of the newest ${Math.min(list.total, 100)}`),
       h('a', { href: href(['compare'], { after: query, ...windowParams(range) }) }, 'Compare…'),
     ),
+    h('div', { class: 'toolbar selection' }, compareButton, mergeButton, pickNote),
     h('table', { 'data-testid': 'profiles-table' }, h('thead', {}, head), h('tbody', {}, ...rows)),
     h(
       'div',
