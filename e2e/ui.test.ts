@@ -243,13 +243,18 @@ describe('web UI in Chromium', () => {
     const y = 18 * 6 + 9;
     await canvas.click({ position: { x: box.width / 2, y } });
     await page.getByTestId('flame-summary').filter({ hasText: 'Zoomed on' }).waitFor();
-    assert.match(page.url(), /zoom=\d+/);
+    assert.match(page.url(), /zoom=[0-9a-z]+/);
     // The zoomed frame now spans its row from edge to edge, in one colour.
     const left = (await canvasPixels(page, 0, { x: 3, y })).at;
     const right = (await canvasPixels(page, 0, { x: box.width - 4, y })).at;
     assert.deepEqual(left, right);
     assert.notDeepEqual(left, [255, 255, 255]);
     await shot('profile-zoomed');
+    // The zoom is part of the link: reloading it shows the same frame zoomed.
+    const zoomed = /Zoomed on [^(]+/.exec(await page.getByTestId('flame-summary').innerText())?.[0];
+    assert.ok(zoomed);
+    await page.reload();
+    await page.getByTestId('flame-summary').filter({ hasText: zoomed }).waitFor();
   });
 
   it('steps out of the zoom with the keyboard', async () => {

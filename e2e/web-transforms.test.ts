@@ -37,6 +37,8 @@ interface FlameLayout {
 interface LayoutModule {
   layoutTree(tree: TreeJson, weights?: Float64Array): FlameLayout;
   focusWeights(layout: FlameLayout, fn: string): Float64Array;
+  frameKeys(layout: FlameLayout): string[];
+  frameKey(layout: FlameLayout, node: number): string;
 }
 interface ColorsModule {
   frameColor(name: string): string;
@@ -153,6 +155,31 @@ describe('web UI transforms on real flame trees', () => {
       Array.from(layout.focusWeights(L, 'no.such.function')).filter((v) => v !== 0),
       [],
     );
+  });
+
+  it('keys frames by their path, so a zoom in the URL finds the same frame in other data', () => {
+    const json = serverTree('cpu-json.pprof');
+    const sort = serverTree('cpu-sort.pprof');
+    const jsonLayout = layout.layoutTree(json.json);
+    const jsonKeys = layout.frameKeys(jsonLayout);
+    for (let i = 0; i < jsonKeys.length; i++) assert.equal(layout.frameKey(jsonLayout, i), jsonKeys[i], 'one frame’s key = its key among all');
+    const sortKeys = layout.frameKeys(layout.layoutTree(sort.json));
+    assert.equal(jsonKeys[0], '', 'the root has the empty key');
+    assert.equal(new Set(jsonKeys).size, jsonKeys.length, 'one key per frame');
+    assert.ok(jsonKeys.slice(1).every((k) => /^[0-9a-z]{8,14}$/.test(k)), 'short URL-safe keys');
+    // Paths both workloads have get the same key in both trees, and only those.
+    const jsonPaths = paths(json.tree);
+    const sortByKey = new Map(sortKeys.map((k, i) => [k, i]));
+    const sortPaths = paths(sort.tree);
+    let shared = 0;
+    for (let i = 1; i < jsonKeys.length; i++) {
+      const j = sortByKey.get(jsonKeys[i]);
+      if (j === undefined) continue;
+      assert.equal(sortPaths[j], jsonPaths[i]);
+      shared++;
+    }
+    assert.equal(shared, jsonPaths.filter((x) => new Set(sortPaths).has(x)).length - 1);
+    assert.ok(shared > 5, `${shared} shared paths`);
   });
 
   it('lays a diff tree out by the mean of both sides, which still nests', () => {

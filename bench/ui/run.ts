@@ -1,6 +1,7 @@
 // Web UI benchmark: time to first render of the flame graph in Chromium, for the large fixture
 // profile and for an aggregate of 100 profiles, split into the server's answer and the
-// browser's work (parse + layout + draw). Not a test.
+// browser's work (parse + layout + draw), and the redraws a person triggers on the drawn graph
+// (zoom, reset, search, hover). Not a test.
 //
 //   npm run bench:ui -- [--rounds 5] [--aggregate 100]
 import { readFileSync, statSync } from 'node:fs';
@@ -72,11 +73,49 @@ async function measure(hash: string): Promise<Timing> {
   };
 }
 
+interface Interaction {
+  zoom: number;
+  reset: number;
+  search: number;
+  hover: number;
+}
+
+/**
+ * Times what a person does on the drawn graph, each a synchronous redraw in the page: click to
+ * zoom on a frame three rows down, Escape back to the root, type a search, move the pointer.
+ * A string, because this file compiles without the DOM library.
+ */
+const INTERACT = `(() => {
+  const canvas = document.querySelector('canvas[data-testid="flame-canvas"]');
+  const search = document.querySelector('input[aria-label="Search frames"]');
+  const r = canvas.getBoundingClientRect();
+  const time = (f) => { const t0 = performance.now(); f(); return performance.now() - t0; };
+  const at = (type, x, y) => canvas.dispatchEvent(new MouseEvent(type, { clientX: r.left + x, clientY: r.top + y, bubbles: true }));
+  const zoom = time(() => at('click', r.width / 2, 18 * 3 + 9));
+  const reset = time(() => canvas.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })));
+  const hover = time(() => at('mousemove', r.width / 3, 18 * 5 + 9));
+  search.value = 'burn';
+  const t = time(() => search.dispatchEvent(new Event('input')));
+  search.value = '';
+  search.dispatchEvent(new Event('input'));
+  return { zoom, reset, search: t, hover };
+})()`;
+
+async function interact(hash: string): Promise<Interaction> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`${server.url}/${hash}`);
+  await page.locator('[data-testid="flame-summary"]').filter({ hasText: 'flame graph of' }).waitFor({ timeout: 120_000 });
+  const t = await page.evaluate<Interaction>(INTERACT);
+  await page.close();
+  return t;
+}
+
 const cases: Array<[string, string]> = [
   ['large profile', `#/profile/${largeId}`],
   [`aggregate of ${aggregate}`, `#/aggregate?query=${encodeURIComponent('service:fleet')}&from=now-1h&limit=${aggregate}`],
 ];
 const rows: string[] = [];
+const interactionRows: string[] = [];
 for (const [name, hash] of cases) {
   await measure(hash); // warm-up: module loading into the browser cache, the server's JIT
   const runs: Timing[] = [];
@@ -84,6 +123,12 @@ for (const [name, hash] of cases) {
   const row = `| ${name} | ${runs[0].frames} | ${median(runs.map((x) => x.total)).toFixed(0)} ms | ${median(runs.map((x) => x.server)).toFixed(0)} ms | ${median(runs.map((x) => x.browser)).toFixed(0)} ms |`;
   rows.push(row);
   console.log(row);
+  const inter: Interaction[] = [];
+  for (let r = 0; r < rounds; r++) inter.push(await interact(hash));
+  const m = (k: keyof Interaction) => `${median(inter.map((x) => x[k])).toFixed(1)} ms`;
+  const irow = `| ${name} | ${runs[0].frames} | ${m('zoom')} | ${m('reset')} | ${m('search')} | ${m('hover')} |`;
+  interactionRows.push(irow);
+  console.log(irow);
 }
 await browser.close();
 await server.stop();
@@ -92,3 +137,7 @@ console.log(`\nmachine: ${cpus()[0].model}, nproc ${cpus().length}, node ${proce
 console.log('| view | frames | navigation → drawn | server (request → response end) | browser (response → drawn) |');
 console.log('| --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+console.log('\nRedraws on the drawn graph (synchronous, in the page; median):');
+console.log('| view | frames | click to zoom | Escape to reset | type a search | hover |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const r of interactionRows) console.log(r);

@@ -2,7 +2,7 @@ import type { TreeJson } from '../api.js';
 import { h } from '../dom.js';
 import { formatValue, percent } from '../format.js';
 import { DIMMED, diffColor, frameColor, MATCHED } from './colors.js';
-import { type FlameLayout, focusWeights, layoutTree } from './layout.js';
+import { type FlameLayout, focusWeights, frameKey, frameKeys, layoutTree } from './layout.js';
 
 const ROW = 18;
 /** Frames narrower than this (CSS px) are not drawn, nor is anything under them. */
@@ -12,8 +12,8 @@ export interface FlameGraphOptions {
   unit: string;
   /** What the graph shows, for its accessible name ("CPU time of profile X"). */
   title: string;
-  /** Called after a click or key zooms (node index; 0 is the root). */
-  onZoom?: (node: number) => void;
+  /** Called after a click or key zooms, with the frame's key (see frameKeys; '' is the root). */
+  onZoom?: (key: string) => void;
   /** Called after each draw with what the search matches ("12.3% in 40 frames"), or null without a search. */
   onSearchResult?: (text: string | null) => void;
 }
@@ -59,7 +59,7 @@ export class FlameGraph {
       if (this.zoom === 0 || (e.key !== 'Escape' && e.key !== 'Backspace')) return;
       e.preventDefault();
       this.zoomTo(e.key === 'Escape' ? 0 : Math.max(0, this.layout.parent[this.zoom]));
-      this.options.onZoom?.(this.zoom);
+      this.options.onZoom?.(this.keyOf(this.zoom));
     });
     this.resize = new ResizeObserver(() => this.scheduleRender());
     this.resize.observe(this.element);
@@ -74,6 +74,19 @@ export class FlameGraph {
   zoomTo(node: number): void {
     this.zoom = node >= 0 && node < this.size && this.layout.width[node] > 0 ? node : 0;
     this.render();
+  }
+
+  /** The key of frame `node`, stable across loads of the same data (see frameKeys). */
+  keyOf(node: number): string {
+    // One frame's key walks its ancestors only: a click must not hash all 50,000 paths.
+    return frameKey(this.base, node);
+  }
+
+  /** Zooms on the frame with key `key` (from keyOf); an unknown or empty key shows the root. Returns whether it was found. */
+  zoomToKey(key: string): boolean {
+    const i = key === '' ? 0 : frameKeys(this.base).indexOf(key);
+    this.zoomTo(Math.max(0, i));
+    return i >= 0;
   }
 
   /** Highlights frames whose name contains `text` (case-insensitive); empty clears. */
@@ -108,8 +121,20 @@ export class FlameGraph {
   render(): void {
     const L = this.layout;
     const cssWidth = Math.max(200, this.canvas.parentElement?.clientWidth ?? 800);
-    const rows = L.maxDepth + 1;
-    const cssHeight = rows * ROW;
+    const z = this.zoom;
+    const scale = L.width[z] > 0 ? cssWidth / L.width[z] : 0;
+    // As tall as the deepest frame that will be drawn, not the deepest in the tree: zoomed on a
+    // shallow frame, or with deep stacks too thin to see, the graph has no empty rows.
+    let deepest = L.depth[z];
+    for (let i = z; i < L.end[z]; ) {
+      if (L.width[i] * scale < MIN_WIDTH) {
+        i = L.end[i];
+        continue;
+      }
+      if (L.depth[i] > deepest) deepest = L.depth[i];
+      i++;
+    }
+    const cssHeight = (deepest + 1) * ROW;
     const ratio = window.devicePixelRatio || 1;
     this.canvas.width = Math.round(cssWidth * ratio);
     this.canvas.height = Math.round(cssHeight * ratio);
@@ -127,11 +152,12 @@ export class FlameGraph {
       this.drawn = { node: new Int32Array(capacity), x: new Float64Array(capacity), w: new Float64Array(capacity), count: 0 };
     }
     this.drawn.count = 0;
-    const z = this.zoom;
-    const scale = L.width[z] > 0 ? cssWidth / L.width[z] : 0;
     const x0 = L.x[z];
     // Ancestors of the zoomed frame span the whole width.
+    // Faded: they are context (click one to zoom out to it), not part of the zoomed frame's value.
+    ctx.globalAlpha = 0.55;
     for (let p = L.parent[z]; p >= 0; p = L.parent[p]) this.drawFrame(ctx, p, 0, cssWidth, charWidth);
+    ctx.globalAlpha = 1;
     let visible = 0;
     for (let i = z; i < L.end[z]; ) {
       const w = L.width[i] * scale;
@@ -241,7 +267,7 @@ export class FlameGraph {
     const i = this.hit(e);
     if (i < 0) return;
     this.zoomTo(i === this.zoom ? Math.max(0, this.layout.parent[i]) : i);
-    this.options.onZoom?.(this.zoom);
+    this.options.onZoom?.(this.keyOf(this.zoom));
   }
 
   private onHover(e: MouseEvent): void {

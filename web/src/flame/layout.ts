@@ -93,3 +93,47 @@ export function focusWeights(layout: FlameLayout, fn: string): Float64Array {
   }
   return out;
 }
+
+/** Two 32-bit hashes of `s` continued from `a`/`b` (FNV-1a and a multiply-xorshift), for path keys. */
+function hashOn(a: number, b: number, s: string): [number, number] {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  // A separator, so "a;bc" and "ab;c" differ.
+  return [Math.imul(a ^ 0x3b, 0x01000193) >>> 0, Math.imul(b ^ 0x3b, 0x5bd1e995) >>> 0];
+}
+
+/** Returns the key of one frame (as frameKeys would), walking only its ancestors. */
+export function frameKey(layout: FlameLayout, node: number): string {
+  if (node <= 0 || node >= layout.name.length) return '';
+  const path: number[] = [];
+  for (let i = node; layout.parent[i] >= 0; i = layout.parent[i]) path.push(i);
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let k = path.length - 1; k >= 0; k--) [a, b] = hashOn(a, b, layout.names[layout.name[path[k]]]);
+  return a.toString(36) + b.toString(36).padStart(7, '0');
+}
+
+/**
+ * Returns a short key for every frame: a 64-bit hash of its path of function names from the
+ * root, in base 36. Unlike a node index, the key names the same frame after new profiles
+ * arrive, after the server prunes differently, or in another sample type, so it is what the URL
+ * keeps for the zoom. Two frames share a key only by a 1-in-2^64 accident.
+ */
+export function frameKeys(layout: FlameLayout): string[] {
+  const n = layout.name.length;
+  const ha = new Uint32Array(n);
+  const hb = new Uint32Array(n);
+  const keys: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = layout.parent[i];
+    const [a, b] = p < 0 ? [0x811c9dc5, 0x9747b28c] : hashOn(ha[p], hb[p], layout.names[layout.name[i]]);
+    ha[i] = a;
+    hb[i] = b;
+    keys[i] = p < 0 ? '' : a.toString(36) + b.toString(36).padStart(7, '0');
+  }
+  return keys;
+}

@@ -156,6 +156,7 @@ export const compareView: View = async (root, ctx) => {
   const graph = new FlameGraph(diff.tree, {
     unit,
     title: `Diff of ${diff.sampleType}, ${normalize === 'second' ? 'per second' : 'per profile'}`,
+    onZoom: (key) => updateParams(route, { zoom: key || null }),
   });
   ctx.onDispose(() => graph.dispose());
   // A row of the changes table keeps only the stacks through its function in the diff graph.
@@ -237,7 +238,7 @@ export const compareView: View = async (root, ctx) => {
     sides,
   );
   if (p.get('focus')) focusOn(p.get('focus'));
-  else graph.render();
+  if (!graph.zoomToKey(p.get('zoom') ?? '')) updateParams(route, { zoom: null });
   // Each side on its own, raw values, for a side-by-side look.
   const sideGraph = async (slot: HTMLElement, q: string, id: string, label: string) => {
     try {

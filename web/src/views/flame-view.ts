@@ -64,14 +64,15 @@ export const flameView: View = async (root, ctx) => {
       searchResult.textContent = text === null ? '' : `matches ${text}`;
     },
     title: `${data.sampleType} of ${id !== undefined ? `profile ${id}` : `${data.profiles} profiles`}`,
-    onZoom: (node) => updateParams(route, { zoom: node === 0 ? null : node }),
+    onZoom: (key) => updateParams(route, { zoom: key || null }),
   });
   ctx.onDispose(() => graph.dispose());
 
   const typeSelect = h('select', {
     'aria-label': 'Sample type',
     onchange: (e: Event) =>
-      navigate(route.path, withParams(route, { type: (e.target as HTMLSelectElement).value, zoom: null, focus: null })),
+      // The zoom names a path of functions, which the other sample type may have too: keep it.
+      navigate(route.path, withParams(route, { type: (e.target as HTMLSelectElement).value, focus: null })),
   });
   for (const t of data.sampleTypes)
     typeSelect.append(h('option', { value: t.key, selected: t.key === data.sampleType }, sampleTypeLabel(t)));
@@ -157,7 +158,7 @@ export const flameView: View = async (root, ctx) => {
   }
   drawTable(focus);
   if (p.get('search')) graph.setSearch(p.get('search') ?? '');
-  const zoom = Number(p.get('zoom') ?? '0');
-  graph.zoomTo(Number.isInteger(zoom) ? zoom : 0);
+  // A zoom on a frame this data does not have (gone from the window, another sample type) shows the root.
+  if (!graph.zoomToKey(p.get('zoom') ?? '')) updateParams(route, { zoom: null });
   performance.measure('hotpath:first-render', 'hotpath:view-start');
 };
