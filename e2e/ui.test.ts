@@ -224,6 +224,7 @@ describe('web UI in Chromium', () => {
     await flameReady();
     const summary = await page.getByTestId('flame-summary').innerText();
     const frames = Number(/flame graph of (\d+) frames/.exec(summary)?.[1]);
+    assert.equal(await page.title(), 'shop prod 1.0 · Hotpath', 'bookmarks are named after the profile');
     assert.ok(frames > 100, summary);
     assert.match(summary, /total \d/);
     const pixels = await canvasPixels(page);
@@ -290,6 +291,12 @@ describe('web UI in Chromium', () => {
       .filter({ hasText: `Only stacks through ${hot}` })
       .waitFor();
     assert.match(page.url(), /focus=/);
+    // The rows work from the keyboard too: Enter on the selected row lifts the filter.
+    const selected = page.locator('[data-testid="top-table"] tbody tr[aria-selected="true"]');
+    await selected.focus();
+    await selected.press('Enter');
+    await page.getByTestId('flame-summary').filter({ hasNotText: 'Only stacks through' }).waitFor();
+    assert.doesNotMatch(page.url(), /focus=/);
   });
 
   it('switches the sample type', async () => {
@@ -341,6 +348,12 @@ describe('web UI in Chromium', () => {
     assert.ok(pixels.red > 100 && pixels.green > 100, `red ${pixels.red}, green ${pixels.green}`);
     const changes = page.locator('[data-testid="changes-table"] tbody tr');
     assert.ok((await changes.count()) > 5);
+    // Values are normalised, and the tooltip says per what.
+    const canvas = page.getByTestId('flame-canvas').first();
+    const box = await canvas.boundingBox();
+    assert.ok(box);
+    await canvas.hover({ position: { x: box.width / 2, y: 18 + 9 } });
+    assert.match(await page.getByRole('tooltip').innerText(), /before [\d.]+ [mµn]?s\/s · after [\d.]+ [mµn]?s\/s · [+-]/);
     // Both sides' own graphs are drawn too.
     await flameReady(2);
     await shot('compare');
@@ -365,6 +378,10 @@ describe('web UI in Chromium', () => {
     assert.equal(await legacy.getAttribute('class'), 'flagged');
     assert.match(await legacy.innerText(), /no PGO/);
     assert.equal(await table.locator('tr.flagged').count(), 1, 'only legacy is flagged');
+    // shop runs builds with and without PGO: it links to their comparison, legacy has nothing to compare.
+    assert.equal(await table.locator('tr[data-service="shop"]').getByRole('link', { name: 'before/after PGO' }).count(), 1);
+    assert.equal(await legacy.getByRole('link', { name: 'before/after PGO' }).count(), 0);
+    assert.equal(await page.title(), 'Services and PGO · Hotpath');
     await shot('services');
   });
 

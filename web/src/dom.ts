@@ -31,3 +31,19 @@ export function replace(parent: Node, ...children: Child[]): void {
   while (parent.firstChild) parent.removeChild(parent.firstChild);
   append(parent, children);
 }
+
+/**
+ * Makes a table row act as a button for the keyboard too: focusable, and Enter or Space does
+ * what a click does.
+ */
+export function clickableRow(row: HTMLTableRowElement, onActivate: () => void): HTMLTableRowElement {
+  row.tabIndex = 0;
+  row.classList.add('clickable');
+  row.addEventListener('click', onActivate);
+  row.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    onActivate();
+  });
+  return row;
+}

@@ -99,11 +99,15 @@ async function render(): Promise<void> {
     onDispose: (fn) => disposers.push(fn),
     isStale: () => mine !== generation,
   };
+  document.title = 'Hotpath';
   try {
     await view(viewRoot, ctx);
   } catch (err) {
     ctx.showError(err);
   }
+  // Bookmarks and history entries are named after what the view shows.
+  const heading = viewRoot.querySelector('h1')?.textContent?.trim();
+  if (mine === generation && heading) document.title = `${heading} · Hotpath`;
 }
 
 // A back/forward step can fire both popstate and hashchange: draw once per URL.

@@ -1,4 +1,4 @@
-import { h, replace } from '../dom.js';
+import { clickableRow, h, replace } from '../dom.js';
 import { formatValue, percent } from '../format.js';
 
 export interface TopRow {
@@ -35,20 +35,21 @@ export function topTable(
     replace(
       body,
       ...shown.map((r) =>
-        h(
-          'tr',
-          {
-            class: r.name === selected ? 'selected' : undefined,
-            'aria-selected': r.name === selected ? 'true' : undefined,
-            onclick: () => onSelect(r.name === selected ? null : r.name),
-            style: 'cursor: pointer',
-            title: 'Show only the stacks through this function',
-          },
-          h('td', { class: 'fn' }, r.name),
-          h('td', { class: 'num' }, formatValue(r.flat, unit)),
-          h('td', { class: 'num' }, percent(r.flat, total)),
-          h('td', { class: 'num' }, formatValue(r.cum, unit)),
-          h('td', { class: 'num' }, percent(r.cum, total)),
+        clickableRow(
+          h(
+            'tr',
+            {
+              class: r.name === selected ? 'selected' : undefined,
+              'aria-selected': r.name === selected ? 'true' : undefined,
+              title: 'Show only the stacks through this function',
+            },
+            h('td', { class: 'fn' }, r.name),
+            h('td', { class: 'num' }, formatValue(r.flat, unit)),
+            h('td', { class: 'num' }, percent(r.flat, total)),
+            h('td', { class: 'num' }, formatValue(r.cum, unit)),
+            h('td', { class: 'num' }, percent(r.cum, total)),
+          ),
+          () => onSelect(r.name === selected ? null : r.name),
         ),
       ),
     );

@@ -10,6 +10,8 @@ const MIN_WIDTH = 0.5;
 
 export interface FlameGraphOptions {
   unit: string;
+  /** Appended to every value shown, for normalised values ("/s", "/profile"). */
+  valueSuffix?: string;
   /** What the graph shows, for its accessible name ("CPU time of profile X"). */
   title: string;
   /** Called after a click or key zooms, with the frame's key (see frameKeys; '' is the root). */
@@ -206,17 +208,20 @@ export class FlameGraph {
     }
   }
 
+  /** A value as people read it, in the graph's unit and normalisation. */
+  private fmt(v: number): string {
+    return `${formatValue(v, this.options.unit)}${this.options.valueSuffix ?? ''}`;
+  }
+
   private rootLabel(): string {
-    const L = this.layout;
-    return `all (${formatValue(L.width[0], this.options.unit)})`;
+    return `all (${this.fmt(this.layout.width[0])})`;
   }
 
   /** Writes what the graph shows as text: frame counts, total, zoom, search share and the widest frames. */
   private describe(visible: number): void {
     const L = this.layout;
-    const unit = this.options.unit;
     const root = L.width[0];
-    const parts = [`${this.options.title}: flame graph of ${this.size} frames (${visible} drawn), total ${formatValue(root, unit)}.`];
+    const parts = [`${this.options.title}: flame graph of ${this.size} frames (${visible} drawn), total ${this.fmt(root)}.`];
     if (this.focus) parts.push(`Only stacks through ${this.focus}.`);
     if (this.zoom !== 0) {
       parts.push(`Zoomed on ${L.names[L.name[this.zoom]]} (${percent(L.width[this.zoom], root)} of total).`);
@@ -235,7 +240,7 @@ export class FlameGraph {
       const query = this.search.source.replace(/\\/g, '');
       parts.push(`Search "${query}" matches ${percent(matched, root)}.`);
       this.options.onSearchResult?.(
-        frames === 0 ? 'no frame matches' : `${percent(matched, root)} of ${formatValue(root, unit)} (${formatValue(matched, unit)})`,
+        frames === 0 ? 'no frame matches' : `${percent(matched, root)} of ${this.fmt(root)} (${this.fmt(matched)})`,
       );
     } else {
       this.options.onSearchResult?.(null);
@@ -277,19 +282,18 @@ export class FlameGraph {
       return;
     }
     const L = this.layout;
-    const unit = this.options.unit;
     const lines: Array<Node | string> = [h('b', {}, i === 0 ? 'all' : L.names[L.name[i]])];
     if (L.before && L.after) {
       const delta = L.after[i] - L.before[i];
       lines.push(
         h('br'),
-        `before ${formatValue(L.before[i], unit)} · after ${formatValue(L.after[i], unit)} · `,
-        h('span', {}, `${delta >= 0 ? '+' : ''}${formatValue(delta, unit)} (${L.before[i] === 0 ? 'new' : percent(delta, L.before[i])})`),
+        `before ${this.fmt(L.before[i])} · after ${this.fmt(L.after[i])} · `,
+        h('span', {}, `${delta >= 0 ? '+' : ''}${this.fmt(delta)} (${L.before[i] === 0 ? 'new' : percent(delta, L.before[i])})`),
       );
     } else {
       lines.push(
         h('br'),
-        `total ${formatValue(L.width[i], unit)} (${percent(L.width[i], L.width[0])}) · self ${formatValue(L.self[i], unit)} (${percent(L.self[i], L.width[0])})`,
+        `total ${this.fmt(L.width[i])} (${percent(L.width[i], L.width[0])}) · self ${this.fmt(L.self[i])} (${percent(L.self[i], L.width[0])})`,
       );
     }
     this.tooltip.replaceChildren(...lines);

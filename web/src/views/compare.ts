@@ -1,6 +1,6 @@
 import { type ApiError, type DiffJson, type FlameJson, getJson, type ServiceJson } from '../api.js';
 import { type TimeWindow, timeRange, windowOf, windowParams } from '../components/time-range.js';
-import { h, replace } from '../dom.js';
+import { clickableRow, h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
 import { describeRange, formatValue, percent } from '../format.js';
 import { href, navigate, updateParams } from '../route.js';
@@ -155,6 +155,7 @@ export const compareView: View = async (root, ctx) => {
   const fmt = (v: number) => `${formatValue(v, unit)}${per}`;
   const graph = new FlameGraph(diff.tree, {
     unit,
+    valueSuffix: per,
     title: `Diff of ${diff.sampleType}, ${normalize === 'second' ? 'per second' : 'per profile'}`,
     onZoom: (key) => updateParams(route, { zoom: key || null }),
   });
@@ -198,8 +199,6 @@ export const compareView: View = async (root, ctx) => {
           'tr',
           {
             title: 'Show only the stacks through this function',
-            style: 'cursor: pointer',
-            onclick: () => focusOn(row.classList.contains('selected') ? null : c.name),
           },
           h('td', { class: 'fn' }, c.name),
           h('td', { class: 'num' }, fmt(c.before)),
@@ -207,6 +206,7 @@ export const compareView: View = async (root, ctx) => {
           h('td', { class: `num ${c.delta > 0 ? 'grow-text' : 'shrink-text'}` }, `${c.delta > 0 ? '+' : ''}${fmt(c.delta)}`),
           h('td', { class: 'num' }, c.before === 0 ? 'new' : percent(c.delta, c.before)),
         );
+        clickableRow(row, () => focusOn(row.classList.contains('selected') ? null : c.name));
         changeRows.set(c.name, row);
         return row;
       }),

@@ -50,7 +50,7 @@ export const servicesView: View = async (root, ctx) => {
         h(
           'tr',
           {},
-          ...['Service', 'Envs', 'Latest version', 'Profiles', 'CPU cores', 'pgo:true share', 'Status'].map((t) =>
+          ...['Service', 'Envs', 'Latest version', 'Profiles', 'CPU cores', 'pgo:true share', 'Status', ''].map((t) =>
             h('th', { scope: 'col' }, t),
           ),
         ),
@@ -81,6 +81,24 @@ export const servicesView: View = async (root, ctx) => {
                 : s.latestPgo
                   ? h('span', { class: 'badge yes' }, 'PGO')
                   : h('span', { class: 'badge' }, 'unknown'),
+            ),
+            h(
+              'td',
+              {},
+              // Profiles with and without PGO in the window: their difference is what PGO bought.
+              s.pgoShare > 0 && s.pgoShare < 1
+                ? h(
+                    'a',
+                    {
+                      href: href(['compare'], {
+                        before: `service:${s.service} pgo:false`,
+                        after: `service:${s.service} pgo:true`,
+                        ...windowParams(win),
+                      }),
+                    },
+                    'before/after PGO',
+                  )
+                : null,
             ),
           ),
         ),
