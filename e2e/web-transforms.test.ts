@@ -6,6 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { type FlameTree, FlameTreeAccumulator } from '../src/pprof/flame-tree.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { valueIndex } from '../src/pprof/profile.js';
+import { matchesQuery } from '../src/query/evaluate.js';
+import { parseQuery } from '../src/query/parse.js';
 import { fixture, repoRoot } from './support/paths.js';
 
 // The web UI's pure transforms (flame layout, function focus, diff colours, formatting, URL
@@ -54,6 +56,12 @@ interface RouteModule {
   href(path: string[], params?: Record<string, string | number | null | undefined>): string;
   currentRoute(): { path: string[]; params: URLSearchParams };
 }
+interface QueryTermsModule {
+  term(key: string, value: string, exclude?: boolean): string;
+  queryTerms(query: string): string[];
+  toggleTerm(query: string, t: string): string;
+  serviceQuery(service: string, env?: string): string;
+}
 interface TimeRangeModule {
   windowOf(params: URLSearchParams, defaultFrom: string): { from: string; to: string };
   windowParams(w: { from: string; to: string }): { from: string; to: string | null };
@@ -97,7 +105,9 @@ describe('web UI transforms on real flame trees', () => {
   let format: FormatModule;
   let route: RouteModule;
   let time: TimeRangeModule;
+  let terms: QueryTermsModule;
   before(async () => {
+    terms = await load<QueryTermsModule>('query-terms.js');
     layout = await load<LayoutModule>('flame/layout.js');
     colors = await load<ColorsModule>('flame/colors.js');
     format = await load<FormatModule>('format.js');
@@ -162,11 +172,15 @@ describe('web UI transforms on real flame trees', () => {
     const sort = serverTree('cpu-sort.pprof');
     const jsonLayout = layout.layoutTree(json.json);
     const jsonKeys = layout.frameKeys(jsonLayout);
-    for (let i = 0; i < jsonKeys.length; i++) assert.equal(layout.frameKey(jsonLayout, i), jsonKeys[i], 'one frame’s key = its key among all');
+    for (let i = 0; i < jsonKeys.length; i++)
+      assert.equal(layout.frameKey(jsonLayout, i), jsonKeys[i], 'one frame’s key = its key among all');
     const sortKeys = layout.frameKeys(layout.layoutTree(sort.json));
     assert.equal(jsonKeys[0], '', 'the root has the empty key');
     assert.equal(new Set(jsonKeys).size, jsonKeys.length, 'one key per frame');
-    assert.ok(jsonKeys.slice(1).every((k) => /^[0-9a-z]{8,14}$/.test(k)), 'short URL-safe keys');
+    assert.ok(
+      jsonKeys.slice(1).every((k) => /^[0-9a-z]{8,14}$/.test(k)),
+      'short URL-safe keys',
+    );
     // Paths both workloads have get the same key in both trees, and only those.
     const jsonPaths = paths(json.tree);
     const sortByKey = new Map(sortKeys.map((k, i) => [k, i]));
@@ -233,6 +247,23 @@ describe('web UI transforms on real flame trees', () => {
     assert.equal(format.percent(1, 0), '0%');
     assert.equal(format.describeRange('now-24h'), 'in the last 24 hours');
     assert.equal(format.describeRange('now-30d', 'now-7d'), 'between now-30d and now-7d');
+  });
+
+  it('writes query terms the server parses back to the value clicked, however odd the value', () => {
+    const profile = (host: string) => ({ id: 'x', tags: { host: [host], service: ['my api'] }, metrics: {} });
+    for (const value of ['web-1', 'a b', 'rack[1]?', 'x"y', 'c\\d', 'web-*', '1.0 (beta)', 'OR', 'é.host/2']) {
+      const t = terms.term('host', value);
+      assert.equal(matchesQuery(parseQuery(t), profile(value)), true, `${t} matches ${value}`);
+      assert.equal(matchesQuery(parseQuery(t), profile(`${value}x`)), false, `${t} matches only ${value}`);
+      assert.equal(matchesQuery(parseQuery(terms.term('host', value, true)), profile(value)), false, `-${t}`);
+      // A facet click on a value already in the query takes exactly that term out.
+      const q = `service:api ${t} env:prod`;
+      assert.deepEqual(terms.queryTerms(q), ['service:api', t, 'env:prod']);
+      assert.equal(terms.toggleTerm(q, t), 'service:api env:prod');
+      assert.equal(terms.toggleTerm('service:api', t), `service:api ${t}`);
+    }
+    assert.equal(terms.serviceQuery('my api', 'prod'), 'service:"my api" env:prod');
+    assert.equal(matchesQuery(parseQuery(terms.serviceQuery('my api')), profile('h')), true);
   });
 
   it('keeps view state in the hash: what href writes, currentRoute reads back', () => {

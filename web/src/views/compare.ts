@@ -3,6 +3,7 @@ import { type TimeWindow, timeRange, windowOf, windowParams } from '../component
 import { clickableRow, h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
 import { describeRange, formatValue, percent } from '../format.js';
+import { serviceQuery } from '../query-terms.js';
 import { href, navigate, updateParams } from '../route.js';
 import type { View } from '../view.js';
 
@@ -59,8 +60,8 @@ export const compareView: View = async (root, ctx) => {
     const s = presetSelect.value;
     if (s === '') return;
     navigate(['compare'], {
-      before: `service:${s} pgo:false`,
-      after: `service:${s} pgo:true`,
+      before: `${serviceQuery(s)} pgo:false`,
+      after: `${serviceQuery(s)} pgo:true`,
       ...windowParams(picker.value()),
       normalize: norm.value,
     });

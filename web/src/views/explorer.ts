@@ -3,6 +3,7 @@ import { queryBar } from '../components/query-bar.js';
 import { windowOf, windowParams } from '../components/time-range.js';
 import { h, replace } from '../dom.js';
 import { describeRange, formatTime } from '../format.js';
+import { queryTerms, term, toggleTerm } from '../query-terms.js';
 import { href, navigate, withParams } from '../route.js';
 import { isQueryError, type View } from '../view.js';
 
@@ -16,18 +17,6 @@ const COLUMNS: Array<[string, string | null]> = [
   ['PGO', null],
   ['CPU cores', 'cpu'],
 ];
-
-/** The query term for `key:value` (quoted when the value has more than word characters). */
-function term(key: string, value: string, exclude = false): string {
-  const v = /^[\w.\-/]+$/.test(value) ? value : `"${value.replace(/"/g, '\\"')}"`;
-  return `${exclude ? '-' : ''}${key}:${v}`;
-}
-
-/** Returns the query with `t` added, or removed when it is already one of its terms. */
-function toggleTerm(query: string, t: string): string {
-  const terms = query.split(/\s+/).filter((x) => x !== '');
-  return terms.includes(t) ? terms.filter((x) => x !== t).join(' ') : [...terms, t].join(' ');
-}
 
 /** The explorer: query bar, facets, and the sortable, paged list of matching profiles. */
 export const explorerView: View = async (root, ctx) => {
@@ -64,7 +53,7 @@ export const explorerView: View = async (root, ctx) => {
   }
   if (ctx.isStale()) return;
 
-  const terms = new Set(query.split(/\s+/));
+  const terms = new Set(queryTerms(query));
   for (const field of ['service', 'env', 'version', 'pgo']) {
     const values = facets.facets[field] ?? [];
     if (values.length === 0) continue;

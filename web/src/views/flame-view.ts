@@ -4,6 +4,7 @@ import { topTable } from '../components/top-table.js';
 import { h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
 import { describeRange, formatTime, formatValue } from '../format.js';
+import { serviceQuery } from '../query-terms.js';
 import { href, navigate, updateParams, withParams } from '../route.js';
 import type { View } from '../view.js';
 
@@ -52,7 +53,18 @@ export const flameView: View = async (root, ctx) => {
 
   if (record) {
     title.textContent = `${record.service} ${record.env} ${record.version}`.trim() || `Profile ${record.id}`;
-    meta.textContent = `${formatTime(record.start)} · host ${record.host || '?'} · ${record.cpuCores === null ? '' : `${record.cpuCores.toFixed(2)} CPU cores · `}pgo ${record.pgo ?? 'unknown'} · id ${record.id}`;
+    replace(
+      meta,
+      `${formatTime(record.start)} · host ${record.host || '?'} · ${record.cpuCores === null ? '' : `${record.cpuCores.toFixed(2)} CPU cores · `}pgo ${record.pgo ?? 'unknown'} · id ${record.id}`,
+      record.service
+        ? h(
+            'span',
+            {},
+            ' · ',
+            h('a', { href: href(['explore'], { query: serviceQuery(record.service, record.env) }) }, `other profiles of ${record.service}`),
+          )
+        : null,
+    );
   } else {
     meta.textContent = `${data.profiles} profiles, ${data.seconds.toFixed(0)} s profiled${data.skipped.length ? `, ${data.skipped.length} skipped (${data.skipped[0].reason})` : ''}`;
   }

@@ -2,6 +2,7 @@ import { download, type ExplainJson, getJson, type ServiceJson } from '../api.js
 import { timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { h, replace } from '../dom.js';
 import { describeRange } from '../format.js';
+import { serviceQuery } from '../query-terms.js';
 import { href, navigate } from '../route.js';
 import type { View } from '../view.js';
 
@@ -32,6 +33,7 @@ export const servicesView: View = async (root, ctx) => {
     return;
   }
   const without = services.filter((s) => s.withoutPgo).length;
+  const unknown = services.filter((s) => s.latestPgo === null).map((s) => s.service);
   replace(
     body,
     h(
@@ -40,6 +42,9 @@ export const servicesView: View = async (root, ctx) => {
       without === 0
         ? 'Every service with a known build runs with PGO.'
         : `${without} of ${services.length} services run builds without PGO: their newest profiles say pgo:false.`,
+      unknown.length === 0
+        ? null
+        : ` ${unknown.length === 1 ? `${unknown[0]} does` : `${unknown.length} services (${unknown.join(', ')}) do`} not say whether ${unknown.length === 1 ? 'it uses' : 'they use'} PGO: their profiles have no pgo tag (dd-trace-go adds it; other clients can send pgo:true or pgo:false as a tag).`,
     ),
     h(
       'table',
@@ -91,8 +96,8 @@ export const servicesView: View = async (root, ctx) => {
                     'a',
                     {
                       href: href(['compare'], {
-                        before: `service:${s.service} pgo:false`,
-                        after: `service:${s.service} pgo:true`,
+                        before: `${serviceQuery(s.service)} pgo:false`,
+                        after: `${serviceQuery(s.service)} pgo:true`,
                         ...windowParams(win),
                       }),
                     },
@@ -121,7 +126,7 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
   }
   if (ctx.isStale()) return;
   const chosenEnv = env || (info?.envs.includes('prod') ? 'prod' : (info?.envs[0] ?? ''));
-  const query = `service:${service}${chosenEnv ? ` env:${chosenEnv}` : ''}`;
+  const query = serviceQuery(service, chosenEnv);
   const envSelect = h('select', {
     'aria-label': 'Environment',
     onchange: (e: Event) => navigate(['services', service], { env: (e.target as HTMLSelectElement).value }),
