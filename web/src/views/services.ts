@@ -44,7 +44,7 @@ export const servicesView: View = async (root, ctx) => {
         : `${without} of ${services.length} services run builds without PGO: their newest profiles say pgo:false.`,
       unknown.length === 0
         ? null
-        : ` ${unknown.length === 1 ? `${unknown[0]} does` : `${unknown.length} services (${unknown.join(', ')}) do`} not say whether ${unknown.length === 1 ? 'it uses' : 'they use'} PGO: their profiles have no pgo tag (dd-trace-go adds it; other clients can send pgo:true or pgo:false as a tag).`,
+        : ` ${unknown.length === 1 ? `${unknown[0]} sends` : `${unknown.length} services (${unknown.join(', ')}) send`} no pgo tag, so whether ${unknown.length === 1 ? 'it uses' : 'they use'} PGO is unknown (dd-trace-go adds the tag; other clients can send pgo:true or pgo:false).`,
     ),
     h(
       'table',
