@@ -319,6 +319,30 @@ describe('web UI in Chromium', () => {
     await shot('profile-heap');
   });
 
+  it('draws the flame graph of all profiles matching a query, merged on the server', async () => {
+    await page.goto(`${server.url}/#/explore?query=service%3Ashop`);
+    await page.getByRole('link', { name: 'Flame graph of the newest 2' }).click();
+    await flameReady();
+    assert.match(page.url(), /#\/aggregate\?query=service%3Ashop/);
+    const summary = await page.getByTestId('flame-summary').innerText();
+    assert.match(summary, /cpu\.pprof:cpu of 2 profiles: flame graph of \d+ frames/);
+    // Its total is both profiles' CPU time.
+    const cpu = (name: string) => {
+      const p = parseProfile(readFileSync(fixture(name)));
+      const vi = valueIndex(p, 'cpu', 'nanoseconds');
+      let sum = 0;
+      for (let i = 0; i < p.samples.count; i++) sum += p.samples.values[i * (p.sampleTypes.length >> 1) + vi];
+      return sum;
+    };
+    const expected = (cpu('cpu-json.pprof') + cpu('cpu-sort.pprof')) / 1e9;
+    const shown = Number(/total ([\d.]+) s\./.exec(summary)?.[1]);
+    assert.ok(Math.abs(shown - expected) < 0.006, `total ${shown} s, expected ${expected} s`);
+    const pixels = await canvasPixels(page);
+    assert.ok(pixels.colored > pixels.total * 0.1, `painted ${pixels.colored} of ${pixels.total}`);
+    assert.match(await page.locator('main').innerText(), /2 profiles, \d+ s profiled/);
+    await shot('aggregate');
+  });
+
   it('compares two profiles picked in the explorer, the older one as before', async () => {
     await page.goto(`${server.url}/#/explore?query=service%3Ashop`);
     await page.getByTestId('profiles-table').waitFor();
