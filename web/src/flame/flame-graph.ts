@@ -63,7 +63,14 @@ export class FlameGraph {
       this.zoomTo(e.key === 'Escape' ? 0 : Math.max(0, this.layout.parent[this.zoom]));
       this.options.onZoom?.(this.keyOf(this.zoom));
     });
-    this.resize = new ResizeObserver(() => this.scheduleRender());
+    // Only a new width needs a redraw: the graph sets its own height on every draw.
+    let observedWidth = -1;
+    this.resize = new ResizeObserver((entries) => {
+      const width = entries[entries.length - 1]?.contentRect.width ?? -1;
+      if (width === observedWidth) return;
+      observedWidth = width;
+      this.scheduleRender();
+    });
     this.resize.observe(this.element);
   }
 
@@ -138,9 +145,13 @@ export class FlameGraph {
     }
     const cssHeight = (deepest + 1) * ROW;
     const ratio = window.devicePixelRatio || 1;
-    this.canvas.width = Math.round(cssWidth * ratio);
-    this.canvas.height = Math.round(cssHeight * ratio);
-    this.canvas.style.height = `${cssHeight}px`;
+    // Resizing the canvas reallocates its pixels: only when the size really changes.
+    const [pw, ph] = [Math.round(cssWidth * ratio), Math.round(cssHeight * ratio)];
+    if (this.canvas.width !== pw) this.canvas.width = pw;
+    if (this.canvas.height !== ph) {
+      this.canvas.height = ph;
+      this.canvas.style.height = `${cssHeight}px`;
+    }
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
