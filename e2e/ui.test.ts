@@ -187,6 +187,7 @@ describe('web UI in Chromium', () => {
     await empty.waitFor();
     assert.match(await empty.innerText(), /between now-30d and now-7d/);
     assert.match(page.url(), /from=now-30d&to=now-7d/);
+    await shot('explorer-custom-range', false);
     // A bookmark of this view opens the same window.
     await page.reload();
     await page.getByTestId('empty').waitFor();
