@@ -197,6 +197,34 @@ describe('web UI in Chromium', () => {
     assert.doesNotMatch(page.url(), /to=/);
   });
 
+  it('sorts by a column and pages through the results, all in the URL', async () => {
+    await page.goto(`${server.url}/#/explore?sort=service&size=2`);
+    const table = page.getByTestId('profiles-table');
+    await table.waitFor();
+    const services = async () => (await table.locator('tbody tr').allInnerTexts()).map((row) => row.split('\t').map((c) => c.trim())[2]);
+    // Five profiles of four services, two per page, by service name ascending.
+    assert.deepEqual(await services(), ['api', 'dd']);
+    assert.equal(await page.getByTestId('page-range').innerText(), '1–2 of 5');
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByTestId('page-range').filter({ hasText: '3–4 of 5' }).waitFor();
+    assert.deepEqual(await services(), ['legacy', 'shop']);
+    assert.match(page.url(), /page=2/);
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByTestId('page-range').filter({ hasText: '5–5 of 5' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Next →' }).isDisabled(), true);
+    // Sorting again (descending) starts over at the first page.
+    await table.getByRole('columnheader', { name: 'Service' }).click();
+    await page.getByTestId('page-range').filter({ hasText: '1–2 of 5' }).waitFor();
+    assert.deepEqual(await services(), ['shop', 'shop']);
+    assert.equal(await table.getByRole('columnheader', { name: 'Service' }).getAttribute('aria-sort'), 'descending');
+    assert.match(page.url(), /sort=-service/);
+    // A bookmark of a page past the end says so instead of drawing an empty table.
+    await page.goto(`${server.url}/#/explore?size=2&page=9`);
+    assert.match(await page.getByTestId('empty').innerText(), /Page 9 is past the end: 5 profiles match, 3 pages of 2/);
+    await page.getByRole('link', { name: 'Go to the last page' }).click();
+    await page.getByTestId('page-range').filter({ hasText: '5–5 of 5' }).waitFor();
+  });
+
   it('shows a query error at its column', async () => {
     const input = page.getByRole('searchbox', { name: 'Search query' });
     await input.fill('service:(a OR');

@@ -7,7 +7,10 @@ import { queryTerms, term, toggleTerm } from '../query-terms.js';
 import { href, navigate, withParams } from '../route.js';
 import { isQueryError, type View } from '../view.js';
 
+/** Rows per page: the default, the sizes offered, and the API's limit. */
 const PAGE = 50;
+const PAGE_SIZES = [25, 50, 100, 200];
+const MAX_PAGE = 1000;
 const COLUMNS: Array<[string, string | null]> = [
   ['Time', 'start'],
   ['Service', 'service'],
@@ -25,7 +28,8 @@ export const explorerView: View = async (root, ctx) => {
   const range = windowOf(p, 'now-24h');
   const { from, to } = range;
   const sort = p.get('sort') ?? '-start';
-  const page = Math.max(1, Number(p.get('page') ?? '1') || 1);
+  const page = Math.max(1, Math.floor(Number(p.get('page') ?? '1')) || 1);
+  const size = Math.min(MAX_PAGE, Math.max(1, Math.floor(Number(p.get('size') ?? PAGE)) || PAGE));
   const go = (changes: Record<string, string | number | null>) => navigate(['explore'], withParams(ctx.route, changes));
   const bar = queryBar({ query, ...range }, (q, w) => go({ query: q, ...windowParams(w), page: null }));
   const facetsBox = h('aside', { class: 'facets', 'aria-label': 'Facets' });
@@ -36,7 +40,7 @@ export const explorerView: View = async (root, ctx) => {
   let facets: { total: number; facets: Record<string, FacetValue[]> };
   try {
     [list, facets] = await Promise.all([
-      getJson<{ profiles: ProfileJson[]; total: number }>('profiles', { query, from, to, sort, limit: PAGE, offset: (page - 1) * PAGE }),
+      getJson<{ profiles: ProfileJson[]; total: number }>('profiles', { query, from, to, sort, limit: size, offset: (page - 1) * size }),
       getJson<{ total: number; facets: Record<string, FacetValue[]> }>('facets', { query, from, to }),
     ]);
   } catch (err) {
@@ -176,8 +180,30 @@ export const explorerView: View = async (root, ctx) => {
       h('td', {}, h('a', { href: href(['profile', r.id]) }, 'flame graph')),
     ),
   );
-  const first = (page - 1) * PAGE + 1;
+  const lastPage = Math.ceil(list.total / size);
+  if (list.profiles.length === 0) {
+    // A bookmark of page 9 after retention removed profiles: say so and offer the last page.
+    replace(
+      results,
+      h(
+        'p',
+        { class: 'empty', 'data-testid': 'empty' },
+        `Page ${page} is past the end: ${list.total} profile${list.total === 1 ? '' : 's'} match, ${lastPage} page${lastPage === 1 ? '' : 's'} of ${size}. `,
+        h('a', { href: href(['explore'], withParams(ctx.route, { page: lastPage === 1 ? null : lastPage })) }, 'Go to the last page'),
+      ),
+    );
+    return;
+  }
+  const first = (page - 1) * size + 1;
   const last = first + list.profiles.length - 1;
+  const sizeSelect = h('select', {
+    'aria-label': 'Profiles per page',
+    onchange: (e: Event) =>
+      go({ size: Number((e.target as HTMLSelectElement).value) === PAGE ? null : (e.target as HTMLSelectElement).value, page: null }),
+  });
+  for (const n of PAGE_SIZES.includes(size) ? PAGE_SIZES : [...PAGE_SIZES, size].sort((a, b) => a - b)) {
+    sizeSelect.append(h('option', { value: n, selected: n === size }, `${n} per page`));
+  }
   replace(
     results,
     h(
@@ -197,8 +223,10 @@ export const explorerView: View = async (root, ctx) => {
       'div',
       { class: 'pager' },
       h('button', { type: 'button', disabled: page <= 1, onclick: () => go({ page: page - 1 }) }, '← Previous'),
-      h('span', {}, `${first}–${last} of ${list.total}`),
+      h('span', { 'data-testid': 'page-range' }, `${first}–${last} of ${list.total}`),
       h('button', { type: 'button', disabled: last >= list.total, onclick: () => go({ page: page + 1 }) }, 'Next →'),
+      h('span', { class: 'grow' }),
+      sizeSelect,
     ),
   );
 };
