@@ -423,6 +423,19 @@ describe('web UI in Chromium', () => {
     assert.ok(focused.colored < pixels.colored, `focused ${focused.colored} < all ${pixels.colored} painted pixels`);
   });
 
+  it('shows a compare error under the side it is about', async () => {
+    await page.goto(`${server.url}/#/compare?before=${encodeURIComponent('service:(a OR')}&after=service%3Ashop`);
+    const beforeError = page.getByRole('alert').filter({ hasText: 'before: query:' });
+    await beforeError.waitFor();
+    assert.match(await beforeError.innerText(), /column 14[\s\S]*\n {13}\^/);
+    assert.match(await page.locator('main').innerText(), /Fix the before side to compare/);
+    await page.goto(`${server.url}/#/compare?before=service%3Ashop&after=service%3Anobody`);
+    const afterError = page.getByRole('alert').filter({ hasText: 'after: no profiles match "service:nobody"' });
+    await afterError.waitFor();
+    assert.equal(await page.getByRole('searchbox', { name: 'After query' }).getAttribute('aria-invalid'), 'true');
+    await shot('compare-error', false);
+  });
+
   it('flags the service whose newest profiles say pgo:false', async () => {
     await page.goto(`${server.url}/#/services`);
     const table = page.getByTestId('services-table');
