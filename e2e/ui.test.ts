@@ -126,7 +126,8 @@ describe('web UI in Chromium', () => {
     assert.equal(res.status, 200, await res.clone().text());
     ids.dd = ((await res.json()) as { id: string }).id;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // Clipboard access, so the test can read what the Copy buttons copied.
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     // The page runs under a content security policy: anything it blocks is a bug of the UI.
     page.on('console', (msg) => {
@@ -460,6 +461,21 @@ describe('web UI in Chromium', () => {
       await page.getByTestId('ci-command').innerText(),
       `hotpath pgo --server ${server.url} 'service:shop env:prod' ./default.pgo`,
     );
+    await page.getByRole('button', { name: 'Copy' }).first().click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(
+      await page.evaluate('navigator.clipboard.readText()'),
+      `hotpath pgo --server ${server.url} 'service:shop env:prod' ./default.pgo`,
+    );
+    assert.match(
+      await page.getByTestId('ci-actions').innerText(),
+      /run: npx --yes hotpath pgo --server .* 'service:shop env:prod' \.\/default\.pgo\n {2}env:\n {4}HOTPATH_APP_KEY: \$\{\{ secrets\.HOTPATH_APP_KEY \}\}/,
+    );
+    // The profiles it uses are listed by who they are, biggest CPU first.
+    const used = page.locator('[data-testid="pgo-profiles"] tbody tr');
+    await used.first().waitFor();
+    assert.equal(await used.count(), 2);
+    assert.match(await used.first().innerText(), /shop-1/);
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Download default.pgo' }).click();
     const file = await (await download).path();

@@ -1,7 +1,8 @@
-import { download, type ExplainJson, getJson, type ServiceJson } from '../api.js';
+import { download, type ExplainJson, getJson, type ProfileJson, type ServiceJson } from '../api.js';
+import { copyButton } from '../components/copy-button.js';
 import { timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { h, replace } from '../dom.js';
-import { describeRange } from '../format.js';
+import { describeRange, formatTime } from '../format.js';
 import { serviceQuery } from '../query-terms.js';
 import { href, navigate } from '../route.js';
 import type { View } from '../view.js';
@@ -56,7 +57,7 @@ export const servicesView: View = async (root, ctx) => {
           'tr',
           {},
           ...['Service', 'Envs', 'Latest version', 'Profiles', 'CPU cores', 'pgo:true share', 'Status', ''].map((t) =>
-            h('th', { scope: 'col' }, t),
+            h('th', { scope: 'col', class: t === 'Profiles' || t === 'CPU cores' ? 'num' : undefined }, t),
           ),
         ),
       ),
@@ -133,17 +134,18 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
   });
   for (const e of info?.envs ?? []) envSelect.append(h('option', { value: e, selected: e === chosenEnv }, e));
   const command = `hotpath pgo --server ${location.origin} ${shellQuote(query)} ./default.pgo`;
-  const copy = h('button', { type: 'button' }, 'Copy');
-  copy.addEventListener('click', () => {
-    navigator.clipboard?.writeText(command).then(
-      () => {
-        copy.textContent = 'Copied';
-      },
-      () => {
-        copy.textContent = 'Select and copy';
-      },
-    );
-  });
+  const commandText = h('pre', { class: 'grow', 'data-testid': 'ci-command' }, command);
+  const actionsText = h(
+    'pre',
+    { class: 'grow', 'data-testid': 'ci-actions' },
+    [
+      '- name: Fetch the PGO profile',
+      `  run: npx --yes hotpath pgo --server ${location.origin} ${shellQuote(query)} ./default.pgo`,
+      '  env:',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: GitHub Actions syntax, not a template.
+      '    HOTPATH_APP_KEY: ${{ secrets.HOTPATH_APP_KEY }}',
+    ].join('\n'),
+  );
   let explain: ExplainJson;
   try {
     explain = await getJson<ExplainJson>('pgo/explain', { query, from: 'now-72h', limit: 5, top: 50 });
@@ -158,6 +160,47 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
     return;
   }
   if (ctx.isStale()) return;
+  // Who the profiles are (time, host, version, CPU), not only their ids; filled in when it arrives.
+  const usedSlot = h('div', {}, h('ul', {}, ...explain.profileIds.map((id) => h('li', {}, h('a', { href: href(['profile', id]) }, id)))));
+  getJson<{ profiles: ProfileJson[] }>('profiles', { query: explain.debugQuery, from: 'now-72h', sort: '-cpu', limit: 100 })
+    .then(({ profiles }) => {
+      if (ctx.isStale() || profiles.length === 0) return;
+      replace(
+        usedSlot,
+        h(
+          'table',
+          { 'data-testid': 'pgo-profiles' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['Time', 'Env', 'Version', 'Host', 'PGO', 'CPU cores'].map((t) =>
+                h('th', { scope: 'col', class: t === 'CPU cores' ? 'num' : undefined }, t),
+              ),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            ...profiles.map((r) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, h('a', { href: href(['profile', r.id]) }, formatTime(r.start))),
+                h('td', {}, r.env),
+                h('td', {}, r.version),
+                h('td', {}, r.host),
+                h('td', {}, r.pgo === null ? '' : String(r.pgo)),
+                h('td', { class: 'num' }, r.cpuCores === null ? '' : r.cpuCores.toFixed(2)),
+              ),
+            ),
+          ),
+        ),
+      );
+    })
+    .catch(() => undefined); // the ids above stay; the page's real errors come from explain
   replace(
     body,
     h(
@@ -180,20 +223,28 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
       ? h('p', { class: 'badge no' }, 'The newest profiles of this service say pgo:false: its builds do not use a profile yet.')
       : null,
     h('h2', {}, 'CI step'),
-    h('div', { class: 'panel row' }, h('pre', { class: 'grow', 'data-testid': 'ci-command' }, command), copy),
+    h('div', { class: 'panel row' }, commandText, copyButton(commandText)),
+    h('p', { class: 'muted' }, 'As a GitHub Actions step, before the go build step:'),
+    h('div', { class: 'panel row' }, actionsText, copyButton(actionsText)),
     h(
       'p',
       { class: 'muted' },
       'Run it before go build, with HOTPATH_APP_KEY set to an application key with the pgo_read scope. It never fails the build unless --fail is given.',
     ),
-    h('h2', {}, `Profiles used (${explain.profileIds.length}, the top by CPU in the last 3 days)`),
-    h('ul', {}, ...explain.profileIds.map((id) => h('li', {}, h('a', { href: href(['profile', id]) }, id)))),
-    h('p', {}, h('a', { href: href(['explore'], { query: explain.debugQuery, from: 'now-72h' }) }, 'List them in the explorer')),
+    h('h2', {}, `Profiles used (${explain.profileIds.length}, the top by CPU cores in the last 3 days)`),
+    usedSlot,
+    h(
+      'p',
+      {},
+      h('a', { href: href(['aggregate'], { query: explain.debugQuery, from: 'now-72h' }) }, 'Flame graph of these profiles'),
+      ' · ',
+      h('a', { href: href(['explore'], { query: explain.debugQuery, from: 'now-72h' }) }, 'list them in the explorer'),
+    ),
     h('h2', {}, 'Hot call sites the compiler will see'),
     h(
       'p',
       {},
-      `${explain.hotCount} of ${explain.edgeCount} call edges are hot (threshold ${explain.thresholdPercent.toFixed(2)}% of ${explain.valueType} weight).`,
+      `${explain.hotCount} of ${explain.edgeCount} call edges are hot: as go build decides with PGO, the heaviest edges that together make up 99% of the call-edge weight (${explain.valueType}), down to edges of ${explain.thresholdPercent.toFixed(2)}% each. At a hot call site the callee may be inlined up to cost 2000 instead of 80; at interface and function-value calls the compiler adds a guarded direct call to the hottest callee.`,
     ),
     h(
       'div',
