@@ -264,6 +264,15 @@ describe('web UI in Chromium', () => {
     const firstRow = await page.locator('[data-testid="top-table"] tbody tr').first().innerText();
     assert.ok(firstRow.includes(hottest('cpu-json.pprof')), `first row: ${firstRow}`);
     await shot('profile');
+    // The download is the profile itself: same hottest function, same CPU total.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download pprof' }).click();
+    const file = await (await download).path();
+    const downloaded = parseProfile(readFileSync(file));
+    const original = parseProfile(readFileSync(fixture('cpu-json.pprof')));
+    const cpuTotal = (p: typeof original) => functionTotals(p, valueIndex(p, 'cpu', 'nanoseconds'));
+    assert.equal(cpuTotal(downloaded).flat[0].name, hottest('cpu-json.pprof'));
+    assert.equal(cpuTotal(downloaded).flat[0].flat, cpuTotal(original).flat[0].flat);
   });
 
   it('zooms on the clicked frame', async () => {
