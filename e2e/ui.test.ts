@@ -380,6 +380,12 @@ describe('web UI in Chromium', () => {
     assert.ok(pixels.colored > pixels.total * 0.1, `painted ${pixels.colored} of ${pixels.total}`);
     assert.match(await page.locator('main').innerText(), /2 profiles, \d+ s profiled/);
     await shot('aggregate');
+    // How many of the newest to merge is part of the URL; newest 1 is the sort-heavy build.
+    await page.getByRole('combobox', { name: 'Profiles to merge' }).selectOption('1');
+    await page.getByTestId('flame-summary').filter({ hasText: 'of 1 profile:' }).waitFor();
+    assert.match(page.url(), /limit=1\b/);
+    const firstRow = await page.locator('[data-testid="top-table"] tbody tr').first().innerText();
+    assert.ok(firstRow.includes(hottest('cpu-sort.pprof')), `first row: ${firstRow}`);
   });
 
   it('compares two profiles picked in the explorer, the older one as before', async () => {

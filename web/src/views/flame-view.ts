@@ -1,5 +1,5 @@
 import { apiUrl, download, type FlameJson, getJson, type ProfileJson } from '../api.js';
-import { windowOf, windowParams } from '../components/time-range.js';
+import { timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { topTable } from '../components/top-table.js';
 import { h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
@@ -23,7 +23,8 @@ export const flameView: View = async (root, ctx) => {
   const id = route.path[0] === 'profile' ? route.path[1] : undefined;
   const query = p.get('query') ?? '';
   const range = windowOf(p, 'now-24h');
-  const selection = id !== undefined ? { id } : { query, from: range.from, to: range.to, limit: p.get('limit') ?? 100 };
+  const limit = Math.min(1000, Math.max(1, Math.floor(Number(p.get('limit') ?? 100)) || 100));
+  const selection = id !== undefined ? { id } : { query, from: range.from, to: range.to, limit };
   performance.clearMarks();
   performance.mark('hotpath:view-start');
   const title = h(
@@ -66,7 +67,7 @@ export const flameView: View = async (root, ctx) => {
         : null,
     );
   } else {
-    meta.textContent = `${data.profiles} profiles, ${data.seconds.toFixed(0)} s profiled${data.skipped.length ? `, ${data.skipped.length} skipped (${data.skipped[0].reason})` : ''}`;
+    meta.textContent = `${data.profiles} profile${data.profiles === 1 ? '' : 's'}, ${data.seconds.toFixed(0)} s profiled${data.skipped.length ? `, ${data.skipped.length} skipped (${data.skipped[0].reason})` : ''}`;
   }
 
   const searchResult = h('span', { class: 'search-result', 'data-testid': 'search-result', 'aria-live': 'polite' });
@@ -75,7 +76,7 @@ export const flameView: View = async (root, ctx) => {
     onSearchResult: (text) => {
       searchResult.textContent = text === null ? '' : `matches ${text}`;
     },
-    title: `${data.sampleType} of ${id !== undefined ? `profile ${id}` : `${data.profiles} profiles`}`,
+    title: `${data.sampleType} of ${id !== undefined ? `profile ${id}` : `${data.profiles} profile${data.profiles === 1 ? '' : 's'}`}`,
     onZoom: (key) => updateParams(route, { zoom: key || null }),
   });
   ctx.onDispose(() => graph.dispose());
@@ -110,6 +111,22 @@ export const flameView: View = async (root, ctx) => {
     },
     'Download pprof',
   );
+  // An aggregate's window and how many of the newest profiles it merges; the zoom (a path of
+  // functions) and the function filter carry over to the new selection.
+  const aggregateControls = () => {
+    const picker = timeRange(range, (w) => navigate(route.path, withParams(route, { ...windowParams(w) })));
+    const limitSelect = h('select', {
+      'aria-label': 'Profiles to merge',
+      onchange: (e: Event) => {
+        const v = Number((e.target as HTMLSelectElement).value);
+        navigate(route.path, withParams(route, { limit: v === 100 ? null : v }));
+      },
+    });
+    for (const n of [...new Set([1, 10, 50, 100, 500, 1000, limit])].sort((a, b) => a - b)) {
+      limitSelect.append(h('option', { value: n, selected: n === limit }, `newest ${n}`));
+    }
+    return [picker.element, limitSelect, h('a', { href: href(['explore'], { query, ...windowParams(range) }) }, 'List these profiles')];
+  };
   const focusNote = h('span', { class: 'muted' });
   const clearFocus = h('button', { type: 'button', class: 'link', hidden: true }, 'Clear function filter');
   const setFocus = (fn: string | null) => {
@@ -144,7 +161,7 @@ export const flameView: View = async (root, ctx) => {
       focusNote,
       clearFocus,
       h('span', { class: 'grow' }),
-      id === undefined ? h('a', { href: href(['explore'], { query, ...windowParams(range) }) }, 'List these profiles') : null,
+      ...(id === undefined ? aggregateControls() : []),
       downloadButton,
     ),
     h(
