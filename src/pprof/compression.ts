@@ -106,7 +106,9 @@ export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMP
  */
 export function gzipMember(part: Uint8Array, level: number): Promise<Buffer> {
   const chunkSize = Math.max(64 * 1024, Math.ceil(part.length * 1.01) + 1024);
-  return new Promise((resolve, reject) => gzip(part, { level, chunkSize }, (err, out) => (err ? reject(err) : resolve(out))));
+  // memLevel 9 (zlib's maximum, default 8): on merged profiles at level 1 about 20% less
+  // CPU and a slightly smaller output, for 128 KiB more memory per member being compressed.
+  return new Promise((resolve, reject) => gzip(part, { level, memLevel: 9, chunkSize }, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
 /**

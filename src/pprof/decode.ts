@@ -1,6 +1,6 @@
 import { ProfileError } from './errors.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
-import type { FunctionTable, LocationTable, MappingTable, Profile, SampleTable } from './profile.js';
+import { emptyProfile, type FunctionTable, type LocationTable, type MappingTable, type Profile, type SampleTable } from './profile.js';
 import { ProtoReader } from './proto-reader.js';
 import { validateProfile } from './validate.js';
 
@@ -10,6 +10,34 @@ import { validateProfile } from './validate.js';
  * Throws ProfileError naming the field when the bytes are not a well-formed, consistent profile.
  */
 export function decodeProfile(bytes: Uint8Array): Profile {
+  const t = decodeProfileTables(bytes);
+  t.profile.samples = decodeSamples(t.buf, t.sampleRanges, t.locationIds, t.profile.sampleTypes.length >> 1);
+  validateProfile(t.profile);
+  return t.profile;
+}
+
+/**
+ * A profile decoded up to its samples: everything but the sample table is decoded and
+ * resolved (row numbers, not ids), the samples are only located, so a caller can read them
+ * straight into its own structures (merge does) instead of building the sample table.
+ */
+export interface ProfileTables {
+  /** The profile with an empty sample table; not validated yet (see validateProfile). */
+  profile: Profile;
+  /** The input as a Buffer (the same memory). */
+  buf: Buffer;
+  /** [start, end) byte offsets of the body of each sample message, flattened, in order. */
+  sampleRanges: number[];
+  /** Location proto id → location row. */
+  locationIds: IdTable;
+}
+
+/**
+ * Decodes everything of an uncompressed profile.proto message except the body of its
+ * samples (see ProfileTables). Throws ProfileError like decodeProfile for any malformed
+ * field it reads; the profile is not validated (validateProfile), samples are not read.
+ */
+export function decodeProfileTables(bytes: Uint8Array): ProfileTables {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new ProtoReader(buf);
 
@@ -133,12 +161,12 @@ export function decodeProfile(bytes: Uint8Array): Profile {
   const mappings = decodeMappings(buf, mappingRanges);
   const functions = decodeFunctions(buf, functionRanges);
   const locations = decodeLocations(buf, locationRanges, new IdTable(mappings.id, 'mapping'), new IdTable(functions.id, 'function'));
-  const samples = decodeSamples(buf, sampleRanges, new IdTable(locations.id, 'location'), sampleTypes.length >> 1);
+  const locationIds = new IdTable(locations.id, 'location');
 
   const profile: Profile = {
     strings,
     sampleTypes: sampleTypes.finish(),
-    samples,
+    samples: NO_SAMPLES,
     locations,
     functions,
     mappings,
@@ -152,16 +180,19 @@ export function decodeProfile(bytes: Uint8Array): Profile {
     defaultSampleType,
     docUrl,
   };
-  validateProfile(profile);
-  return profile;
+  return { profile, buf, sampleRanges, locationIds };
 }
+
+/** The sample table of ProfileTables.profile until a caller sets its own; never written to. */
+const NO_SAMPLES: SampleTable = emptyProfile().samples;
 
 /** [start, end) byte offsets of each message of one table, flattened. */
 type Ranges = number[];
 
 const TOP_FIELD_NAMES = ['', 'sample_type', 'sample', 'mapping', 'location', 'function', 'string_table'];
 
-function expectWire(wire: number, expected: number, what: string): void {
+/** Throws ProfileError unless a field has the expected wire type. */
+export function expectWire(wire: number, expected: number, what: string): void {
   if (wire !== expected) {
     throw new ProfileError(`corrupt protobuf: ${what} has wire type ${wire}, expected ${expected}`);
   }
@@ -201,7 +232,7 @@ function readRepeatedIndex(r: ProtoReader, wire: number, out: GrowableInt32, wha
  * Maps proto ids to row numbers. Ids are almost always small and dense (1..n), so `dense`
  * answers them by indexing; `row()` also covers sparse ids through a Map. -1 means unknown.
  */
-class IdTable {
+export class IdTable {
   readonly dense: Int32Array;
   private readonly sparse: Map<number, number> | null;
 
