@@ -218,8 +218,12 @@ export function encodeProfileGzipAsync(p: Profile, level = 1): Promise<Buffer> {
   return concatMembers(members);
 }
 
-/** Size of the pieces compressed in parallel: big enough that a member's overhead is nil. */
-const GZIP_MEMBER_BYTES = 1 << 20;
+/**
+ * Size of the pieces compressed in parallel. Small enough that little is left to compress
+ * once encoding ends (the last piece), big enough that the members cost nothing to speak of:
+ * on the bench's merged profile, 256 KiB pieces make the file 0.2% larger than 1 MiB pieces.
+ */
+const GZIP_MEMBER_BYTES = 1 << 18;
 
 function estimateSize(p: Profile): number {
   return 1024 + p.samples.locs.length * 3 + p.samples.count * 24 + p.locations.count * 24 + p.functions.count * 16 + p.strings.length * 24;
