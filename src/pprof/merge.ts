@@ -236,7 +236,7 @@ class Merger {
   private keyWords = new Uint32Array(256);
   private readonly float = new Float64Array(1);
   private readonly floatWords = new Uint32Array(this.float.buffer);
-  private labelOrder: number[] = [];
+  private labelOrder = new Int32Array(64);
   private readonly seenComments = new Set<string>();
   private timeNanos = 0n;
 
@@ -737,13 +737,15 @@ class Merger {
    * while the values of one key keep their order.
    */
   private labelSetId(keys: Int32Array, strs: Int32Array, nums: Float64Array, units: Int32Array, from: number, to: number): number {
+    // (label row, rank) pairs in a reused typed array: an array emptied with `length = 0`
+    // gives up its storage, which made this the main source of garbage of a merge.
+    const n = to - from;
+    if (this.labelOrder.length < 2 * n) this.labelOrder = new Int32Array(4 * n);
     const order = this.labelOrder;
-    order.length = 0;
     for (let l = from; l < to; l++) {
       // Sort key: merged key index, numeric labels after string ones; stable insertion sort.
       const rank = this.str(keys[l]) * 2 + (strs[l] !== 0 ? 0 : 1);
-      let k = order.length;
-      order.push(l, rank);
+      let k = 2 * (l - from);
       while (k > 0 && order[k - 1] > rank) {
         order[k] = order[k - 2];
         order[k + 1] = order[k - 1];
@@ -753,9 +755,9 @@ class Merger {
       order[k + 1] = rank;
     }
     let words = this.keyWords;
-    if (words.length < order.length * 3) words = this.keyWords = new Uint32Array(order.length * 4);
+    if (words.length < n * 4) words = this.keyWords = new Uint32Array(n * 8);
     let w = 0;
-    for (let k = 0; k < order.length; k += 2) {
+    for (let k = 0; k < 2 * n; k += 2) {
       const l = order[k];
       words[w++] = order[k + 1];
       if (strs[l] !== 0) {
@@ -769,6 +771,7 @@ class Merger {
     }
     return this.labelSets.intern(words, 0, w) + 1;
   }
+
 
   private mapFunction(f: number): number {
     const m = this.fnMap[f];
