@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
-import { buildPgoProfile } from '../pgo/build.js';
-import { noInlineList } from '../pgo/safety.js';
+import type { PgoBuildResult } from '../pgo/build.js';
 import { decompressAsync } from '../pprof/compression.js';
 import { decodeProfileTables, type ProfileTables } from '../pprof/decode.js';
 import { encodeProfileGzipAsync } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import { checkCompatible, EncodedProfileMerger, warmUpEncodedMerge } from '../pprof/merge.js';
 import type { Profile } from '../pprof/profile.js';
-import { trimForPgo } from '../pprof/trim.js';
 import { validateProfile } from '../pprof/validate.js';
 import { CliError } from './errors.js';
 import { readInputFile, readProfileFiles, writeFileAtomic } from './files.js';
@@ -59,7 +57,13 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
     report(flags, started, bytes, inputs.length, inputSamples, `${merged.samples.count} samples`);
     return;
   }
-  const parsed = await readProfileFiles(inputs);
+  // Loaded here, not at start-up: a plain merge does not need them (~8 ms of module loading).
+  const [{ buildPgoProfile }, { noInlineList }, { trimForPgo }, parsed] = await Promise.all([
+    import('../pgo/build.js'),
+    import('../pgo/safety.js'),
+    import('../pprof/trim.js'),
+    readProfileFiles(inputs),
+  ]);
   let inputSamples = 0;
   for (const p of parsed) inputSamples += p.samples.count;
   const profiles: Profile[] = [];
@@ -77,7 +81,7 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   } catch (err) {
     throw new CliError(`--no-inline-file: ${(err as Error).message}`);
   }
-  let result: ReturnType<typeof buildPgoProfile>;
+  let result: PgoBuildResult;
   try {
     result = buildPgoProfile(profiles, { noInline: names });
   } catch (err) {

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { gunzip, gunzipSync, gzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
+import type * as Fzstd from 'fzstd';
 import { ProfileError } from './errors.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -51,7 +52,15 @@ function gunzipLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
   }
 }
 
+/**
+ * The zstd decoder, loaded on first use: most profiles are gzip, and a short-lived process
+ * (the CLI) should not pay for loading a module it does not use.
+ */
+let fzstd: typeof Fzstd | undefined;
+
 function unzstdLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
+  fzstd ??= createRequire(import.meta.url)('fzstd') as typeof Fzstd;
+  const { Decompress } = fzstd;
   const chunks: Uint8Array[] = [];
   let total = 0;
   let finished = false;

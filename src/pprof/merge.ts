@@ -772,7 +772,6 @@ class Merger {
     return this.labelSets.intern(words, 0, w) + 1;
   }
 
-
   private mapFunction(f: number): number {
     const m = this.fnMap[f];
     if (m >= 0) return m;
