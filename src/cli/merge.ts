@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import type { PgoBuildResult } from '../pgo/build.js';
 import { decompressAsync } from '../pprof/compression.js';
 import { decodeProfileTables, type ProfileTables } from '../pprof/decode.js';
-import { encodeProfileGzipAsync } from '../pprof/encode.js';
+import { encodeProfileGzipMembers } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import { checkCompatible, EncodedProfileMerger, warmUpEncodedMerge } from '../pprof/merge.js';
 import type { Profile } from '../pprof/profile.js';
 import { validateProfile } from '../pprof/validate.js';
 import { CliError } from './errors.js';
-import { readInputFile, readProfileFiles, writeFileAtomic } from './files.js';
+import { readInputFile, readProfileFiles, writeFileAtomic, writeFileAtomicParts } from './files.js';
 
 interface MergeFlags {
   output: string;
@@ -52,9 +52,9 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   const started = performance.now();
   if (!flags.pgo) {
     const { merged, inputSamples } = await mergeProfileFiles(inputs, flags.dropLabels === true);
-    const bytes = await encodeProfileGzipAsync(merged);
-    writeFileAtomic(flags.output, bytes);
-    report(flags, started, bytes, inputs.length, inputSamples, `${merged.samples.count} samples`);
+    // The first gzip members are written while the last ones are still being compressed.
+    const size = await writeFileAtomicParts(flags.output, encodeProfileGzipMembers(merged));
+    report(flags, started, size, inputs.length, inputSamples, `${merged.samples.count} samples`);
     return;
   }
   // Loaded here, not at start-up: a plain merge does not need them (~8 ms of module loading).
@@ -91,15 +91,13 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   writeFileAtomic(flags.output, result.bytes);
   let note = `${result.profile.samples.count} trimmed samples`;
   if (result.renamed.length > 0) note += `; not inlined: ${result.renamed.join(', ')}`;
-  report(flags, started, result.bytes, inputs.length, inputSamples, note);
+  report(flags, started, result.bytes.length, inputs.length, inputSamples, note);
 }
 
-function report(flags: MergeFlags, started: number, bytes: Uint8Array, files: number, inputSamples: number, note: string): void {
+function report(flags: MergeFlags, started: number, size: number, files: number, inputSamples: number, note: string): void {
   if (flags.quiet) return;
   const ms = Math.round(performance.now() - started);
-  process.stderr.write(
-    `wrote ${flags.output}: ${bytes.length} bytes from ${files} profile(s) (${inputSamples} samples in, ${note}) in ${ms} ms\n`,
-  );
+  process.stderr.write(`wrote ${flags.output}: ${size} bytes from ${files} profile(s) (${inputSamples} samples in, ${note}) in ${ms} ms\n`);
 }
 
 function inflate(bytes: Uint8Array): Promise<Uint8Array> {

@@ -210,12 +210,21 @@ export function encodeProfileGzip(p: Profile, level = 6): Buffer {
  * percent larger, which is the right trade for merged profiles that are read once.
  */
 export function encodeProfileGzipAsync(p: Profile, level = 1): Promise<Buffer> {
+  return concatMembers(encodeProfileGzipMembers(p, level));
+}
+
+/**
+ * Like encodeProfileGzipAsync, but returns the gzip members, in order, each as soon as it is
+ * compressed, so a caller can write the first ones while the last ones are compressed. The
+ * members concatenated are exactly encodeProfileGzipAsync's bytes.
+ */
+export function encodeProfileGzipMembers(p: Profile, level = 1): Array<Promise<Buffer>> {
   // Each piece becomes its own gzip member, compressed on the thread pool while the next
   // piece is encoded: encoding and compression overlap and use both cores.
   const members: Array<Promise<Buffer>> = [];
   const last = encodeProfileChunks(p, GZIP_MEMBER_BYTES, (bytes) => members.push(gzipMember(bytes, level)));
   members.push(gzipMember(last, level));
-  return concatMembers(members);
+  return members;
 }
 
 /**
