@@ -436,6 +436,24 @@ class Merger {
         pos = fieldEnd;
         continue;
       }
+      // Fast paths for the other fields Go writes, short packed values and short labels, so
+      // a sample costs a few calls rather than ~15 reader calls; anything else, including
+      // every malformed field, takes the general path below, which gives decode's errors.
+      if (buf[pos] === 0x12 && buf[pos + 1] < 0x80) {
+        const fieldEnd = pos + 2 + buf[pos + 1];
+        const n = fieldEnd <= end ? this.readValues(pos + 2, fieldEnd, v) : -1;
+        if (n >= 0) {
+          v += n;
+          pos = fieldEnd;
+          continue;
+        }
+      } else if (buf[pos] === 0x1a && buf[pos + 1] < 0x80) {
+        const fieldEnd = pos + 2 + buf[pos + 1];
+        if (fieldEnd <= end && this.readLabelFast(pos + 2, fieldEnd)) {
+          pos = fieldEnd;
+          continue;
+        }
+      }
       r.pos = pos;
       r.end = end;
       const tag = r.uint('field tag');
@@ -524,6 +542,67 @@ class Merger {
     throw new ProfileError(`sample ${sample} has more values than the profile's ${this.nValues} sample types`);
   }
 
+  /**
+   * Reads packed values buf[pos..end), all varints below 2^28, into this.values from index v,
+   * and returns how many; returns -1 when the field holds anything else (a longer varint, one
+   * that runs past the end, too many values), for the general path to read (or reject) it.
+   */
+  private readValues(pos: number, end: number, v: number): number {
+    const buf = this.buf;
+    const values = this.values;
+    const V = this.nValues;
+    const first = v;
+    while (pos < end) {
+      let b = buf[pos++];
+      let x = b;
+      if (b >= 0x80) {
+        x &= 0x7f;
+        for (let shift = 7; shift < 28; shift += 7) {
+          b = buf[pos++];
+          x |= (b & 0x7f) << shift;
+          if (b < 0x80) break;
+        }
+      }
+      if (b >= 0x80 || pos > end || v === V) return -1;
+      values[v++] = x;
+    }
+    return v - first;
+  }
+
+  /**
+   * Reads the label message buf[pos..end) when it is made only of fields 1-4 with varints
+   * below 2^28 (what Go writes), pushing it as readLabel does; returns false, having pushed
+   * nothing, for anything else (a negative number, another field...), which readLabel reads.
+   */
+  private readLabelFast(pos: number, end: number): boolean {
+    const buf = this.buf;
+    let key = 0;
+    let str = 0;
+    let num = 0;
+    let numUnit = 0;
+    while (pos < end) {
+      const tag = buf[pos++];
+      let b = buf[pos++];
+      let x = b;
+      if (b >= 0x80) {
+        x &= 0x7f;
+        for (let shift = 7; shift < 28; shift += 7) {
+          b = buf[pos++];
+          x |= (b & 0x7f) << shift;
+          if (b < 0x80) break;
+        }
+      }
+      if (b >= 0x80 || pos > end) return false;
+      if (tag === 0x08) key = x;
+      else if (tag === 0x10) str = x;
+      else if (tag === 0x18) num = x;
+      else if (tag === 0x20) numUnit = x;
+      else return false;
+    }
+    this.pushLabel(key, str, num, numUnit);
+    return true;
+  }
+
   /** Reads one label message at r.pos (after its tag) into the label scratch columns. */
   private readLabel(r: ProtoReader): void {
     const fieldEnd = r.delimitedEnd('sample label');
@@ -543,6 +622,11 @@ class Merger {
       else if (f === 4) numUnit = r.index('label num_unit');
       else r.skip(w, f);
     }
+    this.pushLabel(key, str, num, numUnit);
+  }
+
+  /** Appends a label (source string indexes, checked here as validateProfile does) to the label scratch columns. */
+  private pushLabel(key: number, str: number, num: number, numUnit: number): void {
     const nStrings = this.src.strings.length;
     if (key >= nStrings) this.badLabelString(key, 'key');
     if (str >= nStrings) this.badLabelString(str, 'str');
