@@ -155,11 +155,13 @@ function encodeLocations(w: ChunkedWriter, p: Profile): void {
   const locs = p.locations;
   const mapIds = p.mappings.id;
   const fnIds = p.functions.id;
+  // Addresses are read as two 32-bit words: no bigint is made per location.
+  const addressWords = new Uint32Array(locs.address.buffer, locs.address.byteOffset, locs.count * 2);
   for (let i = 0; i < locs.count; i++) {
     const m = w.begin(4);
     w.uintField(1, locs.id[i]);
     if (locs.mapping[i] >= 0) w.uintField(2, mapIds[locs.mapping[i]]);
-    w.bigField(3, locs.address[i]);
+    w.uint64WordsField(3, addressWords[2 * i], addressWords[2 * i + 1]);
     for (let l = locs.lineStart[i]; l < locs.lineStart[i + 1]; l++) {
       const lm = w.begin(4);
       const fn = locs.lineFunction[l];
