@@ -103,9 +103,24 @@ export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMP
     // One big output chunk lets the thread pool inflate the whole file in one job. With the
     // default 16 KiB chunks, every chunk needs a turn of the main thread's event loop, so
     // files would not inflate while the main thread is busy decoding another one.
-    const chunkSize = Math.min(maxBytes, Math.max(64 * 1024, bytes.length * 8));
+    const chunkSize = Math.min(maxBytes, Math.max(64 * 1024, gzipSizeHint(bytes) ?? bytes.length * 8));
     gunzip(bytes, { maxOutputLength: maxBytes, chunkSize }, (err, out) => (err ? reject(gzipError(err, maxBytes)) : resolve(out)));
   });
+}
+
+/**
+ * The uncompressed size a gzip file announces in its trailer (ISIZE: the size modulo 2^32
+ * of its last member, so exact for the usual one-member file), plus a little room, or
+ * undefined when it says nothing plausible. Only a size hint: a wrong one costs an extra
+ * output chunk, never a wrong result. Sizing the output chunk by it instead of 8 times the
+ * input no longer reserves ~13 MB per 1.5 MB profile, which V8 counted as external memory
+ * and answered with garbage collections.
+ */
+function gzipSizeHint(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 18) return undefined;
+  const end = bytes.length;
+  const size = (bytes[end - 4] | (bytes[end - 3] << 8) | (bytes[end - 2] << 16) | (bytes[end - 1] << 24)) >>> 0;
+  return size > 0 ? size + 64 : undefined;
 }
 
 /**
