@@ -103,7 +103,8 @@ export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMP
     // One big output chunk lets the thread pool inflate the whole file in one job. With the
     // default 16 KiB chunks, every chunk needs a turn of the main thread's event loop, so
     // files would not inflate while the main thread is busy decoding another one.
-    const chunkSize = Math.min(maxBytes, Math.max(64 * 1024, gzipSizeHint(bytes) ?? bytes.length * 8));
+    // Never more than the former guess of 8x the input, whatever the trailer claims.
+    const chunkSize = Math.min(maxBytes, Math.max(64 * 1024, Math.min(gzipSizeHint(bytes) ?? Number.POSITIVE_INFINITY, bytes.length * 8)));
     gunzip(bytes, { maxOutputLength: maxBytes, chunkSize }, (err, out) => (err ? reject(gzipError(err, maxBytes)) : resolve(out)));
   });
 }
