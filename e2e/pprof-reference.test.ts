@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { computeCallEdges, formatPreprofile } from '../src/pgo/call-edges.js';
-import { encodeProfileGzip } from '../src/pprof/encode.js';
+import { encodeProfile, encodeProfileGzip } from '../src/pprof/encode.js';
 import { mergeProfiles } from '../src/pprof/merge.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { functionTotals } from '../src/pprof/stats.js';
@@ -67,6 +68,12 @@ describe('merge agrees with go tool pprof -proto', () => {
         .filter((l) => !l.startsWith('File:') && !l.startsWith('Build ID:'))
         .join('\n');
     assert.equal(top(ours), top(theirs));
+  });
+
+  it('`hotpath merge` (which reads samples straight from the files) writes exactly what was compared above', () => {
+    const cli = join(work, 'cli.pprof');
+    runOk(process.execPath, [hotpathBin, 'merge', '-q', '-o', cli, ...CPU_FIXTURES]);
+    assert.deepEqual(gunzipSync(readFileSync(cli)), Buffer.from(encodeProfile(mergeProfiles(CPU_FIXTURES.map(load)))));
   });
 });
 

@@ -38,6 +38,54 @@ export function readProfileFile(path: string, options: ParseOptions = {}): Profi
 }
 
 /**
+ * Writes the concatenation of `parts` to `path` atomically, like writeFileAtomic, writing
+ * each part as soon as it resolves (in order), so the writing overlaps with the making of the
+ * later parts. Returns the number of bytes written. A part that rejects rejects the whole
+ * with its error, after the temporary file is removed.
+ */
+export async function writeFileAtomicParts(path: string, parts: Array<Promise<Uint8Array>>): Promise<number> {
+  // Every part gets a handler now, so a failure after an earlier one is not "unhandled".
+  for (const part of parts) part.catch(() => undefined);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const cannotWrite = (err: unknown): CliError => new CliError(`${path}: cannot write: ${(err as Error).message}`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+  } catch (err) {
+    throw cannotWrite(err);
+  }
+  let total = 0;
+  try {
+    for (const part of parts) {
+      const bytes = await part;
+      try {
+        let off = 0;
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      } catch (err) {
+        throw cannotWrite(err);
+      }
+      total += bytes.length;
+    }
+    try {
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(tmp, path);
+    } catch (err) {
+      throw cannotWrite(err);
+    }
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return total;
+}
+
+/**
  * Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
  * flushed to disk and renamed over the destination, so readers (and a failing run) never see
  * a partial file and an existing file is only replaced by a complete one.

@@ -1,4 +1,5 @@
-import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import type * as CommanderModule from 'commander';
 import { ProfileError } from '../pprof/errors.js';
 import { CliError } from './errors.js';
 import { registerExplain } from './explain.js';
@@ -11,8 +12,12 @@ import { registerServices } from './services.js';
 import { registerUpload } from './upload.js';
 import { VERSION } from './version.js';
 
+// commander is CommonJS: require() loads it in ~7 ms, an ESM import in ~12 ms (Node has to
+// scan the CommonJS source for its exports first). Every command pays for it at start-up.
+const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
+
 /** Builds the `hotpath` command tree. Exported so tests can run commands in-process. */
-export function buildProgram(): Command {
+export function buildProgram(): CommanderModule.Command {
   const program = new Command();
   program
     .name('hotpath')

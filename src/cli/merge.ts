@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
-import { buildPgoProfile } from '../pgo/build.js';
-import { noInlineList } from '../pgo/safety.js';
-import { encodeProfileGzipAsync } from '../pprof/encode.js';
+import type { PgoBuildResult } from '../pgo/build.js';
+import { decompressAsync } from '../pprof/compression.js';
+import { decodeProfileTables, type ProfileTables } from '../pprof/decode.js';
+import { encodeProfileGzipMembers } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
-import { ProfileMerger } from '../pprof/merge.js';
+import { checkCompatible, EncodedProfileMerger, warmUpEncodedMerge } from '../pprof/merge.js';
 import type { Profile } from '../pprof/profile.js';
-import { trimForPgo } from '../pprof/trim.js';
+import { validateProfile } from '../pprof/validate.js';
 import { CliError } from './errors.js';
-import { readProfileFiles, writeFileAtomic } from './files.js';
+import { readInputFile, readProfileFiles, writeFileAtomic, writeFileAtomicParts } from './files.js';
 
 interface MergeFlags {
   output: string;
@@ -51,12 +52,18 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   const started = performance.now();
   if (!flags.pgo) {
     const { merged, inputSamples } = await mergeProfileFiles(inputs, flags.dropLabels === true);
-    const bytes = await encodeProfileGzipAsync(merged);
-    writeFileAtomic(flags.output, bytes);
-    report(flags, started, bytes, inputs.length, inputSamples, `${merged.samples.count} samples`);
+    // The first gzip members are written while the last ones are still being compressed.
+    const size = await writeFileAtomicParts(flags.output, encodeProfileGzipMembers(merged));
+    report(flags, started, size, inputs.length, inputSamples, `${merged.samples.count} samples`);
     return;
   }
-  const parsed = await readProfileFiles(inputs);
+  // Loaded here, not at start-up: a plain merge does not need them (~8 ms of module loading).
+  const [{ buildPgoProfile }, { noInlineList }, { trimForPgo }, parsed] = await Promise.all([
+    import('../pgo/build.js'),
+    import('../pgo/safety.js'),
+    import('../pprof/trim.js'),
+    readProfileFiles(inputs),
+  ]);
   let inputSamples = 0;
   for (const p of parsed) inputSamples += p.samples.count;
   const profiles: Profile[] = [];
@@ -74,7 +81,7 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   } catch (err) {
     throw new CliError(`--no-inline-file: ${(err as Error).message}`);
   }
-  let result: ReturnType<typeof buildPgoProfile>;
+  let result: PgoBuildResult;
   try {
     result = buildPgoProfile(profiles, { noInline: names });
   } catch (err) {
@@ -84,30 +91,77 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   writeFileAtomic(flags.output, result.bytes);
   let note = `${result.profile.samples.count} trimmed samples`;
   if (result.renamed.length > 0) note += `; not inlined: ${result.renamed.join(', ')}`;
-  report(flags, started, result.bytes, inputs.length, inputSamples, note);
+  report(flags, started, result.bytes.length, inputs.length, inputSamples, note);
 }
 
-function report(flags: MergeFlags, started: number, bytes: Uint8Array, files: number, inputSamples: number, note: string): void {
+function report(flags: MergeFlags, started: number, size: number, files: number, inputSamples: number, note: string): void {
   if (flags.quiet) return;
   const ms = Math.round(performance.now() - started);
-  process.stderr.write(
-    `wrote ${flags.output}: ${bytes.length} bytes from ${files} profile(s) (${inputSamples} samples in, ${note}) in ${ms} ms\n`,
-  );
+  process.stderr.write(`wrote ${flags.output}: ${size} bytes from ${files} profile(s) (${inputSamples} samples in, ${note}) in ${ms} ms\n`);
 }
 
-/** Returns the merge of the files in `paths`, each merged as soon as it is decoded; errors name the file. */
+function inflate(bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes.length === 0) return Promise.reject(new ProfileError('empty file: a profile cannot be zero bytes'));
+  return decompressAsync(bytes);
+}
+
+/**
+ * Returns the merge of the files in `paths`; errors name the file. Each file is merged as
+ * soon as it is inflated, its samples read straight from the bytes into the merge
+ * (EncodedProfileMerger), which in a short-lived process is much cheaper than decoding every
+ * profile and then merging the decoded tables.
+ */
 async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<{ merged: Profile; inputSamples: number }> {
-  const profiles = await readProfileFiles(paths);
-  const merger = new ProfileMerger(profiles[0], { dropLabels }, profiles);
+  const files = paths.map(readInputFile);
+  // One file inflates at a time, in order, on the thread pool: the first one is then ready
+  // as soon as possible, and each next one inflates (~10 ms) while the main thread merges
+  // the previous one (longer).
+  const pending: Array<Promise<Uint8Array>> = [];
+  for (let i = 0; i < files.length; i++) {
+    const bytes = files[i];
+    pending.push(
+      i === 0
+        ? inflate(bytes)
+        : pending[i - 1].then(
+            () => inflate(bytes),
+            () => inflate(bytes),
+          ),
+    );
+  }
+  // Every promise gets a handler now, so a failure in a later input is not "unhandled".
+  for (const p of pending) p.catch(() => undefined);
+  // The main thread would otherwise wait for the first file to inflate.
+  warmUpEncodedMerge();
+  const merger = new EncodedProfileMerger({ dropLabels }, paths.length);
+  let first: Profile | undefined;
   let inputSamples = 0;
-  profiles.forEach((p, i) => {
+  for (let i = 0; i < paths.length; i++) {
+    const inFile = (err: unknown): unknown => (err instanceof ProfileError ? new CliError(`${paths[i]}: ${err.message}`) : err);
+    let tables: ProfileTables;
     try {
-      merger.add(p);
+      const raw = await pending[i];
+      if (raw.length === 0) throw new ProfileError('empty profile: the decompressed data is zero bytes');
+      tables = decodeProfileTables(raw);
+      validateProfile(tables.profile);
     } catch (err) {
-      if (err instanceof ProfileError) throw new CliError(`${paths[i]}: cannot be merged with ${paths[0]}: ${err.message}`);
-      throw err;
+      throw inFile(err);
     }
-    inputSamples += p.samples.count;
-  });
+    if (first === undefined) {
+      first = tables.profile;
+    } else {
+      try {
+        checkCompatible([first, tables.profile], i + 1);
+      } catch (err) {
+        if (err instanceof ProfileError) throw new CliError(`${paths[i]}: cannot be merged with ${paths[0]}: ${err.message}`);
+        throw err;
+      }
+    }
+    try {
+      merger.add(tables);
+    } catch (err) {
+      throw inFile(err);
+    }
+    inputSamples += tables.sampleRanges.length >> 1;
+  }
   return { merged: merger.finish(), inputSamples };
 }

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { gunzip, gunzipSync, gzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
+import type * as Fzstd from 'fzstd';
 import { ProfileError } from './errors.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -51,7 +52,15 @@ function gunzipLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
   }
 }
 
+/**
+ * The zstd decoder, loaded on first use: most profiles are gzip, and a short-lived process
+ * (the CLI) should not pay for loading a module it does not use.
+ */
+let fzstd: typeof Fzstd | undefined;
+
 function unzstdLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
+  fzstd ??= createRequire(import.meta.url)('fzstd') as typeof Fzstd;
+  const { Decompress } = fzstd;
   const chunks: Uint8Array[] = [];
   let total = 0;
   let finished = false;
@@ -94,9 +103,25 @@ export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMP
     // One big output chunk lets the thread pool inflate the whole file in one job. With the
     // default 16 KiB chunks, every chunk needs a turn of the main thread's event loop, so
     // files would not inflate while the main thread is busy decoding another one.
-    const chunkSize = Math.min(maxBytes, Math.max(64 * 1024, bytes.length * 8));
+    // Never more than the former guess of 8x the input, whatever the trailer claims.
+    const chunkSize = Math.min(maxBytes, Math.max(64 * 1024, Math.min(gzipSizeHint(bytes) ?? Number.POSITIVE_INFINITY, bytes.length * 8)));
     gunzip(bytes, { maxOutputLength: maxBytes, chunkSize }, (err, out) => (err ? reject(gzipError(err, maxBytes)) : resolve(out)));
   });
+}
+
+/**
+ * The uncompressed size a gzip file announces in its trailer (ISIZE: the size modulo 2^32
+ * of its last member, so exact for the usual one-member file), plus a little room, or
+ * undefined when it says nothing plausible. Only a size hint: a wrong one costs an extra
+ * output chunk, never a wrong result. Sizing the output chunk by it instead of 8 times the
+ * input no longer reserves ~13 MB per 1.5 MB profile, which V8 counted as external memory
+ * and answered with garbage collections.
+ */
+function gzipSizeHint(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 18) return undefined;
+  const end = bytes.length;
+  const size = (bytes[end - 4] | (bytes[end - 3] << 8) | (bytes[end - 2] << 16) | (bytes[end - 1] << 24)) >>> 0;
+  return size > 0 ? size + 64 : undefined;
 }
 
 /**
@@ -106,7 +131,9 @@ export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMP
  */
 export function gzipMember(part: Uint8Array, level: number): Promise<Buffer> {
   const chunkSize = Math.max(64 * 1024, Math.ceil(part.length * 1.01) + 1024);
-  return new Promise((resolve, reject) => gzip(part, { level, chunkSize }, (err, out) => (err ? reject(err) : resolve(out))));
+  // memLevel 9 (zlib's maximum, default 8): on merged profiles at level 1 about 20% less
+  // CPU and a slightly smaller output, for 128 KiB more memory per member being compressed.
+  return new Promise((resolve, reject) => gzip(part, { level, memLevel: 9, chunkSize }, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
 /**

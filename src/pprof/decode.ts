@@ -1,6 +1,6 @@
 import { ProfileError } from './errors.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
-import type { FunctionTable, LocationTable, MappingTable, Profile, SampleTable } from './profile.js';
+import { emptyProfile, type FunctionTable, type LocationTable, type MappingTable, type Profile, type SampleTable } from './profile.js';
 import { ProtoReader } from './proto-reader.js';
 import { validateProfile } from './validate.js';
 
@@ -10,135 +10,59 @@ import { validateProfile } from './validate.js';
  * Throws ProfileError naming the field when the bytes are not a well-formed, consistent profile.
  */
 export function decodeProfile(bytes: Uint8Array): Profile {
+  const t = decodeProfileTables(bytes);
+  t.profile.samples = decodeSamples(t.buf, t.sampleRanges, t.locationIds, t.profile.sampleTypes.length >> 1);
+  validateProfile(t.profile);
+  return t.profile;
+}
+
+/**
+ * A profile decoded up to its samples: everything but the sample table is decoded and
+ * resolved (row numbers, not ids), the samples are only located, so a caller can read them
+ * straight into its own structures (merge does) instead of building the sample table.
+ */
+export interface ProfileTables {
+  /** The profile with an empty sample table; not validated yet (see validateProfile). */
+  profile: Profile;
+  /** The input as a Buffer (the same memory). */
+  buf: Buffer;
+  /** [start, end) byte offsets of the body of each sample message, flattened, in order. */
+  sampleRanges: number[];
+  /** Location proto id → location row. */
+  locationIds: IdTable;
+}
+
+/**
+ * Decodes everything of an uncompressed profile.proto message except the body of its
+ * samples (see ProfileTables). Throws ProfileError like decodeProfile for any malformed
+ * field it reads; the profile is not validated (validateProfile), samples are not read.
+ */
+export function decodeProfileTables(bytes: Uint8Array): ProfileTables {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const r = new ProtoReader(buf);
 
   // Pass 1: walk the top-level fields. Tables are only located here (start/end offsets),
   // because samples refer to locations by id and the ids are resolved once all locations
   // are known, whatever order the fields came in.
-  const sampleRanges: number[] = [];
-  const locationRanges: number[] = [];
-  const functionRanges: number[] = [];
-  const mappingRanges: number[] = [];
+  const top = new TopLevel();
+  scanTopLevel(buf, top);
+  const sampleRanges = top.ranges[2];
+  const mappingRanges = top.ranges[3];
+  const locationRanges = top.ranges[4];
+  const functionRanges = top.ranges[5];
+  const stringRanges = top.ranges[6];
   const strings: string[] = [];
-  const sampleTypes = new GrowableInt32(8);
-  const comments = new GrowableInt32(4);
-  const periodType = new Int32Array(2);
-  let dropFrames = 0;
-  let keepFrames = 0;
-  let timeNanos = 0n;
-  let durationNanos = 0n;
-  let period = 0n;
-  let defaultSampleType = 0;
-  let docUrl = 0;
-
-  const bufEnd = buf.length;
-  while (r.pos < r.end) {
-    // Fast path for the bulk of a profile, samples (tag 0x12) and locations (0x22) with a
-    // length below 2^14, without a call per field; anything else takes the general path.
-    const start = r.pos;
-    const tag0 = buf[start];
-    if (tag0 === 0x12 || tag0 === 0x22) {
-      let p = start + 1;
-      let len = buf[p++];
-      if (len >= 0x80) {
-        const b = buf[p++];
-        len = b < 0x80 ? (len & 0x7f) | (b << 7) : -1;
-      }
-      const end = p + len;
-      if (len >= 0 && end <= bufEnd) {
-        if (tag0 === 0x12) sampleRanges.push(p, end);
-        else locationRanges.push(p, end);
-        r.pos = end;
-        continue;
-      }
-    }
-    const tag = r.uint('field tag');
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (wire === 2 && field >= 1 && field <= 6) {
-      const end = r.delimitedEnd(TOP_FIELD_NAMES[field]);
-      switch (field) {
-        case 1:
-          readValueType(buf, r.pos, end, sampleTypes, 'sample_type');
-          break;
-        case 2:
-          sampleRanges.push(r.pos, end);
-          break;
-        case 3:
-          mappingRanges.push(r.pos, end);
-          break;
-        case 4:
-          locationRanges.push(r.pos, end);
-          break;
-        case 5:
-          functionRanges.push(r.pos, end);
-          break;
-        case 6:
-          strings.push(buf.toString('utf8', r.pos, end));
-          break;
-      }
-      r.pos = end;
-      continue;
-    }
-    switch (field) {
-      case 7:
-        expectWire(wire, 0, 'drop_frames');
-        dropFrames = r.index('drop_frames');
-        break;
-      case 8:
-        expectWire(wire, 0, 'keep_frames');
-        keepFrames = r.index('keep_frames');
-        break;
-      case 9:
-        expectWire(wire, 0, 'time_nanos');
-        timeNanos = r.int64();
-        break;
-      case 10:
-        expectWire(wire, 0, 'duration_nanos');
-        durationNanos = r.int64();
-        break;
-      case 11: {
-        expectWire(wire, 2, 'period_type');
-        const end = r.delimitedEnd('period_type');
-        const pair = new GrowableInt32(2);
-        readValueType(buf, r.pos, end, pair, 'period_type');
-        periodType[0] = pair.data[0];
-        periodType[1] = pair.data[1];
-        r.pos = end;
-        break;
-      }
-      case 12:
-        expectWire(wire, 0, 'period');
-        period = r.int64();
-        break;
-      case 13:
-        readRepeatedIndex(r, wire, comments, 'comment');
-        break;
-      case 14:
-        expectWire(wire, 0, 'default_sample_type');
-        defaultSampleType = r.index('default_sample_type');
-        break;
-      case 15:
-        expectWire(wire, 0, 'doc_url');
-        docUrl = r.index('doc_url');
-        break;
-      default:
-        if (field === 0) throw new ProfileError(`corrupt protobuf: field number 0 at byte ${r.pos}`);
-        if (field <= 6) expectWire(wire, 2, TOP_FIELD_NAMES[field]);
-        r.skip(wire, field);
-    }
-  }
+  for (let i = 0; i < stringRanges.length; i += 2) strings.push(buf.toString('utf8', stringRanges[i], stringRanges[i + 1]));
+  const { sampleTypes, comments, periodType, dropFrames, keepFrames, timeNanos, durationNanos, period, defaultSampleType, docUrl } = top;
 
   const mappings = decodeMappings(buf, mappingRanges);
   const functions = decodeFunctions(buf, functionRanges);
   const locations = decodeLocations(buf, locationRanges, new IdTable(mappings.id, 'mapping'), new IdTable(functions.id, 'function'));
-  const samples = decodeSamples(buf, sampleRanges, new IdTable(locations.id, 'location'), sampleTypes.length >> 1);
+  const locationIds = new IdTable(locations.id, 'location');
 
   const profile: Profile = {
     strings,
     sampleTypes: sampleTypes.finish(),
-    samples,
+    samples: NO_SAMPLES,
     locations,
     functions,
     mappings,
@@ -152,8 +76,127 @@ export function decodeProfile(bytes: Uint8Array): Profile {
     defaultSampleType,
     docUrl,
   };
-  validateProfile(profile);
-  return profile;
+  return { profile, buf, sampleRanges, locationIds };
+}
+
+/** The sample table of ProfileTables.profile until a caller sets its own; never written to. */
+const NO_SAMPLES: SampleTable = emptyProfile().samples;
+
+/** What the walk of a profile's top-level fields found: the tables located, the rest decoded. */
+class TopLevel {
+  /** For fields 2 to 6 (sample, mapping, location, function, string_table): [start, end) of each, flattened. */
+  readonly ranges: Ranges[] = [[], [], [], [], [], [], []];
+  readonly sampleTypes = new GrowableInt32(8);
+  readonly comments = new GrowableInt32(4);
+  readonly periodType = new Int32Array(2);
+  dropFrames = 0;
+  keepFrames = 0;
+  timeNanos = 0n;
+  durationNanos = 0n;
+  period = 0n;
+  defaultSampleType = 0;
+  docUrl = 0;
+}
+
+/**
+ * Walks the top-level fields of buf into `top`. The loop only locates table entries, inline;
+ * every other field, and every malformed one, is read by readTopField. Kept small on purpose:
+ * V8 then optimizes it in a few milliseconds, where one function with all the cases took
+ * ~30 ms to compile, all the while running unoptimized over tens of thousands of fields.
+ */
+function scanTopLevel(buf: Buffer, top: TopLevel): void {
+  const r = new ProtoReader(buf);
+  const ranges = top.ranges;
+  const bufEnd = buf.length;
+  let pos = 0;
+  while (pos < bufEnd) {
+    // A table entry: fields 2 to 6, wire type 2 (tags 0x12, 0x1a, 0x22, 0x2a, 0x32), with
+    // a length below 2^21 that fits the buffer.
+    const tag = buf[pos];
+    if (tag >= 0x12 && tag <= 0x32 && (tag & 7) === 2) {
+      let p = pos + 1;
+      let b = buf[p++];
+      let len = b;
+      if (b >= 0x80) {
+        len &= 0x7f;
+        for (let shift = 7; shift < 21; shift += 7) {
+          b = buf[p++];
+          len |= (b & 0x7f) << shift;
+          if (b < 0x80) break;
+        }
+      }
+      const end = p + len;
+      if (b < 0x80 && end <= bufEnd) {
+        ranges[tag >>> 3].push(p, end);
+        pos = end;
+        continue;
+      }
+    }
+    r.pos = pos;
+    readTopField(r, buf, top);
+    pos = r.pos;
+  }
+}
+
+/** Reads the top-level field at r.pos into `top`; throws ProfileError for a malformed one. */
+function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel): void {
+  const tag = r.uint('field tag');
+  const field = tag >>> 3;
+  const wire = tag & 7;
+  if (wire === 2 && field >= 1 && field <= 6) {
+    const end = r.delimitedEnd(TOP_FIELD_NAMES[field]);
+    if (field === 1) readValueType(buf, r.pos, end, top.sampleTypes, 'sample_type');
+    else top.ranges[field].push(r.pos, end);
+    r.pos = end;
+    return;
+  }
+  switch (field) {
+    case 7:
+      expectWire(wire, 0, 'drop_frames');
+      top.dropFrames = r.index('drop_frames');
+      break;
+    case 8:
+      expectWire(wire, 0, 'keep_frames');
+      top.keepFrames = r.index('keep_frames');
+      break;
+    case 9:
+      expectWire(wire, 0, 'time_nanos');
+      top.timeNanos = r.int64();
+      break;
+    case 10:
+      expectWire(wire, 0, 'duration_nanos');
+      top.durationNanos = r.int64();
+      break;
+    case 11: {
+      expectWire(wire, 2, 'period_type');
+      const end = r.delimitedEnd('period_type');
+      const pair = new GrowableInt32(2);
+      readValueType(buf, r.pos, end, pair, 'period_type');
+      top.periodType[0] = pair.data[0];
+      top.periodType[1] = pair.data[1];
+      r.pos = end;
+      break;
+    }
+    case 12:
+      expectWire(wire, 0, 'period');
+      top.period = r.int64();
+      break;
+    case 13:
+      readRepeatedIndex(r, wire, top.comments, 'comment');
+      break;
+    case 14:
+      expectWire(wire, 0, 'default_sample_type');
+      top.defaultSampleType = r.index('default_sample_type');
+      break;
+    case 15:
+      expectWire(wire, 0, 'doc_url');
+      top.docUrl = r.index('doc_url');
+      break;
+    default:
+      if (field === 0) throw new ProfileError(`corrupt protobuf: field number 0 at byte ${r.pos}`);
+      if (field <= 6) expectWire(wire, 2, TOP_FIELD_NAMES[field]);
+      r.skip(wire, field);
+  }
 }
 
 /** [start, end) byte offsets of each message of one table, flattened. */
@@ -161,7 +204,8 @@ type Ranges = number[];
 
 const TOP_FIELD_NAMES = ['', 'sample_type', 'sample', 'mapping', 'location', 'function', 'string_table'];
 
-function expectWire(wire: number, expected: number, what: string): void {
+/** Throws ProfileError unless a field has the expected wire type. */
+export function expectWire(wire: number, expected: number, what: string): void {
   if (wire !== expected) {
     throw new ProfileError(`corrupt protobuf: ${what} has wire type ${wire}, expected ${expected}`);
   }
@@ -201,7 +245,7 @@ function readRepeatedIndex(r: ProtoReader, wire: number, out: GrowableInt32, wha
  * Maps proto ids to row numbers. Ids are almost always small and dense (1..n), so `dense`
  * answers them by indexing; `row()` also covers sparse ids through a Map. -1 means unknown.
  */
-class IdTable {
+export class IdTable {
   readonly dense: Int32Array;
   private readonly sparse: Map<number, number> | null;
 

@@ -88,6 +88,27 @@ export class ProtoWriter {
     }
   }
 
+  /** Writes a uint64 varint field given as its low and high 32-bit words, unless it is zero. */
+  uint64WordsField(field: number, lo: number, hi: number): void {
+    if (hi === 0) {
+      this.uintField(field, lo);
+      return;
+    }
+    this.tag(field, 0);
+    // Above 2^32: the low 28 bits, then the rest as a number below 2^36 once they are gone.
+    this.ensure(10);
+    this.buf[this.pos++] = (lo & 0x7f) | 0x80;
+    this.buf[this.pos++] = ((lo >>> 7) & 0x7f) | 0x80;
+    this.buf[this.pos++] = ((lo >>> 14) & 0x7f) | 0x80;
+    this.buf[this.pos++] = ((lo >>> 21) & 0x7f) | 0x80;
+    let rest = (lo >>> 28) + hi * 16;
+    while (rest > 0x7f) {
+      this.buf[this.pos++] = (rest % 128) | 0x80;
+      rest = Math.floor(rest / 128);
+    }
+    this.buf[this.pos++] = rest;
+  }
+
   boolField(field: number, v: boolean): void {
     if (v) {
       this.tag(field, 0);

@@ -14,48 +14,63 @@ export function validateProfile(p: Profile): void {
       nStrings === 0 ? 'string_table is empty: it must start with ""' : `string_table[0] must be "" but is ${JSON.stringify(p.strings[0])}`,
     );
   }
-  const checkIndex = (index: number, what: string): void => {
-    if (index >= nStrings) {
-      throw new ProfileError(`${what} refers to string index ${index} but the string table has ${nStrings} entries`);
-    }
+  const badIndex = (index: number, what: string): never => {
+    throw new ProfileError(`${what} refers to string index ${index} but the string table has ${nStrings} entries`);
   };
-  const checkAll = (indexes: Int32Array, what: (i: number) => string): void => {
-    for (let i = 0; i < indexes.length; i++) if (indexes[i] >= nStrings) checkIndex(indexes[i], what(i));
-  };
-
-  checkAll(p.sampleTypes, (i) => `sample_type[${i >> 1}].${i & 1 ? 'unit' : 'type'}`);
-  checkAll(p.periodType, (i) => `period_type.${i ? 'unit' : 'type'}`);
-  checkAll(p.comments, (i) => `comment[${i}]`);
-  checkIndex(p.dropFrames, 'drop_frames');
-  checkIndex(p.keepFrames, 'keep_frames');
-  checkIndex(p.defaultSampleType, 'default_sample_type');
-  checkIndex(p.docUrl, 'doc_url');
+  // The loops are plain (no callback per column) and the messages are built only on failure:
+  // this runs once per decoded profile, mostly before V8 has optimized anything.
+  let i = firstOutOfRange(p.sampleTypes, nStrings);
+  if (i >= 0) badIndex(p.sampleTypes[i], `sample_type[${i >> 1}].${i & 1 ? 'unit' : 'type'}`);
+  i = firstOutOfRange(p.periodType, nStrings);
+  if (i >= 0) badIndex(p.periodType[i], `period_type.${i ? 'unit' : 'type'}`);
+  i = firstOutOfRange(p.comments, nStrings);
+  if (i >= 0) badIndex(p.comments[i], `comment[${i}]`);
+  if (p.dropFrames >= nStrings) badIndex(p.dropFrames, 'drop_frames');
+  if (p.keepFrames >= nStrings) badIndex(p.keepFrames, 'keep_frames');
+  if (p.defaultSampleType >= nStrings) badIndex(p.defaultSampleType, 'default_sample_type');
+  if (p.docUrl >= nStrings) badIndex(p.docUrl, 'doc_url');
 
   const fns = p.functions;
-  for (let i = 0; i < fns.count; i++) {
-    if (fns.id[i] === 0) throw new ProfileError(`function ${i} has id 0, which is reserved`);
-  }
-  checkAll(fns.name, (i) => `function id ${fns.id[i]} name`);
-  checkAll(fns.systemName, (i) => `function id ${fns.id[i]} system_name`);
-  checkAll(fns.filename, (i) => `function id ${fns.id[i]} filename`);
+  i = firstZero(fns.id);
+  if (i >= 0) throw new ProfileError(`function ${i} has id 0, which is reserved`);
+  i = firstOutOfRange(fns.name, nStrings);
+  if (i >= 0) badIndex(fns.name[i], `function id ${fns.id[i]} name`);
+  i = firstOutOfRange(fns.systemName, nStrings);
+  if (i >= 0) badIndex(fns.systemName[i], `function id ${fns.id[i]} system_name`);
+  i = firstOutOfRange(fns.filename, nStrings);
+  if (i >= 0) badIndex(fns.filename[i], `function id ${fns.id[i]} filename`);
 
   const maps = p.mappings;
-  for (let i = 0; i < maps.count; i++) {
-    if (maps.id[i] === 0) throw new ProfileError(`mapping ${i} has id 0, which is reserved`);
-  }
-  checkAll(maps.filename, (i) => `mapping id ${maps.id[i]} filename`);
-  checkAll(maps.buildId, (i) => `mapping id ${maps.id[i]} build_id`);
+  i = firstZero(maps.id);
+  if (i >= 0) throw new ProfileError(`mapping ${i} has id 0, which is reserved`);
+  i = firstOutOfRange(maps.filename, nStrings);
+  if (i >= 0) badIndex(maps.filename[i], `mapping id ${maps.id[i]} filename`);
+  i = firstOutOfRange(maps.buildId, nStrings);
+  if (i >= 0) badIndex(maps.buildId[i], `mapping id ${maps.id[i]} build_id`);
 
-  const locs = p.locations;
-  for (let i = 0; i < locs.count; i++) {
-    if (locs.id[i] === 0) throw new ProfileError(`location ${i} has id 0, which is reserved`);
-  }
+  i = firstZero(p.locations.id);
+  if (i >= 0) throw new ProfileError(`location ${i} has id 0, which is reserved`);
 
   const s = p.samples;
-  checkAll(s.labelKey, (i) => `sample label ${i} key`);
-  checkAll(s.labelStr, (i) => `sample label ${i} str`);
-  checkAll(s.labelNumUnit, (i) => `sample label ${i} num_unit`);
+  i = firstOutOfRange(s.labelKey, nStrings);
+  if (i >= 0) badIndex(s.labelKey[i], `sample label ${i} key`);
+  i = firstOutOfRange(s.labelStr, nStrings);
+  if (i >= 0) badIndex(s.labelStr[i], `sample label ${i} str`);
+  i = firstOutOfRange(s.labelNumUnit, nStrings);
+  if (i >= 0) badIndex(s.labelNumUnit[i], `sample label ${i} num_unit`);
   if (s.values.length !== s.count * (p.sampleTypes.length >> 1)) {
     throw new ProfileError(`samples hold ${s.values.length} values, expected ${s.count * (p.sampleTypes.length >> 1)}`);
   }
+}
+
+/** Position of the first string index at or beyond nStrings, or -1. */
+function firstOutOfRange(indexes: Int32Array, nStrings: number): number {
+  for (let i = 0; i < indexes.length; i++) if (indexes[i] >= nStrings) return i;
+  return -1;
+}
+
+/** Position of the first id 0, or -1. */
+function firstZero(ids: Float64Array): number {
+  for (let i = 0; i < ids.length; i++) if (ids[i] === 0) return i;
+  return -1;
 }
