@@ -88,6 +88,7 @@ export class FlameTreeAccumulator {
   /** Per name: the last sample that counted it in `cum`, so recursion counts once. */
   private seenIn = new Int32Array(64).fill(-1);
   private sampleSerial = 0;
+  private layoutCache: { shape: Omit<FlameTree, 'self' | 'total'>; order: Int32Array } | null = null;
   private readonly frames = new GrowableInt32(256);
 
   /** `sides` value sets share one tree: 1 for a flame graph, 2 for a diff. */
@@ -226,7 +227,26 @@ export class FlameTreeAccumulator {
 
   /** Returns the tree of everything added to `side`, depth-first with children by name; every side gives the same node order. */
   tree(side = 0): FlameTree {
+    const { shape, order } = this.layout();
+    const self = this.self[side].data;
+    const total = this.total[side].data;
+    const n = order.length;
+    const out: FlameTree = { ...shape, self: new Float64Array(n), total: new Float64Array(n) };
+    for (let i = 0; i < n; i++) {
+      out.self[i] = self[order[i]];
+      out.total[i] = total[order[i]];
+    }
+    return out;
+  }
+
+  /**
+   * The depth-first order of the nodes (children by name) and the tree's shape in that order.
+   * It depends only on which nodes exist, which only grows, so it is computed once per node count
+   * and shared by every side's tree (their name, parent, depth and size arrays are the same).
+   */
+  private layout(): { shape: Omit<FlameTree, 'self' | 'total'>; order: Int32Array } {
     const n = this.nodeName.length;
+    if (this.layoutCache !== null && this.layoutCache.order.length === n) return this.layoutCache;
     const names = this.names;
     const nodeName = this.nodeName.data;
     const nodeParent = this.nodeParent.data;
@@ -245,24 +265,25 @@ export class FlameTreeAccumulator {
     for (let i = 0; i < n; i++) {
       if (firstChild[i + 1] - firstChild[i] > 1) kids.subarray(firstChild[i], firstChild[i + 1]).sort(byName);
     }
-    const tree = allocateTree(names.slice(), n);
+    const { self: _self, total: _total, ...shape } = allocateTree(names.slice(), n);
+    const order = new Int32Array(n);
     const position = new Int32Array(n);
     const stack: number[] = [0];
     let at = 0;
     while (stack.length > 0) {
       const node = stack.pop() as number;
       const i = at++;
+      order[i] = node;
       position[node] = i;
-      tree.name[i] = nodeName[node];
-      tree.parent[i] = node === 0 ? -1 : position[nodeParent[node]];
-      tree.depth[i] = node === 0 ? 0 : tree.depth[tree.parent[i]] + 1;
-      tree.self[i] = this.self[side].data[node];
-      tree.total[i] = this.total[side].data[node];
+      shape.name[i] = nodeName[node];
+      shape.parent[i] = node === 0 ? -1 : position[nodeParent[node]];
+      shape.depth[i] = node === 0 ? 0 : shape.depth[shape.parent[i]] + 1;
       // Pushed in reverse so the first child by name is visited first.
       for (let k = firstChild[node + 1] - 1; k >= firstChild[node]; k--) stack.push(kids[k]);
     }
-    sumSubtreeSizes(tree);
-    return tree;
+    sumSubtreeSizes(shape);
+    this.layoutCache = { shape, order };
+    return this.layoutCache;
   }
 
   /** Returns every function with a non-zero total, by flat value descending, then cum, then name. */
@@ -319,7 +340,7 @@ function allocateTree(names: string[], n: number): FlameTree {
 }
 
 /** Sets every node's subtree size; nodes must be in depth-first order (parents first). */
-function sumSubtreeSizes(tree: FlameTree): void {
+function sumSubtreeSizes(tree: Pick<FlameTree, 'size' | 'parent'>): void {
   for (let i = tree.size.length - 1; i > 0; i--) tree.size[tree.parent[i]] += tree.size[i];
 }
 

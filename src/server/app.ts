@@ -17,7 +17,7 @@ import { ServerMetrics } from './metrics.js';
 import { registerPgoRoutes } from './pgo-route.js';
 import type { AppScope } from './scopes.js';
 import { registerStaticUi } from './static-ui.js';
-import { parseTimeParam } from './time-params.js';
+import { parseWindow } from './time-params.js';
 import { registerViewRoutes } from './view-routes.js';
 
 export interface AppOptions {
@@ -139,14 +139,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.get('/api/v1/profiles', async (req, reply) => {
     if (!allowed(req, reply, { scope: 'profiles_read' })) return reply;
     const q = req.query as Record<string, string | undefined>;
-    const now = Date.now();
     let from: number;
     let to: number;
     let limit: number;
     let offset: number;
     try {
-      from = parseTimeParam(q.from ?? 'now-72h', 'from', now);
-      to = parseTimeParam(q.to ?? 'now', 'to', now);
+      ({ from, to } = parseWindow(q, 'now-72h'));
       limit = q.limit === undefined ? 50 : Number(q.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
         throw new RangeError(`"limit" must be an integer from 1 to 1000, got ${JSON.stringify(q.limit)}`);
@@ -223,12 +221,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.get('/api/v1/services', async (req, reply) => {
     if (!allowed(req, reply, { scope: 'profiles_read' })) return reply;
     const q = req.query as Record<string, string | undefined>;
-    const now = Date.now();
     let from: number;
     let to: number;
     try {
-      from = parseTimeParam(q.from ?? 'now-7d', 'from', now);
-      to = parseTimeParam(q.to ?? 'now', 'to', now);
+      ({ from, to } = parseWindow(q, 'now-7d'));
     } catch (err) {
       metrics.rejections.inc({ reason: 'bad_parameter' });
       return fail(reply, 400, (err as Error).message);

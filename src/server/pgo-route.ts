@@ -10,7 +10,7 @@ import type { Profile } from '../pprof/profile.js';
 import { QuerySyntaxError } from '../query/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
-import { parseTimeParam } from './time-params.js';
+import { parseWindow } from './time-params.js';
 
 export interface PgoRouteContext {
   store: ProfileStore;
@@ -172,8 +172,7 @@ async function buildFromQueries(ctx: PgoRouteContext, queries: PgoQuery[], noInl
     let from: number;
     let to: number;
     try {
-      from = parseTimeParam(q.from, 'from', now);
-      to = parseTimeParam(q.to, 'to', now);
+      ({ from, to } = parseWindow(q, 'now-72h', now));
     } catch (err) {
       return { status: 400, message: (err as Error).message, reason: 'bad_parameter' };
     }

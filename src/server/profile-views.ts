@@ -37,22 +37,44 @@ function isProfileAttachment(name: string): boolean {
 /** How many attachments are inflated and decoded at once: enough to keep the thread pool busy, few enough to bound memory. */
 const CONCURRENCY = 4;
 
-/** Returns the decoded attachment `name` of `record`, or a reason it cannot be read. */
-async function readProfile(
-  store: ProfileStore,
-  record: ProfileRecord,
-  name: string,
-  maxDecompressedBytes: number,
-): Promise<Profile | { reason: string }> {
-  if (record.rawDeleted) return { reason: 'raw data deleted by retention' };
-  const attachment = record.attachments.find((a) => a.name === name);
-  if (attachment === undefined) return { reason: `no attachment ${name}` };
-  const bytes = await store.blobs.get(attachment.blobKey);
-  if (bytes === null) return { reason: `attachment ${name} is missing from the blob store` };
-  try {
-    return decodeProfile(await decompressAsync(bytes, maxDecompressedBytes));
-  } catch (err) {
-    return { reason: `attachment ${name}: ${(err as Error).message}` };
+/**
+ * Reads and decodes stored attachments for one request. Listing a profile's sample types decodes
+ * its attachments; those are kept so that drawing the same profile does not inflate and decode
+ * them a second time. A kept profile is handed out once and then forgotten, so memory stays at
+ * one record's attachments however many profiles a view adds.
+ */
+export class AttachmentReader {
+  private readonly kept = new Map<string, Profile | { reason: string }>();
+
+  constructor(
+    private readonly store: ProfileStore,
+    private readonly maxDecompressedBytes: number,
+  ) {}
+
+  /** Returns the decoded attachment `name` of `record`, or a reason it cannot be read; `keep` holds it for one later read. */
+  async read(record: ProfileRecord, name: string, keep = false): Promise<Profile | { reason: string }> {
+    const key = `${record.id}\u0000${name}`;
+    const held = this.kept.get(key);
+    if (held !== undefined) {
+      this.kept.delete(key);
+      return held;
+    }
+    const result = await this.decode(record, name);
+    if (keep) this.kept.set(key, result);
+    return result;
+  }
+
+  private async decode(record: ProfileRecord, name: string): Promise<Profile | { reason: string }> {
+    if (record.rawDeleted) return { reason: 'raw data deleted by retention' };
+    const attachment = record.attachments.find((a) => a.name === name);
+    if (attachment === undefined) return { reason: `no attachment ${name}` };
+    const bytes = await this.store.blobs.get(attachment.blobKey);
+    if (bytes === null) return { reason: `attachment ${name} is missing from the blob store` };
+    try {
+      return decodeProfile(await decompressAsync(bytes, this.maxDecompressedBytes));
+    } catch (err) {
+      return { reason: `attachment ${name}: ${(err as Error).message}` };
+    }
   }
 }
 
@@ -62,14 +84,13 @@ async function readProfile(
  * one, else the last sample type of the first attachment (pprof's own default).
  */
 export async function sampleTypeOptions(
-  store: ProfileStore,
+  reader: AttachmentReader,
   record: ProfileRecord,
-  maxDecompressedBytes: number,
 ): Promise<{ options: SampleTypeOption[]; preferred: string | null }> {
   const options: SampleTypeOption[] = [];
   for (const a of record.attachments) {
     if (!isProfileAttachment(a.name)) continue;
-    const p = await readProfile(store, record, a.name, maxDecompressedBytes);
+    const p = await reader.read(record, a.name, true);
     if ('reason' in p) continue;
     for (let i = 0; i < p.sampleTypes.length; i += 2) {
       const type = p.strings[p.sampleTypes[i]];
@@ -89,73 +110,74 @@ export function parseSampleTypeKey(key: string): { attachment: string; type: str
 }
 
 /**
+ * Reads attachment `attachment` of every record, CONCURRENCY at a time, and hands each decoded
+ * profile to `visit` in record order (so results do not depend on decode timing). A record that
+ * cannot be read, or that `visit` turns down by returning a reason, is listed as skipped.
+ */
+async function eachProfile(
+  reader: AttachmentReader,
+  records: readonly ProfileRecord[],
+  attachment: string,
+  visit: (record: ProfileRecord, p: Profile) => string | null,
+): Promise<SkippedProfile[]> {
+  const skipped: SkippedProfile[] = [];
+  for (let start = 0; start < records.length; start += CONCURRENCY) {
+    const batch = records.slice(start, start + CONCURRENCY);
+    const decoded = await Promise.all(batch.map((r) => reader.read(r, attachment)));
+    decoded.forEach((p, i) => {
+      const reason = 'reason' in p ? p.reason : visit(batch[i], p);
+      if (reason !== null) skipped.push({ id: batch[i].id, reason });
+    });
+  }
+  return skipped;
+}
+
+/**
  * Adds attachment `attachment`, value column `type`, of every record to side `side` of
- * `accumulator`. Profiles whose raw data is gone, that lack the attachment or the
- * type, or whose bytes do not decode are skipped with the reason, never fatal. Records are added
- * in the order given, so the result does not depend on decode timing.
+ * `accumulator`. Profiles whose raw data is gone, that lack the attachment or the type, or whose
+ * bytes do not decode are skipped with the reason, never fatal.
  */
 export async function accumulateProfiles(
-  store: ProfileStore,
+  reader: AttachmentReader,
   records: readonly ProfileRecord[],
   attachment: string,
   type: string,
-  options: { accumulator: FlameTreeAccumulator; side?: number; maxDecompressedBytes: number },
+  options: { accumulator: FlameTreeAccumulator; side?: number },
 ): Promise<AccumulatedView> {
   const used: string[] = [];
-  const skipped: SkippedProfile[] = [];
   let unit = '';
   let seconds = 0;
-  for (let start = 0; start < records.length; start += CONCURRENCY) {
-    const batch = records.slice(start, start + CONCURRENCY);
-    const decoded = await Promise.all(batch.map((r) => readProfile(store, r, attachment, options.maxDecompressedBytes)));
-    decoded.forEach((p, i) => {
-      const record = batch[i];
-      if ('reason' in p) {
-        skipped.push({ id: record.id, reason: p.reason });
-        return;
+  const skipped = await eachProfile(reader, records, attachment, (record, p) => {
+    let vi = -1;
+    for (let t = 0; t < p.sampleTypes.length; t += 2) {
+      if (p.strings[p.sampleTypes[t]] === type) {
+        vi = t >> 1;
+        break;
       }
-      let vi = -1;
-      for (let t = 0; t < p.sampleTypes.length; t += 2) {
-        if (p.strings[p.sampleTypes[t]] === type) {
-          vi = t >> 1;
-          break;
-        }
-      }
-      if (vi < 0) {
-        skipped.push({ id: record.id, reason: `attachment ${attachment} has no sample type ${type}` });
-        return;
-      }
-      const thisUnit = p.strings[p.sampleTypes[vi * 2 + 1]];
-      if (unit !== '' && thisUnit !== unit) {
-        skipped.push({ id: record.id, reason: `sample type ${type} is in ${thisUnit}, the others in ${unit}` });
-        return;
-      }
-      unit = thisUnit;
-      options.accumulator.add(p, vi, 1, options.side ?? 0);
-      used.push(record.id);
-      seconds += record.durationNanos / 1e9;
-    });
-  }
+    }
+    if (vi < 0) return `attachment ${attachment} has no sample type ${type}`;
+    const thisUnit = p.strings[p.sampleTypes[vi * 2 + 1]];
+    if (unit !== '' && thisUnit !== unit) return `sample type ${type} is in ${thisUnit}, the others in ${unit}`;
+    unit = thisUnit;
+    options.accumulator.add(p, vi, 1, options.side ?? 0);
+    used.push(record.id);
+    seconds += record.durationNanos / 1e9;
+    return null;
+  });
   return { used, skipped, unit, seconds };
 }
 
 /** Reads and decodes attachment `attachment` of every record, for a pprof download; records that cannot be read are skipped with the reason. */
 export async function readProfiles(
-  store: ProfileStore,
+  reader: AttachmentReader,
   records: readonly ProfileRecord[],
   attachment: string,
-  maxDecompressedBytes: number,
 ): Promise<{ profiles: Profile[]; skipped: SkippedProfile[] }> {
   const profiles: Profile[] = [];
-  const skipped: SkippedProfile[] = [];
-  for (let start = 0; start < records.length; start += CONCURRENCY) {
-    const batch = records.slice(start, start + CONCURRENCY);
-    const decoded = await Promise.all(batch.map((r) => readProfile(store, r, attachment, maxDecompressedBytes)));
-    decoded.forEach((p, i) => {
-      if ('reason' in p) skipped.push({ id: batch[i].id, reason: p.reason });
-      else profiles.push(p);
-    });
-  }
+  const skipped = await eachProfile(reader, records, attachment, (_record, p) => {
+    profiles.push(p);
+    return null;
+  });
   return { profiles, skipped };
 }
 

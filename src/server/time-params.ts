@@ -24,3 +24,16 @@ export function parseTimeParam(value: string, name: string, now: number): number
   }
   throw new RangeError(`"${name}" must be now, now-<N><s|m|h|d|w>, RFC 3339 or ms since the epoch, got ${JSON.stringify(value)}`);
 }
+
+/**
+ * Returns the window [from, to] in ms since the epoch from `from` and `to` parameters (each as
+ * parseTimeParam reads it; missing ones take the defaults, `to` defaulting to now). Throws
+ * RangeError naming the bad parameter.
+ */
+export function parseWindow(
+  q: { from?: string; to?: string },
+  defaultFrom: string,
+  now: number = Date.now(),
+): { from: number; to: number } {
+  return { from: parseTimeParam(q.from ?? defaultFrom, 'from', now), to: parseTimeParam(q.to ?? 'now', 'to', now) };
+}

@@ -8,6 +8,7 @@ import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import {
   type AccumulatedView,
+  AttachmentReader,
   accumulateProfiles,
   largestChanges,
   parseSampleTypeKey,
@@ -15,7 +16,7 @@ import {
   type SampleTypeOption,
   sampleTypeOptions,
 } from './profile-views.js';
-import { parseTimeParam } from './time-params.js';
+import { parseWindow } from './time-params.js';
 
 export interface ViewRouteContext {
   store: ProfileStore;
@@ -91,12 +92,10 @@ async function selectRecords(store: ProfileStore, s: SelectionParams, side = '')
     if (record === null) throw new ViewError(404, `${label}no profile with id ${s.id}`, 'not_found');
     return [record];
   }
-  const now = Date.now();
   let from: number;
   let to: number;
   try {
-    from = parseTimeParam(s.from, 'from', now);
-    to = parseTimeParam(s.to, 'to', now);
+    ({ from, to } = parseWindow(s, 'now-72h'));
   } catch (err) {
     throw new ViewError(400, (err as Error).message, 'bad_parameter');
   }
@@ -117,11 +116,11 @@ async function selectRecords(store: ProfileStore, s: SelectionParams, side = '')
 
 /** Picks the sample type to show: the requested key if the newest profile offers it, else its default. */
 async function chooseSampleType(
-  ctx: ViewRouteContext,
+  reader: AttachmentReader,
   records: readonly ProfileRecord[],
   requested: string | undefined,
 ): Promise<{ options: SampleTypeOption[]; key: string; attachment: string; type: string }> {
-  const { options, preferred } = await sampleTypeOptions(ctx.store, records[0], ctx.maxDecompressedBytes);
+  const { options, preferred } = await sampleTypeOptions(reader, records[0]);
   const key = requested ?? preferred;
   if (key === null) {
     throw new ViewError(422, `profile ${records[0].id} has no readable profile attachment (raw data deleted, or not a profile)`, 'no_data');
@@ -150,11 +149,15 @@ function treeJson(t: FlameTree): Record<string, unknown> {
  */
 export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext): void {
   const handle =
-    (work: (q: Record<string, string | undefined>, reply: FastifyReply) => Promise<unknown>) =>
+    (work: (q: Record<string, string | undefined>, reply: FastifyReply, reader: AttachmentReader) => Promise<unknown>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       if (!ctx.allowed(req, reply)) return reply;
       try {
-        return await work(req.query as Record<string, string | undefined>, reply);
+        return await work(
+          req.query as Record<string, string | undefined>,
+          reply,
+          new AttachmentReader(ctx.store, ctx.maxDecompressedBytes),
+        );
       } catch (err) {
         if (err instanceof ViewError) {
           ctx.reject(err.reason);
@@ -166,15 +169,12 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
 
   app.get(
     '/api/v1/flamegraph',
-    handle(async (q) => {
+    handle(async (q, _reply, reader) => {
       const maxNodes = maxNodesParam(q);
       const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
-      const chosen = await chooseSampleType(ctx, records, q.type);
+      const chosen = await chooseSampleType(reader, records, q.type);
       const accumulator = new FlameTreeAccumulator();
-      const view = await accumulateProfiles(ctx.store, records, chosen.attachment, chosen.type, {
-        accumulator,
-        maxDecompressedBytes: ctx.maxDecompressedBytes,
-      });
+      const view = await accumulateProfiles(reader, records, chosen.attachment, chosen.type, { accumulator });
       if (view.used.length === 0) {
         throw new ViewError(422, `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, 'no_data', {
           skipped: view.skipped,
@@ -201,10 +201,10 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
 
   app.get(
     '/api/v1/flamegraph/pprof',
-    handle(async (q, reply) => {
+    handle(async (q, reply, reader) => {
       const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
-      const chosen = await chooseSampleType(ctx, records, q.type);
-      const { profiles, skipped } = await readProfiles(ctx.store, records, chosen.attachment, ctx.maxDecompressedBytes);
+      const chosen = await chooseSampleType(reader, records, q.type);
+      const { profiles, skipped } = await readProfiles(reader, records, chosen.attachment);
       if (profiles.length === 0) {
         throw new ViewError(422, `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`, 'no_data');
       }
@@ -226,24 +226,20 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
 
   app.get(
     '/api/v1/diff',
-    handle(async (q) => {
+    handle(async (q, _reply, reader) => {
       const normalize = q.normalize ?? 'second';
       if (normalize !== 'second' && normalize !== 'profile' && normalize !== 'none') {
         throw new ViewError(400, `"normalize" must be second, profile or none, got ${JSON.stringify(normalize)}`, 'bad_parameter');
       }
       const beforeRecords = await selectRecords(ctx.store, selectionParams(q, 'beforeId', 'before'), 'before');
       const afterRecords = await selectRecords(ctx.store, selectionParams(q, 'afterId', 'after'), 'after');
-      const chosen = await chooseSampleType(ctx, afterRecords, q.type);
+      const chosen = await chooseSampleType(reader, afterRecords, q.type);
       const maxNodes = maxNodesParam(q);
       // Both sides in one tree, so every path has its before and after value, however small.
       const accumulator = new FlameTreeAccumulator(2);
       const views: Array<{ view: AccumulatedView; scale: number }> = [];
       for (const [side, records] of [beforeRecords, afterRecords].entries()) {
-        const view = await accumulateProfiles(ctx.store, records, chosen.attachment, chosen.type, {
-          accumulator,
-          side,
-          maxDecompressedBytes: ctx.maxDecompressedBytes,
-        });
+        const view = await accumulateProfiles(reader, records, chosen.attachment, chosen.type, { accumulator, side });
         if (view.used.length === 0) {
           throw new ViewError(
             422,
@@ -302,12 +298,10 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
   app.get(
     '/api/v1/facets',
     handle(async (q) => {
-      const now = Date.now();
       let from: number;
       let to: number;
       try {
-        from = parseTimeParam(q.from ?? 'now-72h', 'from', now);
-        to = parseTimeParam(q.to ?? 'now', 'to', now);
+        ({ from, to } = parseWindow(q, 'now-72h'));
       } catch (err) {
         throw new ViewError(400, (err as Error).message, 'bad_parameter');
       }
