@@ -575,6 +575,7 @@ function decodeSamples(buf: Uint8Array, ranges: Ranges, locationIds: IdTable, va
   const locs = new Uint32Array(sampleBytes);
   let nLocs = 0;
   const values = new Float64Array(n * valuesPerSample);
+  const label = new Float64Array(4);
   const labelStart = new Uint32Array(n + 1);
   const labelKey = new GrowableInt32(16);
   const labelStr = new GrowableInt32(16);
@@ -663,40 +664,14 @@ function decodeSamples(buf: Uint8Array, ranges: Ranges, locationIds: IdTable, va
           locs[nLocs++] = row;
         }
       } else if (field === 2) {
-        if (wire === 2) {
-          const fieldEnd = r.delimitedEnd('sample value');
-          r.end = fieldEnd;
-          while (r.pos < fieldEnd) {
-            if (v === vEnd) tooManyValues(i);
-            values[v++] = r.int('sample value');
-          }
-        } else {
-          expectWire(wire, 0, 'sample value');
-          if (v === vEnd) tooManyValues(i);
-          values[v++] = r.int('sample value');
-        }
+        v = readValueField(r, wire, values, v, vEnd);
+        if (v < 0) tooManyValues(i);
       } else if (field === 3 && wire === 2) {
-        const fieldEnd = r.delimitedEnd('sample label');
-        r.end = fieldEnd;
-        let key = 0;
-        let str = 0;
-        let num = 0;
-        let numUnit = 0;
-        while (r.pos < fieldEnd) {
-          const lt = r.uint('field tag');
-          const f = lt >>> 3;
-          const w = lt & 7;
-          if (w !== 0) r.skip(w, f);
-          else if (f === 1) key = r.index('label key');
-          else if (f === 2) str = r.index('label str');
-          else if (f === 3) num = r.int('label num');
-          else if (f === 4) numUnit = r.index('label num_unit');
-          else r.skip(w, f);
-        }
-        labelKey.push(key);
-        labelStr.push(str);
-        labelNum.push(num);
-        labelNumUnit.push(numUnit);
+        readLabelMessage(r, label);
+        labelKey.push(label[0]);
+        labelStr.push(label[1]);
+        labelNum.push(label[2]);
+        labelNumUnit.push(label[3]);
       } else {
         r.skip(wire, field);
       }
@@ -719,4 +694,47 @@ function decodeSamples(buf: Uint8Array, ranges: Ranges, locationIds: IdTable, va
     labelNum: labelNum.finish(),
     labelNumUnit: labelNumUnit.finish(),
   };
+}
+
+/**
+ * Reads a Sample.value field (packed, or one unpacked value) whose tag was just read, into
+ * `values` from index v; returns the next index, or -1 when the values would pass `vEnd`. Shared
+ * by decodeProfile and the encoded merger, which take their fast paths before this one.
+ */
+export function readValueField(r: ProtoReader, wire: number, values: Float64Array, v: number, vEnd: number): number {
+  if (wire !== 2) {
+    expectWire(wire, 0, 'sample value');
+    if (v === vEnd) return -1;
+    values[v++] = r.int('sample value');
+    return v;
+  }
+  const fieldEnd = r.delimitedEnd('sample value');
+  r.end = fieldEnd;
+  while (r.pos < fieldEnd) {
+    if (v === vEnd) return -1;
+    values[v++] = r.int('sample value');
+  }
+  return v;
+}
+
+/**
+ * Reads a Sample.label message whose tag was just read into out = [key, str, num, num_unit]
+ * (string indexes as written, for the caller to check). Shared by decodeProfile and the encoded
+ * merger.
+ */
+export function readLabelMessage(r: ProtoReader, out: Float64Array): void {
+  const fieldEnd = r.delimitedEnd('sample label');
+  r.end = fieldEnd;
+  out.fill(0);
+  while (r.pos < fieldEnd) {
+    const lt = r.uint('field tag');
+    const f = lt >>> 3;
+    const w = lt & 7;
+    if (w !== 0) r.skip(w, f);
+    else if (f === 1) out[0] = r.index('label key');
+    else if (f === 2) out[1] = r.index('label str');
+    else if (f === 3) out[2] = r.int('label num');
+    else if (f === 4) out[3] = r.index('label num_unit');
+    else r.skip(w, f);
+  }
 }

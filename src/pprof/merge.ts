@@ -1,5 +1,5 @@
 import { ProfileBuilder } from './builder.js';
-import { decodeProfileTables, expectWire, type IdTable, type ProfileTables } from './decode.js';
+import { decodeProfileTables, expectWire, type IdTable, type ProfileTables, readLabelMessage, readValueField } from './decode.js';
 import { encodeProfile, encodeProfileChunks } from './encode.js';
 import { ProfileError } from './errors.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
@@ -254,6 +254,8 @@ class Merger {
   private readonly labelStr = new GrowableInt32(16);
   private readonly labelNum = new GrowableFloat64(16);
   private readonly labelNumUnit = new GrowableInt32(16);
+  /** One label as readLabelMessage reads it. */
+  private readonly label = new Float64Array(4);
 
   // Per-source translation tables, reset by begin().
   private src!: Profile;
@@ -469,20 +471,11 @@ class Merger {
           data[k++] = this.missing(sample, r.uint('sample location_id'));
         }
       } else if (field === 2) {
-        if (wire === 2) {
-          const fieldEnd = r.delimitedEnd('sample value');
-          r.end = fieldEnd;
-          while (r.pos < fieldEnd) {
-            if (v === V) this.tooManyValues(sample);
-            values[v++] = r.int('sample value');
-          }
-        } else {
-          expectWire(wire, 0, 'sample value');
-          if (v === V) this.tooManyValues(sample);
-          values[v++] = r.int('sample value');
-        }
+        v = readValueField(r, wire, values, v, V);
+        if (v < 0) this.tooManyValues(sample);
       } else if (field === 3 && wire === 2) {
-        this.readLabel(r);
+        readLabelMessage(r, this.label);
+        this.pushLabel(this.label[0], this.label[1], this.label[2], this.label[3]);
       } else {
         r.skip(wire, field);
       }
@@ -601,28 +594,6 @@ class Merger {
     }
     this.pushLabel(key, str, num, numUnit);
     return true;
-  }
-
-  /** Reads one label message at r.pos (after its tag) into the label scratch columns. */
-  private readLabel(r: ProtoReader): void {
-    const fieldEnd = r.delimitedEnd('sample label');
-    r.end = fieldEnd;
-    let key = 0;
-    let str = 0;
-    let num = 0;
-    let numUnit = 0;
-    while (r.pos < fieldEnd) {
-      const lt = r.uint('field tag');
-      const f = lt >>> 3;
-      const w = lt & 7;
-      if (w !== 0) r.skip(w, f);
-      else if (f === 1) key = r.index('label key');
-      else if (f === 2) str = r.index('label str');
-      else if (f === 3) num = r.int('label num');
-      else if (f === 4) numUnit = r.index('label num_unit');
-      else r.skip(w, f);
-    }
-    this.pushLabel(key, str, num, numUnit);
   }
 
   /** Appends a label (source string indexes, checked here as validateProfile does) to the label scratch columns. */
