@@ -21,6 +21,16 @@ function checkShape(t: FlameTree): void {
   assert.equal(t.size[0], t.name.length);
 }
 
+/** The JSON workload's profile on side 0 and the sort workload's on side 1 of one accumulator, and both sides' trees. */
+function jsonThenSort() {
+  const json = load('cpu-json.pprof');
+  const sort = load('cpu-sort.pprof');
+  const acc = new FlameTreeAccumulator(2);
+  acc.add(json, 1, 1, 0);
+  acc.add(sort, 1, 1, 1);
+  return { json, sort, acc, before: acc.tree(0), after: acc.tree(1) };
+}
+
 describe('flame tree', () => {
   for (const name of FIXTURES) {
     it(`preserves totals on the real profile ${name}`, () => {
@@ -55,13 +65,7 @@ describe('flame tree', () => {
   });
 
   it('diff of two different workloads shows growth and shrinkage over the union of paths', () => {
-    const json = load('cpu-json.pprof');
-    const sort = load('cpu-sort.pprof');
-    const acc = new FlameTreeAccumulator(2);
-    acc.add(json, 1, 1, 0);
-    acc.add(sort, 1, 1, 1);
-    const before = acc.tree(0);
-    const after = acc.tree(1);
+    const { json, sort, before, after } = jsonThenSort();
     checkShape(after);
     assert.ok(after.name.length >= Math.max(buildFlameTree(json, 1).name.length, buildFlameTree(sort, 1).name.length));
     let grew = 0;
@@ -139,13 +143,7 @@ describe('flame tree', () => {
   });
 
   it('keeps two sides in one tree: each side equals its own flame tree, and the node order is shared', () => {
-    const json = load('cpu-json.pprof');
-    const sort = load('cpu-sort.pprof');
-    const acc = new FlameTreeAccumulator(2);
-    acc.add(json, 1, 1, 0);
-    acc.add(sort, 1, 1, 1);
-    const before = acc.tree(0);
-    const after = acc.tree(1);
+    const { json, sort, acc, before, after } = jsonThenSort();
     assert.deepEqual(before.name, after.name);
     assert.equal(acc.grandTotal(0), buildFlameTree(json, 1).total[0]);
     assert.equal(acc.grandTotal(1), buildFlameTree(sort, 1).total[0]);
