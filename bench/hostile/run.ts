@@ -90,7 +90,10 @@ function attacks(): Attack[] {
     });
   }
   const oversized = Buffer.alloc(40 * MB, 1);
-  list.push({ name: 'oversized 40 MB body with a key', send: (s) => post(`${s.url}/api/v1/profiles`, oversized, { 'dd-api-key': s.apiKey }) });
+  list.push({
+    name: 'oversized 40 MB body with a key',
+    send: (s) => post(`${s.url}/api/v1/profiles`, oversized, { 'dd-api-key': s.apiKey }),
+  });
   const big = Buffer.alloc(30 * MB, 1);
   list.push({ name: 'unauthenticated 30 MB body', send: (s) => post(`${s.url}/profiling/v1/input`, big, {}) });
   return list;
@@ -145,7 +148,10 @@ const attacking = Promise.all(Array.from({ length: attackers }, (_, w) => attack
 const underAttack = await probe(server, seconds);
 stop = true;
 await attacking;
-const alive = await fetch(`${server.url}/healthz`).then((r) => r.status, () => 0);
+const alive = await fetch(`${server.url}/healthz`).then(
+  (r) => r.status,
+  () => 0,
+);
 const peak = rssMb(pid, 'VmHWM');
 const after = rssMb(pid, 'VmRSS');
 await server.stop();
@@ -154,7 +160,10 @@ console.log('\nhostile requests and how they were answered (status: count; 0 = c
 for (const [name, byStatus] of statuses) {
   console.log(`  ${name}: ${[...byStatus].map(([s, n]) => `${s}: ${n}`).join(', ')}`);
 }
-const fiveHundreds = [...statuses.values()].reduce((n, m) => n + [...m].filter(([s]) => s >= 500 && s !== 503).reduce((a, [, c]) => a + c, 0), 0);
+const fiveHundreds = [...statuses.values()].reduce(
+  (n, m) => n + [...m].filter(([s]) => s >= 500 && s !== 503).reduce((a, [, c]) => a + c, 0),
+  0,
+);
 console.log(`\nhostile requests sent: ${sent}; answered 5xx other than 503: ${fiveHundreds}; server alive after: ${alive === 200}`);
 console.log(`/healthz idle:          ${summary(idle.latencies)}, errors ${idle.errors}`);
 console.log(`/healthz under attack:  ${summary(underAttack.latencies)}, errors ${underAttack.errors}`);
