@@ -5,6 +5,7 @@ import { inflateZstd } from './zstd.js';
 import { inflateZstdOffThread } from './zstd-pool.js';
 
 export { DecompressedSizeError } from './decompressed-size-error.js';
+export { DecompressionBusyError } from './zstd-pool.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
