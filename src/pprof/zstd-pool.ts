@@ -44,8 +44,9 @@ interface Slot {
  * A small pool of worker threads that inflate zstd with inflateZstd's limits, so neither a bomb
  * nor a large profile blocks the thread that serves requests. Workers start lazily and are
  * unref()ed while idle (a process with an idle pool exits); a worker that dies or overruns
- * `taskTimeoutMs` is replaced and only its own task fails (ProfileError). Inputs are copied
- * once into the worker and results are transferred back, not copied.
+ * `taskTimeoutMs` is replaced and only its own task fails (ProfileError). Each input is copied
+ * once, when a worker takes it (the caller must not change it until the promise settles), and
+ * results are transferred back, not copied.
  */
 export class ZstdWorkerPool {
   private readonly slots: Slot[] = [];
@@ -70,10 +71,7 @@ export class ZstdWorkerPool {
       );
     }
     return new Promise((resolve, reject) => {
-      // A copy of just these bytes (not Buffer#slice, which is a view): posting a view would
-      // clone the whole buffer behind it (often the entire request body), and transferring it
-      // would detach the caller's.
-      this.queue.push({ task: { bytes: new Uint8Array(bytes), maxBytes }, timeoutMs, resolve, reject });
+      this.queue.push({ task: { bytes, maxBytes }, timeoutMs, resolve, reject });
       this.dispatch();
     });
   }
@@ -124,7 +122,11 @@ export class ZstdWorkerPool {
       void this.stop(slot, `it did not finish within ${pending.timeoutMs} ms`);
     }, pending.timeoutMs);
     slot.timer.unref();
-    slot.worker.postMessage(pending.task, [pending.task.bytes.buffer as ArrayBuffer]);
+    // A copy of just these bytes, made only now so that waiting tasks cost no memory (and not
+    // Buffer#slice, which is a view): posting a view would clone the whole buffer behind it
+    // (often the entire request body), and transferring that would detach the caller's.
+    const bytes = new Uint8Array(pending.task.bytes);
+    slot.worker.postMessage({ ...pending.task, bytes }, [bytes.buffer]);
   }
 
   private finish(slot: Slot, result: ZstdResult): void {
