@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -8,7 +9,7 @@ import { encodeProfile } from '../src/pprof/encode.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { ddTraceGoUpload } from './support/dd-upload.js';
 import { runOk } from './support/go.js';
-import { fixture, repoRoot } from './support/paths.js';
+import { fixture, hotpathBin, repoRoot } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { cacheDir } from './support/workloads.js';
 
@@ -242,6 +243,10 @@ describe('intake limits through the real server', () => {
     const diff = parseProfile(cpu);
     diff.samples.values[diff.samples.values.length - 1] = -1;
     await expectRefusal(await sendUpload(encodeProfile(diff), 'tags=service:e2e-bomb'), 400, /has a negative .* value \(-1\)/);
+    // The same diff profile is still readable offline.
+    const diffFile = join(mkdtempSync(join(tmpdir(), 'hotpath-diff-')), 'diff.pprof');
+    writeFileSync(diffFile, encodeProfile(diff));
+    assert.match(runOk(process.execPath, [hotpathBin, 'inspect', diffFile]), /samples/i);
     // The server still serves, and stored none of them.
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     const res = await fetch(`${server.url}/api/v1/profiles?query=service:e2e-bomb&from=now-1h`, {
