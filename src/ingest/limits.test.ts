@@ -197,6 +197,7 @@ describe('tag lists', () => {
     assert.equal(countListItems(' , ,,', ','), 0);
     assert.equal(countListItems('a', ','), 1);
     assert.equal(countListItems('a:b, c:d:e ,flag,,', ','), 3);
+    assert.equal(countListItems(' \t\r\n,\u0001,a', ','), 2, 'a control character is text to trim(), so it counts');
   });
 
   it('refuses a million-tag list by counting, and names the list', () => {

@@ -42,7 +42,7 @@ const ATTACHMENT_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** Returns `text` JSON-quoted and cut to 64 characters, to name a value in a message without echoing all of it. */
-export function quoted(text: string): string {
+function quoted(text: string): string {
   return text.length <= 64 ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, 64))}…`;
 }
 
@@ -52,7 +52,8 @@ function tooMany(reason: string, what: string, count: number, limit: number, whe
 
 /**
  * Returns the number of non-blank items in a `separator`-separated list without splitting it,
- * so a list of a million items is refused before a million strings are made.
+ * so a list of a million items is refused before a million strings are made. Never fewer than
+ * the items a split-and-trim finds.
  */
 export function countListItems(text: string, separator: string): number {
   const sep = separator.charCodeAt(0);
@@ -63,7 +64,9 @@ export function countListItems(text: string, separator: string): number {
     if (c === sep) {
       if (!blank) count++;
       blank = true;
-    } else if (c !== 0x20 && c !== 0x09) {
+    } else if (c !== 0x20 && (c < 0x09 || c > 0x0d)) {
+      // Only ASCII whitespace, which trim() removes, leaves an item blank; counting other
+      // whitespace (U+00A0...) as text can only overcount.
       blank = false;
     }
   }
