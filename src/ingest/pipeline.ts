@@ -38,7 +38,8 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
     if (!attachment) throw new IngestError(400, 'attachment', `the CPU profile ${upload.cpuAttachment} is missing`);
     try {
       if (attachment.bytes.length === 0) throw new ProfileError('empty file: a profile cannot be zero bytes');
-      // Inflate and deflate on the thread pool: the event loop only decodes and trims.
+      // Inflate (thread pool for gzip, worker thread for zstd) and deflate off the event loop,
+      // which only decodes and trims.
       const raw = await decompressAsync(attachment.bytes, options.maxDecompressedBytes);
       const profile = decodeProfile(raw);
       refuseNegativeSamples(profile);
