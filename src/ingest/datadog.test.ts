@@ -6,13 +6,14 @@ import { parseProfile } from '../pprof/parse.js';
 import { profileStats } from '../pprof/stats.js';
 import { parseDatadogUpload, parseTagList } from './datadog.js';
 import { IngestError } from './errors.js';
+import { DEFAULT_INTAKE_LIMITS } from './limits.js';
 import type { IntakeRequest } from './record.js';
 
 // A request recorded from a real dd-trace-go v2.12.0 profiler (see its .json beside it).
 const recorded = JSON.parse(readFileSync(fixture('intake/dd-trace-go-v2.12.0.json'), 'utf8')) as { headers: Record<string, string> };
 const recordedBody = readFileSync(fixture('intake/dd-trace-go-v2.12.0.multipart'));
 const request = (over: Partial<IntakeRequest> = {}): IntakeRequest => ({ headers: { ...recorded.headers }, body: recordedBody, ...over });
-const limits = { maxAttachments: 16 };
+const limits = DEFAULT_INTAKE_LIMITS;
 
 function rejects(req: IntakeRequest, status: number, pattern: RegExp): void {
   assert.throws(
@@ -100,7 +101,7 @@ describe('dd-trace-go upload', () => {
       ));
     it('too many attachments', () =>
       assert.throws(
-        () => parseDatadogUpload(request(), { maxAttachments: 2 }),
+        () => parseDatadogUpload(request(), { ...limits, maxAttachments: 2 }),
         (err: unknown) => err instanceof IngestError && err.status === 413 && /limit is 3/.test(err.message),
       ));
   });

@@ -1,11 +1,17 @@
 import { IngestError } from './errors.js';
+import {
+  checkAttachmentName,
+  checkEndpointCount,
+  checkEventJsonSize,
+  checkJsonDepth,
+  checkTagCount,
+  countListItems,
+  DEFAULT_INTAKE_LIMITS,
+  enforceIntakeLimits,
+  type IntakeLimits,
+} from './limits.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
 import { header, type IntakeRequest, type TimedIngestedProfile } from './record.js';
-
-export interface DatadogLimits {
-  /** Most attachments (file parts) accepted in one upload. */
-  maxAttachments: number;
-}
 
 /** The attachment names dd-trace-go gives the CPU profile (v1 and v2 clients). */
 const CPU_ATTACHMENTS = ['cpu.pprof', 'cpu.pb.gz'];
@@ -16,22 +22,21 @@ const CPU_ATTACHMENTS = ['cpu.pprof', 'cpu.pb.gz'];
  * by its file name, and an `event` part (event.json) with start, end, attachments,
  * `tags_profiler` ("k:v,k:v") and optionally `endpoint_counts`. Tags from a Datadog agent's
  * `X-Datadog-Additional-Tags` header are added unless the client sent the same key (client tags
- * win). Throws IngestError naming what is malformed.
+ * win). Every IntakeLimits rule applies (event.json size and nesting, tags, endpoints,
+ * attachments). Throws IngestError naming what is malformed or which limit was passed.
  */
-export function parseDatadogUpload(req: IntakeRequest, limits: DatadogLimits): TimedIngestedProfile {
+export function parseDatadogUpload(req: IntakeRequest, limits: IntakeLimits = DEFAULT_INTAKE_LIMITS): TimedIngestedProfile {
   const boundary = multipartBoundary(header(req, 'content-type'));
   const parts = parseMultipart(req.body, boundary, { maxParts: limits.maxAttachments + 1 });
   const eventPart = parts.find((p) => p.name === 'event');
   if (!eventPart) throw new IngestError(400, 'event', 'the upload has no "event" part (event.json)');
-  const event = parseEvent(eventPart.body);
+  const event = parseEvent(eventPart.body, limits);
 
   const attachments: Array<{ name: string; bytes: Uint8Array }> = [];
   for (const part of parts) {
     if (part === eventPart) continue;
     const name = part.filename ?? part.name;
-    if (!/^[A-Za-z0-9._-]{1,128}$/.test(name)) {
-      throw new IngestError(400, 'attachment', `attachment name ${JSON.stringify(name)} is not a plain file name`);
-    }
+    checkAttachmentName(name);
     if (attachments.some((a) => a.name === name)) throw new IngestError(400, 'attachment', `attachment ${name} appears twice`);
     attachments.push({ name, bytes: part.body });
   }
@@ -41,13 +46,13 @@ export function parseDatadogUpload(req: IntakeRequest, limits: DatadogLimits): T
     }
   }
 
-  const tags = parseTagList(event.tagsProfiler);
+  const tags = parseTagList(event.tagsProfiler, limits, 'event.json tags_profiler');
   const present = new Set(tags.map(([k]) => k));
-  for (const [k, v] of parseTagList(header(req, 'x-datadog-additional-tags') ?? '')) {
+  for (const [k, v] of parseTagList(header(req, 'x-datadog-additional-tags') ?? '', limits, 'X-Datadog-Additional-Tags')) {
     if (!present.has(k)) tags.push([k, v]);
   }
   const cpu = CPU_ATTACHMENTS.find((n) => attachments.some((a) => a.name === n)) ?? null;
-  return {
+  return enforced(limits, {
     protocol: 'datadog',
     start: event.start,
     end: event.end,
@@ -55,7 +60,12 @@ export function parseDatadogUpload(req: IntakeRequest, limits: DatadogLimits): T
     attachments,
     cpuAttachment: cpu,
     endpointCounts: event.endpointCounts,
-  };
+  });
+}
+
+function enforced(limits: IntakeLimits, upload: TimedIngestedProfile): TimedIngestedProfile {
+  enforceIntakeLimits(upload, limits);
+  return upload;
 }
 
 interface DatadogEvent {
@@ -66,11 +76,14 @@ interface DatadogEvent {
   endpointCounts: Record<string, number> | null;
 }
 
-function parseEvent(bytes: Buffer): DatadogEvent {
+function parseEvent(bytes: Buffer, limits: IntakeLimits): DatadogEvent {
+  checkEventJsonSize(bytes.length, limits);
+  checkJsonDepth(bytes, limits, 'event.json');
   let raw: unknown;
   try {
     raw = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
+    // SyntaxError, or a RangeError if the engine still runs out of stack: bad input either way.
     throw new IngestError(400, 'event', `event.json is not valid JSON: ${(err as Error).message}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
@@ -97,7 +110,9 @@ function parseEvent(bytes: Buffer): DatadogEvent {
     const counts = e.endpoint_counts;
     if (typeof counts !== 'object' || Array.isArray(counts))
       throw new IngestError(400, 'event', 'event.json field "endpoint_counts" must be an object');
-    endpointCounts = {};
+    checkEndpointCount(Object.keys(counts).length, limits);
+    // No prototype: an endpoint named "__proto__" is an entry like any other.
+    endpointCounts = Object.create(null) as Record<string, number>;
     for (const [k, v] of Object.entries(counts as Record<string, unknown>)) {
       if (typeof v !== 'number' || !Number.isFinite(v))
         throw new IngestError(400, 'event', `endpoint_counts[${JSON.stringify(k)}] must be a number`);
@@ -107,8 +122,13 @@ function parseEvent(bytes: Buffer): DatadogEvent {
   return { start, end, attachments: attachments as string[], tagsProfiler, endpointCounts };
 }
 
-/** Parses Datadog's "k:v,k:v" tag lists; a tag without ":" gets an empty value. */
-export function parseTagList(text: string): Array<[string, string]> {
+/**
+ * Parses Datadog's "k:v,k:v" tag lists; a tag without ":" gets an empty value. The tags are
+ * counted before the text is split: a list over the limit is refused (413) without building it.
+ * `where` names the list in that message.
+ */
+export function parseTagList(text: string, limits: IntakeLimits = DEFAULT_INTAKE_LIMITS, where?: string): Array<[string, string]> {
+  checkTagCount(countListItems(text, ','), limits, where);
   const tags: Array<[string, string]> = [];
   for (const item of text.split(',')) {
     const tag = item.trim();

@@ -7,6 +7,7 @@ import { profileStats } from '../pprof/stats.js';
 import { trimForPgo } from '../pprof/trim.js';
 import type { NewProfile, ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
+import { checkAttachments, inflateRefusal } from './attachments.js';
 import { IngestError } from './errors.js';
 import { type IngestedProfile, tagValue } from './record.js';
 
@@ -19,11 +20,14 @@ export interface PipelineOptions {
 /**
  * Stores one normalised upload, doing once what every later read would otherwise repeat:
  * the CPU profile is decoded and validated, its stats computed (CPU cores, samples, duration)
- * and its trimmed PGO form built. The raw attachments are kept as received. Resolves when the
- * profile is durable; a CPU profile that cannot be decoded is an IngestError (400) and nothing
- * is stored.
+ * and its trimmed PGO form built. The other attachments are checked as checkAttachments says
+ * and kept as received. Resolves when the profile is durable; a CPU profile that cannot be
+ * decoded, inflates beyond the limit or has a negative sample value, or an attachment that fails
+ * its check, is an IngestError (400, 413, or 503 when inflating is saturated) and nothing is
+ * stored.
  */
 export async function ingestProfile(store: ProfileStore, upload: IngestedProfile, options: PipelineOptions): Promise<ProfileRecord> {
+  await checkAttachments(upload, options.maxDecompressedBytes);
   let cpuCores: number | null = null;
   let sampleCount = 0;
   let durationNanos = upload.start === null ? 0 : Math.max(0, Math.round((upload.end - upload.start) * 1e6));
@@ -34,9 +38,11 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
     if (!attachment) throw new IngestError(400, 'attachment', `the CPU profile ${upload.cpuAttachment} is missing`);
     try {
       if (attachment.bytes.length === 0) throw new ProfileError('empty file: a profile cannot be zero bytes');
-      // Inflate and deflate on the thread pool: the event loop only decodes and trims.
+      // Inflate (thread pool for gzip, worker thread for zstd) and deflate off the event loop,
+      // which only decodes and trims.
       const raw = await decompressAsync(attachment.bytes, options.maxDecompressedBytes);
       const profile = decodeProfile(raw);
+      refuseNegativeSamples(profile);
       isGo = looksLikeGo(profile);
       const stats = profileStats(profile, 0);
       cpuCores = stats.cpuCores;
@@ -44,11 +50,7 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
       if (stats.durationNanos > 0) durationNanos = stats.durationNanos;
       pgoBytes = await gzipMember(encodeProfile(trimForPgo(profile)), 6);
     } catch (err) {
-      if (err instanceof ProfileError) {
-        const tooLarge = /exceeds the limit/.test(err.message);
-        throw new IngestError(tooLarge ? 413 : 400, tooLarge ? 'decompressed_size' : 'pprof', `${upload.cpuAttachment}: ${err.message}`);
-      }
-      throw err;
+      throw inflateRefusal(upload.cpuAttachment, err, 'pprof');
     }
   }
   // An upload that does not say when it started started one profile duration before its end.
@@ -78,6 +80,26 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
   };
   const attachments = upload.attachments.map((a) => ({ name: a.name, bytes: a.bytes, compression: sniffCompression(a.bytes) }));
   return store.saveProfile(record, attachments, pgoBytes);
+}
+
+/**
+ * Throws ProfileError naming the first sample with a negative value. Clients send CPU profiles
+ * as measured, never as differences, and a negative value would become negative CPU cores;
+ * diff profiles are for `hotpath inspect`, not intake.
+ */
+function refuseNegativeSamples(p: Profile): void {
+  const values = p.samples.values;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0) {
+      const V = p.sampleTypes.length >> 1;
+      const sample = Math.floor(i / V);
+      const column = i % V;
+      const type = `${p.strings[p.sampleTypes[2 * column]]}/${p.strings[p.sampleTypes[2 * column + 1]]}`;
+      throw new ProfileError(
+        `sample ${sample} has a negative ${type} value (${values[i]}): a CPU profile's values are never negative (a diff profile cannot be uploaded)`,
+      );
+    }
+  }
 }
 
 /** True when the profile has the functions every Go program's CPU profile shows. */

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { fixture } from '../../e2e/support/paths.js';
 import { parseProfile } from '../pprof/parse.js';
 import { IngestError } from './errors.js';
+import { DEFAULT_INTAKE_LIMITS } from './limits.js';
 import { parseAppName, parseEpoch, parsePyroscopeUpload } from './pyroscope.js';
 import type { IntakeRequest } from './record.js';
 
@@ -14,11 +15,12 @@ const recorded = JSON.parse(readFileSync(fixture('intake/pyroscope-go-v1.4.3.jso
 };
 const body = readFileSync(fixture('intake/pyroscope-go-v1.4.3.multipart'));
 const query = Object.fromEntries(new URL(recorded.url, 'http://x').searchParams);
+const limits = { ...DEFAULT_INTAKE_LIMITS, maxAttachments: 4 };
 const request = (over: Partial<IntakeRequest> = {}): IntakeRequest => ({ headers: { ...recorded.headers }, body, query, ...over });
 
 describe('pyroscope-go upload', () => {
   it('reads a real upload: app name as service, labels as tags, ns times, the CPU profile', () => {
-    const p = parsePyroscopeUpload(request(), { maxParts: 4 });
+    const p = parsePyroscopeUpload(request(), limits);
     const tags = new Map(p.tags);
     assert.equal(tags.get('service'), 'pyr.probe');
     assert.equal(tags.get('env'), 'test');
@@ -33,9 +35,10 @@ describe('pyroscope-go upload', () => {
   });
 
   it('accepts the profile as a raw body', () => {
-    const p = parsePyroscopeUpload(request({ headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([1, 2, 3]) }), {
-      maxParts: 4,
-    });
+    const p = parsePyroscopeUpload(
+      request({ headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([1, 2, 3]) }),
+      limits,
+    );
     assert.equal(p.attachments[0].bytes.length, 3);
   });
 
@@ -60,7 +63,7 @@ describe('pyroscope-go upload', () => {
   describe('bad uploads are a 400 naming the problem', () => {
     const rejects = (q: Record<string, string | undefined>, pattern: RegExp): void =>
       assert.throws(
-        () => parsePyroscopeUpload(request({ query: { ...query, ...q } }), { maxParts: 4 }),
+        () => parsePyroscopeUpload(request({ query: { ...query, ...q } }), limits),
         (err: unknown) => err instanceof IngestError && err.status === 400 && pattern.test(err.message),
       );
     it('missing name', () => rejects({ name: undefined }, /missing "name"/));
@@ -71,9 +74,10 @@ describe('pyroscope-go upload', () => {
     it('no profile part', () =>
       assert.throws(
         () =>
-          parsePyroscopeUpload(request({ body: Buffer.from(body.toString('latin1').replace('name="profile"', 'name="x"'), 'latin1') }), {
-            maxParts: 4,
-          }),
+          parsePyroscopeUpload(
+            request({ body: Buffer.from(body.toString('latin1').replace('name="profile"', 'name="x"'), 'latin1') }),
+            limits,
+          ),
         (err: unknown) => err instanceof IngestError && /no "profile" part/.test(err.message),
       ));
   });

@@ -1,4 +1,12 @@
 import { IngestError } from './errors.js';
+import {
+  checkAttachmentName,
+  checkTagCount,
+  countListItems,
+  DEFAULT_INTAKE_LIMITS,
+  enforceIntakeLimits,
+  type IntakeLimits,
+} from './limits.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
 import { header, type IntakeRequest, type TimedIngestedProfile } from './record.js';
 
@@ -8,11 +16,12 @@ import { header, type IntakeRequest, type TimedIngestedProfile } from './record.
  * older clients, as the raw body). The application name becomes the `service` tag, the labels
  * in braces become tags (internal `__x__` labels are dropped), `from`/`until` are read in
  * seconds, milliseconds, microseconds or nanoseconds by their number of digits (10, 13, 16,
- * 19). A gospy CPU upload (units=samples) is the CPU profile and gets `runtime:go`.
+ * 19). A gospy CPU upload (units=samples) is the CPU profile and gets `runtime:go`. Every
+ * IntakeLimits rule applies (labels are tags; a multipart file name must be a plain file name).
  */
-export function parsePyroscopeUpload(req: IntakeRequest, limits: { maxParts: number }): TimedIngestedProfile {
+export function parsePyroscopeUpload(req: IntakeRequest, limits: IntakeLimits = DEFAULT_INTAKE_LIMITS): TimedIngestedProfile {
   const q = req.query ?? {};
-  const { app, labels } = parseAppName(q.name);
+  const { app, labels } = parseAppName(q.name, limits);
   const start = parseEpoch(q.from, 'from');
   const end = parseEpoch(q.until, 'until');
   if (end < start) throw new IngestError(400, 'time', `"until" (${q.until}) is before "from" (${q.from})`);
@@ -21,11 +30,14 @@ export function parsePyroscopeUpload(req: IntakeRequest, limits: { maxParts: num
   let name = 'profile.pprof';
   const contentType = header(req, 'content-type') ?? '';
   if (/^multipart\//i.test(contentType)) {
-    const parts = parseMultipart(req.body, multipartBoundary(contentType), { maxParts: limits.maxParts });
+    const parts = parseMultipart(req.body, multipartBoundary(contentType), { maxParts: limits.maxAttachments });
     const part = parts.find((p) => p.name === 'profile');
     if (!part) throw new IngestError(400, 'multipart', 'the upload has no "profile" part');
     bytes = part.body;
-    if (part.filename && /^[A-Za-z0-9._-]{1,128}$/.test(part.filename)) name = part.filename;
+    if (part.filename) {
+      checkAttachmentName(part.filename);
+      name = part.filename;
+    }
   } else {
     bytes = req.body;
   }
@@ -36,7 +48,7 @@ export function parsePyroscopeUpload(req: IntakeRequest, limits: { maxParts: num
   const spy = q.spyName ?? '';
   const isCpu = (q.units ?? 'samples') === 'samples' && (spy === 'gospy' || spy === '');
   if (spy === 'gospy' && !tags.some(([k]) => k === 'runtime')) tags.push(['runtime', 'go']);
-  return {
+  const upload: TimedIngestedProfile = {
     protocol: 'pyroscope',
     start,
     end,
@@ -45,10 +57,18 @@ export function parsePyroscopeUpload(req: IntakeRequest, limits: { maxParts: num
     cpuAttachment: isCpu ? name : null,
     endpointCounts: null,
   };
+  enforceIntakeLimits(upload, limits);
+  return upload;
 }
 
-/** Parses `app.name{k=v,k2=v2}` into the application name and its labels. */
-export function parseAppName(name: string | undefined): { app: string; labels: Array<[string, string]> } {
+/**
+ * Parses `app.name{k=v,k2=v2}` into the application name and its labels; the labels are counted
+ * before they are split (413 over the tag limit).
+ */
+export function parseAppName(
+  name: string | undefined,
+  limits: IntakeLimits = DEFAULT_INTAKE_LIMITS,
+): { app: string; labels: Array<[string, string]> } {
   if (!name) throw new IngestError(400, 'name', 'missing "name" query parameter (expected app{key=value,...})');
   const brace = name.indexOf('{');
   const app = (brace < 0 ? name : name.slice(0, brace)).trim();
@@ -56,7 +76,9 @@ export function parseAppName(name: string | undefined): { app: string; labels: A
   const labels: Array<[string, string]> = [];
   if (brace >= 0) {
     if (!name.endsWith('}')) throw new IngestError(400, 'name', `"name" ${JSON.stringify(name)} has an unclosed "{"`);
-    for (const item of name.slice(brace + 1, -1).split(',')) {
+    const inner = name.slice(brace + 1, -1);
+    checkTagCount(countListItems(inner, ','), limits, 'labels in "name"');
+    for (const item of inner.split(',')) {
       if (item.trim() === '') continue;
       const eq = item.indexOf('=');
       if (eq <= 0) throw new IngestError(400, 'name', `label ${JSON.stringify(item)} in "name" is not key=value`);

@@ -1,12 +1,19 @@
-import { createRequire } from 'node:module';
 import { gunzip, gunzipSync, gzip } from 'node:zlib';
-import type * as Fzstd from 'fzstd';
+import { DecompressedSizeError } from './decompressed-size-error.js';
 import { ProfileError } from './errors.js';
+import { inflateZstd } from './zstd.js';
+import { inflateZstdOffThread } from './zstd-pool.js';
+
+export { DecompressedSizeError } from './decompressed-size-error.js';
+export { DecompressionBusyError } from './zstd-pool.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
-/** Default ceiling on the decompressed size of one profile: far above any real CPU profile. */
-export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+/**
+ * Default ceiling on the decompressed size of one profile: a real 30-second Go CPU profile is a
+ * few MB, and a server inflating several bombs at once must stay well under 1 GB.
+ */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 
 /**
  * Returns the compression of a profile by its magic bytes. dd-trace-go sends zstd or gzip
@@ -19,25 +26,23 @@ export function sniffCompression(bytes: Uint8Array): Compression {
 }
 
 /**
- * Returns the uncompressed bytes of a gzip, zstd or raw payload, refusing to produce more
- * than `maxBytes` (a decompression bomb fails fast instead of exhausting memory).
+ * Returns the uncompressed bytes of a gzip, zstd or raw payload on the calling thread (for
+ * the CLI), refusing to produce more than `maxBytes`: a decompression bomb fails fast with
+ * DecompressedSizeError instead of exhausting memory, and zstd headers cannot make the decoder
+ * allocate beyond the limit (see inflateZstd). Other bad input is a ProfileError.
  */
 export function decompress(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Uint8Array {
   const kind = sniffCompression(bytes);
   if (kind === 'gzip') return gunzipLimited(bytes, maxBytes);
-  if (kind === 'zstd') return unzstdLimited(bytes, maxBytes);
-  if (bytes.length > maxBytes) throw tooLarge(maxBytes);
+  if (kind === 'zstd') return inflateZstd(bytes, maxBytes);
+  if (bytes.length > maxBytes) throw new DecompressedSizeError(maxBytes);
   return bytes;
-}
-
-function tooLarge(maxBytes: number): ProfileError {
-  return new ProfileError(`decompressed size exceeds the limit of ${maxBytes} bytes (decompression bomb or oversized profile)`);
 }
 
 /** Returns the ProfileError that says what a zlib inflate error means for the user. */
 function gzipError(err: unknown, maxBytes: number): ProfileError {
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) return tooLarge(maxBytes);
+  if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) return new DecompressedSizeError(maxBytes);
   if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) {
     return new ProfileError('truncated gzip: the compressed data ends before the gzip stream does');
   }
@@ -53,51 +58,17 @@ function gunzipLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
 }
 
 /**
- * The zstd decoder, loaded on first use: most profiles are gzip, and a short-lived process
- * (the CLI) should not pay for loading a module it does not use.
- */
-let fzstd: typeof Fzstd | undefined;
-
-function unzstdLimited(bytes: Uint8Array, maxBytes: number): Uint8Array {
-  fzstd ??= createRequire(import.meta.url)('fzstd') as typeof Fzstd;
-  const { Decompress } = fzstd;
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let finished = false;
-  const stream = new Decompress((chunk, final) => {
-    total += chunk.length;
-    if (total > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
-    if (final) finished = true;
-  });
-  try {
-    stream.push(bytes, true);
-  } catch (err) {
-    if (err instanceof ProfileError) throw err;
-    throw new ProfileError(`corrupt zstd: ${(err as Error).message}`);
-  }
-  if (!finished && total === 0) throw new ProfileError('truncated zstd: the compressed data ends before the first frame does');
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
-
-/**
- * Like decompress, but gzip is inflated on libuv's thread pool, so several inputs inflate in
- * parallel with each other and with decoding on the main thread.
+ * Like decompress, but never inflates on the calling thread: gzip on libuv's thread pool,
+ * zstd in a small pool of worker threads (see zstd-pool.ts), so several inputs inflate in
+ * parallel with each other and with decoding on the main thread, and a bomb keeps nobody else
+ * waiting. Same limits and errors as decompress; zstd may also fail with DecompressionBusyError
+ * when too many inputs are already waiting for a worker.
  */
 export function decompressAsync(bytes: Uint8Array, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Promise<Uint8Array> {
-  if (sniffCompression(bytes) !== 'gzip') {
-    try {
-      return Promise.resolve(decompress(bytes, maxBytes));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  const kind = sniffCompression(bytes);
+  if (kind === 'zstd') return inflateZstdOffThread(bytes, maxBytes);
+  if (kind === 'none') {
+    return bytes.length > maxBytes ? Promise.reject(new DecompressedSizeError(maxBytes)) : Promise.resolve(bytes);
   }
   return new Promise((resolve, reject) => {
     // One big output chunk lets the thread pool inflate the whole file in one job. With the

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { parseDatadogUpload } from '../ingest/datadog.js';
 import { IngestError } from '../ingest/errors.js';
+import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from '../ingest/limits.js';
 import { ingestProfile } from '../ingest/pipeline.js';
 import { parsePyroscopeUpload } from '../ingest/pyroscope.js';
 import type { IngestedProfile, IntakeRequest } from '../ingest/record.js';
@@ -112,9 +113,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
       }
     };
 
+  const intakeLimits: IntakeLimits = { ...DEFAULT_INTAKE_LIMITS, maxAttachments: limits.maxAttachments };
   const datadog = intake(
     'datadog',
-    (req) => parseDatadogUpload(req, { maxAttachments: limits.maxAttachments }),
+    (req) => parseDatadogUpload(req, intakeLimits),
     (reply, record) => reply.code(200).send({ id: record.id }),
   );
   app.post('/profiling/v1/input', datadog);
@@ -125,7 +127,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // pyroscope-go treats anything but exactly 200 as a failure.
   const pyroscope = intake(
     'pyroscope',
-    (req) => parsePyroscopeUpload(req, { maxParts: limits.maxAttachments }),
+    (req) => parsePyroscopeUpload(req, intakeLimits),
     (reply) => reply.code(200).send(''),
   );
   app.post('/ingest', pyroscope);
@@ -133,7 +135,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.post(
     '/api/v1/profiles',
-    intake('upload', parseUpload, (reply, record) => reply.code(201).send({ id: record.id })),
+    intake(
+      'upload',
+      (req) => parseUpload(req, intakeLimits),
+      (reply, record) => reply.code(201).send({ id: record.id }),
+    ),
   );
 
   app.get('/api/v1/profiles', async (req, reply) => {

@@ -34,6 +34,26 @@ describe('SqliteProfileIndex', () => {
     await index.close();
   });
 
+  it('lists each env of a service once, whatever characters it holds (no separator to split on)', async () => {
+    const index = new SqliteProfileIndex(':memory:');
+    try {
+      // Intake refuses control characters; values stored before that must still not split.
+      for (const [id, env] of [
+        ['a', 'prod\u0000staging'],
+        ['b', 'prod,eu'],
+        ['c', 'prod\u0000staging'],
+        ['d', ''],
+      ]) {
+        await index.insert(makeTestRecord(id, { env }));
+      }
+      const [service] = await index.services(0, Number.MAX_SAFE_INTEGER);
+      assert.deepEqual(service.envs, ['prod\u0000staging', 'prod,eu']);
+      assert.equal(service.profiles, 4);
+    } finally {
+      await index.close();
+    }
+  });
+
   it('writes its schema version, uses WAL with full sync, and refuses a newer schema', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hotpath-sqlite-index-'));
     try {

@@ -143,7 +143,7 @@ export class SqliteProfileIndex implements ProfileIndex {
     const db = this.db;
     this.statements = {
       services: db.prepare(
-        `SELECT p.service AS service, group_concat(p.env, char(0)) AS envs, count(*) AS profiles, avg(p.cpu_cores) AS cpu,
+        `SELECT p.service AS service, json_group_array(DISTINCT p.env) AS envs, count(*) AS profiles, avg(p.cpu_cores) AS cpu,
            sum(p.pgo = 1) AS pgo_true, sum(p.pgo IS NOT NULL) AS pgo_known,
            (SELECT q.version FROM profiles q WHERE q.service = p.service AND q.start_ms <= ? AND q.end_ms >= ? ORDER BY q.start_ms DESC, q.id DESC LIMIT 1) AS latest_version,
            (SELECT q.pgo FROM profiles q WHERE q.service = p.service AND q.start_ms <= ? AND q.end_ms >= ? ORDER BY q.start_ms DESC, q.id DESC LIMIT 1) AS latest_pgo
@@ -316,7 +316,8 @@ export class SqliteProfileIndex implements ProfileIndex {
     }>;
     return rows.map((r) => ({
       service: r.service,
-      envs: r.envs === '' ? [] : [...new Set(r.envs.split('\u0000'))].filter((e) => e !== '').sort(),
+      // A JSON array, not a separator-joined string: no env value can split into two.
+      envs: (JSON.parse(r.envs) as string[]).filter((e) => e !== '').sort(),
       latestVersion: r.latest_version,
       profiles: r.profiles,
       cpuCores: r.cpu,
