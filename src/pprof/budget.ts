@@ -1,0 +1,79 @@
+import { ProfileError } from './errors.js';
+
+/**
+ * K: the decoded tables of a profile may take at most this many bytes per byte of the
+ * decompressed profile. Real profiles take 2.2–2.7 (measured on e2e/testdata/*.pprof and the
+ * bench's 1.7–2 MB cpuburn profiles, counting every buffer decode allocates); empty or minimal
+ * records take 10–25, which is what an amplification attack is made of.
+ */
+export const DECODED_BYTES_PER_INPUT_BYTE = 6;
+
+/** Room every decode has on top of K x its size, so tiny profiles are never refused. */
+export const DECODE_BUDGET_SLACK_BYTES = 1024 * 1024;
+
+const MB = 1024 * 1024;
+
+/** One table's share of a decode, for the up-front check (DecodeBudget.chargeTables). */
+export interface TableCost {
+  /** What the bytes are for, as the error names it ("50000000 string_table entries"). */
+  what: string;
+  bytes: number;
+}
+
+/**
+ * The memory one decode may allocate: K x the decompressed size + a small constant. The
+ * decoder charges every buffer before allocating it (garbage from regrowing included; nothing
+ * is ever given back), so a decode that would pass the limit is refused with a ProfileError
+ * while it has allocated at most the limit. One budget per decoded input: the encoded merger
+ * charges the samples it reads from an input to that input's budget.
+ */
+export class DecodeBudget {
+  /** Decompressed size of the input the budget is for. */
+  readonly inputBytes: number;
+  /** Bytes that may be charged in all. */
+  readonly limitBytes: number;
+  private used = 0;
+
+  constructor(inputBytes: number, limitBytes = inputBytes * DECODED_BYTES_PER_INPUT_BYTE + DECODE_BUDGET_SLACK_BYTES) {
+    this.inputBytes = inputBytes;
+    this.limitBytes = limitBytes;
+  }
+
+  /** Bytes charged so far. */
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  /** Charges `bytes` about to be allocated for `what`; throws ProfileError, charging nothing, when they do not fit. */
+  charge(bytes: number, what: string): void {
+    const total = this.used + bytes;
+    if (total > this.limitBytes) throw this.refusal(what, total);
+    this.used = total;
+  }
+
+  /**
+   * Charges every table at once, before any of them is allocated; when they do not fit, the
+   * error names the largest one, which is where an amplification attack puts its records.
+   */
+  chargeTables(costs: TableCost[]): void {
+    let total = 0;
+    let largest = costs[0];
+    for (const c of costs) {
+      total += c.bytes;
+      if (c.bytes > largest.bytes) largest = c;
+    }
+    if (this.used + total > this.limitBytes) throw this.refusal(largest.what, this.used + total);
+    this.used += total;
+  }
+
+  private refusal(what: string, total: number): ProfileError {
+    return new ProfileError(
+      `${what} would need ${mb(total)} MB decoded from ${mb(this.inputBytes)} MB: not a plausible profile (decoding may take ${mb(this.limitBytes)} MB)`,
+    );
+  }
+}
+
+function mb(bytes: number): string {
+  const x = bytes / MB;
+  return x >= 10 ? x.toFixed(0) : x.toFixed(1);
+}
