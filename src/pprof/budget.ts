@@ -68,7 +68,7 @@ export class DecodeBudget {
 
   private refusal(what: string, total: number): ProfileError {
     return new ProfileError(
-      `${what} would need ${mb(total)} MB decoded from ${mb(this.inputBytes)} MB: not a plausible profile (decoding may take ${mb(this.limitBytes)} MB)`,
+      `${what} would need ${mb(total)} MB decoded from ${mb(this.inputBytes)} MB: not a plausible profile (at most ${mb(this.limitBytes)} MB)`,
     );
   }
 }

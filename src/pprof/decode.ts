@@ -85,7 +85,10 @@ export function decodeProfileTables(bytes: Uint8Array, budget: DecodeBudget = ne
     );
   }
   const costs: TableCost[] = [
-    { what: `${count[6]} string_table entries`, bytes: count[6] * (RANGE_BYTES + STRING_SLOT_BYTES) + (count[6] - empty[6]) * STRING_HEADER_BYTES + 2 * payload[6] },
+    {
+      what: `${count[6]} string_table entries`,
+      bytes: count[6] * (RANGE_BYTES + STRING_SLOT_BYTES) + (count[6] - empty[6]) * STRING_HEADER_BYTES + 2 * payload[6],
+    },
     { what: `${count[3]} mapping records`, bytes: count[3] * (RANGE_BYTES + MAPPING_BYTES) },
     { what: `${count[5]} function records`, bytes: count[5] * (RANGE_BYTES + FUNCTION_BYTES) },
     {
@@ -830,7 +833,8 @@ function decodeSamples(
         readLabelMessage(r, label);
         if (labelKey.length === labelCapacity) {
           // A label takes two bytes at least (an empty message).
-          labelCapacity = projectedCapacity(labelCapacity, labelCapacity + 1, labelCapacity, consumed, sampleBytes, sampleBytes >> 1);
+          const done = consumed - end + r.pos;
+          labelCapacity = projectedCapacity(labelCapacity, labelCapacity + 1, labelCapacity, done, sampleBytes, sampleBytes >> 1);
           budget.charge(LABEL_BYTES * labelCapacity, 'sample labels');
           labelKey.resize(labelCapacity);
           labelStr.resize(labelCapacity);
