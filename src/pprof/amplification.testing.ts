@@ -82,11 +82,18 @@ export const AMPLIFICATION_CASES: readonly AmplificationCase[] = [
   },
   {
     // 100,000 sample types, then empty samples: n x 100000 values would be allocated before
-    // finding out that no sample has any.
+    // finding out that no sample has any. Refused for its sample types alone.
     name: 'sample-types-then-empty-samples',
-    refusal: /samples of 100000 values each need/,
+    refusal: /more than \d+ sample_type entries/,
     upFront: true,
     make: (n) => repeated([0x12, 0x00], n, [...repeatedArray([0x0a, 0x00], 100_000), ...EMPTY_STRING]),
+  },
+  {
+    // As many sample types as a profile may have, then empty samples.
+    name: 'values-of-empty-samples',
+    refusal: /samples of 1024 values each need \d+ bytes at least, but the samples hold 0 bytes/,
+    upFront: true,
+    make: (n) => repeated([0x12, 0x00], n, [...repeatedArray([0x0a, 0x00], 1024), ...EMPTY_STRING]),
   },
   {
     name: 'packed-comments',

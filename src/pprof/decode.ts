@@ -57,6 +57,8 @@ const SAMPLE_BYTES = 4 + 4;
 const STRING_SLOT_BYTES = 16;
 /** A V8 string's header and alignment; its characters take at most 2 bytes per UTF-8 byte. */
 const STRING_HEADER_BYTES = 24;
+/** The most sample types (value columns) a profile may have; real ones have 1 to ~10. */
+export const MAX_SAMPLE_TYPES = 1024;
 /** A Map entry of IdTable's sparse form, room for regrowing included. */
 const SPARSE_ID_BYTES = 80;
 
@@ -237,6 +239,10 @@ function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel, budget: Decode
     const end = r.delimitedEnd(TOP_FIELD_NAMES[field]);
     if (field >= 2) tableEntry(top, ranges, field, r.pos, end);
     else if (ranges === null) {
+      // Every consumer works per sample type (totals, names, the CLI prints them all).
+      if (top.sampleTypes.length === 2 * MAX_SAMPLE_TYPES) {
+        throw new ProfileError(`more than ${MAX_SAMPLE_TYPES} sample_type entries: not a plausible profile`);
+      }
       readValueType(buf, r.pos, end, top.pair, 'sample_type');
       pushCharged(top.sampleTypes, top.pair[0], budget, 'sample_type');
       top.sampleTypes.push(top.pair[1]);
