@@ -2,9 +2,11 @@ import { ProfileError } from './errors.js';
 
 /**
  * K: the decoded tables of a profile may take at most this many bytes per byte of the
- * decompressed profile. Real profiles take 2.2–2.7 (measured on e2e/testdata/*.pprof and the
- * bench's 1.7–2 MB cpuburn profiles, counting every buffer decode allocates); empty or minimal
- * records take 10–25, which is what an amplification attack is made of.
+ * decompressed profile. Real profiles take 2.7 to 3.7, counting every buffer decode allocates:
+ * 3.3-3.7 for the 25-60 KB CPU profiles of e2e/testdata (their fixed minimums, ~16 KB, are
+ * most of the difference), 2.7-2.8 for the bench's 1-2 MB cpuburn profiles with labels
+ * (bench/merge), 5.2 for the 3 KB heap.pprof, which the constant covers. Empty or minimal
+ * records, what an amplification attack is made of, take 7 to 25.
  */
 export const DECODED_BYTES_PER_INPUT_BYTE = 6;
 

@@ -12,11 +12,15 @@ import { validateProfile } from './validate.js';
  *
  * Bounded memory: every buffer the decode allocates, garbage from regrowing included, is first
  * charged to `budget`, by default K x bytes.length + 1 MiB with K = DECODED_BYTES_PER_INPUT_BYTE
- * (6; real profiles need 2.2–2.7). The tables are counted before any of them is allocated, so
- * a profile whose tables alone would pass the budget (empty or minimal records, the usual
- * amplification attack) is refused having allocated nothing but its header; the rest (lines,
- * labels, stacks) is charged as it grows. No JavaScript array is sized by a count from the
- * wire except the string table, whose size the budget bounds first.
+ * = 6 (real profiles need 2.7 to 3.7, see budget.ts), and a decode that would pass it is
+ * refused with a ProfileError ("... would need N MB decoded from M MB: not a plausible
+ * profile") having allocated at most that. The records of every table are counted before any
+ * table is allocated, so a profile whose tables alone pass the budget (empty or minimal
+ * records, the usual amplification attack) is refused having allocated only its header
+ * (at most MAX_SAMPLE_TYPES sample types); stacks, lines and labels, whose number only their
+ * messages tell, are charged as they grow. A profile whose samples cannot hold one byte per
+ * value is refused before its values are allocated. The only JavaScript array sized by the
+ * wire is the string table, after the budget has accepted it.
  */
 export function decodeProfile(bytes: Uint8Array, budget: DecodeBudget = new DecodeBudget(bytes.length)): Profile {
   const t = decodeProfileTables(bytes, budget);
