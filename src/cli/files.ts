@@ -1,20 +1,49 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../pprof/compression.js';
 import { ProfileError } from '../pprof/errors.js';
 import { type ParseOptions, parseProfile, parseProfiles } from '../pprof/parse.js';
 import type { Profile } from '../pprof/profile.js';
 import { CliError } from './errors.js';
 
-/** Returns the bytes of an input file, or throws CliError naming the file ("no such file", ...). */
-export function readInputFile(path: string): Buffer {
+/**
+ * Returns the bytes of an input file, or throws CliError naming the file ("no such file", ...).
+ * With `maxProfileBytes` (the ceiling on a profile's decompressed size), a file too large to be
+ * such a profile, compressed or not, is refused before it is read.
+ */
+export function readInputFile(path: string, maxProfileBytes?: number): Buffer {
   try {
+    if (maxProfileBytes !== undefined) {
+      const size = statSync(path).size;
+      // gzip and zstd add a few bytes per 64 KiB block to data they cannot compress.
+      if (size > maxProfileBytes + (maxProfileBytes >> 8)) {
+        throw new CliError(`${path}: ${mb(size)} MB, more than a profile may take decompressed (${mb(maxProfileBytes)} MB)`);
+      }
+    }
     return readFileSync(path);
   } catch (err) {
+    if (err instanceof CliError) throw err;
     const e = err as NodeJS.ErrnoException;
     const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
     throw new CliError(`${path}: cannot read: ${reason}`);
   }
+}
+
+function mb(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1);
+}
+
+/**
+ * Returns the CliError that names `path` for an error decoding it: a ProfileError's message,
+ * or for a RangeError (an allocation V8 refused: the decoder's budget should have refused the
+ * file first) what it says; undefined for anything else, which is a bug to report as such.
+ */
+export function profileFileError(path: string, err: unknown): CliError | undefined {
+  if (err instanceof CliError) return err;
+  if (err instanceof ProfileError) return new CliError(`${path}: ${err.message}`);
+  if (err instanceof RangeError) return new CliError(`${path}: cannot decode: ${err.message}`);
+  return undefined;
 }
 
 /**
@@ -22,18 +51,18 @@ export function readInputFile(path: string): Buffer {
  * naming the first file that cannot be read or parsed and what is wrong with it.
  */
 export async function readProfileFiles(paths: string[], options: ParseOptions = {}): Promise<Profile[]> {
-  const inputs = paths.map(readInputFile);
-  return parseProfiles(inputs, options, (i, err) => (err instanceof ProfileError ? new CliError(`${paths[i]}: ${err.message}`) : err));
+  const max = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const inputs = paths.map((path) => readInputFile(path, max));
+  return parseProfiles(inputs, options, (i, err) => profileFileError(paths[i], err) ?? err);
 }
 
 /** Returns the profile in `path`, or throws CliError naming the file and what is wrong with it. */
 export function readProfileFile(path: string, options: ParseOptions = {}): Profile {
-  const bytes = readInputFile(path);
+  const bytes = readInputFile(path, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
   try {
     return parseProfile(bytes, options);
   } catch (err) {
-    if (err instanceof ProfileError) throw new CliError(`${path}: ${err.message}`);
-    throw err;
+    throw profileFileError(path, err) ?? err;
   }
 }
 

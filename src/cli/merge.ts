@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { PgoBuildResult } from '../pgo/build.js';
-import { decompressAsync } from '../pprof/compression.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompressAsync } from '../pprof/compression.js';
 import { decodeProfileTables, type ProfileTables } from '../pprof/decode.js';
 import { encodeProfileGzipMembers } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
@@ -8,7 +8,7 @@ import { checkCompatible, EncodedProfileMerger, warmUpEncodedMerge } from '../pp
 import type { Profile } from '../pprof/profile.js';
 import { validateProfile } from '../pprof/validate.js';
 import { CliError } from './errors.js';
-import { readInputFile, readProfileFiles, writeFileAtomic, writeFileAtomicParts } from './files.js';
+import { profileFileError, readInputFile, readProfileFiles, writeFileAtomic, writeFileAtomicParts } from './files.js';
 
 interface MergeFlags {
   output: string;
@@ -100,6 +100,9 @@ function report(flags: MergeFlags, started: number, size: number, files: number,
   process.stderr.write(`wrote ${flags.output}: ${size} bytes from ${files} profile(s) (${inputSamples} samples in, ${note}) in ${ms} ms\n`);
 }
 
+/** What an input's promise is replaced with once its bytes are used, so they can be freed. */
+const DONE: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));
+
 function inflate(bytes: Uint8Array): Promise<Uint8Array> {
   if (bytes.length === 0) return Promise.reject(new ProfileError('empty file: a profile cannot be zero bytes'));
   return decompressAsync(bytes);
@@ -112,19 +115,25 @@ function inflate(bytes: Uint8Array): Promise<Uint8Array> {
  * profile and then merging the decoded tables.
  */
 async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<{ merged: Profile; inputSamples: number }> {
-  const files = paths.map(readInputFile);
+  const files: Array<Buffer | null> = paths.map((path) => readInputFile(path, DEFAULT_MAX_DECOMPRESSED_BYTES));
   // One file inflates at a time, in order, on the thread pool: the first one is then ready
   // as soon as possible, and each next one inflates (~10 ms) while the main thread merges
   // the previous one (longer).
   const pending: Array<Promise<Uint8Array>> = [];
+  // Each input's bytes are dropped once inflated, and its inflated bytes once merged: only
+  // the input being merged and the next one are in memory at a time.
+  const inflateFile = (i: number): Promise<Uint8Array> => {
+    const bytes = files[i] as Buffer;
+    files[i] = null;
+    return inflate(bytes);
+  };
   for (let i = 0; i < files.length; i++) {
-    const bytes = files[i];
     pending.push(
       i === 0
-        ? inflate(bytes)
+        ? inflateFile(i)
         : pending[i - 1].then(
-            () => inflate(bytes),
-            () => inflate(bytes),
+            () => inflateFile(i),
+            () => inflateFile(i),
           ),
     );
   }
@@ -136,10 +145,11 @@ async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<
   let first: Profile | undefined;
   let inputSamples = 0;
   for (let i = 0; i < paths.length; i++) {
-    const inFile = (err: unknown): unknown => (err instanceof ProfileError ? new CliError(`${paths[i]}: ${err.message}`) : err);
+    const inFile = (err: unknown): unknown => profileFileError(paths[i], err) ?? err;
     let tables: ProfileTables;
     try {
       const raw = await pending[i];
+      pending[i] = DONE;
       if (raw.length === 0) throw new ProfileError('empty profile: the decompressed data is zero bytes');
       tables = decodeProfileTables(raw);
       validateProfile(tables.profile);

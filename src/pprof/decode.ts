@@ -1,5 +1,6 @@
+import { DecodeBudget, type TableCost } from './budget.js';
 import { ProfileError } from './errors.js';
-import { GrowableFloat64, GrowableInt32 } from './growable.js';
+import { GrowableFloat64, GrowableInt32, projectedCapacity } from './growable.js';
 import { emptyProfile, type FunctionTable, type LocationTable, type MappingTable, type Profile, type SampleTable } from './profile.js';
 import { ProtoReader } from './proto-reader.js';
 import { validateProfile } from './validate.js';
@@ -8,10 +9,22 @@ import { validateProfile } from './validate.js';
  * Decodes an uncompressed profile.proto message into the columnar model and validates it.
  * Accepts packed and unpacked repeated fields and any field order; unknown fields are skipped.
  * Throws ProfileError naming the field when the bytes are not a well-formed, consistent profile.
+ *
+ * Bounded memory: every buffer the decode allocates, garbage from regrowing included, is first
+ * charged to `budget`, by default K x bytes.length + 1 MiB with K = DECODED_BYTES_PER_INPUT_BYTE
+ * = 6 (real profiles need 2.7 to 3.7, see budget.ts), and a decode that would pass it is
+ * refused with a ProfileError ("... would need N MB decoded from M MB: not a plausible
+ * profile") having allocated at most that. The records of every table are counted before any
+ * table is allocated, so a profile whose tables alone pass the budget (empty or minimal
+ * records, the usual amplification attack) is refused having allocated only its header
+ * (at most MAX_SAMPLE_TYPES sample types); stacks, lines and labels, whose number only their
+ * messages tell, are charged as they grow. A profile whose samples cannot hold one byte per
+ * value is refused before its values are allocated. The only JavaScript array sized by the
+ * wire is the string table, after the budget has accepted it.
  */
-export function decodeProfile(bytes: Uint8Array): Profile {
-  const t = decodeProfileTables(bytes);
-  t.profile.samples = decodeSamples(t.buf, t.sampleRanges, t.locationIds, t.profile.sampleTypes.length >> 1);
+export function decodeProfile(bytes: Uint8Array, budget: DecodeBudget = new DecodeBudget(bytes.length)): Profile {
+  const t = decodeProfileTables(bytes, budget);
+  t.profile.samples = decodeSamples(t.buf, t.sampleRanges, t.sampleBytes, t.locationIds, t.profile.sampleTypes.length >> 1, budget);
   validateProfile(t.profile);
   return t.profile;
 }
@@ -27,41 +40,96 @@ export interface ProfileTables {
   /** The input as a Buffer (the same memory). */
   buf: Buffer;
   /** [start, end) byte offsets of the body of each sample message, flattened, in order. */
-  sampleRanges: number[];
+  sampleRanges: Uint32Array;
+  /** Sum of the lengths of the sample messages: every location id or value takes one at least. */
+  sampleBytes: number;
   /** Location proto id → location row. */
   locationIds: IdTable;
+  /** The budget the tables were charged to, for whoever reads the samples. */
+  budget: DecodeBudget;
 }
+
+// Bytes per row of each decoded table (see profile.ts), for the budget.
+const RANGE_BYTES = 8;
+const MAPPING_BYTES = 8 + 3 * 8 + 4 + 4 + 1;
+const FUNCTION_BYTES = 8 + 3 * 4 + 8;
+const LOCATION_BYTES = 8 + 4 + 8 + 1 + 4;
+const LINE_BYTES = 4 + 8 + 8;
+const LABEL_BYTES = 4 + 4 + 8 + 4;
+const SAMPLE_BYTES = 4 + 4;
+/** A string's slot in the string array, room for its regrowing included. */
+const STRING_SLOT_BYTES = 16;
+/** A V8 string's header and alignment; its characters take at most 2 bytes per UTF-8 byte. */
+const STRING_HEADER_BYTES = 24;
+/** The most sample types (value columns) a profile may have; real ones have 1 to ~10. */
+export const MAX_SAMPLE_TYPES = 1024;
+/** A Map entry of IdTable's sparse form, room for regrowing included. */
+const SPARSE_ID_BYTES = 80;
 
 /**
  * Decodes everything of an uncompressed profile.proto message except the body of its
  * samples (see ProfileTables). Throws ProfileError like decodeProfile for any malformed
  * field it reads; the profile is not validated (validateProfile), samples are not read.
+ * Charges `budget` like decodeProfile, the sample table's fixed part included (its
+ * stacks and labels are charged by whoever reads them).
  */
-export function decodeProfileTables(bytes: Uint8Array): ProfileTables {
+export function decodeProfileTables(bytes: Uint8Array, budget: DecodeBudget = new DecodeBudget(bytes.length)): ProfileTables {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-  // Pass 1: walk the top-level fields. Tables are only located here (start/end offsets),
-  // because samples refer to locations by id and the ids are resolved once all locations
-  // are known, whatever order the fields came in.
+  // Pass 1 walks the top-level fields, decoding the header and only counting the records of
+  // each table, so the tables can be charged to the budget before any of them is allocated.
   const top = new TopLevel();
-  scanTopLevel(buf, top);
-  const sampleRanges = top.ranges[2];
-  const mappingRanges = top.ranges[3];
-  const locationRanges = top.ranges[4];
-  const functionRanges = top.ranges[5];
-  const stringRanges = top.ranges[6];
+  scanTopLevel(buf, top, budget, null);
+  const { count, payload, empty } = top;
+  const sampleTypes = top.sampleTypes.finish();
+  const valuesPerSample = sampleTypes.length >> 1;
+  const nSamples = count[2];
+  // Every value takes a byte at least: refuse before allocating nSamples x valuesPerSample values.
+  if (nSamples * valuesPerSample > payload[2]) {
+    throw new ProfileError(
+      `${nSamples} samples of ${valuesPerSample} values each need ${nSamples * valuesPerSample} bytes at least, but the samples hold ${payload[2]} bytes: not a plausible profile`,
+    );
+  }
+  const costs: TableCost[] = [
+    {
+      what: `${count[6]} string_table entries`,
+      bytes: count[6] * (RANGE_BYTES + STRING_SLOT_BYTES) + (count[6] - empty[6]) * STRING_HEADER_BYTES + 2 * payload[6],
+    },
+    { what: `${count[3]} mapping records`, bytes: count[3] * (RANGE_BYTES + MAPPING_BYTES) },
+    { what: `${count[5]} function records`, bytes: count[5] * (RANGE_BYTES + FUNCTION_BYTES) },
+    {
+      what: `${count[4]} location records`,
+      bytes: count[4] * (RANGE_BYTES + LOCATION_BYTES) + (count[4] + (count[4] >> 3) + 16) * LINE_BYTES + 4,
+    },
+    { what: `${nSamples} samples`, bytes: nSamples * (RANGE_BYTES + SAMPLE_BYTES + 8 * valuesPerSample) + 8 },
+  ];
+  budget.chargeTables(costs);
+
+  // Pass 2 locates every record in exact-size arrays. Samples refer to locations by id, so
+  // ids are resolved once all locations are known, whatever order the fields came in.
+  const ranges: Ranges[] = [];
+  for (let f = 0; f <= 6; f++) ranges.push(new Uint32Array(f >= 2 ? 2 * count[f] : 0));
+  scanTopLevel(buf, top, budget, ranges);
+  const stringRanges = ranges[6];
   const strings: string[] = [];
   for (let i = 0; i < stringRanges.length; i += 2) strings.push(buf.toString('utf8', stringRanges[i], stringRanges[i + 1]));
-  const { sampleTypes, comments, periodType, dropFrames, keepFrames, timeNanos, durationNanos, period, defaultSampleType, docUrl } = top;
+  const { comments, periodType, dropFrames, keepFrames, timeNanos, durationNanos, period, defaultSampleType, docUrl } = top;
 
-  const mappings = decodeMappings(buf, mappingRanges);
-  const functions = decodeFunctions(buf, functionRanges);
-  const locations = decodeLocations(buf, locationRanges, new IdTable(mappings.id, 'mapping'), new IdTable(functions.id, 'function'));
-  const locationIds = new IdTable(locations.id, 'location');
+  const mappings = decodeMappings(buf, ranges[3]);
+  const functions = decodeFunctions(buf, ranges[5]);
+  const locations = decodeLocations(
+    buf,
+    ranges[4],
+    payload[4],
+    new IdTable(mappings.id, 'mapping', budget),
+    new IdTable(functions.id, 'function', budget),
+    budget,
+  );
+  const locationIds = new IdTable(locations.id, 'location', budget);
 
   const profile: Profile = {
     strings,
-    sampleTypes: sampleTypes.finish(),
+    sampleTypes,
     samples: NO_SAMPLES,
     locations,
     functions,
@@ -76,19 +144,27 @@ export function decodeProfileTables(bytes: Uint8Array): ProfileTables {
     defaultSampleType,
     docUrl,
   };
-  return { profile, buf, sampleRanges, locationIds };
+  return { profile, buf, sampleRanges: ranges[2], sampleBytes: payload[2], locationIds, budget };
 }
 
 /** The sample table of ProfileTables.profile until a caller sets its own; never written to. */
 const NO_SAMPLES: SampleTable = emptyProfile().samples;
 
-/** What the walk of a profile's top-level fields found: the tables located, the rest decoded. */
+/** What the walk of a profile's top-level fields found: the tables counted, the rest decoded. */
 class TopLevel {
-  /** For fields 2 to 6 (sample, mapping, location, function, string_table): [start, end) of each, flattened. */
-  readonly ranges: Ranges[] = [[], [], [], [], [], [], []];
+  /** For fields 2 to 6 (sample, mapping, location, function, string_table): records of each. */
+  readonly count = new Float64Array(7);
+  /** For fields 2 to 6: the sum of the lengths of their records. */
+  readonly payload = new Float64Array(7);
+  /** For fields 2 to 6: how many of their records are empty. */
+  readonly empty = new Float64Array(7);
+  /** For fields 2 to 6, while locating (pass 2): how many range slots are filled. */
+  readonly filled = new Float64Array(7);
   readonly sampleTypes = new GrowableInt32(8);
   readonly comments = new GrowableInt32(4);
   readonly periodType = new Int32Array(2);
+  /** Scratch for one sample_type. */
+  readonly pair = new Int32Array(2);
   dropFrames = 0;
   keepFrames = 0;
   timeNanos = 0n;
@@ -99,14 +175,16 @@ class TopLevel {
 }
 
 /**
- * Walks the top-level fields of buf into `top`. The loop only locates table entries, inline;
- * every other field, and every malformed one, is read by readTopField. Kept small on purpose:
- * V8 then optimizes it in a few milliseconds, where one function with all the cases took
- * ~30 ms to compile, all the while running unoptimized over tens of thousands of fields.
+ * Walks the top-level fields of buf. With `ranges` null (pass 1) it counts the records of the
+ * tables in `top` and decodes every other field, charging what it keeps to `budget`; with
+ * `ranges` (pass 2, exact sizes from pass 1) it writes where each record is and skips the rest.
+ * The loop only handles table entries, inline; every other field, and every malformed one, is
+ * read by readTopField. Kept small on purpose: V8 then optimizes it in a few milliseconds,
+ * where one function with all the cases took ~30 ms to compile, all the while running
+ * unoptimized over tens of thousands of fields.
  */
-function scanTopLevel(buf: Buffer, top: TopLevel): void {
+function scanTopLevel(buf: Buffer, top: TopLevel, budget: DecodeBudget, ranges: Ranges[] | null): void {
   const r = new ProtoReader(buf);
-  const ranges = top.ranges;
   const bufEnd = buf.length;
   let pos = 0;
   while (pos < bufEnd) {
@@ -127,27 +205,58 @@ function scanTopLevel(buf: Buffer, top: TopLevel): void {
       }
       const end = p + len;
       if (b < 0x80 && end <= bufEnd) {
-        ranges[tag >>> 3].push(p, end);
+        tableEntry(top, ranges, tag >>> 3, p, end);
         pos = end;
         continue;
       }
     }
     r.pos = pos;
-    readTopField(r, buf, top);
+    readTopField(r, buf, top, budget, ranges);
     pos = r.pos;
   }
 }
 
-/** Reads the top-level field at r.pos into `top`; throws ProfileError for a malformed one. */
-function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel): void {
+/** Counts (pass 1) or locates (pass 2) the record [start, end) of table `field` (2 to 6). */
+function tableEntry(top: TopLevel, ranges: Ranges[] | null, field: number, start: number, end: number): void {
+  if (ranges === null) {
+    top.count[field]++;
+    top.payload[field] += end - start;
+    if (end === start) top.empty[field]++;
+    return;
+  }
+  const k = top.filled[field];
+  const out = ranges[field];
+  out[k] = start;
+  out[k + 1] = end;
+  top.filled[field] = k + 2;
+}
+
+/**
+ * Reads the top-level field at r.pos: a table entry as tableEntry does, anything else into
+ * `top` in pass 1 (ranges null) or skipped in pass 2. Throws ProfileError for a malformed one.
+ */
+function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel, budget: DecodeBudget, ranges: Ranges[] | null): void {
   const tag = r.uint('field tag');
   const field = tag >>> 3;
   const wire = tag & 7;
   if (wire === 2 && field >= 1 && field <= 6) {
     const end = r.delimitedEnd(TOP_FIELD_NAMES[field]);
-    if (field === 1) readValueType(buf, r.pos, end, top.sampleTypes, 'sample_type');
-    else top.ranges[field].push(r.pos, end);
+    if (field >= 2) tableEntry(top, ranges, field, r.pos, end);
+    else if (ranges === null) {
+      // Every consumer works per sample type (totals, names, the CLI prints them all).
+      if (top.sampleTypes.length === 2 * MAX_SAMPLE_TYPES) {
+        throw new ProfileError(`more than ${MAX_SAMPLE_TYPES} sample_type entries: not a plausible profile`);
+      }
+      readValueType(buf, r.pos, end, top.pair, 'sample_type');
+      pushCharged(top.sampleTypes, top.pair[0], budget, 'sample_type');
+      top.sampleTypes.push(top.pair[1]);
+    }
     r.pos = end;
+    return;
+  }
+  if (ranges !== null) {
+    // Pass 1 read this field already (and would have thrown were it malformed).
+    r.skip(wire, field);
     return;
   }
   switch (field) {
@@ -170,10 +279,7 @@ function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel): void {
     case 11: {
       expectWire(wire, 2, 'period_type');
       const end = r.delimitedEnd('period_type');
-      const pair = new GrowableInt32(2);
-      readValueType(buf, r.pos, end, pair, 'period_type');
-      top.periodType[0] = pair.data[0];
-      top.periodType[1] = pair.data[1];
+      readValueType(buf, r.pos, end, top.periodType, 'period_type');
       r.pos = end;
       break;
     }
@@ -182,7 +288,7 @@ function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel): void {
       top.period = r.int64();
       break;
     case 13:
-      readRepeatedIndex(r, wire, top.comments, 'comment');
+      readRepeatedIndex(r, wire, top.comments, budget, 'comment');
       break;
     case 14:
       expectWire(wire, 0, 'default_sample_type');
@@ -200,7 +306,7 @@ function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel): void {
 }
 
 /** [start, end) byte offsets of each message of one table, flattened. */
-type Ranges = number[];
+type Ranges = Uint32Array;
 
 const TOP_FIELD_NAMES = ['', 'sample_type', 'sample', 'mapping', 'location', 'function', 'string_table'];
 
@@ -211,7 +317,10 @@ export function expectWire(wire: number, expected: number, what: string): void {
   }
 }
 
-function readValueType(buf: Uint8Array, start: number, end: number, out: GrowableInt32, what: string): void {
+/**
+ * Reads a ValueType message into out = [type, unit] (the last period_type wins, as in google/pprof).
+ */
+function readValueType(buf: Uint8Array, start: number, end: number, out: Int32Array, what: string): void {
   const r = new ProtoReader(buf, start, end);
   let type = 0;
   let unit = 0;
@@ -223,21 +332,27 @@ function readValueType(buf: Uint8Array, start: number, end: number, out: Growabl
     else if (field === 2 && wire === 0) unit = r.index(`${what}.unit`);
     else r.skip(wire, field);
   }
-  out.push(type);
-  out.push(unit);
+  out[0] = type;
+  out[1] = unit;
+}
+
+/** Pushes `value`, charging `budget` first when the buffer has to grow (it doubles). */
+function pushCharged(out: GrowableInt32, value: number, budget: DecodeBudget, what: string): void {
+  if (out.length === out.data.length) budget.charge(out.data.length * 8, what);
+  out.push(value);
 }
 
 /** Reads a repeated string-index field, packed or not. */
-function readRepeatedIndex(r: ProtoReader, wire: number, out: GrowableInt32, what: string): void {
+function readRepeatedIndex(r: ProtoReader, wire: number, out: GrowableInt32, budget: DecodeBudget, what: string): void {
   if (wire === 2) {
     const end = r.delimitedEnd(what);
     const outer = r.end;
     r.end = end;
-    while (r.pos < end) out.push(r.index(what));
+    while (r.pos < end) pushCharged(out, r.index(what), budget, what);
     r.end = outer;
   } else {
     expectWire(wire, 0, what);
-    out.push(r.index(what));
+    pushCharged(out, r.index(what), budget, what);
   }
 }
 
@@ -249,13 +364,15 @@ export class IdTable {
   readonly dense: Int32Array;
   private readonly sparse: Map<number, number> | null;
 
-  constructor(ids: Float64Array, what: string) {
+  /** Charges what it allocates to `budget`: 4 bytes per id up to the largest when dense (at most 4n + 1024 ids). */
+  constructor(ids: Float64Array, what: string, budget: DecodeBudget) {
     let max = 0;
     for (let i = 0; i < ids.length; i++) if (ids[i] > max) max = ids[i];
     const duplicate = (id: number): never => {
       throw new ProfileError(`duplicate ${what} id ${id}`);
     };
     if (max <= ids.length * 4 + 1024) {
+      budget.charge(4 * (max + 1), `${what} ids`);
       this.dense = new Int32Array(max + 1).fill(-1);
       this.sparse = null;
       for (let i = 0; i < ids.length; i++) {
@@ -263,6 +380,7 @@ export class IdTable {
         this.dense[ids[i]] = i;
       }
     } else {
+      budget.charge(SPARSE_ID_BYTES * ids.length, `${ids.length} ${what} ids`);
       this.dense = new Int32Array(0);
       this.sparse = new Map();
       for (let i = 0; i < ids.length; i++) {
@@ -389,7 +507,18 @@ function decodeFunctions(buf: Uint8Array, ranges: Ranges): FunctionTable {
   return t;
 }
 
-function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, functionIds: IdTable): LocationTable {
+/**
+ * Decodes the location records at `ranges`, whose lengths sum to `payloadBytes`; the line
+ * columns grow by projection (projectedCapacity) and are charged to `budget`.
+ */
+function decodeLocations(
+  buf: Uint8Array,
+  ranges: Ranges,
+  payloadBytes: number,
+  mappingIds: IdTable,
+  functionIds: IdTable,
+  budget: DecodeBudget,
+): LocationTable {
   const n = ranges.length >> 1;
   const id = new Float64Array(n);
   const mapping = new Int32Array(n);
@@ -398,7 +527,10 @@ function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, f
   const addressWords = new Uint32Array(address.buffer);
   const isFolded = new Uint8Array(n);
   const lineStart = new Uint32Array(n + 1);
-  let capacity = n * 2 + 16;
+  // Charged with the location table (decodeProfileTables): Go writes 1 to 1.2 lines per location.
+  let capacity = n + (n >> 3) + 16;
+  // A line takes two bytes at least (an empty message), so the bytes bound their number.
+  const maxLines = Math.max(capacity, payloadBytes >> 1);
   let lineFunction = new Int32Array(capacity);
   let lineLine = new Float64Array(capacity);
   let lineColumn = new Float64Array(capacity);
@@ -466,16 +598,11 @@ function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, f
         // Inline on purpose (also below): moving this into a closure made decode ~1.8x slower
         // (measured on the bench inputs: 220 vs 125 ms for five profiles).
         if (nLines === capacity) {
-          capacity *= 2;
-          const f2 = new Int32Array(capacity);
-          f2.set(lineFunction);
-          lineFunction = f2;
-          const l2 = new Float64Array(capacity);
-          l2.set(lineLine);
-          lineLine = l2;
-          const c2 = new Float64Array(capacity);
-          c2.set(lineColumn);
-          lineColumn = c2;
+          capacity = projectedCapacity(capacity, nLines + 1, nLines, i, n, maxLines);
+          budget.charge(capacity * LINE_BYTES, 'location lines');
+          lineFunction = resizedInt32(lineFunction, capacity);
+          lineLine = resizedFloat64(lineLine, capacity);
+          lineColumn = resizedFloat64(lineColumn, capacity);
         }
         lineFunction[nLines] = fn;
         lineLine[nLines] = line;
@@ -511,16 +638,11 @@ function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, f
           if (fn < 0) badFunction(i, functionId);
         }
         if (nLines === capacity) {
-          capacity *= 2;
-          const f2 = new Int32Array(capacity);
-          f2.set(lineFunction);
-          lineFunction = f2;
-          const l2 = new Float64Array(capacity);
-          l2.set(lineLine);
-          lineLine = l2;
-          const c2 = new Float64Array(capacity);
-          c2.set(lineColumn);
-          lineColumn = c2;
+          capacity = projectedCapacity(capacity, nLines + 1, nLines, i, n, maxLines);
+          budget.charge(capacity * LINE_BYTES, 'location lines');
+          lineFunction = resizedInt32(lineFunction, capacity);
+          lineLine = resizedFloat64(lineLine, capacity);
+          lineColumn = resizedFloat64(lineColumn, capacity);
         }
         lineFunction[nLines] = fn;
         lineLine[nLines] = line;
@@ -553,6 +675,9 @@ function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, f
     }
     lineStart[i + 1] = nLines;
   }
+  // Lines are kept in exact-size arrays when the projection overshot (locations without lines).
+  const trim = wasteful(capacity, nLines);
+  if (trim) budget.charge(nLines * LINE_BYTES, 'location lines');
   return {
     count: n,
     id,
@@ -560,27 +685,69 @@ function decodeLocations(buf: Uint8Array, ranges: Ranges, mappingIds: IdTable, f
     address,
     isFolded,
     lineStart,
-    lineFunction: lineFunction.subarray(0, nLines),
-    lineLine: lineLine.subarray(0, nLines),
-    lineColumn: lineColumn.subarray(0, nLines),
+    lineFunction: trim ? lineFunction.slice(0, nLines) : lineFunction.subarray(0, nLines),
+    lineLine: trim ? lineLine.slice(0, nLines) : lineLine.subarray(0, nLines),
+    lineColumn: trim ? lineColumn.slice(0, nLines) : lineColumn.subarray(0, nLines),
   };
 }
 
-function decodeSamples(buf: Uint8Array, ranges: Ranges, locationIds: IdTable, valuesPerSample: number): SampleTable {
+/**
+ * True when a buffer of `capacity` elements holding `length` wastes enough (a quarter) to be
+ * copied to its exact size: a projection (projectedCapacity) overshoots by less, as a rule.
+ */
+function wasteful(capacity: number, length: number): boolean {
+  return capacity - length > (length >> 2) + 64;
+}
+
+function resizedInt32(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(capacity);
+  b.set(a.subarray(0, Math.min(a.length, capacity)));
+  return b;
+}
+
+function resizedFloat64(a: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(capacity);
+  b.set(a.subarray(0, Math.min(a.length, capacity)));
+  return b;
+}
+
+function resizedUint32(a: Uint32Array, capacity: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(capacity);
+  b.set(a.subarray(0, Math.min(a.length, capacity)));
+  return b;
+}
+
+/**
+ * Decodes the sample records at `ranges`, whose lengths sum to `sampleBytes`. The fixed part
+ * of the table (starts, values) was charged by decodeProfileTables; stacks and labels grow by
+ * projection (projectedCapacity), charged to `budget`, and end in arrays of about their size.
+ */
+function decodeSamples(
+  buf: Uint8Array,
+  ranges: Ranges,
+  sampleBytes: number,
+  locationIds: IdTable,
+  valuesPerSample: number,
+  budget: DecodeBudget,
+): SampleTable {
   const n = ranges.length >> 1;
-  // A location reference takes at least one byte, so the sample bytes bound their number.
-  let sampleBytes = 0;
-  for (let i = 0; i < n; i++) sampleBytes += ranges[2 * i + 1] - ranges[2 * i];
   const locStart = new Uint32Array(n + 1);
-  const locs = new Uint32Array(sampleBytes);
+  // A location reference takes one byte at least, so a sample's bytes bound its stack and
+  // all sample bytes bound all stacks; the first 1/32 read tells how many there will be.
+  let locCapacity = Math.min(sampleBytes, 1024 + (sampleBytes >> 5));
+  budget.charge(4 * locCapacity, 'sample location ids');
+  let locs = new Uint32Array(locCapacity);
   let nLocs = 0;
+  let consumed = 0;
   const values = new Float64Array(n * valuesPerSample);
   const label = new Float64Array(4);
   const labelStart = new Uint32Array(n + 1);
-  const labelKey = new GrowableInt32(16);
-  const labelStr = new GrowableInt32(16);
-  const labelNum = new GrowableFloat64(16);
-  const labelNumUnit = new GrowableInt32(16);
+  let labelCapacity = 16;
+  budget.charge(LABEL_BYTES * labelCapacity, 'sample labels');
+  const labelKey = new GrowableInt32(labelCapacity);
+  const labelStr = new GrowableInt32(labelCapacity);
+  const labelNum = new GrowableFloat64(labelCapacity);
+  const labelNumUnit = new GrowableInt32(labelCapacity);
   const r = new ProtoReader(buf);
   const dense = locationIds.dense;
   const denseLength = dense.length;
@@ -598,6 +765,12 @@ function decodeSamples(buf: Uint8Array, ranges: Ranges, locationIds: IdTable, va
   for (let i = 0; i < n; i++) {
     let pos = ranges[2 * i];
     const end = ranges[2 * i + 1];
+    if (nLocs + (end - pos) > locCapacity) {
+      locCapacity = projectedCapacity(locCapacity, nLocs + (end - pos), nLocs, consumed, sampleBytes, sampleBytes);
+      budget.charge(4 * locCapacity, 'sample location ids');
+      locs = resizedUint32(locs, locCapacity);
+    }
+    consumed += end - pos;
     let v = i * valuesPerSample;
     const vEnd = v + valuesPerSample;
     while (pos < end) {
@@ -668,6 +841,16 @@ function decodeSamples(buf: Uint8Array, ranges: Ranges, locationIds: IdTable, va
         if (v < 0) tooManyValues(i);
       } else if (field === 3 && wire === 2) {
         readLabelMessage(r, label);
+        if (labelKey.length === labelCapacity) {
+          // A label takes two bytes at least (an empty message).
+          const done = consumed - end + r.pos;
+          labelCapacity = projectedCapacity(labelCapacity, labelCapacity + 1, labelCapacity, done, sampleBytes, sampleBytes >> 1);
+          budget.charge(LABEL_BYTES * labelCapacity, 'sample labels');
+          labelKey.resize(labelCapacity);
+          labelStr.resize(labelCapacity);
+          labelNum.resize(labelCapacity);
+          labelNumUnit.resize(labelCapacity);
+        }
         labelKey.push(label[0]);
         labelStr.push(label[1]);
         labelNum.push(label[2]);
@@ -683,16 +866,22 @@ function decodeSamples(buf: Uint8Array, ranges: Ranges, locationIds: IdTable, va
     locStart[i + 1] = nLocs;
     labelStart[i + 1] = labelKey.length;
   }
+  // Stacks and labels are kept in exact-size arrays when their projection overshot.
+  const trimLocs = wasteful(locCapacity, nLocs);
+  if (trimLocs) budget.charge(4 * nLocs, 'sample location ids');
+  const nLabels = labelKey.length;
+  const trimLabels = wasteful(labelCapacity, nLabels);
+  if (trimLabels) budget.charge(LABEL_BYTES * nLabels, 'sample labels');
   return {
     count: n,
     locStart,
-    locs: locs.subarray(0, nLocs),
+    locs: trimLocs ? locs.slice(0, nLocs) : locs.subarray(0, nLocs),
     values,
     labelStart,
-    labelKey: labelKey.finish(),
-    labelStr: labelStr.finish(),
-    labelNum: labelNum.finish(),
-    labelNumUnit: labelNumUnit.finish(),
+    labelKey: trimLabels ? labelKey.finish().slice() : labelKey.finish(),
+    labelStr: trimLabels ? labelStr.finish().slice() : labelStr.finish(),
+    labelNum: trimLabels ? labelNum.finish().slice() : labelNum.finish(),
+    labelNumUnit: trimLabels ? labelNumUnit.finish().slice() : labelNumUnit.finish(),
   };
 }
 

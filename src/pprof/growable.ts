@@ -31,6 +31,13 @@ export class GrowableInt32 {
     this.data = next;
   }
 
+  /** Sets the capacity to exactly `capacity` elements (at least the length). */
+  resize(capacity: number): void {
+    const next = new Int32Array(Math.max(capacity, this.length));
+    next.set(this.data.subarray(0, this.length));
+    this.data = next;
+  }
+
   finish(): Int32Array {
     return this.data.subarray(0, this.length);
   }
@@ -84,6 +91,13 @@ export class GrowableFloat64 {
     while (capacity < n) capacity *= 2;
     const next = new Float64Array(capacity);
     next.set(this.data);
+    this.data = next;
+  }
+
+  /** Sets the capacity to exactly `capacity` elements (at least the length). */
+  resize(capacity: number): void {
+    const next = new Float64Array(Math.max(capacity, this.length));
+    next.set(this.data.subarray(0, this.length));
     this.data = next;
   }
 
@@ -156,4 +170,18 @@ export class GrowableBigUint64 {
   finish(): BigUint64Array {
     return this.data.subarray(0, this.length);
   }
+}
+
+/**
+ * The capacity to grow a buffer to that holds `count` elements and must hold `needed`, when
+ * `done` of the `total` input units it is filled from have been read: twice the current
+ * capacity until 1/16 of the input is read, then the final count projected from the rate so
+ * far, plus 1/16; at least 1/8 more than now (so a bad projection still grows geometrically),
+ * never above `max`, the most the input can hold. A decoder that grows this way allocates about
+ * what it needs, in one step after the first few, where doubling allocates 2 to 4 times that
+ * in all (every regrown buffer stays allocated until the garbage collector frees it).
+ */
+export function projectedCapacity(current: number, needed: number, count: number, done: number, total: number, max: number): number {
+  const grown = done * 16 >= total ? Math.ceil((count / done) * total * 1.0625) + 64 : current * 2;
+  return Math.min(max, Math.max(needed, grown, current + (current >> 3) + 16));
 }

@@ -40,7 +40,12 @@ function mergeEncoded(inputs: Uint8Array[], options: MergeOptions = {}): unknown
 /** The merge of `inputs` decoded one by one then merged by mergeProfiles, or its error. */
 function mergeDecoded(inputs: Uint8Array[], options: MergeOptions = {}): unknown {
   try {
-    return plain(mergeProfiles(inputs.map(decodeProfile), options));
+    return plain(
+      mergeProfiles(
+        inputs.map((bytes) => decodeProfile(bytes)),
+        options,
+      ),
+    );
   } catch (err) {
     if (err instanceof ProfileError) return `ProfileError: ${err.message}`;
     throw err;

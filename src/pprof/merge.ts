@@ -1,3 +1,4 @@
+import { DecodeBudget } from './budget.js';
 import { ProfileBuilder } from './builder.js';
 import { decodeProfileTables, expectWire, type IdTable, type ProfileTables, readLabelMessage, readValueField } from './decode.js';
 import { encodeProfile, encodeProfileChunks } from './encode.js';
@@ -72,7 +73,9 @@ export class ProfileMerger {
  * b1..bn then calling finish() gives exactly mergeProfiles([decodeProfile(b1)..decodeProfile(bn)]).
  * add() throws ProfileError for a profile incompatible with the first one (before merging
  * anything of it) and, as decodeProfile would, for a malformed or inconsistent sample; after
- * an error the merger must not be used further.
+ * an error the merger must not be used further. The stacks and labels read from an input are
+ * charged to its budget (ProfileTables.budget) as decodeProfile charges its sample table, so an
+ * input decodeProfile would refuse as implausible is refused here too, within that budget.
  */
 export class EncodedProfileMerger {
   private merger: Merger | null = null;
@@ -94,9 +97,10 @@ export class EncodedProfileMerger {
     validateProfile(p);
     if (this.first === null || this.merger === null) {
       this.first = p;
-      const n = this.expectedInputs;
-      let sampleBytes = 0;
-      for (let i = 0; i < t.sampleRanges.length; i += 2) sampleBytes += t.sampleRanges[i + 1] - t.sampleRanges[i];
+      // Reserved for all inputs, as if they were like the first, up to MAX_RESERVED_INPUT_BYTES
+      // of them (none for a larger first input): beyond, the tables grow with what is merged.
+      const n = Math.min(this.expectedInputs, Math.floor(MAX_RESERVED_INPUT_BYTES / Math.max(1, t.buf.length)));
+      const sampleBytes = t.sampleBytes;
       // A location id is one to three bytes, and a sample has a few more bytes of values and labels.
       this.merger = new Merger(p, this.dropLabels, {
         samples: (t.sampleRanges.length >> 1) * n,
@@ -115,6 +119,9 @@ export class EncodedProfileMerger {
     return this.merger.finish();
   }
 }
+
+/** Inputs the encoded merger reserves its output tables for at the first one, in decompressed bytes. */
+const MAX_RESERVED_INPUT_BYTES = 32 * 1024 * 1024;
 
 /**
  * Merges and encodes a tiny synthetic profile, and throws the result away. Call it once in a
@@ -382,6 +389,8 @@ class Merger {
     this.locationIds = t.locationIds;
     this.known = new Int32Array(t.locationIds.dense.length).fill(-1);
     this.labelRow = 0;
+    this.budget = t.budget;
+    const budget = t.budget;
     const ranges = t.sampleRanges;
     const stacks = this.out.sampleLocs;
     for (let i = 0; i < ranges.length; i += 2) {
@@ -393,6 +402,8 @@ class Merger {
       stacks.reserve(base + (end - start));
       const misses = this.misses;
       const k = this.readSample(start, end, stacks.data, base, i >> 1);
+      // What decodeProfile's sample table would hold of this sample (see LABEL_BYTES there).
+      budget.charge(4 * (k - base) + 20 * this.labelKey.length, 'sample location ids and labels');
       this.mergeSample(stacks.data, base, k, this.misses !== misses);
     }
   }
@@ -407,6 +418,8 @@ class Merger {
   private misses = 0;
   /** Number of labels read so far in this source, for error messages. */
   private labelRow = 0;
+  /** The budget of the source being read. */
+  private budget = new DecodeBudget(0);
 
   /**
    * Reads the sample message buf[start..end): its stack into data[base..] (see readStack), its
@@ -603,6 +616,8 @@ class Merger {
     if (str >= nStrings) this.badLabelString(str, 'str');
     if (numUnit >= nStrings) this.badLabelString(numUnit, 'num_unit');
     this.labelRow++;
+    // The scratch columns grow (double) to the largest label count of a sample.
+    if (this.labelKey.length === this.labelKey.data.length) this.budget.charge(40 * this.labelKey.length, 'sample labels');
     this.labelKey.push(key);
     this.labelStr.push(str);
     this.labelNum.push(num);

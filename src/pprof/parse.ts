@@ -20,8 +20,9 @@ export function parseProfile(bytes: Uint8Array, options: ParseOptions = {}): Pro
 }
 
 /**
- * Returns the profiles held in `inputs`, in order, each parsed as by parseProfile. All gzip
- * inputs start inflating at once on the thread pool while earlier ones are being decoded.
+ * Returns the profiles held in `inputs`, in order, each parsed as by parseProfile. Each gzip
+ * input inflates on the thread pool while the one before it is decoded; no more than two are
+ * inflated at a time, so a list of decompression bombs holds at most two of them in memory.
  * Rejects with the first failure; `onError` may wrap it with the input's index (to name a file).
  */
 export async function parseProfiles(
@@ -30,16 +31,20 @@ export async function parseProfiles(
   onError: (index: number, err: unknown) => unknown = (_i, err) => err,
 ): Promise<Profile[]> {
   const max = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
-  const pending = inputs.map((bytes) => {
+  const inflate = (i: number): Promise<Uint8Array> => {
+    const bytes = inputs[i];
     if (bytes.length === 0) return Promise.reject(new ProfileError('empty file: a profile cannot be zero bytes'));
     return decompressAsync(bytes, max);
-  });
-  // Every promise gets a handler now, so a failure in a later input is not "unhandled".
-  for (const p of pending) p.catch(() => undefined);
+  };
   const out: Profile[] = [];
-  for (let i = 0; i < pending.length; i++) {
+  let next = inputs.length > 0 ? inflate(0) : undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const current = next as Promise<Uint8Array>;
+    next = i + 1 < inputs.length ? inflate(i + 1) : undefined;
+    // The next input gets a handler now, so its failure is not "unhandled" while this one decodes.
+    next?.catch(() => undefined);
     try {
-      const raw = await pending[i];
+      const raw = await current;
       if (raw.length === 0) throw new ProfileError('empty profile: the decompressed data is zero bytes');
       out.push(decodeProfile(raw));
     } catch (err) {
