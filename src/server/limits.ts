@@ -12,7 +12,12 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** Longest time to receive a request's headers; at most requestTimeoutMs. */
   headersTimeoutMs: number;
-  /** How long an idle keep-alive connection stays open between requests. */
+  /**
+   * How long an idle keep-alive connection stays open between requests. Longer than the idle
+   * timeout of common load balancers and HTTP clients (60 s): a server that closes first races
+   * the client's next request on that connection, which then fails (undici: "fetch failed";
+   * a load balancer: 502). Idle connections cost a socket each and no memory for bodies.
+   */
   keepAliveTimeoutMs: number;
   /** Intake requests reading and processing their bodies at once. */
   maxIntakeInFlight: number;
@@ -28,7 +33,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxAttachments: 16,
   requestTimeoutMs: 60_000,
   headersTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 65_000,
   maxIntakeInFlight: 4,
   intakeQueueLength: 16,
   intakeQueueTimeoutMs: 10_000,

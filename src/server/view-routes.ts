@@ -193,10 +193,13 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
       if (normalize !== 'second' && normalize !== 'profile' && normalize !== 'none') {
         throw new HttpError(400, 'bad_parameter', `"normalize" must be second, profile or none, got ${JSON.stringify(normalize)}`);
       }
-      const beforeRecords = await selectRecords(ctx.store, selectionParams(q, 'beforeId', 'before'), 'before');
-      const afterRecords = await selectRecords(ctx.store, selectionParams(q, 'afterId', 'after'), 'after');
-      const chosen = await chooseSampleType(reader, afterRecords, q.type);
+      // Every parameter is checked before any profile is read.
       const maxNodes = maxNodesParam(q);
+      const beforeSelection = selectionParams(q, 'beforeId', 'before');
+      const afterSelection = selectionParams(q, 'afterId', 'after');
+      const beforeRecords = await selectRecords(ctx.store, beforeSelection, 'before');
+      const afterRecords = await selectRecords(ctx.store, afterSelection, 'after');
+      const chosen = await chooseSampleType(reader, afterRecords, q.type);
       // Both sides in one tree, so every path has its before and after value, however small.
       const accumulator = new FlameTreeAccumulator(2);
       const views: Array<{ view: AccumulatedView; scale: number }> = [];
