@@ -61,7 +61,11 @@ export function registerServe(program: Command): void {
       'longest time to receive the headers of a request (at most --request-timeout)',
       seconds(DEFAULT_LIMITS.headersTimeoutMs),
     )
-    .option('--keep-alive-timeout <DURATION>', 'how long an idle keep-alive connection stays open', seconds(DEFAULT_LIMITS.keepAliveTimeoutMs))
+    .option(
+      '--keep-alive-timeout <DURATION>',
+      'how long an idle keep-alive connection stays open',
+      seconds(DEFAULT_LIMITS.keepAliveTimeoutMs),
+    )
     .option(
       '--max-intake-concurrency <N>',
       'profile uploads read and processed at once (each holds its body in memory)',

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { authorize } from './auth.js';
 import { HttpError } from './http-error.js';
 import type { KeyStore } from './keys.js';
@@ -40,18 +40,13 @@ export function registeredRoutes(app: FastifyInstance): readonly RouteAccess[] {
   return tables.get(app) ?? [];
 }
 
-/** True when the request says it carries a body (a length above zero, or chunked). */
-function announcesBody(req: FastifyRequest): boolean {
-  const length = req.headers['content-length'];
-  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
-}
-
 /**
  * Enforces each route's declared access in one onRequest hook. Fastify runs onRequest before it
- * reads or parses the body, so a refused request costs no more memory than its headers; a
- * refusal of a request that announces a body also closes the connection (`Connection: close`),
- * so the unread body is not taken in at all. Requests for no route are answered 404 the same
- * way, before their body is read. Must be called before any route is added: a route added
+ * reads or parses the body, so a refused request costs no more memory than its headers: once the
+ * refusal is sent, Node reads the rest of the body off the wire in small chunks and drops them
+ * (the request timeout still bounds how long that may take). The connection is kept rather than
+ * closed so that a client still sending reliably reads the 401 instead of a connection reset.
+ * Requests for no route are answered 404 the same way, before their body is read. Must be called before any route is added: a route added
  * afterwards without `config.access` makes registration throw, so no route is open by mistake.
  */
 export function registerAccessControl(app: FastifyInstance, options: AccessOptions): void {
@@ -70,9 +65,8 @@ export function registerAccessControl(app: FastifyInstance, options: AccessOptio
   });
 
   app.addHook('onRequest', async (req) => {
-    const closing = announcesBody(req) ? { connection: 'close' } : undefined;
     if (req.is404) {
-      throw new HttpError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`, { headers: closing });
+      throw new HttpError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
     }
     const access = req.routeOptions.config.access;
     if (access === 'public') return;
@@ -86,7 +80,7 @@ export function registerAccessControl(app: FastifyInstance, options: AccessOptio
             options.anonymousRead && (access === 'profiles_read' || access === 'pgo_read'),
           );
     if (!result.ok) {
-      throw new HttpError(result.status, result.status === 401 ? 'unauthenticated' : 'forbidden', result.message, { headers: closing });
+      throw new HttpError(result.status, result.status === 401 ? 'unauthenticated' : 'forbidden', result.message);
     }
   });
 }

@@ -99,7 +99,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         503,
         'busy',
         `the server is already taking in ${gate.maxInFlight} profiles with ${gate.queued} waiting: retry in ${BUSY_RETRY_AFTER_SECONDS} s`,
-        { headers: { 'retry-after': String(BUSY_RETRY_AFTER_SECONDS), connection: 'close' } },
+        { headers: { 'retry-after': String(BUSY_RETRY_AFTER_SECONDS) } },
       );
     }
     // 'close' comes once the answer is sent or the client is gone, whichever is first.
@@ -114,7 +114,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const refused = reply.statusCode < 500 || reply.statusCode === 507;
     const level = reply.statusCode >= 400 && refused ? 'debug' : 'info';
     if (reply.statusCode >= 400 || reply.elapsedTime > 1000) {
-      log[level]({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      log[level](
+        { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
     }
   });
 

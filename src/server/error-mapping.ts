@@ -32,9 +32,14 @@ export function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
   if (err instanceof QuerySyntaxError) return new HttpError(400, 'query', `query: ${err.message}`, { details: { column: err.column } });
   if (err instanceof ProfileError) return new HttpError(422, 'profile', err.message);
   if (isDiskFull(err)) {
-    return new HttpError(507, 'disk_full', "the disk of the server's data directory is full: nothing was stored; retry when space is freed", {
-      headers: { 'retry-after': '60' },
-    });
+    return new HttpError(
+      507,
+      'disk_full',
+      "the disk of the server's data directory is full: nothing was stored; retry when space is freed",
+      {
+        headers: { 'retry-after': '60' },
+      },
+    );
   }
   const code = codeOf(err);
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -70,7 +70,11 @@ export function registerPgoRoutes(app: FastifyInstance, ctx: PgoRouteContext): v
     const q = req.query as Record<string, string | undefined>;
     const limit = integerParam(q, 'limit', { min: 1, max: MAX_PROFILES_PER_QUERY, fallback: 5 });
     const top = integerParam(q, 'top', { min: 1, max: MAX_TOP, fallback: 50 });
-    const result = await buildFromQueries(ctx, [{ query: q.query ?? '', from: q.from ?? 'now-72h', to: q.to ?? 'now', limit }], noInlineList());
+    const result = await buildFromQueries(
+      ctx,
+      [{ query: q.query ?? '', from: q.from ?? 'now-72h', to: q.to ?? 'now', limit }],
+      noInlineList(),
+    );
     const report = hotCallSites(result.built.profile);
     return {
       query: result.resolved[0].query,
@@ -202,7 +206,8 @@ async function buildFromQueries(ctx: PgoRouteContext, queries: PgoQuery[], noInl
   try {
     built = buildPgoProfile(profiles, { noInline });
   } catch (err) {
-    if (err instanceof ProfileError) throw new HttpError(422, 'incompatible', `the selected profiles cannot make a default.pgo: ${err.message}`);
+    if (err instanceof ProfileError)
+      throw new HttpError(422, 'incompatible', `the selected profiles cannot make a default.pgo: ${err.message}`);
     throw err;
   }
   return { built, ids, selected, resolved };

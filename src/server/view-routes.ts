@@ -6,6 +6,8 @@ import { mergeProfiles } from '../pprof/merge.js';
 import { QuerySyntaxError } from '../query/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
+import { HttpError } from './http-error.js';
+import { integerParam } from './integer-param.js';
 import {
   type AccumulatedView,
   AttachmentReader,
@@ -16,8 +18,6 @@ import {
   type SampleTypeOption,
   sampleTypeOptions,
 } from './profile-views.js';
-import { HttpError } from './http-error.js';
-import { integerParam } from './integer-param.js';
 import { parseWindow } from './time-params.js';
 
 export interface ViewRouteContext {
