@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { parseDatadogUpload } from '../ingest/datadog.js';
@@ -9,7 +10,7 @@ import { PROFILE_SORTS, type ProfileSort } from '../store/profile-index.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import { registerAccessControl } from './access.js';
-import { toHttpError } from './error-mapping.js';
+import { clientErrorAnswer, toHttpError } from './error-mapping.js';
 import { HttpError } from './http-error.js';
 import { IntakeGate } from './intake-gate.js';
 import { integerParam } from './integer-param.js';
@@ -62,12 +63,27 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const metrics = new ServerMetrics();
   const gate = new IntakeGate(limits.maxIntakeInFlight, limits.intakeQueueLength, limits.intakeQueueTimeoutMs);
   const diskFullLog = new Throttle(DISK_FULL_LOG_INTERVAL_MS);
+  const timeouts = { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs };
   const app: FastifyInstance = Fastify({
     // Fastify's own per-request logging is off; the onResponse hook logs what is worth a line.
     logger: false,
     bodyLimit: limits.maxBodyBytes,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Answers in the same JSON form as every other refusal, and counts it.
+    clientErrorHandler: (err, socket) => {
+      const answer = socket.destroyed ? null : clientErrorAnswer(err, timeouts);
+      if (answer !== null) {
+        metrics.rejections.inc({ reason: answer.code });
+        if (socket.writable) {
+          const body = JSON.stringify({ error: answer.message, code: answer.code });
+          socket.write(
+            `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          );
+        }
+      }
+      socket.destroy();
+    },
     http: {
       requestTimeout: limits.requestTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,

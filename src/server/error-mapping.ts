@@ -52,3 +52,22 @@ export function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
   }
   return null;
 }
+
+/**
+ * Returns the answer to a request that failed before any route saw it (Node's `clientError`: a
+ * header or request timeout, headers over the size limit, a malformed request), or null when the
+ * client is already gone and nothing can be sent.
+ */
+export function clientErrorAnswer(err: unknown, timeouts: { requestMs: number; headersMs: number }): HttpError | null {
+  const code = codeOf(err);
+  if (code === 'ECONNRESET' || code === 'EPIPE') return null;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return new HttpError(
+      408,
+      'timeout',
+      `the request was not received in time (headers within ${timeouts.headersMs / 1000} s, the whole request within ${timeouts.requestMs / 1000} s)`,
+    );
+  }
+  if (code === 'HPE_HEADER_OVERFLOW') return new HttpError(431, 'header_size', 'the request headers are larger than the limit');
+  return new HttpError(400, 'bad_request', 'malformed HTTP request');
+}
