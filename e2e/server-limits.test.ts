@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { fixture } from './support/paths.js';
+import { run } from './support/go.js';
+import { fixture, hotpathBin } from './support/paths.js';
 import { procStatusBytes, rawClient } from './support/raw-client.js';
 import { type RunningServer, startServer } from './support/server.js';
 
@@ -162,5 +163,22 @@ describe('hotpath serve under a flood of unauthenticated bodies', () => {
       `# 50 x 30 MB unauthenticated: peak RSS ${(peakBefore / 1048576).toFixed(1)} -> ${(peakAfter / 1048576).toFixed(1)} MB\n`,
     );
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+});
+
+describe('hotpath serve limit flags', () => {
+  it('refuses bad timeout and queue flags with a one-line error naming the flag, before starting', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--headers-timeout', '2m', '--request-timeout', '1m'], /--headers-timeout \(2m\) must not be longer than --request-timeout \(1m\)/],
+      [['--request-timeout', '0s'], /--request-timeout must be from 1ms to 24d/],
+      [['--keep-alive-timeout', 'soon'], /--keep-alive-timeout must be a duration/],
+      [['--max-intake-concurrency', '0'], /--max-intake-concurrency must be a positive integer/],
+      [['--intake-queue', '1e3'], /--intake-queue must be a whole number/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = run(process.execPath, [hotpathBin, 'serve', '--port', '0', '--data', '/nonexistent/never-created', ...flags]);
+      assert.equal(r.status, 1, flags.join(' '));
+      assert.match(r.stderr, message);
+    }
   });
 });
