@@ -143,6 +143,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
       log.error({ err, method: req.method, url: req.url.split('?')[0] }, 'request failed');
       return reply.code(500).type('application/json').send({ error: 'internal error: see the server log', code: 'internal' });
     }
+    // A client cut off by a timeout was already answered and counted by clientErrorHandler; its
+    // body read then fails here, with nobody left to answer.
+    if (req.raw.socket?.destroyed === true) return reply.code(mapped.status).send();
     metrics.rejections.inc({ reason: mapped.code });
     if (mapped.code === 'disk_full') {
       const logged = diskFullLog.pass();
