@@ -64,12 +64,40 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const gate = new IntakeGate(limits.maxIntakeInFlight, limits.intakeQueueLength, limits.intakeQueueTimeoutMs);
   const diskFullLog = new Throttle(DISK_FULL_LOG_INTERVAL_MS);
   const timeouts = { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs };
+  /** The one place a failed request is answered: see error-mapping.ts for what maps to what. */
+  const answerError = (err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const mapped = toHttpError(err, req.routeOptions.bodyLimit ?? limits.maxBodyBytes);
+    if (mapped === null) {
+      log.error({ err, method: req.method, url: req.url.split('?')[0] }, 'request failed');
+      return reply.code(500).type('application/json').send({ error: 'internal error: see the server log', code: 'internal' });
+    }
+    // A client cut off by a timeout was already answered and counted by clientErrorHandler; its
+    // body read then fails here, with nobody left to answer.
+    if (req.raw.socket?.destroyed === true) return reply.code(mapped.status).send();
+    metrics.rejections.inc({ reason: mapped.code });
+    if (mapped.code === 'disk_full') {
+      const logged = diskFullLog.pass();
+      if (logged !== null) {
+        log.error(
+          { code: (err as { code?: string }).code, refusedSinceLastLine: logged.suppressed },
+          `the data directory's disk is full: refusing writes (logged at most once a minute)`,
+        );
+      }
+    }
+    return reply
+      .code(mapped.status)
+      .headers(mapped.headers)
+      .type('application/json')
+      .send({ error: mapped.message, code: mapped.code, ...mapped.details });
+  };
   const app: FastifyInstance = Fastify({
     // Fastify's own per-request logging is off; the onResponse hook logs what is worth a line.
     logger: false,
     bodyLimit: limits.maxBodyBytes,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // URLs the router cannot decode, parameters over its length limit.
+    frameworkErrors: (err, req, reply) => answerError(err, req, reply),
     // Answers in the same JSON form as every other refusal, and counts it.
     clientErrorHandler: (err, socket) => {
       const answer = socket.destroyed ? null : clientErrorAnswer(err, timeouts);
@@ -102,6 +130,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
     keys: options.keys,
     anonymousIntake: options.anonymousIntake === true,
     anonymousRead: options.anonymousRead === true,
+  });
+  // Every route reads each query parameter as one string; a repeated one (`?from=a&from=b`)
+  // would reach it as a list.
+  app.addHook('onRequest', async (req) => {
+    for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) {
+      if (typeof value !== 'string') {
+        throw new HttpError(
+          400,
+          'bad_parameter',
+          `"${name}" is given ${Array.isArray(value) ? value.length : 'several'} times: give it once`,
+        );
+      }
+    }
   });
   app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.config.access !== 'intake') return;
@@ -137,31 +178,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     }
   });
 
-  app.setErrorHandler((err: unknown, req, reply) => {
-    const mapped = toHttpError(err, req.routeOptions.bodyLimit ?? limits.maxBodyBytes);
-    if (mapped === null) {
-      log.error({ err, method: req.method, url: req.url.split('?')[0] }, 'request failed');
-      return reply.code(500).type('application/json').send({ error: 'internal error: see the server log', code: 'internal' });
-    }
-    // A client cut off by a timeout was already answered and counted by clientErrorHandler; its
-    // body read then fails here, with nobody left to answer.
-    if (req.raw.socket?.destroyed === true) return reply.code(mapped.status).send();
-    metrics.rejections.inc({ reason: mapped.code });
-    if (mapped.code === 'disk_full') {
-      const logged = diskFullLog.pass();
-      if (logged !== null) {
-        log.error(
-          { code: (err as { code?: string }).code, refusedSinceLastLine: logged.suppressed },
-          `the data directory's disk is full: refusing writes (logged at most once a minute)`,
-        );
-      }
-    }
-    return reply
-      .code(mapped.status)
-      .headers(mapped.headers)
-      .type('application/json')
-      .send({ error: mapped.message, code: mapped.code, ...mapped.details });
-  });
+  app.setErrorHandler((err: unknown, req, reply) => answerError(err, req, reply));
 
   const intake =
     (

@@ -83,6 +83,41 @@ describe('error answers: one mapping, bad input never answers 500', () => {
     }
   });
 
+  it('a repeated query parameter answers 400 on every route', async () => {
+    for (const url of [
+      '/api/v1/profiles?from=now&from=now',
+      '/api/v1/profiles?query=a&query=b',
+      '/api/v1/flamegraph?id=a&id=b',
+      '/api/v1/facets?query=a&query=b',
+      '/api/v1/services?to=now&to=now',
+      '/api/v1/pgo/explain?query=a&query=b',
+    ]) {
+      const res = await t.app.inject({ url, headers: read });
+      assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      assert.match(res.json().error, /is given 2 times: give it once/);
+    }
+    const intake = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/profiles?tags=a:b&tags=c:d',
+      headers: { 'dd-api-key': t.keys.api },
+      payload: cpu,
+    });
+    assert.equal(intake.statusCode, 400);
+  });
+
+  it('a URL the router cannot decode answers 400 and an over-long id 414, in the same JSON form', async () => {
+    for (const [url, status] of [
+      ['/ui/%', 400],
+      ['/api/v1/profiles/%E0%A4%A', 400],
+      [`/api/v1/profiles/${'a'.repeat(5000)}`, 414],
+    ] as const) {
+      const res = await t.app.inject({ url, headers: read });
+      assert.equal(res.statusCode, status, url);
+      assert.equal(res.json().code, 'bad_request');
+      assert.equal(typeof res.json().error, 'string');
+    }
+  });
+
   it('a bad PGO request body answers 400, an oversized one 413', async () => {
     for (const body of ['null', '[]', '5', '{"queries": 5}', '{"queries": [null]}', '{', '{"queries":[{"query":"a"}],"noInline":[1]}']) {
       const res = await t.app.inject({ method: 'POST', url: '/api/v1/pgo', headers: read, payload: body });
