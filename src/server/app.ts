@@ -60,6 +60,7 @@ const PGO_REQUEST_BODY_LIMIT = 1024 * 1024;
  */
 export function buildApp(options: AppOptions): FastifyInstance {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const log = options.logger;
   const metrics = new ServerMetrics();
   const gate = new IntakeGate(limits.maxIntakeInFlight, limits.intakeQueueLength, limits.intakeQueueTimeoutMs);
   const diskFullLog = new Throttle(DISK_FULL_LOG_INTERVAL_MS);
@@ -119,7 +120,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
       connectionsCheckingInterval: connectionsCheckingIntervalMs(limits),
     },
   });
-  const log = options.logger;
 
   // Every body is read as bytes: intake parses its own formats, and the API has no JSON bodies.
   app.removeAllContentTypeParsers();
