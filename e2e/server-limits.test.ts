@@ -13,7 +13,7 @@ const cpu = readFileSync(fixture('cpu-small-1.pprof'));
 /** Upper bound on any wait for the server to act: far above the timeouts configured below. */
 const BOUND_MS = 20_000;
 
-/** Resolves once `read()` returns true, asking again after each answer; rejects after BOUND_MS. */
+/** Resolves once `read()` (which must do I/O, such as a request) returns true, asking again after each answer; rejects after BOUND_MS. */
 async function until(read: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + BOUND_MS;
   while (!(await read())) {
@@ -105,6 +105,30 @@ describe('hotpath serve intake concurrency', () => {
     second.socket.write(cpu);
     assert.match(await second.closed(BOUND_MS), /^HTTP\/1\.1 201 /);
     assert.equal(await gauge(server, 'hotpath_intake_in_flight'), 0);
+  });
+});
+
+describe('hotpath serve with Expect: 100-continue', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.stop());
+
+  it('answers a refused upload at once, so the body is never sent, and lets an accepted one continue', async () => {
+    const head = (auth: string) =>
+      `POST /api/v1/profiles?tags=service:expect HTTP/1.1\r\nHost: hotpath\r\n${auth}Content-Length: ${cpu.length}\r\nExpect: 100-continue\r\n\r\n`;
+    const refused = await rawClient(server.url);
+    refused.socket.write(head(''));
+    const answer = await refused.closed(BOUND_MS);
+    assert.match(answer, /^HTTP\/1\.1 401 /);
+    assert.doesNotMatch(answer, /100 Continue/);
+
+    const accepted = await rawClient(server.url);
+    accepted.socket.write(head(`Authorization: Bearer ${server.apiKey}\r\nConnection: close\r\n`));
+    await accepted.receivedMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/, BOUND_MS);
+    accepted.socket.write(cpu);
+    assert.match((await accepted.closed(BOUND_MS)).slice('HTTP/1.1 100 Continue\r\n\r\n'.length), /^HTTP\/1\.1 201 /);
   });
 });
 

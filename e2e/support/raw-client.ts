@@ -7,6 +7,8 @@ export interface RawClient {
   received: () => string;
   /** Resolves with everything received once the server closes the connection; rejects after `boundMs`. */
   closed: (boundMs: number) => Promise<string>;
+  /** Resolves once what was received matches `pattern` (checked on each arrival); rejects after `boundMs` or on close. */
+  receivedMatch: (pattern: RegExp, boundMs: number) => Promise<string>;
   /** Writes `chunk` every `everyMs` until the connection closes (a client that trickles bytes). */
   trickle: (chunk: string, everyMs: number) => void;
 }
@@ -43,6 +45,32 @@ export function rawClient(url: string): Promise<RawClient> {
               clearTimeout(bound);
               res(d);
             });
+          }),
+        receivedMatch: (pattern, boundMs) =>
+          new Promise<string>((res, rej) => {
+            const check = () => {
+              if (!pattern.test(data)) return;
+              stop();
+              res(data);
+            };
+            const onClose = () => {
+              stop();
+              rej(new Error(`connection closed before ${pattern} arrived; received: ${JSON.stringify(data)}`));
+            };
+            const bound = setTimeout(() => {
+              stop();
+              rej(new Error(`${pattern} did not arrive within ${boundMs} ms; received: ${JSON.stringify(data)}`));
+            }, boundMs);
+            const stop = () => {
+              clearTimeout(bound);
+              socket.off('data', onData);
+              socket.off('close', onClose);
+            };
+            // Registered after the collecting listener, so `data` already holds the new bytes.
+            const onData = () => check();
+            socket.on('data', onData);
+            socket.once('close', onClose);
+            check();
           }),
         trickle: (chunk, everyMs) => {
           timer = setInterval(() => {

@@ -162,6 +162,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // 'close' comes once the answer is sent or the client is gone, whichever is first.
     reply.raw.once('close', slot.release);
   });
+  // Last onRequest hook: the request passed every check, so a client waiting with
+  // `Expect: 100-continue` (curl does for bodies over 1 MiB) may now send its body. A refused
+  // one gets its final answer instead and never sends the body at all.
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.headers.expect?.toLowerCase() === '100-continue' && typeof reply.raw.writeContinue === 'function') reply.raw.writeContinue();
+  });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
