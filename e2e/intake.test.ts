@@ -116,7 +116,7 @@ describe('intake from real Go clients', () => {
     ddtrace('e2e-dd-badkey', { DD_TRACE_AGENT_URL: `http://hotpath:hpapi_wrong@${server.url.slice('http://'.length)}` });
     assert.equal((await search(server, 'service:e2e-dd-nokey')).profiles.length, 0);
     assert.equal((await search(server, 'service:e2e-dd-badkey')).profiles.length, 0);
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: { 'DD-APPLICATION-KEY': server.appKey } })).text();
     assert.match(metrics, /hotpath_rejections_total\{reason="unauthenticated"\} [1-9]/);
     assert.match(metrics, /hotpath_profiles_ingested_total\{protocol="datadog"\} [1-9]/);
   });

@@ -110,7 +110,7 @@ describe('hotpath serve', () => {
       assert.equal(await count(server, 'service:bad'), 0);
       assert.equal((await upload(server, cpu, 'service:good')).status, 201);
       assert.equal(await count(server, 'service:good'), 1);
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { 'DD-APPLICATION-KEY': server.appKey } })).text();
       for (const reason of ['pprof', 'body_size', 'decompressed_size', 'multipart', 'event', 'query', 'bad_parameter']) {
         assert.match(metrics, new RegExp(`hotpath_rejections_total\\{reason="${reason}"\\} [1-9]`), reason);
       }

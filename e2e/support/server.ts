@@ -9,6 +9,8 @@ export interface RunningServer {
   apiKey: string;
   appKey: string;
   dataDir: string;
+  /** The server's process id (to read its memory from /proc). */
+  pid: number;
   /** Everything the server printed so far. */
   output: () => string;
   /** Stops the server with SIGTERM (graceful shutdown) and returns its exit code; removes a data directory it made unless keepData. */
@@ -49,6 +51,7 @@ export function startServer(extraArgs: string[] = [], dataDir?: string): Promise
         apiKey,
         appKey,
         dataDir: dir,
+        pid: child.pid ?? 0,
         output: () => out,
         stop: async (options = {}) => {
           child.kill('SIGTERM');

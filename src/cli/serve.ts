@@ -15,7 +15,14 @@ interface ServeFlags {
   data: string;
   allowAnonymousIntake?: boolean;
   allowAnonymousRead?: boolean;
+  publicMetrics?: boolean;
   maxBodyMb: string;
+  requestTimeout: string;
+  headersTimeout: string;
+  keepAliveTimeout: string;
+  maxIntakeConcurrency: string;
+  intakeQueue: string;
+  intakeQueueTimeout: string;
   maxDecompressedMb: string;
   rawRetention: string;
   pgoRetention: string;
@@ -37,12 +44,39 @@ export function registerServe(program: Command): void {
     .option('--data <DIR>', 'data directory (index, profiles, keys)', DEFAULT_DATA_DIR)
     .option('--allow-anonymous-intake', 'accept profiles without an API key (only on a trusted network)')
     .option('--allow-anonymous-read', 'serve the API without an application key (only on a trusted network)')
+    .option('--public-metrics', 'serve /metrics without a key (otherwise it needs an application key with profiles_read or admin)')
     .option('--max-body-mb <N>', 'largest request body accepted, in MiB', String(DEFAULT_LIMITS.maxBodyBytes / 1024 / 1024))
     .option(
       '--max-decompressed-mb <N>',
       'largest decompressed CPU profile, in MiB (decompression bombs stop here)',
       String(DEFAULT_LIMITS.maxDecompressedBytes / 1024 / 1024),
     )
+    .option(
+      '--request-timeout <DURATION>',
+      'longest time to receive a whole request, headers and body; slower clients get 408 and are disconnected',
+      seconds(DEFAULT_LIMITS.requestTimeoutMs),
+    )
+    .option(
+      '--headers-timeout <DURATION>',
+      'longest time to receive the headers of a request (at most --request-timeout)',
+      seconds(DEFAULT_LIMITS.headersTimeoutMs),
+    )
+    .option(
+      '--keep-alive-timeout <DURATION>',
+      'how long an idle keep-alive connection stays open',
+      seconds(DEFAULT_LIMITS.keepAliveTimeoutMs),
+    )
+    .option(
+      '--max-intake-concurrency <N>',
+      'profile uploads read and processed at once (each holds its body in memory)',
+      String(DEFAULT_LIMITS.maxIntakeInFlight),
+    )
+    .option(
+      '--intake-queue <N>',
+      'uploads that wait for a free slot; more get 503 with Retry-After (0: no queue)',
+      String(DEFAULT_LIMITS.intakeQueueLength),
+    )
+    .option('--intake-queue-timeout <DURATION>', 'longest wait in that queue before 503', seconds(DEFAULT_LIMITS.intakeQueueTimeoutMs))
     .option('--raw-retention <DURATION>', 'how long raw profiles are kept', '7d')
     .option('--pgo-retention <DURATION>', 'how long trimmed PGO forms (and the profile records) are kept', '30d')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
@@ -53,12 +87,43 @@ export function registerServe(program: Command): void {
     .action((flags: ServeFlags) => runServe(flags));
 }
 
+/** A default duration as a flag value ("60s"). */
+function seconds(ms: number): string {
+  return `${ms / 1000}s`;
+}
+
+function fail(message: string): never {
+  throw new CliError(message);
+}
+
+/** A duration flag of at least 1 ms (Node reads 0 as "no timeout"), at most 24 days (the timer limit). */
+function positiveDuration(value: string, flag: string): number {
+  const ms = Math.round(parseDuration(value, flag));
+  if (ms < 1 || ms > 2 ** 31 - 1) throw new CliError(`${flag} must be from 1ms to 24d, got ${JSON.stringify(value)}`);
+  return ms;
+}
+
 async function runServe(flags: ServeFlags): Promise<void> {
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new CliError(`--port must be a port number, got ${JSON.stringify(flags.port)}`);
   const maxBodyMb = parseCount(flags.maxBodyMb, '--max-body-mb');
   const maxDecompressedMb = parseCount(flags.maxDecompressedMb, '--max-decompressed-mb');
+  const limits = {
+    maxBodyBytes: maxBodyMb * 1024 * 1024,
+    maxDecompressedBytes: maxDecompressedMb * 1024 * 1024,
+    requestTimeoutMs: positiveDuration(flags.requestTimeout, '--request-timeout'),
+    headersTimeoutMs: positiveDuration(flags.headersTimeout, '--headers-timeout'),
+    keepAliveTimeoutMs: positiveDuration(flags.keepAliveTimeout, '--keep-alive-timeout'),
+    maxIntakeInFlight: parseCount(flags.maxIntakeConcurrency, '--max-intake-concurrency'),
+    intakeQueueLength: /^\d{1,6}$/.test(flags.intakeQueue)
+      ? Number(flags.intakeQueue)
+      : fail(`--intake-queue must be a whole number, got ${JSON.stringify(flags.intakeQueue)}`),
+    intakeQueueTimeoutMs: positiveDuration(flags.intakeQueueTimeout, '--intake-queue-timeout'),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new CliError(`--headers-timeout (${flags.headersTimeout}) must not be longer than --request-timeout (${flags.requestTimeout})`);
+  }
   const rawMaxAgeMs = parseDuration(flags.rawRetention, '--raw-retention');
   const pgoMaxAgeMs = parseDuration(flags.pgoRetention, '--pgo-retention');
   const dataDir = resolve(flags.data);
@@ -88,9 +153,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
     store,
     keys,
     logger,
-    limits: { maxBodyBytes: maxBodyMb * 1024 * 1024, maxDecompressedBytes: maxDecompressedMb * 1024 * 1024 },
+    limits,
     anonymousIntake: flags.allowAnonymousIntake === true,
     anonymousRead: flags.allowAnonymousRead === true,
+    publicMetrics: flags.publicMetrics === true,
     storeBytes: () => store.blobs.totalBytes(),
   });
   const stopRetention = startRetentionJob({

@@ -1,23 +1,24 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { buildPgoProfile } from '../pgo/build.js';
 import { hotCallSites } from '../pgo/hot-call-sites.js';
 import { noInlineList } from '../pgo/safety.js';
 import { debugQuery, type PgoQuery, withGoRuntime } from '../pgo/select.js';
 import { ProfileError } from '../pprof/errors.js';
-import { parseProfile } from '../pprof/parse.js';
-import type { Profile } from '../pprof/profile.js';
+import { parseProfiles } from '../pprof/parse.js';
 import { QuerySyntaxError } from '../query/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
+import { HttpError } from './http-error.js';
+import { integerParam } from './integer-param.js';
 import { parseWindow } from './time-params.js';
 
 export interface PgoRouteContext {
   store: ProfileStore;
-  /** Answers a refusal (auth) itself and returns false, or returns true. */
-  allowed: (req: FastifyRequest, reply: FastifyReply) => boolean;
-  fail: (reply: FastifyReply, status: number, message: string, extra?: Record<string, unknown>) => FastifyReply;
-  reject: (reason: string) => void;
+  /** Ceiling on the decompressed size of each stored PGO form read. */
+  maxDecompressedBytes: number;
+  /** Largest body of POST /api/v1/pgo, in bytes. */
+  requestBodyLimit: number;
 }
 
 interface PgoRequestBody {
@@ -27,6 +28,10 @@ interface PgoRequestBody {
 
 const MAX_QUERIES = 20;
 const MAX_PROFILES_PER_QUERY = 50;
+/** Most call-site edges GET /api/v1/pgo/explain lists. */
+const MAX_TOP = 100_000;
+/** Most names in a request's noInline list. */
+const MAX_NO_INLINE = 10_000;
 
 /** Reads the queries of a PGO request: ours ({query, from, to, limit}) or datadog-pgo's ({filter: {query, from, to}, limit}). */
 function parseQueries(body: PgoRequestBody): PgoQuery[] {
@@ -60,24 +65,16 @@ function parseQueries(body: PgoRequestBody): PgoQuery[] {
 export function registerPgoRoutes(app: FastifyInstance, ctx: PgoRouteContext): void {
   // GET /api/v1/pgo/explain?query=&from=&to=&limit=: the hot call sites of the default.pgo that
   // POST /api/v1/pgo would build for that query (what `hotpath explain` prints locally).
-  app.get('/api/v1/pgo/explain', async (req, reply) => {
-    if (!ctx.allowed(req, reply)) return reply;
+  const access = { config: { access: 'pgo_read' } } as const;
+  app.get('/api/v1/pgo/explain', access, async (req) => {
     const q = req.query as Record<string, string | undefined>;
-    const limit = q.limit === undefined ? 5 : Number(q.limit);
-    const top = q.top === undefined ? 50 : Number(q.top);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PROFILES_PER_QUERY || !Number.isInteger(top) || top < 1) {
-      ctx.reject('bad_parameter');
-      return ctx.fail(reply, 400, `"limit" must be an integer from 1 to ${MAX_PROFILES_PER_QUERY} and "top" a positive integer`);
-    }
+    const limit = integerParam(q, 'limit', { min: 1, max: MAX_PROFILES_PER_QUERY, fallback: 5 });
+    const top = integerParam(q, 'top', { min: 1, max: MAX_TOP, fallback: 50 });
     const result = await buildFromQueries(
       ctx,
       [{ query: q.query ?? '', from: q.from ?? 'now-72h', to: q.to ?? 'now', limit }],
       noInlineList(),
     );
-    if ('status' in result) {
-      if (result.reason) ctx.reject(result.reason);
-      return ctx.fail(reply, result.status, result.message, result.extra);
-    }
     const report = hotCallSites(result.built.profile);
     return {
       query: result.resolved[0].query,
@@ -92,30 +89,32 @@ export function registerPgoRoutes(app: FastifyInstance, ctx: PgoRouteContext): v
     };
   });
 
-  app.post('/api/v1/pgo', async (req, reply) => {
-    if (!ctx.allowed(req, reply)) return reply;
+  app.post('/api/v1/pgo', { ...access, bodyLimit: ctx.requestBodyLimit }, async (req, reply) => {
     let body: PgoRequestBody;
     let queries: PgoQuery[];
     let noInline: Set<string>;
     try {
       const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      body = JSON.parse(raw === '' ? '{}' : raw) as PgoRequestBody;
+      const parsed: unknown = JSON.parse(raw === '' ? '{}' : raw);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RangeError('the body must be a JSON object');
+      body = parsed as PgoRequestBody;
       queries = parseQueries(body);
-      if (body.noInline !== undefined && (!Array.isArray(body.noInline) || !body.noInline.every((n) => typeof n === 'string'))) {
-        throw new RangeError('"noInline" must be a list of function names');
+      if (
+        body.noInline !== undefined &&
+        (!Array.isArray(body.noInline) || body.noInline.length > MAX_NO_INLINE || !body.noInline.every((n) => typeof n === 'string'))
+      ) {
+        throw new RangeError(`"noInline" must be a list of at most ${MAX_NO_INLINE} function names`);
       }
       noInline = noInlineList((body.noInline as string[] | undefined) ?? []);
     } catch (err) {
-      ctx.reject('bad_request');
-      return ctx.fail(reply, 400, `bad PGO request: ${(err as Error).message}`);
+      // JSON.parse's SyntaxError and parseQueries' RangeError: both are the request's fault.
+      if (err instanceof SyntaxError || err instanceof RangeError) {
+        throw new HttpError(400, 'bad_request', `bad PGO request: ${err.message}`);
+      }
+      throw err;
     }
 
-    const result = await buildFromQueries(ctx, queries, noInline);
-    if ('status' in result) {
-      if (result.reason) ctx.reject(result.reason);
-      return ctx.fail(reply, result.status, result.message, result.extra);
-    }
-    const { built, ids, selected, resolved } = result;
+    const { built, ids, selected, resolved } = await buildFromQueries(ctx, queries, noInline);
     const sha256 = createHash('sha256').update(built.bytes).digest('hex');
     const provenance = {
       profiles: ids.map((id) => {
@@ -149,39 +148,32 @@ export function registerPgoRoutes(app: FastifyInstance, ctx: PgoRouteContext): v
   });
 }
 
-type BuildOutcome =
-  | { status: number; message: string; reason?: string; extra?: Record<string, unknown> }
-  | {
-      built: ReturnType<typeof buildPgoProfile>;
-      ids: string[];
-      selected: Map<string, ProfileRecord>;
-      resolved: Array<PgoQuery & { matched: number }>;
-    };
+interface BuildResult {
+  built: ReturnType<typeof buildPgoProfile>;
+  ids: string[];
+  selected: Map<string, ProfileRecord>;
+  resolved: Array<PgoQuery & { matched: number }>;
+}
 
 /**
  * Selects the profiles of `queries` (top `limit` by CPU cores per query, runtime:go added) and
- * merges their PGO forms in profile-id order with the safety renames. Returns the result, or
- * the status and message to answer.
+ * merges their PGO forms in profile-id order with the safety renames. Throws HttpError for a bad
+ * window (400), no matching profile (404), a stored PGO form that cannot be read (422, naming
+ * the profile) or forms that cannot be merged (422); a bad query rejects with QuerySyntaxError.
  */
-async function buildFromQueries(ctx: PgoRouteContext, queries: PgoQuery[], noInline: Set<string>): Promise<BuildOutcome> {
+async function buildFromQueries(ctx: PgoRouteContext, queries: PgoQuery[], noInline: Set<string>): Promise<BuildResult> {
   const now = Date.now();
   const selected = new Map<string, ProfileRecord>();
   const resolved: Array<PgoQuery & { matched: number }> = [];
   for (const q of queries) {
     const query = withGoRuntime(q.query);
-    let from: number;
-    let to: number;
-    try {
-      ({ from, to } = parseWindow(q, 'now-72h', now));
-    } catch (err) {
-      return { status: 400, message: (err as Error).message, reason: 'bad_parameter' };
-    }
+    const { from, to } = parseWindow(q, 'now-72h', now);
     let found: ProfileRecord[];
     try {
       found = await ctx.store.search({ query, from, to, limit: q.limit, sort: '-cpu' });
     } catch (err) {
       if (err instanceof QuerySyntaxError) {
-        return { status: 400, message: `query ${JSON.stringify(query)}: ${err.message}`, reason: 'query', extra: { column: err.column } };
+        throw new HttpError(400, 'query', `query ${JSON.stringify(query)}: ${err.message}`, { details: { column: err.column } });
       }
       throw err;
     }
@@ -190,22 +182,32 @@ async function buildFromQueries(ctx: PgoRouteContext, queries: PgoQuery[], noInl
     resolved.push({ ...q, query, matched: found.length });
   }
   if (selected.size === 0) {
-    return {
-      status: 404,
-      message: `no CPU profiles match ${resolved.map((q) => JSON.stringify(q.query)).join(' or ')} between ${queries[0].from} and ${queries[0].to}`,
-      extra: { queries: resolved },
-    };
+    throw new HttpError(
+      404,
+      'no_profiles',
+      `no CPU profiles match ${resolved.map((q) => JSON.stringify(q.query)).join(' or ')} between ${queries[0].from} and ${queries[0].to}`,
+      { details: { queries: resolved } },
+    );
   }
 
-  const ids = [...selected.keys()].sort();
-  const blobs = await Promise.all(ids.map((id) => ctx.store.readPgoOf(selected.get(id) as ProfileRecord)));
+  const allIds = [...selected.keys()].sort();
+  const blobs = await Promise.all(allIds.map((id) => ctx.store.readPgoOf(selected.get(id) as ProfileRecord)));
   // A blob deleted by retention since the search is skipped.
-  const profiles: Profile[] = blobs.filter((b): b is Uint8Array => b !== null).map((b) => parseProfile(b));
+  const ids = allIds.filter((_id, i) => blobs[i] !== null);
+  const profiles = await parseProfiles(
+    blobs.filter((b): b is Uint8Array => b !== null),
+    { maxDecompressedBytes: ctx.maxDecompressedBytes },
+    (i, err) =>
+      err instanceof ProfileError
+        ? new HttpError(422, 'unreadable_pgo', `the stored PGO form of profile ${ids[i]} cannot be read: ${err.message}`)
+        : err,
+  );
   let built: ReturnType<typeof buildPgoProfile>;
   try {
     built = buildPgoProfile(profiles, { noInline });
   } catch (err) {
-    if (err instanceof ProfileError) return { status: 422, message: `the selected profiles cannot make a default.pgo: ${err.message}` };
+    if (err instanceof ProfileError)
+      throw new HttpError(422, 'incompatible', `the selected profiles cannot make a default.pgo: ${err.message}`);
     throw err;
   }
   return { built, ids, selected, resolved };

@@ -62,8 +62,9 @@ export function registerStaticUi(app: FastifyInstance, dir: string = DEFAULT_UI_
     if (relative === 'index.html') reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
     return reply.type(type).send(bytes);
   };
-  app.get('/', (_req, reply) => send(reply, 'index.html'));
+  const access = { config: { access: 'public' } } as const;
+  app.get('/', access, (_req, reply) => send(reply, 'index.html'));
   // The router has already percent-decoded the wildcard once; decoding again would turn "%25"
   // into a URIError (a 500) and "%252e%252e" into "..".
-  app.get('/ui/*', (req, reply) => send(reply, (req.params as { '*': string })['*']));
+  app.get('/ui/*', access, (req, reply) => send(reply, (req.params as { '*': string })['*']));
 }

@@ -1,34 +1,60 @@
+import { HttpError } from './http-error.js';
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** Returns a duration such as "500ms", "90s", "15m", "72h", "7d" or "1w" in ms, or null when it is not one. */
+/** The longest duration read: the span of JavaScript dates (±100,000,000 days). */
+const MAX_DURATION_MS = 8.64e15;
+
+/** The times a parameter may name: 1970-01-01 to the last millisecond of 9999 (a date every client can print). */
+const EARLIEST_MS = 0;
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * Returns a duration such as "500ms", "90s", "15m", "72h", "7d" or "1w" in ms, or null when it is
+ * not one or is longer than any date range (so the result is always a finite number).
+ */
 export function durationMs(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
-  return m ? Number(m[1]) * UNIT_MS[m[2]] : null;
+  const m = /^(\d{1,20}(?:\.\d{1,20})?)(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!m) return null;
+  const ms = Number(m[1]) * UNIT_MS[m[2]];
+  return ms <= MAX_DURATION_MS ? ms : null;
 }
 
 /**
- * Returns a time parameter as ms since the epoch. Accepts `now`, `now-<duration>` (`now-72h`),
- * RFC 3339 and plain ms since the epoch. Throws RangeError naming the parameter otherwise.
+ * Returns a time parameter as ms since the epoch, from 1970-01-01 to the end of 9999. Accepts
+ * `now`, `now-<duration>` (`now-72h`), RFC 3339 and plain ms since the epoch. Throws HttpError 400
+ * (code bad_parameter) naming the parameter when the text is none of these or the time is out of
+ * that range, so no later date arithmetic or formatting can fail on it.
  */
 export function parseTimeParam(value: string, name: string, now: number): number {
   const v = value.trim();
-  if (v === 'now') return now;
-  if (v.startsWith('now-')) {
+  let ms: number | null = null;
+  if (v === 'now') ms = now;
+  else if (v.startsWith('now-')) {
     const ago = durationMs(v.slice(4));
-    if (ago !== null) return now - ago;
+    if (ago !== null) ms = now - ago;
+  } else if (/^\d{1,16}$/.test(v)) ms = Number(v);
+  else if (/^\d{4}-\d{2}-\d{2}T/.test(v)) {
+    const parsed = Date.parse(v);
+    if (Number.isFinite(parsed)) ms = parsed;
   }
-  if (/^\d{1,16}$/.test(v)) return Number(v);
-  if (/^\d{4}-\d{2}-\d{2}T/.test(v)) {
-    const ms = Date.parse(v);
-    if (Number.isFinite(ms)) return ms;
+  if (ms === null) {
+    throw new HttpError(
+      400,
+      'bad_parameter',
+      `"${name}" must be now, now-<N><ms|s|m|h|d|w>, RFC 3339 or ms since the epoch, got ${JSON.stringify(value)}`,
+    );
   }
-  throw new RangeError(`"${name}" must be now, now-<N><s|m|h|d|w>, RFC 3339 or ms since the epoch, got ${JSON.stringify(value)}`);
+  if (!(ms >= EARLIEST_MS && ms <= LATEST_MS)) {
+    throw new HttpError(400, 'bad_parameter', `"${name}" must be a time from 1970-01-01 to 9999-12-31, got ${JSON.stringify(value)}`);
+  }
+  return ms;
 }
 
 /**
  * Returns the window [from, to] in ms since the epoch from `from` and `to` parameters (each as
  * parseTimeParam reads it; missing ones take the defaults, `to` defaulting to now). Throws
- * RangeError naming the bad parameter.
+ * HttpError 400 naming the bad parameter.
  */
 export function parseWindow(
   q: { from?: string; to?: string },

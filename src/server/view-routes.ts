@@ -6,6 +6,8 @@ import { mergeProfiles } from '../pprof/merge.js';
 import { QuerySyntaxError } from '../query/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
+import { HttpError } from './http-error.js';
+import { integerParam } from './integer-param.js';
 import {
   type AccumulatedView,
   AttachmentReader,
@@ -20,11 +22,8 @@ import { parseWindow } from './time-params.js';
 
 export interface ViewRouteContext {
   store: ProfileStore;
+  /** Ceiling on the decompressed size of each attachment read. */
   maxDecompressedBytes: number;
-  /** Answers a refusal (auth) itself and returns false, or returns true. */
-  allowed: (req: FastifyRequest, reply: FastifyReply) => boolean;
-  fail: (reply: FastifyReply, status: number, message: string, extra?: Record<string, unknown>) => FastifyReply;
-  reject: (reason: string) => void;
 }
 
 /** Most profiles one aggregate or one side of a diff reads. */
@@ -39,27 +38,7 @@ const DEFAULT_MAX_NODES = 50_000;
 const MAX_MAX_NODES = 1_000_000;
 
 function maxNodesParam(q: Record<string, string | undefined>): number {
-  const n = q.maxNodes === undefined ? DEFAULT_MAX_NODES : Number(q.maxNodes);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_MAX_NODES) {
-    throw new ViewError(
-      400,
-      `"maxNodes" must be an integer from 1 to ${MAX_MAX_NODES}, got ${JSON.stringify(q.maxNodes)}`,
-      'bad_parameter',
-    );
-  }
-  return n;
-}
-
-/** A request's refusal: status, message and extra JSON fields. */
-class ViewError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly reason: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
+  return integerParam(q, 'maxNodes', { min: 1, max: MAX_MAX_NODES, fallback: DEFAULT_MAX_NODES });
 }
 
 /** Which profiles a view shows: one by id, or the newest `limit` matching a query in a window. */
@@ -72,14 +51,11 @@ interface SelectionParams {
 }
 
 function selectionParams(q: Record<string, string | undefined>, idName: string, queryName: string): SelectionParams {
-  const limit = q.limit === undefined ? DEFAULT_PROFILES : Number(q.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PROFILES) {
-    throw new ViewError(400, `"limit" must be an integer from 1 to ${MAX_PROFILES}, got ${JSON.stringify(q.limit)}`, 'bad_parameter');
-  }
+  const limit = integerParam(q, 'limit', { min: 1, max: MAX_PROFILES, fallback: DEFAULT_PROFILES });
   const id = q[idName];
   const query = q[queryName];
   if (id === undefined && query === undefined) {
-    throw new ViewError(400, `give a profile id ("${idName}") or a search query ("${queryName}")`, 'bad_parameter');
+    throw new HttpError(400, 'bad_parameter', `give a profile id ("${idName}") or a search query ("${queryName}")`);
   }
   return { id, query, from: q.from ?? 'now-72h', to: q.to ?? 'now', limit };
 }
@@ -89,27 +65,21 @@ async function selectRecords(store: ProfileStore, s: SelectionParams, side = '')
   const label = side === '' ? '' : `${side}: `;
   if (s.id !== undefined) {
     const record = await store.getProfile(s.id);
-    if (record === null) throw new ViewError(404, `${label}no profile with id ${s.id}`, 'not_found');
+    if (record === null) throw new HttpError(404, 'not_found', `${label}no profile with id ${s.id}`);
     return [record];
   }
-  let from: number;
-  let to: number;
-  try {
-    ({ from, to } = parseWindow(s, 'now-72h'));
-  } catch (err) {
-    throw new ViewError(400, (err as Error).message, 'bad_parameter');
-  }
+  const { from, to } = parseWindow(s, 'now-72h');
   let records: ProfileRecord[];
   try {
     records = await store.search({ query: s.query ?? '', from, to, limit: s.limit, sort: '-start' });
   } catch (err) {
     if (err instanceof QuerySyntaxError) {
-      throw new ViewError(400, `${label}query: ${err.message}`, 'query', { column: err.column, side: side || undefined });
+      throw new HttpError(400, 'query', `${label}query: ${err.message}`, { details: { column: err.column, side: side || undefined } });
     }
     throw err;
   }
   if (records.length === 0) {
-    throw new ViewError(404, `${label}no profiles match ${JSON.stringify(s.query ?? '')} between ${s.from} and ${s.to}`, 'no_profiles');
+    throw new HttpError(404, 'no_profiles', `${label}no profiles match ${JSON.stringify(s.query ?? '')} between ${s.from} and ${s.to}`);
   }
   return records;
 }
@@ -123,15 +93,15 @@ async function chooseSampleType(
   const { options, preferred } = await sampleTypeOptions(reader, records[0]);
   const key = requested ?? preferred;
   if (key === null) {
-    throw new ViewError(422, `profile ${records[0].id} has no readable profile attachment (raw data deleted, or not a profile)`, 'no_data');
+    throw new HttpError(422, 'no_data', `profile ${records[0].id} has no readable profile attachment (raw data deleted, or not a profile)`);
   }
   const parsed = parseSampleTypeKey(key);
   if (parsed === null) {
-    throw new ViewError(400, `"type" must be <attachment>:<sample type>, like cpu.pprof:cpu, got ${JSON.stringify(key)}`, 'bad_parameter');
+    throw new HttpError(400, 'bad_parameter', `"type" must be <attachment>:<sample type>, like cpu.pprof:cpu, got ${JSON.stringify(key)}`);
   }
   if (requested !== undefined && !options.some((o) => o.key === key)) {
     const offered = options.map((o) => o.key).join(', ') || 'none';
-    throw new ViewError(400, `sample type ${JSON.stringify(key)} is not in profile ${records[0].id}; it has: ${offered}`, 'bad_parameter');
+    throw new HttpError(400, 'bad_parameter', `sample type ${JSON.stringify(key)} is not in profile ${records[0].id}; it has: ${offered}`);
   }
   return { options, key, ...parsed };
 }
@@ -150,25 +120,13 @@ function treeJson(t: FlameTree): Record<string, unknown> {
 export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext): void {
   const handle =
     (work: (q: Record<string, string | undefined>, reply: FastifyReply, reader: AttachmentReader) => Promise<unknown>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!ctx.allowed(req, reply)) return reply;
-      try {
-        return await work(
-          req.query as Record<string, string | undefined>,
-          reply,
-          new AttachmentReader(ctx.store, ctx.maxDecompressedBytes),
-        );
-      } catch (err) {
-        if (err instanceof ViewError) {
-          ctx.reject(err.reason);
-          return ctx.fail(reply, err.status, err.message, err.extra);
-        }
-        throw err;
-      }
-    };
+    (req: FastifyRequest, reply: FastifyReply) =>
+      work(req.query as Record<string, string | undefined>, reply, new AttachmentReader(ctx.store, ctx.maxDecompressedBytes));
+  const read = { config: { access: 'profiles_read' } } as const;
 
   app.get(
     '/api/v1/flamegraph',
+    read,
     handle(async (q, _reply, reader) => {
       const maxNodes = maxNodesParam(q);
       const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
@@ -176,8 +134,10 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
       const accumulator = new FlameTreeAccumulator();
       const view = await accumulateProfiles(reader, records, chosen.attachment, chosen.type, { accumulator });
       if (view.used.length === 0) {
-        throw new ViewError(422, `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, 'no_data', {
-          skipped: view.skipped,
+        throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, {
+          details: {
+            skipped: view.skipped,
+          },
         });
       }
       const full = accumulator.tree();
@@ -201,18 +161,19 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
 
   app.get(
     '/api/v1/flamegraph/pprof',
+    read,
     handle(async (q, reply, reader) => {
       const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
       const chosen = await chooseSampleType(reader, records, q.type);
       const { profiles, skipped } = await readProfiles(reader, records, chosen.attachment);
       if (profiles.length === 0) {
-        throw new ViewError(422, `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`, 'no_data');
+        throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`);
       }
       let merged: ReturnType<typeof mergeProfiles>;
       try {
         merged = mergeProfiles(profiles);
       } catch (err) {
-        if (err instanceof ProfileError) throw new ViewError(409, `the selected profiles cannot be merged: ${err.message}`, 'incompatible');
+        if (err instanceof ProfileError) throw new HttpError(409, 'incompatible', `the selected profiles cannot be merged: ${err.message}`);
         throw err;
       }
       const name = records.length === 1 ? `${records[0].id}-${chosen.attachment}` : `merged-${profiles.length}-${chosen.attachment}`;
@@ -226,25 +187,29 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
 
   app.get(
     '/api/v1/diff',
+    read,
     handle(async (q, _reply, reader) => {
       const normalize = q.normalize ?? 'second';
       if (normalize !== 'second' && normalize !== 'profile' && normalize !== 'none') {
-        throw new ViewError(400, `"normalize" must be second, profile or none, got ${JSON.stringify(normalize)}`, 'bad_parameter');
+        throw new HttpError(400, 'bad_parameter', `"normalize" must be second, profile or none, got ${JSON.stringify(normalize)}`);
       }
-      const beforeRecords = await selectRecords(ctx.store, selectionParams(q, 'beforeId', 'before'), 'before');
-      const afterRecords = await selectRecords(ctx.store, selectionParams(q, 'afterId', 'after'), 'after');
-      const chosen = await chooseSampleType(reader, afterRecords, q.type);
+      // Every parameter is checked before any profile is read.
       const maxNodes = maxNodesParam(q);
+      const beforeSelection = selectionParams(q, 'beforeId', 'before');
+      const afterSelection = selectionParams(q, 'afterId', 'after');
+      const beforeRecords = await selectRecords(ctx.store, beforeSelection, 'before');
+      const afterRecords = await selectRecords(ctx.store, afterSelection, 'after');
+      const chosen = await chooseSampleType(reader, afterRecords, q.type);
       // Both sides in one tree, so every path has its before and after value, however small.
       const accumulator = new FlameTreeAccumulator(2);
       const views: Array<{ view: AccumulatedView; scale: number }> = [];
       for (const [side, records] of [beforeRecords, afterRecords].entries()) {
         const view = await accumulateProfiles(reader, records, chosen.attachment, chosen.type, { accumulator, side });
         if (view.used.length === 0) {
-          throw new ViewError(
+          throw new HttpError(
             422,
-            `${side === 0 ? 'before' : 'after'}: none of the selected profiles could be read: ${view.skipped[0].reason}`,
             'no_data',
+            `${side === 0 ? 'before' : 'after'}: none of the selected profiles could be read: ${view.skipped[0].reason}`,
           );
         }
         const divisor = normalize === 'second' ? view.seconds : normalize === 'profile' ? view.used.length : 1;
@@ -297,22 +262,13 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
 
   app.get(
     '/api/v1/facets',
+    read,
     handle(async (q) => {
-      let from: number;
-      let to: number;
-      try {
-        ({ from, to } = parseWindow(q, 'now-72h'));
-      } catch (err) {
-        throw new ViewError(400, (err as Error).message, 'bad_parameter');
-      }
+      const { from, to } = parseWindow(q, 'now-72h');
       const filter = { query: q.query ?? '', from, to };
-      try {
-        const [total, facets] = await Promise.all([ctx.store.index.countMatching(filter), ctx.store.index.facets(filter, 20)]);
-        return { total, facets };
-      } catch (err) {
-        if (err instanceof QuerySyntaxError) throw new ViewError(400, `query: ${err.message}`, 'query', { column: err.column });
-        throw err;
-      }
+      // A bad query rejects with QuerySyntaxError, which the app answers 400 with its column.
+      const [total, facets] = await Promise.all([ctx.store.index.countMatching(filter), ctx.store.index.facets(filter, 20)]);
+      return { total, facets };
     }),
   );
 }

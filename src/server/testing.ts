@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { openSqliteStore, type ProfileStore } from '../store/store.js';
+import { type AppOptions, buildApp } from './app.js';
+import { KeyStore } from './keys.js';
+
+/** One secret of each kind a test needs to tell access levels apart. */
+export interface TestKeys {
+  api: string;
+  admin: string;
+  profilesRead: string;
+  pgoRead: string;
+  /** profiles_read and pgo_read, but not admin: may read everything and send nothing. */
+  readBoth: string;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  store: ProfileStore;
+  keys: TestKeys;
+  dataDir: string;
+  /** Closes the app, the store and the keys and removes the data directory. */
+  close: () => Promise<void>;
+}
+
+/**
+ * For tests: the real app (app.inject) on a real SQLite store and key store in a fresh
+ * temporary data directory, with one key of each kind. `configure` may replace parts of the
+ * store (to inject a fault) before the app is built.
+ */
+export async function openTestApp(
+  options: Partial<Omit<AppOptions, 'store' | 'keys'>> = {},
+  configure: (store: ProfileStore) => void = () => undefined,
+): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hotpath-app-'));
+  const store = await openSqliteStore(dataDir);
+  configure(store);
+  const keyStore = new KeyStore(join(dataDir, 'keys.sqlite'));
+  const keys: TestKeys = {
+    api: keyStore.create('api', 'api').secret,
+    admin: keyStore.create('app', 'admin', ['admin']).secret,
+    profilesRead: keyStore.create('app', 'profiles', ['profiles_read']).secret,
+    pgoRead: keyStore.create('app', 'pgo', ['pgo_read']).secret,
+    readBoth: keyStore.create('app', 'both', ['profiles_read', 'pgo_read']).secret,
+  };
+  const logger: Logger = options.logger ?? pino({ level: 'silent' });
+  const app = buildApp({ ...options, store, keys: keyStore, logger });
+  await app.ready();
+  return {
+    app,
+    store,
+    keys,
+    dataDir,
+    close: async () => {
+      await app.close();
+      await store.close();
+      keyStore.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
