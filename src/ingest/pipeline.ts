@@ -1,13 +1,8 @@
-import { decompressAsync, gzipMember, sniffCompression } from '../pprof/compression.js';
-import { decodeProfile } from '../pprof/decode.js';
-import { encodeProfile } from '../pprof/encode.js';
-import { ProfileError } from '../pprof/errors.js';
-import type { Profile } from '../pprof/profile.js';
-import { profileStats } from '../pprof/stats.js';
-import { trimForPgo } from '../pprof/trim.js';
+import { sniffCompression } from '../pprof/compression.js';
 import type { NewProfile, ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import { checkAttachments, inflateRefusal } from './attachments.js';
+import { analyzeCpuProfileOffThread } from './cpu-analysis-pool.js';
 import { IngestError } from './errors.js';
 import { type IngestedProfile, tagValue } from './record.js';
 
@@ -37,18 +32,14 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
     const attachment = upload.attachments.find((a) => a.name === upload.cpuAttachment);
     if (!attachment) throw new IngestError(400, 'attachment', `the CPU profile ${upload.cpuAttachment} is missing`);
     try {
-      if (attachment.bytes.length === 0) throw new ProfileError('empty file: a profile cannot be zero bytes');
-      // Inflate (thread pool for gzip, worker thread for zstd) and deflate off the event loop,
-      // which only decodes and trims.
-      const raw = await decompressAsync(attachment.bytes, options.maxDecompressedBytes);
-      const profile = decodeProfile(raw);
-      refuseNegativeSamples(profile);
-      isGo = looksLikeGo(profile);
-      const stats = profileStats(profile, 0);
-      cpuCores = stats.cpuCores;
-      sampleCount = stats.sampleCount;
-      if (stats.durationNanos > 0) durationNanos = stats.durationNanos;
-      pgoBytes = await gzipMember(encodeProfile(trimForPgo(profile)), 6);
+      // Inflating, decoding, stats and the PGO trim run in a worker thread: the event loop only
+      // parses requests and writes.
+      const analysis = await analyzeCpuProfileOffThread(attachment.bytes, options.maxDecompressedBytes);
+      isGo = analysis.isGo;
+      cpuCores = analysis.cpuCores;
+      sampleCount = analysis.sampleCount;
+      if (analysis.durationNanos > 0) durationNanos = analysis.durationNanos;
+      pgoBytes = analysis.pgoBytes;
     } catch (err) {
       throw inflateRefusal(upload.cpuAttachment, err, 'pprof');
     }
@@ -80,33 +71,4 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
   };
   const attachments = upload.attachments.map((a) => ({ name: a.name, bytes: a.bytes, compression: sniffCompression(a.bytes) }));
   return store.saveProfile(record, attachments, pgoBytes);
-}
-
-/**
- * Throws ProfileError naming the first sample with a negative value. Clients send CPU profiles
- * as measured, never as differences, and a negative value would become negative CPU cores;
- * diff profiles are for `hotpath inspect`, not intake.
- */
-function refuseNegativeSamples(p: Profile): void {
-  const values = p.samples.values;
-  for (let i = 0; i < values.length; i++) {
-    if (values[i] < 0) {
-      const V = p.sampleTypes.length >> 1;
-      const sample = Math.floor(i / V);
-      const column = i % V;
-      const type = `${p.strings[p.sampleTypes[2 * column]]}/${p.strings[p.sampleTypes[2 * column + 1]]}`;
-      throw new ProfileError(
-        `sample ${sample} has a negative ${type} value (${values[i]}): a CPU profile's values are never negative (a diff profile cannot be uploaded)`,
-      );
-    }
-  }
-}
-
-/** True when the profile has the functions every Go program's CPU profile shows. */
-function looksLikeGo(p: Profile): boolean {
-  for (let f = 0; f < p.functions.count; f++) {
-    const name = p.strings[p.functions.name[f]];
-    if (name === 'runtime.goexit' || name === 'runtime.main' || name === 'runtime.mcall') return true;
-  }
-  return false;
 }

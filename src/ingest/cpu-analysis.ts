@@ -1,0 +1,71 @@
+import { gzipSync } from 'node:zlib';
+import { decompress } from '../pprof/compression.js';
+import { decodeProfile } from '../pprof/decode.js';
+import { encodeProfile } from '../pprof/encode.js';
+import { ProfileError } from '../pprof/errors.js';
+import type { Profile } from '../pprof/profile.js';
+import { profileStats } from '../pprof/stats.js';
+import { trimForPgo } from '../pprof/trim.js';
+
+/** What intake keeps of a CPU profile besides its raw bytes. */
+export interface CpuAnalysis {
+  cpuCores: number | null;
+  sampleCount: number;
+  /** The profile's own duration, 0 when it does not say. */
+  durationNanos: number;
+  /** True when the profile is plainly a Go program's. */
+  isGo: boolean;
+  /** The trimmed PGO form, gzip-compressed, as stored. */
+  pgoBytes: Uint8Array;
+}
+
+/**
+ * Returns what intake stores of an uploaded CPU profile (gzip, zstd or raw): its stats and its
+ * trimmed PGO form, done once here so that no read repeats it. Decompression is bounded by
+ * `maxDecompressedBytes` and decoding by decodeProfile's budget. Throws DecompressedSizeError
+ * over the limit and ProfileError for anything else wrong with the bytes, including a negative
+ * sample value. Synchronous and self-contained, so it can run in a worker thread.
+ */
+export function analyzeCpuProfile(bytes: Uint8Array, maxDecompressedBytes: number): CpuAnalysis {
+  if (bytes.length === 0) throw new ProfileError('empty file: a profile cannot be zero bytes');
+  const profile = decodeProfile(decompress(bytes, maxDecompressedBytes));
+  refuseNegativeSamples(profile);
+  const stats = profileStats(profile, 0);
+  return {
+    cpuCores: stats.cpuCores,
+    sampleCount: stats.sampleCount,
+    durationNanos: stats.durationNanos,
+    isGo: looksLikeGo(profile),
+    // memLevel 9 as gzipMember: smaller and cheaper on profiles than zlib's default.
+    pgoBytes: gzipSync(encodeProfile(trimForPgo(profile)), { level: 6, memLevel: 9 }),
+  };
+}
+
+/**
+ * Throws ProfileError naming the first sample with a negative value. Clients send CPU profiles
+ * as measured, never as differences, and a negative value would become negative CPU cores;
+ * diff profiles are for `hotpath inspect`, not intake.
+ */
+function refuseNegativeSamples(p: Profile): void {
+  const values = p.samples.values;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0) {
+      const V = p.sampleTypes.length >> 1;
+      const sample = Math.floor(i / V);
+      const column = i % V;
+      const type = `${p.strings[p.sampleTypes[2 * column]]}/${p.strings[p.sampleTypes[2 * column + 1]]}`;
+      throw new ProfileError(
+        `sample ${sample} has a negative ${type} value (${values[i]}): a CPU profile's values are never negative (a diff profile cannot be uploaded)`,
+      );
+    }
+  }
+}
+
+/** True when the profile has the functions every Go program's CPU profile shows. */
+function looksLikeGo(p: Profile): boolean {
+  for (let f = 0; f < p.functions.count; f++) {
+    const name = p.strings[p.functions.name[f]];
+    if (name === 'runtime.goexit' || name === 'runtime.main' || name === 'runtime.mcall') return true;
+  }
+  return false;
+}
