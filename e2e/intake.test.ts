@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -75,7 +76,9 @@ describe('intake from real Go clients', () => {
     assert.equal(p.version, '1.0.0');
     assert.equal(p.pgo, false);
     assert.ok(p.tags.includes('team:perf'));
-    assert.ok(p.cpuCores > 0.2 && p.cpuCores < 2.5, `CPU cores ${p.cpuCores}`);
+    // Above zero (the client burns CPU) and within the machine's cores: how much CPU the client
+    // got depends on the machine's load, a unit error (ms for s, per-sample for per-second) does not.
+    assert.ok(p.cpuCores > 0 && p.cpuCores <= cpus().length * 1.05, `CPU cores ${p.cpuCores}`);
     const cpu = p.attachments.find((a) => a.name === 'cpu.pprof');
     assert.equal(cpu?.compression, 'zstd');
     assert.equal((await search(server, 'service:e2e-dd-zstd pgo:false')).profiles.length, profiles.length);
@@ -108,7 +111,7 @@ describe('intake from real Go clients', () => {
     assert.equal(profiles[0].env, 'ci');
     // The last upload, flushed by Stop(), may cover only a moment; the busiest one is plausible.
     const busiest = Math.max(...profiles.map((p) => p.cpuCores));
-    assert.ok(busiest > 0.2 && busiest < 2.5, `CPU cores ${busiest}`);
+    assert.ok(busiest > 0 && busiest <= cpus().length * 1.05, `CPU cores ${busiest}`);
   });
 
   it('refuses uploads without a valid key and stores nothing', async () => {
