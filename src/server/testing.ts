@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { openSqliteStore, type ProfileStore } from '../store/store.js';
 import { type AppOptions, buildApp } from './app.js';
-import { KeyStore } from './keys.js';
+import { KeyStore } from '../store/keys.js';
 
 /** One secret of each kind a test needs to tell access levels apart. */
 export interface TestKeys {

@@ -1,30 +1,26 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { encodeProfileGzipAsync } from '../pprof/encode.js';
-import { ProfileError } from '../pprof/errors.js';
-import { type FlameTree, FlameTreeAccumulator, type FunctionTotalByName, pruneFlameTree } from '../pprof/flame-tree.js';
-import { mergeProfiles } from '../pprof/merge.js';
-import { QuerySyntaxError } from '../query/errors.js';
-import type { ProfileStore } from '../store/store.js';
-import type { ProfileRecord } from '../store/types.js';
-import { HttpError } from './http-error.js';
-import { integerParam } from './integer-param.js';
+import type { FastifyPluginAsync } from 'fastify';
+import type { DiffJson, FacetsJson, FlameJson, FlameTreeJson } from '../../api/types.js';
+import { diffTree } from '../../flame/diff.js';
+import { encodeProfileGzipAsync } from '../../pprof/encode.js';
+import { ProfileError } from '../../pprof/errors.js';
+import { type FlameTree, FlameTreeAccumulator, pruneFlameTree } from '../../pprof/flame-tree.js';
+import { mergeProfiles } from '../../pprof/merge.js';
+import { QuerySyntaxError } from '../../query/errors.js';
+import type { ProfileStore } from '../../store/store.js';
+import type { ProfileRecord } from '../../store/types.js';
+import { HttpError } from '../http-error.js';
 import {
   type AccumulatedView,
   AttachmentReader,
   accumulateProfiles,
-  largestChanges,
   parseSampleTypeKey,
   readProfiles,
   type SampleTypeOption,
   sampleTypeOptions,
-} from './profile-views.js';
-import { parseWindow } from './time-params.js';
-
-export interface ViewRouteContext {
-  store: ProfileStore;
-  /** Ceiling on the decompressed size of each attachment read. */
-  maxDecompressedBytes: number;
-}
+} from '../profile-views.js';
+import { integerSchema, oneOf, querySchema, TEXT } from '../query-schema.js';
+import { parseWindow } from '../time-params.js';
+import { PROFILES_READ, type RouteContext, safeFileName } from './context.js';
 
 /** Most profiles one aggregate or one side of a diff reads. */
 const MAX_PROFILES = 1000;
@@ -37,9 +33,40 @@ const CHANGE_ROWS = 200;
 const DEFAULT_MAX_NODES = 50_000;
 const MAX_MAX_NODES = 1_000_000;
 
-function maxNodesParam(q: Record<string, string | undefined>): number {
-  return integerParam(q, 'maxNodes', { min: 1, max: MAX_MAX_NODES, fallback: DEFAULT_MAX_NODES });
+/** The parameters of the flame graph views; every one is checked before any profile is read. */
+interface ViewQuery {
+  id?: string;
+  query?: string;
+  beforeId?: string;
+  before?: string;
+  afterId?: string;
+  after?: string;
+  from?: string;
+  to?: string;
+  type?: string;
+  normalize?: 'second' | 'profile' | 'none';
+  limit: number;
+  maxNodes: number;
 }
+
+const VIEW_QUERY = querySchema({
+  id: TEXT,
+  query: TEXT,
+  from: TEXT,
+  to: TEXT,
+  type: TEXT,
+  limit: integerSchema(1, MAX_PROFILES, DEFAULT_PROFILES),
+  maxNodes: integerSchema(1, MAX_MAX_NODES, DEFAULT_MAX_NODES),
+});
+
+const DIFF_QUERY = querySchema({
+  ...VIEW_QUERY.properties,
+  beforeId: TEXT,
+  before: TEXT,
+  afterId: TEXT,
+  after: TEXT,
+  normalize: oneOf(['second', 'profile', 'none']),
+});
 
 /** Which profiles a view shows: one by id, or the newest `limit` matching a query in a window. */
 interface SelectionParams {
@@ -50,14 +77,13 @@ interface SelectionParams {
   limit: number;
 }
 
-function selectionParams(q: Record<string, string | undefined>, idName: string, queryName: string): SelectionParams {
-  const limit = integerParam(q, 'limit', { min: 1, max: MAX_PROFILES, fallback: DEFAULT_PROFILES });
+function selectionParams(q: ViewQuery, idName: 'id' | 'beforeId' | 'afterId', queryName: 'query' | 'before' | 'after'): SelectionParams {
   const id = q[idName];
   const query = q[queryName];
   if (id === undefined && query === undefined) {
     throw new HttpError(400, 'bad_parameter', `give a profile id ("${idName}") or a search query ("${queryName}")`);
   }
-  return { id, query, from: q.from ?? 'now-72h', to: q.to ?? 'now', limit };
+  return { id, query, from: q.from ?? 'now-72h', to: q.to ?? 'now', limit: q.limit };
 }
 
 /** Returns the records of a selection, newest first; refuses an unknown id, a bad query or an empty result. */
@@ -107,7 +133,7 @@ async function chooseSampleType(
 }
 
 /** The JSON form of a flame tree: plain arrays, depth-first, children by name. */
-function treeJson(t: FlameTree): Record<string, unknown> {
+function treeJson(t: FlameTree): FlameTreeJson {
   return { names: t.names, name: Array.from(t.name), depth: Array.from(t.depth), self: Array.from(t.self), total: Array.from(t.total) };
 }
 
@@ -117,22 +143,17 @@ function treeJson(t: FlameTree): Record<string, unknown> {
  * (the same selection merged into one pprof), GET /api/v1/diff (two selections as one diff tree,
  * normalised per second or per profile) and GET /api/v1/facets.
  */
-export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext): void {
-  const handle =
-    (work: (q: Record<string, string | undefined>, reply: FastifyReply, reader: AttachmentReader) => Promise<unknown>) =>
-    (req: FastifyRequest, reply: FastifyReply) =>
-      work(req.query as Record<string, string | undefined>, reply, new AttachmentReader(ctx.store, ctx.maxDecompressedBytes));
-  const read = { config: { access: 'profiles_read' } } as const;
+export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  const reader = () => new AttachmentReader(ctx.store, ctx.limits.maxDecompressedBytes);
+  const viewOptions = { ...PROFILES_READ, schema: { querystring: VIEW_QUERY } };
 
-  app.get(
-    '/api/v1/flamegraph',
-    read,
-    handle(async (q, _reply, reader) => {
-      const maxNodes = maxNodesParam(q);
+  app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph', viewOptions, async (req): Promise<FlameJson> => {
+      const q = req.query;
+      const attachments = reader();
       const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
-      const chosen = await chooseSampleType(reader, records, q.type);
+      const chosen = await chooseSampleType(attachments, records, q.type);
       const accumulator = new FlameTreeAccumulator();
-      const view = await accumulateProfiles(reader, records, chosen.attachment, chosen.type, { accumulator });
+      const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator });
       if (view.used.length === 0) {
         throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, {
           details: {
@@ -141,7 +162,7 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
         });
       }
       const full = accumulator.tree();
-      const pruned = pruneFlameTree(full, maxNodes);
+      const pruned = pruneFlameTree(full, q.maxNodes);
       return {
         profiles: view.used.length,
         profileIds: view.used,
@@ -156,16 +177,14 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
         top: accumulator.functions().slice(0, TOP_ROWS),
         skipped: view.skipped,
       };
-    }),
-  );
+  });
 
-  app.get(
-    '/api/v1/flamegraph/pprof',
-    read,
-    handle(async (q, reply, reader) => {
+  app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph/pprof', viewOptions, async (req, reply) => {
+      const q = req.query;
+      const attachments = reader();
       const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
-      const chosen = await chooseSampleType(reader, records, q.type);
-      const { profiles, skipped } = await readProfiles(reader, records, chosen.attachment);
+      const chosen = await chooseSampleType(attachments, records, q.type);
+      const { profiles, skipped } = await readProfiles(attachments, records, chosen.attachment);
       if (profiles.length === 0) {
         throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`);
       }
@@ -179,32 +198,28 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
       const name = records.length === 1 ? `${records[0].id}-${chosen.attachment}` : `merged-${profiles.length}-${chosen.attachment}`;
       return reply
         .type('application/octet-stream')
-        .header('content-disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}.pb.gz"`)
+        .header('content-disposition', `attachment; filename="${safeFileName(name)}.pb.gz"`)
         .header('x-hotpath-profiles', String(profiles.length))
         .send(await encodeProfileGzipAsync(merged));
-    }),
-  );
+  });
 
-  app.get(
+  app.get<{ Querystring: ViewQuery }>(
     '/api/v1/diff',
-    read,
-    handle(async (q, _reply, reader) => {
+    { ...PROFILES_READ, schema: { querystring: DIFF_QUERY } },
+    async (req): Promise<DiffJson> => {
+      const q = req.query;
       const normalize = q.normalize ?? 'second';
-      if (normalize !== 'second' && normalize !== 'profile' && normalize !== 'none') {
-        throw new HttpError(400, 'bad_parameter', `"normalize" must be second, profile or none, got ${JSON.stringify(normalize)}`);
-      }
-      // Every parameter is checked before any profile is read.
-      const maxNodes = maxNodesParam(q);
+      const attachments = reader();
       const beforeSelection = selectionParams(q, 'beforeId', 'before');
       const afterSelection = selectionParams(q, 'afterId', 'after');
       const beforeRecords = await selectRecords(ctx.store, beforeSelection, 'before');
       const afterRecords = await selectRecords(ctx.store, afterSelection, 'after');
-      const chosen = await chooseSampleType(reader, afterRecords, q.type);
+      const chosen = await chooseSampleType(attachments, afterRecords, q.type);
       // Both sides in one tree, so every path has its before and after value, however small.
       const accumulator = new FlameTreeAccumulator(2);
       const views: Array<{ view: AccumulatedView; scale: number }> = [];
       for (const [side, records] of [beforeRecords, afterRecords].entries()) {
-        const view = await accumulateProfiles(reader, records, chosen.attachment, chosen.type, { accumulator, side });
+        const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator, side });
         if (view.used.length === 0) {
           throw new HttpError(
             422,
@@ -216,18 +231,7 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
         views.push({ view, scale: divisor > 0 ? 1 / divisor : 1 });
       }
       const [before, after] = views;
-      const beforeTree = accumulator.tree(0);
-      const afterTree = accumulator.tree(1);
-      const n = beforeTree.name.length;
-      const beforeTotal = beforeTree.total.map((v) => v * before.scale);
-      const afterTotal = afterTree.total.map((v) => v * after.scale);
-      // Drawn width is the mean of the two sides, so that is what pruning ranks by.
-      const rank = new Float64Array(n);
-      for (let i = 0; i < n; i++) rank[i] = (beforeTotal[i] + afterTotal[i]) / 2;
-      const pruned = pruneFlameTree(beforeTree, maxNodes, rank);
-      const pick = (values: Float64Array): number[] =>
-        pruned.kept === null ? Array.from(values) : Array.from(pruned.kept, (i) => values[i]);
-      const scaleRows = (rows: FunctionTotalByName[], k: number) => rows.map((r) => ({ name: r.name, flat: r.flat * k, cum: r.cum * k }));
+      const diff = diffTree(accumulator, [before.scale, after.scale], q.maxNodes, CHANGE_ROWS);
       const summary = (side: number) => ({
         profiles: views[side].view.used.length,
         profileIds: views[side].view.used,
@@ -242,33 +246,22 @@ export function registerViewRoutes(app: FastifyInstance, ctx: ViewRouteContext):
         unit: after.view.unit,
         sampleType: chosen.key,
         sampleTypes: chosen.options,
-        nodes: n,
-        droppedNodes: pruned.dropped,
-        tree: {
-          names: pruned.tree.names,
-          name: Array.from(pruned.tree.name),
-          depth: Array.from(pruned.tree.depth),
-          before: pick(beforeTotal),
-          after: pick(afterTotal),
-        },
-        changes: largestChanges(
-          scaleRows(accumulator.functions(0), before.scale),
-          scaleRows(accumulator.functions(1), after.scale),
-          CHANGE_ROWS,
-        ),
+        ...diff,
       };
-    }),
+    },
   );
 
-  app.get(
+  const facetsQuery = querySchema({ query: TEXT, from: TEXT, to: TEXT });
+  app.get<{ Querystring: { query?: string; from?: string; to?: string } }>(
     '/api/v1/facets',
-    read,
-    handle(async (q) => {
+    { ...PROFILES_READ, schema: { querystring: facetsQuery } },
+    async (req): Promise<FacetsJson> => {
+      const q = req.query;
       const { from, to } = parseWindow(q, 'now-72h');
       const filter = { query: q.query ?? '', from, to };
       // A bad query rejects with QuerySyntaxError, which the app answers 400 with its column.
       const [total, facets] = await Promise.all([ctx.store.index.countMatching(filter), ctx.store.index.facets(filter, 20)]);
       return { total, facets };
-    }),
+    },
   );
-}
+};
