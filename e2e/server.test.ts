@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import type { ProfileJson } from '../src/api/types.js';
 import { preprofile, run, runOk } from './support/go.js';
 import { fixture, hotpathBin } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -159,9 +160,7 @@ describe('hotpath serve', () => {
     const id = out.trim().split('\t')[1];
     assert.match(id, /^[0-9a-f-]{36}$/);
     const auth = { 'DD-APPLICATION-KEY': server.appKey };
-    const record = (await (await fetch(`${server.url}/api/v1/profiles/${id}`, { headers: auth })).json()) as {
-      service: string;
-      env: string;
+    const record = (await (await fetch(`${server.url}/api/v1/profiles/${id}`, { headers: auth })).json()) as ProfileJson & {
       cpuCores: number;
     };
     assert.equal(record.service, 'cli');

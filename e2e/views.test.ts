@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import type { DiffJson, FlameJson } from '../src/api/types.js';
 import { buildFlameTree } from '../src/pprof/flame-tree.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { type Profile, valueIndex } from '../src/pprof/profile.js';
@@ -21,27 +22,6 @@ function cpuTotal(p: Profile): number {
   let sum = 0;
   for (let i = 0; i < p.samples.count; i++) sum += p.samples.values[i * 2 + vi];
   return sum;
-}
-
-interface TreeJson {
-  names: string[];
-  name: number[];
-  depth: number[];
-  self: number[];
-  total: number[];
-}
-
-interface FlameJson {
-  profiles: number;
-  profileIds: string[];
-  seconds: number;
-  sampleTypes: Array<{ key: string; attachment: string; type: string; unit: string }>;
-  sampleType: string;
-  unit: string;
-  total: number;
-  tree: TreeJson;
-  top: Array<{ name: string; flat: number; cum: number }>;
-  skipped: Array<{ id: string; reason: string }>;
 }
 
 describe('UI views: flame graph, diff, facets and paging', () => {
@@ -110,8 +90,8 @@ describe('UI views: flame graph, diff, facets and paging', () => {
   });
 
   it('sends at most maxNodes frames, the largest, with totals unchanged', async () => {
-    const full = await getJson<FlameJson & { nodes: number; droppedNodes: number }>(`/api/v1/flamegraph?id=${ids.json}`);
-    const small = await getJson<FlameJson & { nodes: number; droppedNodes: number }>(`/api/v1/flamegraph?id=${ids.json}&maxNodes=100`);
+    const full = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.json}`);
+    const small = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.json}&maxNodes=100`);
     assert.equal(full.droppedNodes, 0);
     assert.equal(small.nodes, full.tree.name.length);
     assert.equal(small.tree.name.length, 100);
@@ -149,12 +129,6 @@ describe('UI views: flame graph, diff, facets and paging', () => {
   });
 
   it('diffs two workloads per profile, and a selection with itself is all zero', async () => {
-    interface DiffJson {
-      before: { profiles: number; total: number };
-      after: { profiles: number; total: number };
-      tree: TreeJson & { before: number[]; after: number[] };
-      changes: Array<{ name: string; before: number; after: number; delta: number }>;
-    }
     const d = await getJson<DiffJson>(`/api/v1/diff?beforeId=${ids.json}&afterId=${ids.sort}&normalize=profile`);
     assert.equal(d.before.total, cpuTotal(parseProfile(json)));
     assert.equal(d.after.total, cpuTotal(parseProfile(sort)));
@@ -171,9 +145,7 @@ describe('UI views: flame graph, diff, facets and paging', () => {
     for (let i = 1; i < d.changes.length; i++) assert.ok(Math.abs(d.changes[i - 1].delta) >= Math.abs(d.changes[i].delta));
 
     // Per second: each side divided by its own profiled seconds.
-    const perSecond = await getJson<DiffJson & { before: { seconds: number } }>(
-      `/api/v1/diff?beforeId=${ids.json}&afterId=${ids.sort}&normalize=second`,
-    );
+    const perSecond = await getJson<DiffJson>(`/api/v1/diff?beforeId=${ids.json}&afterId=${ids.sort}&normalize=second`);
     assert.ok(Math.abs(perSecond.before.total - d.before.total / perSecond.before.seconds) < 1e-6 * d.before.total);
 
     const same = await getJson<DiffJson>(

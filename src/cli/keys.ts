@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { KeyStore } from '../store/keys.js';
 import { APP_SCOPES, type AppScope } from '../store/key-scopes.js';
+import type { KeyStore } from '../store/keys.js';
 import { CliError } from './errors.js';
 import { table } from './format.js';
 import { DEFAULT_DATA_DIR } from './serve.js';

@@ -1,5 +1,5 @@
-import { parseTagList } from './datadog.js';
 import type { IntakeAdapter } from './adapter.js';
+import { parseTagList } from './datadog.js';
 import { IngestError } from './errors.js';
 import { checkAttachmentName, DEFAULT_INTAKE_LIMITS, enforceIntakeLimits, type IntakeLimits } from './limits.js';
 import { header, type IngestedProfile, type IntakeRequest } from './record.js';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { KeyStore } from '../store/keys.js';
 import { openSqliteStore, type ProfileStore } from '../store/store.js';
 import { type AppOptions, buildApp } from './app.js';
-import { KeyStore } from '../store/keys.js';
 
 /** One secret of each kind a test needs to tell access levels apart. */
 export interface TestKeys {

@@ -84,7 +84,9 @@ function badPgoRequest(message: string): HttpError {
 
 /** A body refused by its schema: `bad PGO request: "queries[0].limit" must be <= 50`. */
 function pgoBodyErrorFormatter(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  return dataVar === 'body' ? badPgoRequest(describeSchemaError(errors[0])) : new HttpError(400, 'bad_parameter', describeSchemaError(errors[0]));
+  return dataVar === 'body'
+    ? badPgoRequest(describeSchemaError(errors[0]))
+    : new HttpError(400, 'bad_parameter', describeSchemaError(errors[0]));
 }
 
 /** A query as selection reads it: the filter form flattened, the window defaulted. */
@@ -140,7 +142,12 @@ export const pgoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
     { ...PGO_READ, bodyLimit: PGO_REQUEST_BODY_LIMIT, schema: { body: PGO_BODY }, schemaErrorFormatter: pgoBodyErrorFormatter },
     async (req, reply) => {
       const queries = req.body.queries.map(pgoQuery);
-      const { built, ids, selected, resolved } = await buildFromQueries(ctx.store, queries, noInlineList(req.body.noInline ?? []), selection);
+      const { built, ids, selected, resolved } = await buildFromQueries(
+        ctx.store,
+        queries,
+        noInlineList(req.body.noInline ?? []),
+        selection,
+      );
       const sha256 = createHash('sha256').update(built.bytes).digest('hex');
       const provenance: Omit<PgoAnswerJson, 'pgo'> = {
         profiles: ids.map((id) => {

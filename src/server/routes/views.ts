@@ -148,59 +148,59 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   const viewOptions = { ...PROFILES_READ, schema: { querystring: VIEW_QUERY } };
 
   app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph', viewOptions, async (req): Promise<FlameJson> => {
-      const q = req.query;
-      const attachments = reader();
-      const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
-      const chosen = await chooseSampleType(attachments, records, q.type);
-      const accumulator = new FlameTreeAccumulator();
-      const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator });
-      if (view.used.length === 0) {
-        throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, {
-          details: {
-            skipped: view.skipped,
-          },
-        });
-      }
-      const full = accumulator.tree();
-      const pruned = pruneFlameTree(full, q.maxNodes);
-      return {
-        profiles: view.used.length,
-        profileIds: view.used,
-        seconds: view.seconds,
-        sampleTypes: chosen.options,
-        sampleType: chosen.key,
-        unit: view.unit,
-        total: accumulator.grandTotal(),
-        nodes: full.name.length,
-        droppedNodes: pruned.dropped,
-        tree: treeJson(pruned.tree),
-        top: accumulator.functions().slice(0, TOP_ROWS),
-        skipped: view.skipped,
-      };
+    const q = req.query;
+    const attachments = reader();
+    const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
+    const chosen = await chooseSampleType(attachments, records, q.type);
+    const accumulator = new FlameTreeAccumulator();
+    const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator });
+    if (view.used.length === 0) {
+      throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, {
+        details: {
+          skipped: view.skipped,
+        },
+      });
+    }
+    const full = accumulator.tree();
+    const pruned = pruneFlameTree(full, q.maxNodes);
+    return {
+      profiles: view.used.length,
+      profileIds: view.used,
+      seconds: view.seconds,
+      sampleTypes: chosen.options,
+      sampleType: chosen.key,
+      unit: view.unit,
+      total: accumulator.grandTotal(),
+      nodes: full.name.length,
+      droppedNodes: pruned.dropped,
+      tree: treeJson(pruned.tree),
+      top: accumulator.functions().slice(0, TOP_ROWS),
+      skipped: view.skipped,
+    };
   });
 
   app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph/pprof', viewOptions, async (req, reply) => {
-      const q = req.query;
-      const attachments = reader();
-      const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
-      const chosen = await chooseSampleType(attachments, records, q.type);
-      const { profiles, skipped } = await readProfiles(attachments, records, chosen.attachment);
-      if (profiles.length === 0) {
-        throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`);
-      }
-      let merged: ReturnType<typeof mergeProfiles>;
-      try {
-        merged = mergeProfiles(profiles);
-      } catch (err) {
-        if (err instanceof ProfileError) throw new HttpError(409, 'incompatible', `the selected profiles cannot be merged: ${err.message}`);
-        throw err;
-      }
-      const name = records.length === 1 ? `${records[0].id}-${chosen.attachment}` : `merged-${profiles.length}-${chosen.attachment}`;
-      return reply
-        .type('application/octet-stream')
-        .header('content-disposition', `attachment; filename="${safeFileName(name)}.pb.gz"`)
-        .header('x-hotpath-profiles', String(profiles.length))
-        .send(await encodeProfileGzipAsync(merged));
+    const q = req.query;
+    const attachments = reader();
+    const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
+    const chosen = await chooseSampleType(attachments, records, q.type);
+    const { profiles, skipped } = await readProfiles(attachments, records, chosen.attachment);
+    if (profiles.length === 0) {
+      throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`);
+    }
+    let merged: ReturnType<typeof mergeProfiles>;
+    try {
+      merged = mergeProfiles(profiles);
+    } catch (err) {
+      if (err instanceof ProfileError) throw new HttpError(409, 'incompatible', `the selected profiles cannot be merged: ${err.message}`);
+      throw err;
+    }
+    const name = records.length === 1 ? `${records[0].id}-${chosen.attachment}` : `merged-${profiles.length}-${chosen.attachment}`;
+    return reply
+      .type('application/octet-stream')
+      .header('content-disposition', `attachment; filename="${safeFileName(name)}.pb.gz"`)
+      .header('x-hotpath-profiles', String(profiles.length))
+      .send(await encodeProfileGzipAsync(merged));
   });
 
   app.get<{ Querystring: ViewQuery }>(

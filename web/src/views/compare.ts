@@ -1,4 +1,4 @@
-import { type ApiError, type DiffJson, type FlameJson, getJson, type ServiceJson } from '../api.js';
+import { type ApiError, type DiffJson, type FlameJson, getJson, type ServicesJson } from '../api.js';
 import { type TimeWindow, timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { clickableRow, h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
@@ -66,7 +66,7 @@ export const compareView: View = async (root, ctx) => {
       normalize: norm.value,
     });
   });
-  getJson<{ services: ServiceJson[] }>('services', { from: 'now-30d' })
+  getJson<ServicesJson>('services', { from: 'now-30d' })
     .then((r) => {
       for (const s of r.services) presetSelect.append(h('option', { value: s.service }, s.service));
     })
