@@ -62,3 +62,22 @@ export async function openTestApp(
     },
   };
 }
+
+/**
+ * Sends one request to `app` in process (app.inject: no socket) and returns the answer as a
+ * fetch Response, so a test of the HTTP contract reads the same whether the server is in
+ * process or a real `hotpath serve`.
+ */
+export async function injectFetch(
+  app: FastifyInstance,
+  path: string,
+  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: Uint8Array | string } = {},
+): Promise<Response> {
+  const res = await app.inject({ method: init.method ?? 'GET', url: path, headers: init.headers, payload: init.body });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, String(v));
+  }
+  return new Response(res.statusCode === 204 || res.statusCode === 304 ? null : res.rawPayload, { status: res.statusCode, headers });
+}

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { DiffJson, FlameJson } from '../src/api/types.js';
-import { buildFlameTree } from '../src/pprof/flame-tree.js';
-import { parseProfile } from '../src/pprof/parse.js';
-import { type Profile, valueIndex } from '../src/pprof/profile.js';
-import { functionTotals } from '../src/pprof/stats.js';
-import { ddTraceGoUpload } from './support/dd-upload.js';
-import { fixture } from './support/paths.js';
-import { type RunningServer, startServer } from './support/server.js';
+import { ddTraceGoUpload } from '../../../e2e/support/dd-upload.js';
+import type { DiffJson, FlameJson } from '../../api/types.js';
+import { buildFlameTree } from '../../pprof/flame-tree.js';
+import { parseProfile } from '../../pprof/parse.js';
+import { type Profile, valueIndex } from '../../pprof/profile.js';
+import { functionTotals } from '../../pprof/stats.js';
+import { fixture } from '../../testing/fixtures.js';
+import { injectFetch, openTestApp, type TestApp } from '../testing.js';
 
-// The views the web UI draws, against a real `hotpath serve` holding profiles of real Go programs.
+// The views the web UI draws, in process (app.inject) over a real store holding profiles of real
+// Go programs.
 
 const json = readFileSync(fixture('cpu-json.pprof'));
 const sort = readFileSync(fixture('cpu-sort.pprof'));
@@ -25,11 +26,11 @@ function cpuTotal(p: Profile): number {
 }
 
 describe('UI views: flame graph, diff, facets and paging', () => {
-  let server: RunningServer;
+  let server: TestApp;
   const ids: Record<string, string> = {};
 
-  const get = (path: string, key: string | null = server.appKey): Promise<Response> =>
-    fetch(`${server.url}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
+  const get = (path: string, key: string | null = server.keys.admin): Promise<Response> =>
+    injectFetch(server.app, path, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
   const getJson = async <T>(path: string, status = 200): Promise<T> => {
     const res = await get(path);
     const body = (await res.json()) as T;
@@ -38,12 +39,12 @@ describe('UI views: flame graph, diff, facets and paging', () => {
   };
 
   before(async () => {
-    server = await startServer();
+    server = await openTestApp();
     const upload = async (name: string, body: Uint8Array, tags: string) => {
-      const res = await fetch(`${server.url}/api/v1/profiles?tags=${encodeURIComponent(tags)}`, {
+      const res = await injectFetch(server.app, `/api/v1/profiles?tags=${encodeURIComponent(tags)}`, {
         method: 'POST',
         body,
-        headers: { authorization: `Bearer ${server.apiKey}` },
+        headers: { authorization: `Bearer ${server.keys.api}` },
       });
       assert.equal(res.status, 201);
       ids[name] = ((await res.json()) as { id: string }).id;
@@ -54,17 +55,15 @@ describe('UI views: flame graph, diff, facets and paging', () => {
     await upload('small', small, 'service:api,env:staging,version:7');
     // dd-trace-go sends CPU and heap profiles of one period together.
     const dd = ddTraceGoUpload({ cpu: small, heap, tags: 'service:dd,env:prod', end: new Date(Date.now() - 2 * 3600_000) });
-    const res = await fetch(`${server.url}/profiling/v1/input`, {
+    const res = await injectFetch(server.app, '/profiling/v1/input', {
       method: 'POST',
       body: dd.body,
-      headers: { 'content-type': dd.contentType, authorization: `Bearer ${server.apiKey}` },
+      headers: { 'content-type': dd.contentType, authorization: `Bearer ${server.keys.api}` },
     });
     assert.equal(res.status, 200);
     ids.dd = ((await res.json()) as { id: string }).id;
   });
-  after(async () => {
-    await server.stop();
-  });
+  after(() => server.close());
 
   it('draws one profile: totals, tree layout and the top table match the profile itself', async () => {
     const body = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.json}`);
