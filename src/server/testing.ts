@@ -73,7 +73,12 @@ export async function injectFetch(
   path: string,
   init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: Uint8Array | string } = {},
 ): Promise<Response> {
-  const res = await app.inject({ method: init.method ?? 'GET', url: path, headers: init.headers, payload: init.body });
+  // light-my-request sends a Buffer as bytes but would serialise any other Uint8Array as JSON.
+  const body =
+    init.body instanceof Uint8Array && !Buffer.isBuffer(init.body)
+      ? Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength)
+      : init.body;
+  const res = await app.inject({ method: init.method ?? 'GET', url: path, headers: init.headers, payload: body });
   const headers = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
     if (value === undefined) continue;
