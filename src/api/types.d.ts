@@ -16,20 +16,29 @@ export interface StoredJson {
   id: string;
 }
 
-/** One stored profile (GET /api/v1/profiles/:id, the rows of GET /api/v1/profiles). */
-export interface ProfileJson {
-  id: string;
-  start: string;
-  end: string;
-  received: string;
-  protocol: string;
+/** The intake protocol a profile arrived through. */
+export type ProfileProtocol = 'datadog' | 'pyroscope' | 'upload' | 'scrape';
+
+/** What a stored profile says about the program it came from: the same in the store's record and in the API. */
+export interface ProfileOrigin {
+  protocol: ProfileProtocol;
   service: string;
   env: string;
   version: string;
   host: string;
   runtime: string;
+  /** Whether the service was built with PGO; null when the client did not say. */
   pgo: boolean | null;
+  /** Average CPU cores used during the profile; null when there is no CPU profile. */
   cpuCores: number | null;
+}
+
+/** One stored profile (GET /api/v1/profiles/:id, the rows of GET /api/v1/profiles). */
+export interface ProfileJson extends ProfileOrigin {
+  id: string;
+  start: string;
+  end: string;
+  received: string;
   samples: number;
   durationNanos: number;
   /** Every tag as `key:value`, in the order received. */
@@ -149,16 +158,23 @@ export interface DiffJson {
   changes: FunctionChangeJson[];
 }
 
-/** One service seen in a window with its PGO adoption. */
-export interface ServiceJson {
+/** One service seen in a window, with its PGO adoption (what the store's index answers). */
+export interface ServiceAdoption {
   service: string;
   envs: string[];
+  /** Version of its newest profile. */
   latestVersion: string;
   profiles: number;
+  /** Mean CPU cores over its CPU profiles; null when it has none. */
   cpuCores: number | null;
   /** Share (0..1) of its profiles tagged pgo:true, among those that say either way. */
   pgoShare: number;
+  /** pgo tag of its newest profile: true, false, or null when not sent. */
   latestPgo: boolean | null;
+}
+
+/** One service of GET /api/v1/services. */
+export interface ServiceJson extends ServiceAdoption {
   /** Its newest profile says pgo:false: it runs a build without PGO. */
   withoutPgo: boolean;
 }

@@ -21,7 +21,6 @@ interface PgoFlags {
   noInline: string[];
 }
 
-
 /** Log lines, as text or (--json) one JSON object per line, on stdout like datadog-pgo. */
 class PgoLog {
   constructor(

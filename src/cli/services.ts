@@ -4,7 +4,6 @@ import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { table } from './format.js';
 
-
 export function registerServices(program: Command): void {
   program
     .command('services')

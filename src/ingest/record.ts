@@ -1,4 +1,4 @@
-import type { ProfileProtocol } from '../store/types.js';
+import type { ProfileProtocol } from '../api/types.js';
 
 /**
  * What every intake protocol is normalised into: the core never knows which client sent a

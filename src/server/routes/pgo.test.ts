@@ -56,7 +56,9 @@ describe('PGO routes', () => {
 
   it("reads datadog-pgo's form of a query ({filter: {query, from, to}, limit}) as ours", async () => {
     const ours = (await (await pgo({ queries: [{ query: 'service:shop', limit: 3 }] })).json()) as PgoAnswerJson;
-    const theirs = (await (await pgo({ queries: [{ filter: { query: 'service:shop', from: 'now-72h' }, limit: 3 }] })).json()) as PgoAnswerJson;
+    const theirs = (await (
+      await pgo({ queries: [{ filter: { query: 'service:shop', from: 'now-72h' }, limit: 3 }] })
+    ).json()) as PgoAnswerJson;
     assert.equal(theirs.sha256, ours.sha256);
     assert.deepEqual(theirs.profiles.map((p) => p.id).sort(), [...ids].sort());
   });

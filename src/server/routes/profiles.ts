@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ProfileJson, ProfileListJson } from '../../api/types.js';
+import type { ProfileJson, ProfileListJson, ProfileOrigin } from '../../api/types.js';
 import { PROFILE_SORTS, type ProfileSort } from '../../store/profile-index.js';
 import type { ProfileRecord } from '../../store/types.js';
 import { HttpError } from '../http-error.js';
@@ -28,6 +28,12 @@ const SEARCH_QUERY = querySchema({
   sort: oneOf(PROFILE_SORTS),
 });
 
+/** Just the origin fields of a record, in their order, so that nothing else of the record leaks into an answer. */
+function originOf(r: ProfileOrigin): ProfileOrigin {
+  const { protocol, service, env, version, host, runtime, pgo, cpuCores } = r;
+  return { protocol, service, env, version, host, runtime, pgo, cpuCores };
+}
+
 /** The JSON form of a profile for the API: times as RFC 3339, blob keys left out. */
 export function publicRecord(r: ProfileRecord): ProfileJson {
   return {
@@ -35,14 +41,7 @@ export function publicRecord(r: ProfileRecord): ProfileJson {
     start: new Date(r.start).toISOString(),
     end: new Date(r.end).toISOString(),
     received: new Date(r.receivedAt).toISOString(),
-    protocol: r.protocol,
-    service: r.service,
-    env: r.env,
-    version: r.version,
-    host: r.host,
-    runtime: r.runtime,
-    pgo: r.pgo,
-    cpuCores: r.cpuCores,
+    ...originOf(r),
     samples: r.sampleCount,
     durationNanos: r.durationNanos,
     tags: r.tags.map(([k, v]) => `${k}:${v}`),
