@@ -8,8 +8,10 @@ import { INTAKE, type RouteContext } from './context.js';
 
 /**
  * Intake: every adapter of the registry on each of its paths, with intake access (checked before
- * the body is read) and the intake gate. A request's profiles are all parsed before any is
- * stored, then stored in order.
+ * the body is read) and the intake gate. A request's profiles are all parsed (and so checked
+ * against every limit) before any is stored, then stored in order; each adapter answers one
+ * profile per request today, and with several, one refused by the pipeline (a CPU profile that
+ * does not decode) would leave those before it stored.
  */
 export const intakeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const limits: IntakeLimits = { ...DEFAULT_INTAKE_LIMITS, maxAttachments: ctx.limits.maxAttachments };

@@ -1,14 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DiffJson, FacetsJson, FlameJson, FlameTreeJson } from '../../api/types.js';
 import { diffTree } from '../../flame/diff.js';
-import { encodeProfileGzipAsync } from '../../pprof/encode.js';
-import { ProfileError } from '../../pprof/errors.js';
-import { type FlameTree, FlameTreeAccumulator, pruneFlameTree } from '../../pprof/flame-tree.js';
-import { mergeProfiles } from '../../pprof/merge.js';
-import { QuerySyntaxError } from '../../query/errors.js';
-import type { ProfileStore } from '../../store/store.js';
-import type { ProfileRecord } from '../../store/types.js';
-import { HttpError } from '../http-error.js';
 import {
   type AccumulatedView,
   AttachmentReader,
@@ -17,7 +9,15 @@ import {
   readProfiles,
   type SampleTypeOption,
   sampleTypeOptions,
-} from '../profile-views.js';
+} from '../../flame/profile-views.js';
+import { encodeProfileGzipAsync } from '../../pprof/encode.js';
+import { ProfileError } from '../../pprof/errors.js';
+import { type FlameTree, FlameTreeAccumulator, pruneFlameTree } from '../../pprof/flame-tree.js';
+import { mergeProfiles } from '../../pprof/merge.js';
+import { QuerySyntaxError } from '../../query/errors.js';
+import type { ProfileStore } from '../../store/store.js';
+import type { ProfileRecord } from '../../store/types.js';
+import { HttpError } from '../http-error.js';
 import { integerSchema, oneOf, querySchema, TEXT } from '../query-schema.js';
 import { parseWindow } from '../time-params.js';
 import { PROFILES_READ, type RouteContext, safeFileName } from './context.js';
