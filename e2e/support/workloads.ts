@@ -7,12 +7,22 @@ import { repoRoot } from './paths.js';
 export const cacheDir: string = join(repoRoot, '.cache');
 const workloadsDir = join(repoRoot, 'e2e', 'workloads');
 
+/**
+ * Writes the workloads' generated Go sources (variety_gen.go, not checked in) with `go generate`.
+ * Every build of the workloads comes after it; the generator renames its output into place, so
+ * builds in other test processes never read a half-written file.
+ */
+export function generateWorkloadSources(): void {
+  runOk('go', ['generate', './...'], { cwd: workloadsDir });
+}
+
 /** Builds the cpuburn workload (once per process) and returns its path. */
 let built: string | undefined;
 export function cpuburnBinary(): string {
   if (built) return built;
   const bin = join(cacheDir, 'bin');
   mkdirSync(bin, { recursive: true });
+  generateWorkloadSources();
   runOk('go', ['build', '-trimpath', '-o', bin, './cpuburn', './heapprof'], { cwd: workloadsDir });
   built = join(bin, 'cpuburn');
   return built;

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fixture } from '../../e2e/support/paths.js';
+import { fixtureProfile } from '../testing/profiles.js';
 import { buildFlameTree, type FlameTree, FlameTreeAccumulator, pruneFlameTree } from './flame-tree.js';
 import { mergeProfiles } from './merge.js';
-import { parseProfile } from './parse.js';
 import { valueIndex } from './profile.js';
 import { functionTotals } from './stats.js';
 
-const load = (name: string) => parseProfile(readFileSync(fixture(name)));
+const load = fixtureProfile;
 const FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];
 
 function checkShape(t: FlameTree): void {

@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import { describeRange, formatTime } from '../format.js';
 import { serviceQuery } from '../query-terms.js';
 import { href, navigate } from '../route.js';
-import type { View } from '../view.js';
+import { loadForView, type View } from '../view.js';
 
 /** Quotes a query for a POSIX shell. */
 function shellQuote(s: string): string {
@@ -19,16 +19,11 @@ export const servicesView: View = async (root, ctx) => {
   const range = timeRange(win, (w) => navigate(['services'], windowParams(w))).element;
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading services…'));
   replace(root, h('div', { class: 'row' }, h('h1', { class: 'grow' }, 'Services and PGO'), range), body);
-  let services: ServiceJson[];
-  try {
-    services = (await getJson<ServicesJson>('services', { ...win })).services;
-  } catch (err) {
-    if (ctx.isStale()) return;
-    ctx.showError(err);
-    replace(body, h('p', { class: 'empty' }, 'Services could not be loaded.'));
-    return;
-  }
-  if (ctx.isStale()) return;
+  const loaded = await loadForView(ctx, body, 'Services could not be loaded.', () =>
+    getJson<ServicesJson>('services', { ...win }),
+  );
+  if (loaded === undefined) return;
+  const services = loaded.services;
   if (services.length === 0) {
     replace(body, h('p', { class: 'empty', 'data-testid': 'empty' }, `No service sent profiles ${describeRange(win.from, win.to)}.`));
     return;
