@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import type { ProfileJson } from '../src/api/types.js';
 import { encodeProfile } from '../src/pprof/encode.js';
 import { parseProfile } from '../src/pprof/parse.js';
-import { ddTraceGoUpload } from './support/dd-upload.js';
+import { ddTraceGoUpload } from '../src/testing/dd-upload.js';
 import { runOk } from './support/go.js';
 import { fixture, hotpathBin, repoRoot } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';

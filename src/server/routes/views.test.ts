@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ddTraceGoUpload } from '../../../e2e/support/dd-upload.js';
 import type { DiffJson, FlameJson } from '../../api/types.js';
 import { buildFlameTree } from '../../pprof/flame-tree.js';
 import { parseProfile } from '../../pprof/parse.js';
 import { type Profile, valueIndex } from '../../pprof/profile.js';
 import { functionTotals } from '../../pprof/stats.js';
+import { ddTraceGoUpload } from '../../testing/dd-upload.js';
 import { fixture } from '../../testing/fixtures.js';
 import { injectFetch, openTestApp, type TestApp } from '../testing.js';
 
