@@ -19,9 +19,7 @@ export const servicesView: View = async (root, ctx) => {
   const range = timeRange(win, (w) => navigate(['services'], windowParams(w))).element;
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading services…'));
   replace(root, h('div', { class: 'row' }, h('h1', { class: 'grow' }, 'Services and PGO'), range), body);
-  const loaded = await loadForView(ctx, body, 'Services could not be loaded.', () =>
-    getJson<ServicesJson>('services', { ...win }),
-  );
+  const loaded = await loadForView(ctx, body, 'Services could not be loaded.', () => getJson<ServicesJson>('services', { ...win }));
   if (loaded === undefined) return;
   const services = loaded.services;
   if (services.length === 0) {
