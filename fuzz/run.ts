@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../e2e/support/paths.js';
+import { type CampaignResult, runCampaign } from './campaign.js';
+
+/**
+ * `npm run fuzz -- --seconds N [--inputs N] [--seed S] [--workers W] [--route-every K]`:
+ * runs a fuzz campaign, prints inputs run, inputs/s, crashes, hangs and peak RSS, writes each
+ * finding's smallest input under .cache/fuzz/seed-S/, and exits 1 when there was any crash or hang.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string' },
+      inputs: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '2' },
+      'route-every': { type: 'string', default: '50' },
+      'hang-ms': { type: 'string', default: '2000' },
+      'max-bytes': { type: 'string', default: String(4 * 1024 * 1024) },
+      out: { type: 'string', default: join(repoRoot, '.cache', 'fuzz') },
+    },
+  });
+  const count = (name: string, value: string | undefined, min: number): number => {
+    const n = Number(value);
+    if (value === undefined || !/^\d+$/.test(value) || n < min) {
+      throw new UsageError(`--${name} must be a whole number of at least ${min}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+  if (values.seconds === undefined && values.inputs === undefined) throw new UsageError('give --seconds N, --inputs N or both');
+  const seconds = values.seconds === undefined ? Number.POSITIVE_INFINITY : count('seconds', values.seconds, 1);
+  const inputs = values.inputs === undefined ? Number.POSITIVE_INFINITY : count('inputs', values.inputs, 1);
+  const seed = count('seed', values.seed, 0);
+  const workers = count('workers', values.workers, 1);
+  const routeEvery = count('route-every', values['route-every'], 0);
+  const hangMs = count('hang-ms', values['hang-ms'], 1);
+  const maxBytes = count('max-bytes', values['max-bytes'], 1024);
+
+  process.stdout.write(
+    `fuzz: seed ${seed}, ${workers} worker(s), ${Number.isFinite(inputs) ? `${inputs} inputs` : 'no input limit'}, ` +
+      `${Number.isFinite(seconds) ? `${seconds} s` : 'no time limit'}, 1 in ${routeEvery} inputs through an intake route\n`,
+  );
+  const result = await runCampaign({
+    seed,
+    seconds,
+    inputs,
+    workers,
+    hangMs,
+    routeEvery,
+    maxBytes,
+    outDir: values.out,
+    onProgress: (p) =>
+      process.stdout.write(
+        `  ${p.inputs} inputs in ${p.seconds.toFixed(0)} s (${(p.inputs / p.seconds).toFixed(0)}/s), ${p.crashes} crashes, ${p.hangs} hangs, peak RSS ${mb(p.peakRssBytes)}\n`,
+      ),
+  });
+  process.stdout.write(summary(result, join(values.out, `seed-${seed}`)));
+  process.exitCode = result.crashes > 0 || result.hangs > 0 ? 1 : 0;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+/** The report: totals first, then one paragraph per distinct finding with its smallest input. */
+export function summary(r: CampaignResult, dir: string): string {
+  const lines = [
+    `inputs run:  ${r.inputs} (${r.routeInputs} also through an intake route)`,
+    `time:        ${r.seconds.toFixed(1)} s, ${(r.inputs / r.seconds).toFixed(0)} inputs/s`,
+    `crashes:     ${r.crashes} inputs, ${r.findings.filter((f) => f.kind === 'crash').length} distinct`,
+    `hangs:       ${r.hangs} inputs over the hang limit`,
+    `peak RSS:    ${mb(r.peakRssBytes)} (main thread and workers: VmHWM)`,
+  ];
+  for (const f of r.findings) {
+    lines.push(
+      '',
+      `${f.kind} in ${f.target} (${f.count} inputs, first #${f.firstId}, smallest #${f.smallestId}: ${f.smallestBytes} bytes)`,
+      `  ${f.error}`,
+      `  made by: ${f.steps.join(' → ')}`,
+      ...f.stack
+        .split('\n')
+        .slice(1, 6)
+        .map((l) => `  ${l.trim()}`),
+      ...f.files.map((file) => `  saved: ${file}`),
+    );
+  }
+  if (r.findings.length > 0) lines.push('', `findings and summary.json are in ${dir}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** A mistake in the command line: printed as one line, exit 2. */
+class UsageError extends Error {}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`fuzz: ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  throw err;
+});
