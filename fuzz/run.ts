@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../e2e/support/paths.js';
-import { type CampaignResult, runCampaign } from './campaign.js';
+import { runCampaign } from './campaign.js';
+import { formatReport, mb } from './report.js';
 
 /**
  * `npm run fuzz -- --seconds N [--inputs N] [--seed S] [--workers W] [--route-every K]`:
@@ -55,38 +56,8 @@ async function main(): Promise<void> {
         `  ${p.inputs} inputs in ${p.seconds.toFixed(0)} s (${(p.inputs / p.seconds).toFixed(0)}/s), ${p.crashes} crashes, ${p.hangs} hangs, peak RSS ${mb(p.peakRssBytes)}\n`,
       ),
   });
-  process.stdout.write(summary(result, join(values.out, `seed-${seed}`)));
+  process.stdout.write(formatReport(result, join(values.out, `seed-${seed}`)));
   process.exitCode = result.crashes > 0 || result.hangs > 0 ? 1 : 0;
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-}
-
-/** The report: totals first, then one paragraph per distinct finding with its smallest input. */
-export function summary(r: CampaignResult, dir: string): string {
-  const lines = [
-    `inputs run:  ${r.inputs} (${r.routeInputs} also through an intake route)`,
-    `time:        ${r.seconds.toFixed(1)} s, ${(r.inputs / r.seconds).toFixed(0)} inputs/s`,
-    `crashes:     ${r.crashes} inputs, ${r.findings.filter((f) => f.kind === 'crash').length} distinct`,
-    `hangs:       ${r.hangs} inputs over the hang limit`,
-    `peak RSS:    ${mb(r.peakRssBytes)} (main thread and workers: VmHWM)`,
-  ];
-  for (const f of r.findings) {
-    lines.push(
-      '',
-      `${f.kind} in ${f.target} (${f.count} inputs, first #${f.firstId}, smallest #${f.smallestId}: ${f.smallestBytes} bytes)`,
-      `  ${f.error}`,
-      `  made by: ${f.steps.join(' → ')}`,
-      ...f.stack
-        .split('\n')
-        .slice(1, 6)
-        .map((l) => `  ${l.trim()}`),
-      ...f.files.map((file) => `  saved: ${file}`),
-    );
-  }
-  if (r.findings.length > 0) lines.push('', `findings and summary.json are in ${dir}`);
-  return `${lines.join('\n')}\n`;
 }
 
 /** A mistake in the command line: printed as one line, exit 2. */
