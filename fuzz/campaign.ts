@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { type FuzzCorpus, loadCorpus } from './corpus.js';
+import { loadCorpus } from './corpus.js';
 import { type FuzzInput, makeInput } from './inputs.js';
 import type { Crash } from './targets.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker.js';
@@ -39,6 +39,8 @@ export interface CampaignProgress {
 /** One distinct problem: all inputs that failed the same way, with the smallest of them. */
 export interface Finding {
   kind: 'crash' | 'hang';
+  /** Order of discovery, from 1; names its files. */
+  number: number;
   signature: string;
   target: string;
   error: string;
@@ -126,6 +128,18 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     abort = reject;
   });
 
+  // Findings are written as they are found, so a campaign that is stopped keeps what it found.
+  const dir = options.outDir === null ? null : join(options.outDir, `seed-${options.seed}`);
+  if (dir !== null) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
+  const save = (f: Finding, input: FuzzInput): void => {
+    if (dir === null) return;
+    for (const old of f.files) rmSync(old, { force: true });
+    f.files = writeInput(join(dir, `${f.kind}-${f.number}-input-${input.id}`), input);
+  };
+
   const record = (kind: Finding['kind'], id: number, crash: Crash): void => {
     const signature = kind === 'hang' ? `hang | ${crash.target}` : signatureOf(crash);
     const input = inputOf(id);
@@ -134,6 +148,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     if (f === undefined) {
       findings.set(signature, {
         kind,
+        number: findings.size + 1,
         signature,
         target: crash.target,
         error: crash.error,
@@ -145,6 +160,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         steps: input.steps,
         files: [],
       });
+      save(findings.get(signature)!, input);
     } else {
       f.count++;
       if (size < f.smallestBytes) {
@@ -153,6 +169,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         f.steps = input.steps;
         f.error = crash.error;
         f.stack = crash.stack;
+        save(f, input);
       }
     }
   };
@@ -276,9 +293,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     }
     // Idle slots pick up work when the deadline check in issue() has not ended the campaign yet.
     for (const slot of slots) issue(slot);
-    if (options.onProgress && now - lastProgress >= progressEvery) {
+    if (now - lastProgress >= progressEvery) {
       lastProgress = now;
-      options.onProgress(snapshot());
+      const progress = snapshot();
+      options.onProgress?.(progress);
+      if (dir !== null)
+        writeSummary(dir, options, { seed: options.seed, ...progress, routeInputs, findings: [...findings.values()] }, true);
     }
   }, 50);
 
@@ -295,30 +315,30 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   rmSync(base, { recursive: true, force: true });
 
   const result: CampaignResult = { seed: options.seed, ...snapshot(), routeInputs, findings: [...findings.values()] };
-  if (options.outDir !== null) saveFindings(options.outDir, corpus, options, result);
+  if (dir !== null) writeSummary(dir, options, result, false);
   return result;
 }
 
 /**
- * Writes each finding's smallest input under `outDir/seed-<seed>/`: the bytes the profile
- * functions got (`.bin`), the uncompressed mutated profile (`.raw.bin`), the request for route
- * findings (`.request.json` and `.body.bin`), and a summary.json of the campaign.
+ * Writes one input under `stem`: the bytes the profile functions got (`.bin`), the
+ * uncompressed mutated profile (`.raw.bin`) and, for route inputs, the request
+ * (`.request.json`, `.body.bin`). Returns the paths written.
  */
-function saveFindings(outDir: string, corpus: FuzzCorpus, options: CampaignOptions, result: CampaignResult): void {
-  const dir = join(outDir, `seed-${options.seed}`);
-  mkdirSync(dir, { recursive: true });
-  result.findings.forEach((f, n) => {
-    const input = makeInput(corpus, { seed: options.seed, routeEvery: options.routeEvery, maxBytes: options.maxBytes }, f.smallestId);
-    const stem = join(dir, `${f.kind}-${n + 1}-input-${f.smallestId}`);
-    writeFileSync(`${stem}.bin`, input.bytes);
-    writeFileSync(`${stem}.raw.bin`, input.raw);
-    f.files = [`${stem}.bin`, `${stem}.raw.bin`];
-    if (input.request !== null) {
-      const { body, ...rest } = input.request;
-      writeFileSync(`${stem}.request.json`, `${JSON.stringify(rest, null, 2)}\n`);
-      writeFileSync(`${stem}.body.bin`, body);
-      f.files.push(`${stem}.request.json`, `${stem}.body.bin`);
-    }
-  });
-  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ ...result, options: { ...options, onProgress: undefined } }, null, 2)}\n`);
+function writeInput(stem: string, input: FuzzInput): string[] {
+  writeFileSync(`${stem}.bin`, input.bytes);
+  writeFileSync(`${stem}.raw.bin`, input.raw);
+  const files = [`${stem}.bin`, `${stem}.raw.bin`];
+  if (input.request !== null) {
+    const { body, ...rest } = input.request;
+    writeFileSync(`${stem}.request.json`, `${JSON.stringify(rest, null, 2)}\n`);
+    writeFileSync(`${stem}.body.bin`, body);
+    files.push(`${stem}.request.json`, `${stem}.body.bin`);
+  }
+  return files;
+}
+
+/** Writes summary.json: the counts, every finding and the options; `partial` while the campaign runs. */
+function writeSummary(dir: string, options: CampaignOptions, result: CampaignResult, partial: boolean): void {
+  const text = JSON.stringify({ partial, ...result, options: { ...options, onProgress: undefined } }, null, 2);
+  writeFileSync(join(dir, 'summary.json'), `${text}\n`);
 }
