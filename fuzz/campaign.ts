@@ -26,6 +26,8 @@ export interface CampaignOptions {
   /** Called about every `progressMs` with the counts so far. */
   onProgress?: (p: CampaignProgress) => void;
   progressMs?: number;
+  /** Stops issuing inputs when aborted (Ctrl-C); the inputs already running finish and are reported. */
+  signal?: AbortSignal;
 }
 
 export interface CampaignProgress {
@@ -176,7 +178,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 
   const issue = (slot: Slot): void => {
     if (slot.next < slot.to || !slot.ready) return;
-    if (nextId >= options.inputs || performance.now() >= deadline) {
+    if (nextId >= options.inputs || performance.now() >= deadline || options.signal?.aborted === true) {
       if (slots.every((s) => s.next >= s.to)) finish();
       return;
     }

@@ -42,7 +42,13 @@ async function main(): Promise<void> {
     `fuzz: seed ${seed}, ${workers} worker(s), ${Number.isFinite(inputs) ? `${inputs} inputs` : 'no input limit'}, ` +
       `${Number.isFinite(seconds) ? `${seconds} s` : 'no time limit'}, 1 in ${routeEvery} inputs through an intake route\n`,
   );
+  const stop = new AbortController();
+  process.once('SIGINT', () => {
+    process.stdout.write('fuzz: stopping after the inputs that are running (Ctrl-C again to quit at once)\n');
+    stop.abort();
+  });
   const result = await runCampaign({
+    signal: stop.signal,
     seed,
     seconds,
     inputs,
