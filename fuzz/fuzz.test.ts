@@ -5,6 +5,7 @@ import { repoRoot } from '../e2e/support/paths.js';
 import { runCampaign } from './campaign.js';
 import { loadCorpus } from './corpus.js';
 import { makeInput } from './inputs.js';
+import { minimize } from './minimize.js';
 import { MUTATORS, recompress } from './mutate.js';
 import { Prng } from './prng.js';
 import { formatReport } from './report.js';
@@ -72,6 +73,25 @@ describe('fuzz mutators', () => {
       assert.equal(pos, bytes.length);
       assert.ok(fields.count > 100);
     }
+  });
+});
+
+describe('fuzz minimizer', () => {
+  it('shrinks a real profile to the one field a finding needs', () => {
+    const needle = Buffer.from('runtime.mallocgc');
+    const holds = (b: Uint8Array) => {
+      const fields = scanWireFields(b);
+      for (let i = 0; i < fields.count; i++) {
+        if (fields.number[i] === 6 && fields.depth[i] === 0 && Buffer.compare(b.subarray(fields.payload[i], fields.end[i]), needle) === 0)
+          return true;
+      }
+      return false;
+    };
+    const input = corpus.profiles[corpus.names.indexOf('cpu-small-1.pprof')];
+    assert.ok(holds(input));
+    const { bytes } = minimize(input, holds);
+    // Field 6 (string_table), length 16, the name: nothing else is needed.
+    assert.equal(Buffer.from(bytes).toString('hex'), `3210${needle.toString('hex')}`);
   });
 });
 
