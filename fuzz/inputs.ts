@@ -124,6 +124,16 @@ function multipart(boundary: string, parts: Array<{ name: string; filename: stri
   return Buffer.concat(chunks);
 }
 
+/** Returns `value` without what no HTTP client can send in a header value: control characters other than tab. */
+function headerSafe(value: string): string {
+  let out = '';
+  for (const c of value) {
+    const code = c.charCodeAt(0);
+    if (code === 9 || (code >= 0x20 && code !== 0x7f)) out += c;
+  }
+  return out;
+}
+
 /** A dd-trace-go upload around the profile; one in four has a hostile event.json. */
 function datadogRequest(rng: Prng, profile: Uint8Array, steps: string[]): FuzzRequest {
   const end = 1_764_000_000_000;
@@ -140,9 +150,12 @@ function datadogRequest(rng: Prng, profile: Uint8Array, steps: string[]): FuzzRe
   if (rng.chance(0.25)) {
     const kind = rng.below(6);
     if (kind === 0) {
+      // Deep nesting as the whole event or as one field's value (where error messages quote it).
       const depth = 2 ** rng.between(4, 17);
-      eventText = `${'['.repeat(depth)}${']'.repeat(depth)}`;
-      steps.push(`datadog: event nested ${depth} deep`);
+      const nested = rng.chance(0.5) ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+      const field = rng.pick(['(whole event)', 'start', 'end', 'attachments', 'tags_profiler', 'endpoint_counts']);
+      eventText = field === '(whole event)' ? nested : `${JSON.stringify(event).slice(0, -1)},"${field}":${nested}}`;
+      steps.push(`datadog: ${field} nested ${depth} deep`);
     } else if (kind === 1) {
       const n = 2 ** rng.between(4, 16);
       event.tags_profiler = Array.from({ length: n }, (_, i) => `k${i}:v${i}`).join(',');
@@ -176,7 +189,13 @@ function datadogRequest(rng: Prng, profile: Uint8Array, steps: string[]): FuzzRe
     { name: 'cpu.pprof', filename: 'cpu.pprof', type: 'application/octet-stream', body: profile },
     { name: 'event', filename: 'event.json', type: 'application/json', body: Buffer.from(eventText ?? JSON.stringify(event)) },
   ]);
-  return { route: 'datadog', url: '/profiling/v1/input', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body };
+  const headers: Record<string, string> = { 'content-type': `multipart/form-data; boundary=${boundary}` };
+  if (rng.chance(0.05)) {
+    // What a Datadog agent adds in front of Hotpath.
+    headers['x-datadog-additional-tags'] = headerSafe(`host:${rng.pick(ODD_VALUES)},${rng.pick(ODD_VALUES)}:y`);
+    steps.push(`datadog: x-datadog-additional-tags ${JSON.stringify(headers['x-datadog-additional-tags'])}`);
+  }
+  return { route: 'datadog', url: '/profiling/v1/input', headers, body };
 }
 
 /** A pyroscope-go upload around the profile, with the recorded query; one in five has an odd query value. */

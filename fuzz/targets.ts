@@ -153,7 +153,13 @@ function profileTargets(crashes: Crash[], p: Profile, partner: Profile, encodedM
  * error becomes the crash's message and stack.
  */
 export async function runRouteTarget(app: FastifyInstance, request: FuzzRequest, lastServerError: () => string): Promise<Crash[]> {
-  const res = await app.inject({ method: 'POST', url: request.url, headers: request.headers, payload: request.body });
+  const target = `route ${request.route} (${request.url.split('?')[0]})`;
+  let res: Awaited<ReturnType<FastifyInstance['inject']>>;
+  try {
+    res = await app.inject({ method: 'POST', url: request.url, headers: request.headers, payload: request.body });
+  } catch (err) {
+    return [describe(`${target}: inject`, err)];
+  }
   const logged = lastServerError();
   if (res.statusCode < 500) return [];
   let error = `${res.statusCode} ${res.body.slice(0, 300)}`;
@@ -167,5 +173,5 @@ export async function runRouteTarget(app: FastifyInstance, request: FuzzRequest,
   } catch {
     // Not a JSON log line: keep it as it is.
   }
-  return [{ target: `route ${request.route} (${request.url.split('?')[0]})`, error, stack }];
+  return [{ target, error, stack }];
 }
