@@ -105,7 +105,7 @@ describe('fuzz campaign', () => {
       workers: 2,
       hangMs: 2000,
       routeEvery: 50,
-      maxBytes: 4 * 1024 * 1024,
+      maxBytes: 1024 * 1024,
       outDir: join(repoRoot, '.cache', 'fuzz', 'ci'),
     });
     assert.equal(result.inputs, 5000);

@@ -34,6 +34,9 @@ export interface InputOptions {
   maxBytes: number;
 }
 
+/** Mutators that change what a profile says while keeping its protobuf framing valid. */
+const FRAMED_MUTATORS = MUTATORS.filter((m) => ['value', 'drop-field', 'duplicate-field', 'payload'].includes(m.name));
+
 /** Mutators that make sense on any bytes (an HTTP body), not only on protobuf. */
 const BYTE_MUTATORS = MUTATORS.filter((m) =>
   ['bit-flip', 'interesting-byte', 'truncate', 'splice', 'insert-range', 'delete-range'].includes(m.name),
@@ -70,9 +73,12 @@ export function makeInput(corpus: FuzzCorpus, options: InputOptions, id: number)
   const steps = [corpus.names[base]];
   let raw = corpus.profiles[base];
   const rounds = rng.chance(0.5) ? 1 : rng.between(2, 4);
+  // Half the inputs keep a valid wire format, so they get past the decoder's framing checks
+  // into validation and every later target; the other half may damage anything.
+  const pool = rng.chance(0.5) ? FRAMED_MUTATORS : MUTATORS;
   for (let r = 0; r < rounds; r++) {
     if (raw.length === 0) break;
-    const m: Mutator = rng.pick(MUTATORS);
+    const m: Mutator = rng.pick(pool);
     raw = m.mutate(raw, ctx);
     steps.push(m.name);
   }

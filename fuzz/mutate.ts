@@ -279,6 +279,129 @@ const amplify: Mutator = {
   },
 };
 
+/**
+ * Returns `bytes` with [from, to) replaced by `replacement` and the length prefix of
+ * `container` (the innermost length-delimited field around the range, -1 for none) and of
+ * every field around it rewritten, so the protobuf framing stays valid and the damage is only
+ * in what the edit changed: these inputs get past the wire format into validation and beyond.
+ */
+function replaceFramed(
+  bytes: Uint8Array,
+  fields: WireFields,
+  container: number,
+  from: number,
+  to: number,
+  replacement: ArrayLike<number>,
+): Uint8Array {
+  const edits: Array<[number, number, ArrayLike<number>]> = [[from, to, replacement]];
+  let delta = replacement.length - (to - from);
+  for (let c = container; c >= 0 && delta !== 0; c = fields.parent[c]) {
+    const length = encodeVarint(fields.end[c] - fields.payload[c] + delta);
+    edits.push([fields.value[c], fields.payload[c], length]);
+    delta += length.length - (fields.payload[c] - fields.value[c]);
+  }
+  // Outer length prefixes come first in the bytes: apply from the last edit backwards.
+  edits.sort((a, b) => b[0] - a[0]);
+  let out = bytes;
+  for (const [f, t, r] of edits) out = replace(out, f, t, r);
+  return out;
+}
+
+/** Values worth setting a field to: ids and counts at the edges of int32, uint32, float64 precision and uint64. */
+const INTERESTING_VALUES: readonly number[][] = [
+  [0x00],
+  [0x01],
+  [0x02],
+  encodeVarint(2 ** 31 - 1),
+  encodeVarint(2 ** 31),
+  encodeVarint(2 ** 32 - 1),
+  encodeVarint(2 ** 32),
+  encodeVarint(2 ** 53 - 1),
+  encodeVarint(2 ** 53),
+  INTERESTING_VARINTS[5], // 2^53 + 1
+  INTERESTING_VARINTS[3], // 2^63
+  INTERESTING_VARINTS[1], // 2^64 - 1
+];
+
+/** Sets one varint field (an id, a reference, a value, a line) to a boundary value, keeping the framing valid. */
+const framedValue: Mutator = {
+  name: 'value',
+  mutate(input, { rng }) {
+    const fields = fieldsOf(input);
+    const i = pickField(fields, rng, 0);
+    if (i < 0) return flipOneBit(Uint8Array.from(input), rng);
+    const old = readVarint(input, fields.value[i], fields.end[i]);
+    const nearby = old === null ? [] : [encodeVarint(old[0] + 1), encodeVarint(Math.max(0, old[0] - 1))];
+    const replacement = rng.pick([...INTERESTING_VALUES, ...nearby]);
+    return differing(replaceFramed(input, fields, fields.parent[i], fields.value[i], fields.end[i], replacement), input, rng);
+  },
+};
+
+/** Removes one field anywhere (a sample, a line, a label, a function id), keeping the framing valid. */
+const dropField: Mutator = {
+  name: 'drop-field',
+  mutate(input, { rng }) {
+    const fields = fieldsOf(input);
+    const i = pickField(fields, rng);
+    if (i < 0) return flipOneBit(Uint8Array.from(input), rng);
+    return differing(replaceFramed(input, fields, fields.parent[i], fields.start[i], fields.end[i], []), input, rng);
+  },
+};
+
+/** Repeats one field anywhere a few times (duplicate ids, repeated lines or labels), keeping the framing valid. */
+const duplicateField: Mutator = {
+  name: 'duplicate-field',
+  mutate(input, { rng }) {
+    const fields = fieldsOf(input);
+    const i = pickField(fields, rng);
+    if (i < 0) return flipOneBit(Uint8Array.from(input), rng);
+    const field = input.subarray(fields.start[i], fields.end[i]);
+    const copies = rng.chance(0.9) ? rng.between(1, 3) : rng.between(4, 64);
+    const run = new Uint8Array(field.length * copies);
+    for (let k = 0; k < copies; k++) run.set(field, k * field.length);
+    return differing(replaceFramed(input, fields, fields.parent[i], fields.end[i], fields.end[i], run), input, rng);
+  },
+};
+
+/**
+ * Replaces the payload of one length-delimited field that holds no fields of its own (a
+ * string, a packed list of ids or values): empty, another field's payload, a packed list of
+ * boundary values, invalid UTF-8, or itself repeated. The framing stays valid.
+ */
+const payloadSwap: Mutator = {
+  name: 'payload',
+  mutate(input, { rng }) {
+    const fields = fieldsOf(input);
+    let i = -1;
+    for (let attempt = 0; attempt < 64 && i < 0; attempt++) {
+      const j = pickField(fields, rng, 2);
+      if (j >= 0 && (j + 1 >= fields.count || fields.parent[j + 1] !== j)) i = j;
+    }
+    if (i < 0) return flipOneBit(Uint8Array.from(input), rng);
+    const payload = input.subarray(fields.payload[i], fields.end[i]);
+    let replacement: ArrayLike<number>;
+    const kind = rng.below(5);
+    if (kind === 0) {
+      replacement = [];
+    } else if (kind === 1) {
+      const other = pickField(fields, rng, 2);
+      replacement = other < 0 ? [] : input.subarray(fields.payload[other], fields.end[other]);
+    } else if (kind === 2) {
+      const list: number[] = [];
+      for (let n = rng.between(1, 8); n > 0; n--) list.push(...rng.pick(INTERESTING_VALUES));
+      replacement = list;
+    } else if (kind === 3) {
+      replacement = [0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0, 0x80];
+    } else {
+      const n = rng.between(2, 64);
+      const run = new Uint8Array(payload.length * n);
+      for (let k = 0; k < n; k++) run.set(payload, k * payload.length);
+      replacement = run;
+    }
+    return differing(replaceFramed(input, fields, i, fields.payload[i], fields.end[i], replacement), input, rng);
+  },
+};
+
 /** Every mutator, in a fixed order (the order is part of what a seed means). */
 export const MUTATORS: readonly Mutator[] = [
   bitFlip,
@@ -290,6 +413,10 @@ export const MUTATORS: readonly Mutator[] = [
   varintCorrupt,
   lengthCorrupt,
   amplify,
+  framedValue,
+  dropField,
+  duplicateField,
+  payloadSwap,
 ];
 
 export type Compression = 'none' | 'gzip' | 'zstd';

@@ -16,6 +16,8 @@ export interface WireFields {
   number: Int32Array;
   /** Nesting depth: 0 for top-level fields. */
   depth: Uint8Array;
+  /** Index of the enclosing length-delimited field, or -1 at the top level. */
+  parent: Int32Array;
 }
 
 /** The most fields one scan records: enough for every real fixture, bounded for amplified inputs. */
@@ -39,8 +41,9 @@ export function scanWireFields(bytes: Uint8Array): WireFields {
     wire: new Uint8Array(1024),
     number: new Int32Array(1024),
     depth: new Uint8Array(1024),
+    parent: new Int32Array(1024),
   };
-  scanMessage(bytes, 0, bytes.length, 0, out);
+  scanMessage(bytes, 0, bytes.length, 0, -1, out);
   return out;
 }
 
@@ -59,7 +62,7 @@ export function readVarint(bytes: Uint8Array, pos: number, end: number): [number
 }
 
 /** Scans fields in [pos, end); returns true when they cover the range exactly. */
-function scanMessage(bytes: Uint8Array, pos: number, end: number, depth: number, out: WireFields): boolean {
+function scanMessage(bytes: Uint8Array, pos: number, end: number, depth: number, parent: number, out: WireFields): boolean {
   while (pos < end) {
     if (out.count >= MAX_FIELDS) return false;
     const start = pos;
@@ -88,12 +91,13 @@ function scanMessage(bytes: Uint8Array, pos: number, end: number, depth: number,
       return false;
     }
     if (fieldEnd > end) return false;
-    push(out, start, value, payload, fieldEnd, wire, number, depth);
+    const index = out.count;
+    push(out, start, value, payload, fieldEnd, wire, number, depth, parent);
     pos = fieldEnd;
     if (wire === 2 && depth + 1 < MAX_DEPTH && fieldEnd > payload) {
       const before = out.count;
       // A payload that is not a whole message (a string, packed numbers) leaves no fields behind.
-      if (!scanMessage(bytes, payload, fieldEnd, depth + 1, out)) out.count = before;
+      if (!scanMessage(bytes, payload, fieldEnd, depth + 1, index, out)) out.count = before;
     }
   }
   return true;
@@ -108,6 +112,7 @@ function push(
   wire: number,
   number: number,
   depth: number,
+  parent: number,
 ): void {
   if (out.count === out.start.length) {
     const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
@@ -122,6 +127,7 @@ function push(
     out.wire = grow(out.wire);
     out.number = grow(out.number);
     out.depth = grow(out.depth);
+    out.parent = grow(out.parent);
   }
   const i = out.count++;
   out.start[i] = start;
@@ -131,4 +137,5 @@ function push(
   out.wire[i] = wire;
   out.number[i] = number;
   out.depth[i] = depth;
+  out.parent[i] = parent;
 }
