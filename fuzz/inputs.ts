@@ -100,6 +100,7 @@ function makeRequest(corpus: FuzzCorpus, rng: Prng, profile: Uint8Array, steps: 
   if (route === 'pyroscope') return pyroscopeRequest(rng, corpus.pyroscope, profile, steps);
   let url = '/api/v1/profiles?tags=service:fuzz,env:fuzz';
   if (rng.chance(0.2)) {
+    // The recorded URL already has "tags", so adding it again repeats it (an array to fastify).
     url += `&${rng.pick(['start', 'end', 'tags', 'name'])}=${encodeURIComponent(rng.pick(ODD_VALUES))}`;
     steps.push(`upload: ${url}`);
   }
@@ -211,9 +212,13 @@ function pyroscopeRequest(rng: Prng, recording: RecordedRequest, profile: Uint8A
     const [path, query] = url.split('?');
     const params = new URLSearchParams(query);
     const key = rng.pick(['from', 'until', 'name', 'spyName', 'units']);
-    params.set(key, key === 'name' ? `app{${rng.pick(ODD_VALUES)}=${rng.pick(ODD_VALUES)}}` : rng.pick(ODD_VALUES));
+    const value = key === 'name' ? `app{${rng.pick(ODD_VALUES)}=${rng.pick(ODD_VALUES)}}` : rng.pick(ODD_VALUES);
+    // Appending repeats the key: fastify then parses the parameter as an array.
+    const repeat = rng.chance(0.3);
+    if (repeat) params.append(key, value);
+    else params.set(key, value);
     url = `${path}?${params.toString()}`;
-    steps.push(`pyroscope: ${key}=${JSON.stringify(params.get(key))}`);
+    steps.push(`pyroscope: ${key}=${JSON.stringify(value)}${repeat ? ' (repeated)' : ''}`);
   }
   if (rng.chance(0.1)) {
     steps.push('pyroscope: raw body');
