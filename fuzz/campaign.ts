@@ -218,7 +218,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       } else {
         slot.running = null;
         done++;
-        if (inputOf(m.id).request !== null) routeInputs++;
+        // The main thread rebuilds an input only for findings: it has the CPU of one worker at most.
+        if (m.throughRoute) routeInputs++;
         if (m.crashes.length > 0) crashes++;
         for (const c of m.crashes) record('crash', m.id, c);
         slot.next = m.id + 1;

@@ -15,7 +15,10 @@ import { type Crash, runProfileTargets, runRouteTarget } from './targets.js';
 export type ToWorker = { type: 'run'; from: number; to: number } | { type: 'stop' };
 
 /** Messages to the main thread: ready, input `id` starts, input `id` is done (with its crashes). */
-export type FromWorker = { type: 'ready' } | { type: 'start'; id: number } | { type: 'done'; id: number; crashes: Crash[] };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'start'; id: number }
+  | { type: 'done'; id: number; throughRoute: boolean; crashes: Crash[] };
 
 export interface WorkerSettings extends InputOptions {
   /** An empty folder for this worker's store; the main thread creates and removes it (a hung worker is terminated, not asked). */
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
       const input = makeInput(corpus, settings, id);
       const crashes = runProfileTargets(input.bytes, partner, id);
       if (input.request !== null && server !== null) crashes.push(...(await runRouteTarget(server.app, input.request, server.lastError)));
-      post({ type: 'done', id, crashes });
+      post({ type: 'done', id, throughRoute: input.request !== null, crashes });
       // Lets a "stop" message in between inputs of a long batch.
       if (input.request === null && (id & 15) === 15) await new Promise<void>((resolve) => setImmediate(resolve));
     }
