@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { loadCorpus } from './corpus.js';
 import { type FuzzInput, makeInput } from './inputs.js';
 import type { Crash } from './targets.js';
-import type { FromWorker, ToWorker, WorkerSettings } from './worker.js';
+import type { CampaignFaults, FromWorker, ToWorker, WorkerSettings } from './worker.js';
 
 export interface CampaignOptions {
   seed: number;
@@ -28,6 +28,8 @@ export interface CampaignOptions {
   progressMs?: number;
   /** Stops issuing inputs when aborted (Ctrl-C); the inputs already running finish and are reported. */
   signal?: AbortSignal;
+  /** For tests of the campaign itself (see CampaignFaults). */
+  faults?: CampaignFaults;
 }
 
 export interface CampaignProgress {
@@ -194,6 +196,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       routeEvery: options.routeEvery,
       maxBytes: options.maxBytes,
       dataDir: slot.dataDir,
+      faults: options.faults,
     };
     // A worker that runs out of heap dies alone (ERR_WORKER_OUT_OF_MEMORY) instead of taking the campaign with it.
     const worker = new Worker(new URL('./worker.js', import.meta.url), {

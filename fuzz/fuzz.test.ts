@@ -96,6 +96,30 @@ describe('fuzz minimizer', () => {
 });
 
 describe('fuzz campaign', () => {
+  it('terminates and replaces a worker whose input hangs or that dies, records both, and runs every other input', {
+    timeout: 120_000,
+  }, async () => {
+    const result = await runCampaign({
+      seed: 3,
+      seconds: Number.POSITIVE_INFINITY,
+      inputs: 40,
+      workers: 2,
+      hangMs: 2000,
+      routeEvery: 0,
+      maxBytes: 64 * 1024,
+      outDir: null,
+      faults: { hang: [5], die: [21] },
+    });
+    assert.equal(result.inputs, 40);
+    assert.equal(result.hangs, 1);
+    assert.equal(result.crashes, 1);
+    const hang = result.findings.find((f) => f.kind === 'hang');
+    const died = result.findings.find((f) => f.kind === 'crash');
+    assert.equal(hang?.firstId, 5);
+    assert.equal(died?.firstId, 21);
+    assert.match(died?.target ?? '', /worker died/);
+  });
+
   it('a fixed-seed run through every target and intake route finds no crash and no hang', { timeout: 600_000 }, async () => {
     // A fixed number of inputs (about 15 s on two cores), so every run checks the same inputs.
     const result = await runCampaign({

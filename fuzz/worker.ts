@@ -23,6 +23,14 @@ export type FromWorker =
 export interface WorkerSettings extends InputOptions {
   /** An empty folder for this worker's store; the main thread creates and removes it (a hung worker is terminated, not asked). */
   dataDir: string;
+  /** For tests of the campaign itself: inputs that loop forever or kill their worker instead of running. */
+  faults?: CampaignFaults;
+}
+
+/** Inputs that misbehave on purpose, to prove that hangs and dead workers are caught. */
+export interface CampaignFaults {
+  hang?: number[];
+  die?: number[];
 }
 
 /**
@@ -60,6 +68,8 @@ async function main(): Promise<void> {
     }
     for (let id = batch[0]; id < batch[1] && !stopping; id++) {
       post({ type: 'start', id });
+      if (settings.faults?.hang?.includes(id)) for (;;);
+      if (settings.faults?.die?.includes(id)) process.exit(1);
       const input = makeInput(corpus, settings, id);
       const crashes = runProfileTargets(input.bytes, partner, id);
       if (input.request !== null && server !== null) crashes.push(...(await runRouteTarget(server.app, input.request, server.lastError)));
