@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeProfile } from '../src/pprof/decode.js';
 import { loadCorpus } from './corpus.js';
+import { replaceFramed } from './mutate.js';
 import { type Crash, runProfileTargets } from './targets.js';
 import { scanWireFields } from './wire-fields.js';
 
@@ -13,7 +14,7 @@ function kindOf(c: Crash): string {
 
 /**
  * Returns the smallest input found for which `keeps` still holds (it must hold for `bytes`):
- * first whole top-level protobuf fields are removed (last first), then byte ranges of halving
+ * first whole protobuf fields at any depth are removed (last first, enclosing lengths fixed), then byte ranges of halving
  * sizes (delta debugging), until nothing more can go or `budgetMs` has passed. Every result
  * returned by the search satisfies `keeps`; `tries` counts its calls.
  */
@@ -38,11 +39,14 @@ export function minimize(
     return out;
   };
 
-  // Whole top-level fields, last first (removing one does not move the ones before it).
-  const fields = scanWireFields(best);
+  // Whole fields at any depth, last first, keeping the framing of the fields around them valid
+  // (a repro that still decodes up to the failing step is far smaller than one cut blindly).
+  let fields = scanWireFields(best);
   for (let i = fields.count - 1; i >= 0 && performance.now() < deadline; i--) {
-    if (fields.depth[i] !== 0 || fields.end[i] > best.length) continue;
-    attempt(without(best, fields.start[i], fields.end[i]));
+    if (attempt(replaceFramed(best, fields, fields.parent[i], fields.start[i], fields.end[i], []))) {
+      fields = scanWireFields(best);
+      i = Math.min(i, fields.count);
+    }
   }
   // Byte ranges of halving sizes.
   for (let chunk = best.length >> 1; chunk >= 1 && performance.now() < deadline; chunk >>= 1) {

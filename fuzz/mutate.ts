@@ -285,7 +285,7 @@ const amplify: Mutator = {
  * every field around it rewritten, so the protobuf framing stays valid and the damage is only
  * in what the edit changed: these inputs get past the wire format into validation and beyond.
  */
-function replaceFramed(
+export function replaceFramed(
   bytes: Uint8Array,
   fields: WireFields,
   container: number,
