@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { computeCallEdges } from '../pgo/call-edges.js';
 import { fixtureProfile, pgoSamplesOf as samplesOf } from '../testing/profiles.js';
 import { ProfileBuilder } from './builder.js';
+import { decodeProfile } from './decode.js';
+import { encodeProfile } from './encode.js';
 import { ProfileError } from './errors.js';
 import type { Profile } from './profile.js';
 import { trimForPgo } from './trim.js';
@@ -92,6 +94,21 @@ describe('trimForPgo', () => {
         assert.match(err.message, /\[alloc_objects\/count alloc_space\/bytes inuse_objects\/count inuse_space\/bytes\]/);
         return true;
       },
+    );
+  });
+
+  it('throws ProfileError instead of summing values past 2^53, which no decoder of ours could read back', () => {
+    const b = ProfileBuilder.goCpu();
+    const f = b.addFunction('main.f', 'main.go', 1);
+    const leaf = b.addLocation([{ fn: f, line: 2 }], { address: 0x10n });
+    const caller = b.addLocation([{ fn: f, line: 3 }], { address: 0x20n });
+    // Two stacks that become one when cut to two locations; each value alone is in range.
+    b.addSample([leaf, caller, b.addLocation([{ fn: f, line: 4 }], { address: 0x30n })], [1, 2 ** 53 - 1]);
+    b.addSample([leaf, caller, b.addLocation([{ fn: f, line: 5 }], { address: 0x40n })], [1, 1]);
+    const p = decodeProfile(encodeProfile(b.finish()));
+    assert.throws(
+      () => trimForPgo(p),
+      (err: unknown) => err instanceof ProfileError && /add up to more than 2\^53 cpu\/nanoseconds/.test(err.message),
     );
   });
 

@@ -6,6 +6,9 @@ import { SequenceInterner } from './sequence-interner.js';
 /** The only sample types the Go compiler reads from a PGO profile. */
 const PGO_SAMPLE_TYPES = new Set(['samples/count', 'cpu/nanoseconds']);
 
+/** Values must lie in [-2^53, 2^53), the range the decoder accepts (exact integers in a float64). */
+const MAX_VALUE = 2 ** 53;
+
 /** How many leaf locations of a stack the compiler's call graph looks at. */
 export const PGO_KEPT_LOCATIONS = 2;
 
@@ -27,7 +30,8 @@ export const PGO_KEPT_LOCATIONS = 2;
  *   (a delta profile) keeps its original addresses instead;
  * - samples with the same remaining stack are summed, all-zero samples dropped.
  * `go tool preprofile` of the result equals that of `p`. Throws ProfileError when `p` has
- * neither sample type (it is not a CPU profile).
+ * neither sample type (it is not a CPU profile), or when summed values leave [-2^53, 2^53)
+ * (the result could not be decoded again).
  */
 export function trimForPgo(p: Profile): Profile {
   const keep: number[] = [];
@@ -138,7 +142,17 @@ export function trimForPgo(p: Profile): Profile {
     const id = stacks.intern(key, 0, n);
     if (id < before) {
       const data = out.sampleValues.data;
-      for (let k = 0; k < K; k++) data[id * K + k] += s.values[i * V + keep[k]];
+      for (let k = 0; k < K; k++) {
+        const sum = data[id * K + k] + s.values[i * V + keep[k]];
+        // The decoder refuses values outside [-2^53, 2^53), so a sum there would make a PGO
+        // form that no reader of ours can load again.
+        if (sum >= MAX_VALUE || sum < -MAX_VALUE) {
+          throw new ProfileError(
+            `sample values too large: the samples that share a trimmed stack add up to more than 2^53 ${p.strings[p.sampleTypes[2 * keep[k]]]}/${p.strings[p.sampleTypes[2 * keep[k] + 1]]}, not supported`,
+          );
+        }
+        data[id * K + k] = sum;
+      }
     } else {
       for (let j = 0; j < n; j++) out.sampleLocs.push(key[j]);
       out.sampleLocStart.push(out.sampleLocs.length);
