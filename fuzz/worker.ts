@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { decodeProfile } from '../src/pprof/decode.js';
 import { buildApp } from '../src/server/app.js';
-import { KeyStore } from '../src/server/keys.js';
+import { KeyStore } from '../src/store/keys.js';
 import { openSqliteStore, type ProfileStore } from '../src/store/store.js';
 import { loadCorpus } from './corpus.js';
 import { type InputOptions, makeInput } from './inputs.js';
