@@ -9,7 +9,7 @@ import { encodeProfile, encodeProfileGzip } from '../src/pprof/encode.js';
 import { mergeProfiles } from '../src/pprof/merge.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { functionTotals } from '../src/pprof/stats.js';
-import { trimForPgo } from '../src/pprof/trim.js';
+import { trimForPgo } from '../src/pgo/trim.js';
 import { canonicalSamples, sortedEntries } from './support/canonical.js';
 import { pprofBinary, pprofMerge, preprofile, runOk } from './support/go.js';
 import { fixture, hotpathBin } from './support/paths.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { buildFlameTree } from '../src/pprof/flame-tree.js';
+import { buildFlameTree } from '../src/flame/flame-tree.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { type Profile, valueIndex } from '../src/pprof/profile.js';
 import { functionTotals } from '../src/pprof/stats.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { type FlameTree, FlameTreeAccumulator } from '../src/pprof/flame-tree.js';
+import { type FlameTree, FlameTreeAccumulator } from '../src/flame/flame-tree.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { valueIndex } from '../src/pprof/profile.js';
 import { matchesQuery } from '../src/query/evaluate.js';

@@ -61,7 +61,7 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   const [{ buildPgoProfile }, { noInlineList }, { trimForPgo }, parsed] = await Promise.all([
     import('../pgo/build.js'),
     import('../pgo/safety.js'),
-    import('../pprof/trim.js'),
+    import('../pgo/trim.js'),
     readProfileFiles(inputs),
   ]);
   let inputSamples = 0;

@@ -5,7 +5,7 @@ import { encodeProfile } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import type { Profile } from '../pprof/profile.js';
 import { profileStats } from '../pprof/stats.js';
-import { trimForPgo } from '../pprof/trim.js';
+import { trimForPgo } from '../pgo/trim.js';
 
 /** What intake keeps of a CPU profile besides its raw bytes. */
 export interface CpuAnalysis {

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fixture } from '../../e2e/support/paths.js';
 import { buildFlameTree, type FlameTree, FlameTreeAccumulator, pruneFlameTree } from './flame-tree.js';
-import { mergeProfiles } from './merge.js';
-import { parseProfile } from './parse.js';
-import { valueIndex } from './profile.js';
-import { functionTotals } from './stats.js';
+import { mergeProfiles } from '../pprof/merge.js';
+import { parseProfile } from '../pprof/parse.js';
+import { valueIndex } from '../pprof/profile.js';
+import { functionTotals } from '../pprof/stats.js';
 
 const load = (name: string) => parseProfile(readFileSync(fixture(name)));
 const FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];
