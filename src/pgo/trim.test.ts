@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fixture } from '../../e2e/support/paths.js';
-import { computeCallEdges } from './call-edges.js';
 import { ProfileBuilder } from '../pprof/builder.js';
 import { ProfileError } from '../pprof/errors.js';
 import { parseProfile } from '../pprof/parse.js';
 import type { Profile } from '../pprof/profile.js';
+import { computeCallEdges } from './call-edges.js';
 import { trimForPgo } from './trim.js';
 
 const CPU_FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];

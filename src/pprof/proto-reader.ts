@@ -173,3 +173,10 @@ export class ProtoReader {
     throw new ProfileError(`truncated protobuf: a varint runs past the end of its message at byte ${this.pos}`);
   }
 }
+
+/** Throws ProfileError unless a field has the expected wire type. */
+export function expectWire(wire: number, expected: number, what: string): void {
+  if (wire !== expected) {
+    throw new ProfileError(`corrupt protobuf: ${what} has wire type ${wire}, expected ${expected}`);
+  }
+}
