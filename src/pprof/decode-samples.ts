@@ -64,33 +64,19 @@ export function decodeSamples(
           r.end = end;
           r.delimitedEnd('sample location_id');
         }
-        pos += 2;
-        // Ids below 2^21 (up to three bytes) inline; longer varints are rare and read by
-        // the reader, outside this loop, so the optimizing compiler never meets an
-        // unexecuted branch here and has no reason to throw its code away.
-        while (pos < fieldEnd) {
-          const b0 = buf[pos];
-          let id: number;
-          if (b0 < 0x80) {
-            id = b0;
-            pos += 1;
-          } else if (buf[pos + 1] < 0x80) {
-            id = (b0 & 0x7f) | (buf[pos + 1] << 7);
-            pos += 2;
-          } else if (buf[pos + 2] < 0x80) {
-            id = (b0 & 0x7f) | ((buf[pos + 1] & 0x7f) << 7) | (buf[pos + 2] << 14);
-            pos += 3;
-          } else {
-            r.pos = pos;
+        r.pos = pos + 2;
+        while (r.pos < fieldEnd) {
+          let id = r.smallUint();
+          if (id < 0) {
             r.end = fieldEnd;
             id = r.uint('sample location_id');
-            pos = r.pos;
           }
           const row = id < denseLength ? dense[id] : locationIds.row(id);
           if (row < 0) unknownLocation(i, id);
           locs[nLocs] = row;
           nLocs += 1;
         }
+        pos = r.pos;
         if (pos > fieldEnd) truncatedStack(i);
         continue;
       }

@@ -232,25 +232,14 @@ export function decodeLocations(
       let column = 0;
       while (p < lineEnd) {
         const t = buf[p];
-        // A hand-inlined varint read of function ids and lines below 2^21 (what Go writes);
-        // anything else is read by the reader.
+        // Function ids and lines below 2^28 (what Go writes) without a bounds check per byte.
         if (t === 0x08 || t === 0x10) {
-          let b = buf[p + 1];
-          let v = b & 0x7f;
-          let q = p + 2;
-          if (b >= 0x80) {
-            b = buf[q++];
-            v |= (b & 0x7f) << 7;
-            if (b >= 0x80) {
-              b = buf[q++];
-              v |= (b & 0x7f) << 14;
-              if (b >= 0x80) v = -1;
-            }
-          }
+          r.pos = p + 1;
+          const v = r.smallUint();
           if (v >= 0) {
             if (t === 0x08) functionId = v;
             else line = v;
-            p = q;
+            p = r.pos;
             continue;
           }
         }

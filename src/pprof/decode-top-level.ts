@@ -48,23 +48,14 @@ export function scanTopLevel(buf: Buffer, top: TopLevel, budget: DecodeBudget, r
   let pos = 0;
   while (pos < bufEnd) {
     // A table entry: fields 2 to 6, wire type 2 (tags 0x12, 0x1a, 0x22, 0x2a, 0x32), with
-    // a length below 2^21 that fits the buffer.
+    // a length below 2^28 that fits the buffer.
     const tag = buf[pos];
     if (tag >= 0x12 && tag <= 0x32 && (tag & 7) === 2) {
-      let p = pos + 1;
-      let b = buf[p++];
-      let len = b;
-      if (b >= 0x80) {
-        len &= 0x7f;
-        for (let shift = 7; shift < 21; shift += 7) {
-          b = buf[p++];
-          len |= (b & 0x7f) << shift;
-          if (b < 0x80) break;
-        }
-      }
-      const end = p + len;
-      if (b < 0x80 && end <= bufEnd) {
-        tableEntry(top, ranges, tag >>> 3, p, end);
+      r.pos = pos + 1;
+      const len = r.smallUint();
+      const end = r.pos + len;
+      if (len >= 0 && end <= bufEnd) {
+        tableEntry(top, ranges, tag >>> 3, r.pos, end);
         pos = end;
         continue;
       }

@@ -178,31 +178,18 @@ export class EncodedSampleReader {
     const buf = this.buf;
     const known = this.known;
     const knownLength = known.length;
-    while (pos < end) {
-      // A hand-inlined varint read (ids below 2^28; ProtoReader.uint reads the rest): one loop
-      // for every length, so that no branch of it is first taken after V8 has optimized it
-      // (3-byte ids only appear after 16384 locations). Calling ProtoReader.uint for every id
-      // instead made the encoded merge of the bench inputs ~25% slower.
-      const at = pos;
-      let b = buf[pos++];
-      let id = b;
-      if (b >= 0x80) {
-        id &= 0x7f;
-        for (let shift = 7; shift < 28; shift += 7) {
-          b = buf[pos++];
-          id |= (b & 0x7f) << shift;
-          if (b < 0x80) break;
-        }
-        if (b >= 0x80) {
-          this.reader.pos = at;
-          this.reader.end = end;
-          id = this.reader.uint('sample location_id');
-          pos = this.reader.pos;
-        }
+    const r = this.reader;
+    r.pos = pos;
+    while (r.pos < end) {
+      let id = r.smallUint();
+      if (id < 0) {
+        r.end = end;
+        id = r.uint('sample location_id');
       }
       const m = id < knownLength ? known[id] : -1;
       data[k++] = m >= 0 ? m : this.missing(sample, id);
     }
+    pos = r.pos;
     if (pos > end) truncatedStack(sample);
     return k;
   }
@@ -225,18 +212,11 @@ export class EncodedSampleReader {
     const values = this.values;
     const V = values.length;
     const first = v;
-    while (pos < end) {
-      let b = buf[pos++];
-      let x = b;
-      if (b >= 0x80) {
-        x &= 0x7f;
-        for (let shift = 7; shift < 28; shift += 7) {
-          b = buf[pos++];
-          x |= (b & 0x7f) << shift;
-          if (b < 0x80) break;
-        }
-      }
-      if (b >= 0x80 || pos > end || v === V) return -1;
+    const r = this.reader;
+    r.pos = pos;
+    while (r.pos < end) {
+      const x = r.smallUint();
+      if (x < 0 || r.pos > end || v === V) return -1;
       values[v++] = x;
     }
     return v - first;
@@ -253,19 +233,12 @@ export class EncodedSampleReader {
     let str = 0;
     let num = 0;
     let numUnit = 0;
-    while (pos < end) {
-      const tag = buf[pos++];
-      let b = buf[pos++];
-      let x = b;
-      if (b >= 0x80) {
-        x &= 0x7f;
-        for (let shift = 7; shift < 28; shift += 7) {
-          b = buf[pos++];
-          x |= (b & 0x7f) << shift;
-          if (b < 0x80) break;
-        }
-      }
-      if (b >= 0x80 || pos > end) return false;
+    const r = this.reader;
+    r.pos = pos;
+    while (r.pos < end) {
+      const tag = buf[r.pos++];
+      const x = r.smallUint();
+      if (x < 0 || r.pos > end) return false;
       if (tag === 0x08) key = x;
       else if (tag === 0x10) str = x;
       else if (tag === 0x18) num = x;

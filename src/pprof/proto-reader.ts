@@ -65,17 +65,48 @@ export class ProtoReader {
     this.hi = hi >>> 0;
   }
 
-  /** Reads an unsigned varint (uint64) that must be below 2^53. */
-  uint(what: string): number {
+  /**
+   * Reads a varint below 2^28 at pos for the decoders' fast paths, without checking it against
+   * `end`: the caller compares pos with the end of its field afterwards. Returns -1, pos
+   * unchanged, for a longer varint or one that runs past the buffer, which the caller then
+   * reads with uint() or int() (and gets their errors). Small enough for V8 to inline, so the
+   * hot loops of decode and the encoded merger call it instead of copying it.
+   */
+  smallUint(): number {
     const buf = this.buf;
     const pos = this.pos;
-    if (pos < this.end) {
-      const b = buf[pos];
-      if (b < 0x80) {
-        this.pos = pos + 1;
-        return b;
-      }
+    let b = buf[pos];
+    if (b < 0x80) {
+      this.pos = pos + 1;
+      return b;
     }
+    let x = b & 0x7f;
+    b = buf[pos + 1];
+    if (b < 0x80) {
+      this.pos = pos + 2;
+      return x | (b << 7);
+    }
+    x |= (b & 0x7f) << 7;
+    b = buf[pos + 2];
+    if (b < 0x80) {
+      this.pos = pos + 3;
+      return x | (b << 14);
+    }
+    x |= (b & 0x7f) << 14;
+    b = buf[pos + 3];
+    if (b < 0x80) {
+      this.pos = pos + 4;
+      return x | (b << 21);
+    }
+    return -1;
+  }
+
+  /** Reads an unsigned varint (uint64) that must be below 2^53. */
+  uint(what: string): number {
+    const start = this.pos;
+    const x = this.smallUint();
+    if (x >= 0 && this.pos <= this.end) return x;
+    this.pos = start;
     this.readRawVarint();
     if (this.hi >= 0x200000) {
       throw new ProfileError(`${what} is ${this.bigUint()} which is larger than 2^53, not supported`);
@@ -85,15 +116,10 @@ export class ProtoReader {
 
   /** Reads a signed varint (int64, two's complement) that must lie within ±2^53. */
   int(what: string): number {
-    const buf = this.buf;
-    const pos = this.pos;
-    if (pos < this.end) {
-      const b = buf[pos];
-      if (b < 0x80) {
-        this.pos = pos + 1;
-        return b;
-      }
-    }
+    const start = this.pos;
+    const x = this.smallUint();
+    if (x >= 0 && this.pos <= this.end) return x;
+    this.pos = start;
     this.readRawVarint();
     const hi = this.hi;
     if (hi < 0x200000) return hi * TWO_32 + this.lo;
