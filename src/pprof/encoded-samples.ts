@@ -175,7 +175,6 @@ export class EncodedSampleReader {
    * on its first use by a kept sample, as Merger.add does). Throws for an id that does not exist.
    */
   private readStack(pos: number, end: number, data: Uint32Array, k: number, sample: number): number {
-    const buf = this.buf;
     const known = this.known;
     const knownLength = known.length;
     const r = this.reader;
@@ -208,7 +207,6 @@ export class EncodedSampleReader {
    * that runs past the end, too many values), for the general path to read (or reject) it.
    */
   private readValues(pos: number, end: number, v: number): number {
-    const buf = this.buf;
     const values = this.values;
     const V = values.length;
     const first = v;
