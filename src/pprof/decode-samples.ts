@@ -82,9 +82,8 @@ export function decodeSamples(
       }
       r.pos = pos;
       r.end = end;
-      const t = r.uint('field tag');
-      const field = t >>> 3;
-      const wire = t & 7;
+      const field = r.readTag();
+      const wire = r.wire;
       if (field === 1) {
         nLocs = readLocationIds(r, wire, locationIds, i, locs, nLocs, 0);
       } else if (field === 2) {
@@ -220,9 +219,8 @@ export function readLabelMessage(r: ProtoReader, out: Float64Array): void {
   r.end = fieldEnd;
   out.fill(0);
   while (r.pos < fieldEnd) {
-    const lt = r.uint('field tag');
-    const f = lt >>> 3;
-    const w = lt & 7;
+    const f = r.readTag();
+    const w = r.wire;
     if (w !== 0) r.skip(w, f);
     else if (f === 1) out[0] = r.index('label key');
     else if (f === 2) out[1] = r.index('label str');

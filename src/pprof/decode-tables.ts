@@ -7,6 +7,25 @@ import type { IdTable } from './id-table.js';
 import type { FunctionTable, LocationTable, MappingTable } from './profile.js';
 import { ProtoReader } from './proto-reader.js';
 
+/**
+ * Calls `read(r, record, field)` with r at the value of every varint field of every record
+ * at `ranges` (the one place mappings and functions are walked); other wire types are
+ * skipped. `read` reads the value, or skips it (r.skip(0, field)) for an unknown field.
+ */
+function readVarintFields(buf: Uint8Array, ranges: Ranges, read: (r: ProtoReader, record: number, field: number) => void): void {
+  const r = new ProtoReader(buf);
+  for (let i = 0; i < ranges.length >> 1; i++) {
+    r.pos = ranges[2 * i];
+    r.end = ranges[2 * i + 1];
+    while (r.pos < r.end) {
+      const field = r.readTag();
+      if (r.wire === 0) read(r, i, field);
+      else r.skip(r.wire, field);
+    }
+  }
+}
+
+/** Decodes the mapping records at `ranges`. */
 export function decodeMappings(buf: Uint8Array, ranges: Ranges): MappingTable {
   const n = ranges.length >> 1;
   const t: MappingTable = {
@@ -19,59 +38,20 @@ export function decodeMappings(buf: Uint8Array, ranges: Ranges): MappingTable {
     buildId: new Int32Array(n),
     flags: new Uint8Array(n),
   };
-  const r = new ProtoReader(buf);
-  for (let i = 0; i < n; i++) {
-    r.pos = ranges[2 * i];
-    r.end = ranges[2 * i + 1];
-    let flags = 0;
-    while (r.pos < r.end) {
-      const tag = r.uint('field tag');
-      const field = tag >>> 3;
-      const wire = tag & 7;
-      if (wire !== 0) {
-        r.skip(wire, field);
-        continue;
-      }
-      switch (field) {
-        case 1:
-          t.id[i] = r.uint('mapping id');
-          break;
-        case 2:
-          t.memoryStart[i] = r.uint64();
-          break;
-        case 3:
-          t.memoryLimit[i] = r.uint64();
-          break;
-        case 4:
-          t.fileOffset[i] = r.uint64();
-          break;
-        case 5:
-          t.filename[i] = r.index('mapping filename');
-          break;
-        case 6:
-          t.buildId[i] = r.index('mapping build_id');
-          break;
-        case 7:
-          if (r.bool()) flags |= 1;
-          break;
-        case 8:
-          if (r.bool()) flags |= 2;
-          break;
-        case 9:
-          if (r.bool()) flags |= 4;
-          break;
-        case 10:
-          if (r.bool()) flags |= 8;
-          break;
-        default:
-          r.skip(wire, field);
-      }
-    }
-    t.flags[i] = flags;
-  }
+  const addresses = [t.memoryStart, t.memoryLimit, t.fileOffset];
+  readVarintFields(buf, ranges, (r, i, field) => {
+    if (field === 1) t.id[i] = r.uint('mapping id');
+    else if (field >= 2 && field <= 4) addresses[field - 2][i] = r.uint64();
+    else if (field === 5) t.filename[i] = r.index('mapping filename');
+    else if (field === 6) t.buildId[i] = r.index('mapping build_id');
+    // has_functions, has_filenames, has_line_numbers, has_inline_frames: bits 0 to 3.
+    else if (field >= 7 && field <= 10) t.flags[i] |= r.bool() ? 1 << (field - 7) : 0;
+    else r.skip(0, field);
+  });
   return t;
 }
 
+/** Decodes the function records at `ranges`. */
 export function decodeFunctions(buf: Uint8Array, ranges: Ranges): FunctionTable {
   const n = ranges.length >> 1;
   const t: FunctionTable = {
@@ -82,39 +62,14 @@ export function decodeFunctions(buf: Uint8Array, ranges: Ranges): FunctionTable 
     filename: new Int32Array(n),
     startLine: new Float64Array(n),
   };
-  const r = new ProtoReader(buf);
-  for (let i = 0; i < n; i++) {
-    r.pos = ranges[2 * i];
-    r.end = ranges[2 * i + 1];
-    while (r.pos < r.end) {
-      const tag = r.uint('field tag');
-      const field = tag >>> 3;
-      const wire = tag & 7;
-      if (wire !== 0) {
-        r.skip(wire, field);
-        continue;
-      }
-      switch (field) {
-        case 1:
-          t.id[i] = r.uint('function id');
-          break;
-        case 2:
-          t.name[i] = r.index('function name');
-          break;
-        case 3:
-          t.systemName[i] = r.index('function system_name');
-          break;
-        case 4:
-          t.filename[i] = r.index('function filename');
-          break;
-        case 5:
-          t.startLine[i] = r.int('function start_line');
-          break;
-        default:
-          r.skip(wire, field);
-      }
-    }
-  }
+  const names = [t.name, t.systemName, t.filename];
+  const what = ['function name', 'function system_name', 'function filename'];
+  readVarintFields(buf, ranges, (r, i, field) => {
+    if (field === 1) t.id[i] = r.uint('function id');
+    else if (field >= 2 && field <= 4) names[field - 2][i] = r.index(what[field - 2]);
+    else if (field === 5) t.startLine[i] = r.int('function start_line');
+    else r.skip(0, field);
+  });
   return t;
 }
 
@@ -207,9 +162,8 @@ export function decodeLocations(
       } else {
         r.pos = p;
         r.end = end;
-        const t = r.uint('field tag');
-        const field = t >>> 3;
-        const wire = t & 7;
+        const field = r.readTag();
+        const wire = r.wire;
         if (field === 4 && wire === 2) {
           lineEnd = r.delimitedEnd('location line');
           p = r.pos;
@@ -245,9 +199,8 @@ export function decodeLocations(
         }
         r.pos = p;
         r.end = lineEnd;
-        const tt = r.uint('field tag');
-        const f = tt >>> 3;
-        const w = tt & 7;
+        const f = r.readTag();
+        const w = r.wire;
         if (w !== 0) r.skip(w, f);
         else if (f === 1) functionId = r.uint('line function_id');
         else if (f === 2) line = r.int('line number');

@@ -86,9 +86,8 @@ function tableEntry(top: TopLevel, ranges: Ranges[] | null, field: number, start
  * `top` in pass 1 (ranges null) or skipped in pass 2. Throws ProfileError for a malformed one.
  */
 function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel, budget: DecodeBudget, ranges: Ranges[] | null): void {
-  const tag = r.uint('field tag');
-  const field = tag >>> 3;
-  const wire = tag & 7;
+  const field = r.readTag();
+  const wire = r.wire;
   if (wire === 2 && field >= 1 && field <= 6) {
     const end = r.delimitedEnd(TOP_FIELD_NAMES[field]);
     if (field >= 2) tableEntry(top, ranges, field, r.pos, end);
@@ -109,53 +108,54 @@ function readTopField(r: ProtoReader, buf: Buffer, top: TopLevel, budget: Decode
     r.skip(wire, field);
     return;
   }
-  switch (field) {
-    case 7:
-      expectWire(wire, 0, 'drop_frames');
-      top.dropFrames = r.index('drop_frames');
-      break;
-    case 8:
-      expectWire(wire, 0, 'keep_frames');
-      top.keepFrames = r.index('keep_frames');
-      break;
-    case 9:
-      expectWire(wire, 0, 'time_nanos');
-      top.timeNanos = r.int64();
-      break;
-    case 10:
-      expectWire(wire, 0, 'duration_nanos');
-      top.durationNanos = r.int64();
-      break;
-    case 11: {
-      expectWire(wire, 2, 'period_type');
-      const end = r.delimitedEnd('period_type');
-      readValueType(buf, r.pos, end, top.periodType, 'period_type');
-      r.pos = end;
-      break;
+  if (field === 11) {
+    expectWire(wire, 2, 'period_type');
+    const end = r.delimitedEnd('period_type');
+    readValueType(buf, r.pos, end, top.periodType, 'period_type');
+    r.pos = end;
+  } else if (field === 13) {
+    readRepeatedIndex(r, wire, top.comments, budget, 'comment');
+  } else if (field >= 7 && field <= 15) {
+    const name = TOP_FIELD_NAMES[field];
+    expectWire(wire, 0, name);
+    if (field === 9 || field === 10 || field === 12) {
+      const nanos = r.int64();
+      if (field === 9) top.timeNanos = nanos;
+      else if (field === 10) top.durationNanos = nanos;
+      else top.period = nanos;
+    } else {
+      const index = r.index(name);
+      if (field === 7) top.dropFrames = index;
+      else if (field === 8) top.keepFrames = index;
+      else if (field === 14) top.defaultSampleType = index;
+      else top.docUrl = index;
     }
-    case 12:
-      expectWire(wire, 0, 'period');
-      top.period = r.int64();
-      break;
-    case 13:
-      readRepeatedIndex(r, wire, top.comments, budget, 'comment');
-      break;
-    case 14:
-      expectWire(wire, 0, 'default_sample_type');
-      top.defaultSampleType = r.index('default_sample_type');
-      break;
-    case 15:
-      expectWire(wire, 0, 'doc_url');
-      top.docUrl = r.index('doc_url');
-      break;
-    default:
-      if (field === 0) throw new ProfileError(`corrupt protobuf: field number 0 at byte ${r.pos}`);
-      if (field <= 6) expectWire(wire, 2, TOP_FIELD_NAMES[field]);
-      r.skip(wire, field);
+  } else {
+    if (field === 0) throw new ProfileError(`corrupt protobuf: field number 0 at byte ${r.pos}`);
+    if (field <= 6) expectWire(wire, 2, TOP_FIELD_NAMES[field]);
+    r.skip(wire, field);
   }
 }
 
-const TOP_FIELD_NAMES = ['', 'sample_type', 'sample', 'mapping', 'location', 'function', 'string_table'];
+/** Profile field names by field number. */
+const TOP_FIELD_NAMES = [
+  '',
+  'sample_type',
+  'sample',
+  'mapping',
+  'location',
+  'function',
+  'string_table',
+  'drop_frames',
+  'keep_frames',
+  'time_nanos',
+  'duration_nanos',
+  'period_type',
+  'period',
+  'comment',
+  'default_sample_type',
+  'doc_url',
+];
 
 /**
  * Reads a ValueType message into out = [type, unit] (the last period_type wins, as in google/pprof).
@@ -165,9 +165,8 @@ function readValueType(buf: Uint8Array, start: number, end: number, out: Int32Ar
   let type = 0;
   let unit = 0;
   while (r.pos < end) {
-    const tag = r.uint('field tag');
-    const field = tag >>> 3;
-    const wire = tag & 7;
+    const field = r.readTag();
+    const wire = r.wire;
     if (field === 1 && wire === 0) type = r.index(`${what}.type`);
     else if (field === 2 && wire === 0) unit = r.index(`${what}.unit`);
     else r.skip(wire, field);

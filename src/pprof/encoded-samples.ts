@@ -13,6 +13,7 @@ import {
 import { ProfileError } from './errors.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import type { IdTable } from './id-table.js';
+import type { LabelColumns } from './merge-keys.js';
 import { allZero, type Merger } from './merger.js';
 import { ProtoReader } from './proto-reader.js';
 
@@ -42,6 +43,13 @@ export class EncodedSampleReader {
   private readonly labelStr = new GrowableInt32(16);
   private readonly labelNum = new GrowableFloat64(16);
   private readonly labelNumUnit = new GrowableInt32(16);
+  /** The label scratch columns' current arrays, for Merger.mergeStack. */
+  private readonly labels: LabelColumns = {
+    labelKey: this.labelKey.data,
+    labelStr: this.labelStr.data,
+    labelNum: this.labelNum.data,
+    labelNumUnit: this.labelNumUnit.data,
+  };
   /** One label as readLabelMessage reads it. */
   private readonly label = new Float64Array(4);
 
@@ -147,9 +155,8 @@ export class EncodedSampleReader {
       }
       r.pos = pos;
       r.end = end;
-      const tag = r.uint('field tag');
-      const field = tag >>> 3;
-      const wire = tag & 7;
+      const field = r.readTag();
+      const wire = r.wire;
       if (field === 1) {
         k = readLocationIds(r, wire, this.locationIds as IdTable, sample, data, k, NOT_MAPPED);
         this.misses++;
@@ -291,7 +298,11 @@ export class EncodedSampleReader {
         }
       }
     }
-    const n = this.labelKey.length;
-    merger.mergeStack(data, base, end, values, 0, this.labelKey.data, this.labelStr.data, this.labelNum.data, this.labelNumUnit.data, 0, n);
+    const labels = this.labels;
+    labels.labelKey = this.labelKey.data;
+    labels.labelStr = this.labelStr.data;
+    labels.labelNum = this.labelNum.data;
+    labels.labelNumUnit = this.labelNumUnit.data;
+    merger.mergeStack(data, base, end, values, 0, labels, 0, this.labelKey.length);
   }
 }

@@ -13,6 +13,14 @@ export interface MergedStrings {
   str(sourceIndex: number): number;
 }
 
+/** Label columns (source string indexes), as SampleTable has them. */
+export interface LabelColumns {
+  labelKey: Int32Array;
+  labelStr: Int32Array;
+  labelNum: Float64Array;
+  labelNumUnit: Int32Array;
+}
+
 /** The page size mapping sizes are rounded up to, as pprof's mapsizeRounding. */
 const PAGE = 0x1000n;
 
@@ -80,15 +88,11 @@ export class KeyWriter {
    * Merger.addSample. As in pprof, labels are ordered by key (here: merged string index,
    * string labels before numeric ones) while the values of one key keep their order.
    */
-  labelSetKey(
-    keys: Int32Array,
-    strs: Int32Array,
-    nums: Float64Array,
-    units: Int32Array,
-    from: number,
-    to: number,
-    strings: MergedStrings,
-  ): number {
+  labelSetKey(labels: LabelColumns, from: number, to: number, strings: MergedStrings): number {
+    const keys = labels.labelKey;
+    const strs = labels.labelStr;
+    const nums = labels.labelNum;
+    const units = labels.labelNumUnit;
     const n = to - from;
     if (this.labelOrder.length < 2 * n) this.labelOrder = new Int32Array(4 * n);
     const order = this.labelOrder;

@@ -1,6 +1,6 @@
 import { ProfileBuilder } from './builder.js';
 import { GrowableInt32 } from './growable.js';
-import { KeyWriter, type MergedStrings, mappingKey } from './merge-keys.js';
+import { KeyWriter, type LabelColumns, type MergedStrings, mappingKey } from './merge-keys.js';
 import type { Profile } from './profile.js';
 import { SequenceInterner } from './sequence-interner.js';
 import { hashesFor, hashWords, sameWords, slotsFor } from './word-hash.js';
@@ -147,19 +147,7 @@ export class Merger implements MergedStrings {
         const mapped = this.locMap[loc];
         data[base + j] = mapped >= 0 ? mapped : this.mapLocation(loc);
       }
-      this.mergeStack(
-        data,
-        base,
-        base + n,
-        values,
-        vBase,
-        s.labelKey,
-        s.labelStr,
-        s.labelNum,
-        s.labelNumUnit,
-        s.labelStart[i],
-        s.labelStart[i + 1],
-      );
+      this.mergeStack(data, base, base + n, values, vBase, s, s.labelStart[i], s.labelStart[i + 1]);
     }
   }
 
@@ -180,17 +168,14 @@ export class Merger implements MergedStrings {
     end: number,
     values: Float64Array,
     v: number,
-    keys: Int32Array,
-    strs: Int32Array,
-    nums: Float64Array,
-    units: Int32Array,
+    labels: LabelColumns,
     from: number,
     to: number,
   ): void {
     const hasLabels = !this.dropLabels && to > from;
-    const labelSet = hasLabels ? this.labelSetId(keys, strs, nums, units, from, to) : 0;
+    const labelSet = hasLabels ? this.labelSetId(labels, from, to) : 0;
     if (this.addSample(data, base, end, labelSet, values, v)) {
-      if (hasLabels) this.pushLabels(keys, strs, nums, units, from, to);
+      if (hasLabels) this.pushLabels(labels, from, to);
       this.out.sampleLabelStart.push(this.out.labelKey.length);
     }
   }
@@ -243,8 +228,9 @@ export class Merger implements MergedStrings {
   }
 
   /** Appends the labels rows from..to of the given columns (source string indexes) to the merged sample labels. */
-  private pushLabels(keys: Int32Array, strs: Int32Array, nums: Float64Array, units: Int32Array, from: number, to: number): void {
+  private pushLabels(labels: LabelColumns, from: number, to: number): void {
     const b = this.out;
+    const { labelKey: keys, labelStr: strs, labelNum: nums, labelNumUnit: units } = labels;
     for (let l = from; l < to; l++) {
       b.labelKey.push(this.str(keys[l]));
       b.labelStr.push(this.str(strs[l]));
@@ -299,8 +285,8 @@ export class Merger implements MergedStrings {
   }
 
   /** Returns the id (1-based) of the sample's label set (see KeyWriter.labelSetKey). */
-  private labelSetId(keys: Int32Array, strs: Int32Array, nums: Float64Array, units: Int32Array, from: number, to: number): number {
-    const w = this.keys.labelSetKey(keys, strs, nums, units, from, to, this);
+  private labelSetId(labels: LabelColumns, from: number, to: number): number {
+    const w = this.keys.labelSetKey(labels, from, to, this);
     return this.labelSets.intern(this.keys.words, 0, w) + 1;
   }
 

@@ -18,6 +18,8 @@ export class ProtoReader {
    */
   lo = -0;
   hi = -0;
+  /** Wire type of the last tag read by readTag. */
+  wire = 0;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -101,12 +103,26 @@ export class ProtoReader {
     return -1;
   }
 
-  /** Reads an unsigned varint (uint64) that must be below 2^53. */
-  uint(what: string): number {
+  /** Reads a field tag: returns the field number and leaves the wire type in `wire`. */
+  readTag(): number {
+    const tag = this.uint('field tag');
+    this.wire = tag & 7;
+    return tag >>> 3;
+  }
+
+  /** smallUint() when the varint also ends within `end`; else -1, pos unchanged. */
+  private smallUintInField(): number {
     const start = this.pos;
     const x = this.smallUint();
     if (x >= 0 && this.pos <= this.end) return x;
     this.pos = start;
+    return -1;
+  }
+
+  /** Reads an unsigned varint (uint64) that must be below 2^53. */
+  uint(what: string): number {
+    const x = this.smallUintInField();
+    if (x >= 0) return x;
     this.readRawVarint();
     if (this.hi >= 0x200000) {
       throw new ProfileError(`${what} is ${this.bigUint()} which is larger than 2^53, not supported`);
@@ -116,10 +132,8 @@ export class ProtoReader {
 
   /** Reads a signed varint (int64, two's complement) that must lie within ±2^53. */
   int(what: string): number {
-    const start = this.pos;
-    const x = this.smallUint();
-    if (x >= 0 && this.pos <= this.end) return x;
-    this.pos = start;
+    const x = this.smallUintInField();
+    if (x >= 0) return x;
     this.readRawVarint();
     const hi = this.hi;
     if (hi < 0x200000) return hi * TWO_32 + this.lo;
