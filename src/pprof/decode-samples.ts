@@ -80,15 +80,12 @@ export function decodeSamples(
         if (pos > fieldEnd) truncatedStack(i);
         continue;
       }
-      r.pos = pos;
-      r.end = end;
-      const field = r.readTag();
+      const field = r.readTagAt(pos, end);
       const wire = r.wire;
       if (field === 1) {
         nLocs = readLocationIds(r, wire, locationIds, i, locs, nLocs, 0);
       } else if (field === 2) {
-        v = readValueField(r, wire, values, v, vEnd);
-        if (v < 0) tooManyValues(i, valuesPerSample);
+        v = readValueField(r, wire, values, v, vEnd, i, valuesPerSample);
       } else if (field === 3 && wire === 2) {
         readLabelMessage(r, label);
         if (labelKey.length === labelCapacity) {
@@ -179,7 +176,7 @@ export function truncatedStack(sample: number): never {
 }
 
 /** Throws the error for a sample with more values than sample types. */
-export function tooManyValues(sample: number, valuesPerSample: number): never {
+function tooManyValues(sample: number, valuesPerSample: number): never {
   throw new ProfileError(`sample ${sample} has more values than the profile's ${valuesPerSample} sample types`);
 }
 
@@ -190,20 +187,29 @@ export function wrongValueCount(sample: number, values: number, valuesPerSample:
 
 /**
  * Reads a Sample.value field (packed, or one unpacked value) whose tag was just read, into
- * `values` from index v; returns the next index, or -1 when the values would pass `vEnd`. Shared
- * by decodeProfile and the encoded merger, which take their fast paths before this one.
+ * `values` from index v, and returns the next index; throws ProfileError when the values of
+ * sample `sample` would pass `vEnd` (more than `valuesPerSample`). Shared by decodeProfile and
+ * the encoded merger, which take their fast paths before this one.
  */
-export function readValueField(r: ProtoReader, wire: number, values: Float64Array, v: number, vEnd: number): number {
+export function readValueField(
+  r: ProtoReader,
+  wire: number,
+  values: Float64Array,
+  v: number,
+  vEnd: number,
+  sample: number,
+  valuesPerSample: number,
+): number {
   if (wire !== 2) {
     expectWire(wire, 0, 'sample value');
-    if (v === vEnd) return -1;
+    if (v === vEnd) tooManyValues(sample, valuesPerSample);
     values[v++] = r.int('sample value');
     return v;
   }
   const fieldEnd = r.delimitedEnd('sample value');
   r.end = fieldEnd;
   while (r.pos < fieldEnd) {
-    if (v === vEnd) return -1;
+    if (v === vEnd) tooManyValues(sample, valuesPerSample);
     values[v++] = r.int('sample value');
   }
   return v;

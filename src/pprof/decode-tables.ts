@@ -160,9 +160,7 @@ export function decodeLocations(
         if (lineEnd > end) break;
         p += 2;
       } else {
-        r.pos = p;
-        r.end = end;
-        const field = r.readTag();
+        const field = r.readTagAt(p, end);
         const wire = r.wire;
         if (field === 4 && wire === 2) {
           lineEnd = r.delimitedEnd('location line');
@@ -197,9 +195,7 @@ export function decodeLocations(
             continue;
           }
         }
-        r.pos = p;
-        r.end = lineEnd;
-        const f = r.readTag();
+        const f = r.readTagAt(p, lineEnd);
         const w = r.wire;
         if (w !== 0) r.skip(w, f);
         else if (f === 1) functionId = r.uint('line function_id');

@@ -1,15 +1,7 @@
 import { DecodeBudget } from './budget.js';
 import type { ProfileTables } from './decode.js';
 import { SAMPLE_LABEL_BYTES } from './decode-costs.js';
-import {
-  readLabelMessage,
-  readLocationIds,
-  readValueField,
-  tooManyValues,
-  truncatedStack,
-  unknownLocation,
-  wrongValueCount,
-} from './decode-samples.js';
+import { readLabelMessage, readLocationIds, readValueField, truncatedStack, unknownLocation, wrongValueCount } from './decode-samples.js';
 import { ProfileError } from './errors.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import type { IdTable } from './id-table.js';
@@ -153,16 +145,13 @@ export class EncodedSampleReader {
           continue;
         }
       }
-      r.pos = pos;
-      r.end = end;
-      const field = r.readTag();
+      const field = r.readTagAt(pos, end);
       const wire = r.wire;
       if (field === 1) {
         k = readLocationIds(r, wire, this.locationIds as IdTable, sample, data, k, NOT_MAPPED);
         this.misses++;
       } else if (field === 2) {
-        v = readValueField(r, wire, this.values, v, V);
-        if (v < 0) tooManyValues(sample, V);
+        v = readValueField(r, wire, this.values, v, V, sample, V);
       } else if (field === 3 && wire === 2) {
         readLabelMessage(r, this.label);
         this.pushLabel(this.label[0], this.label[1], this.label[2], this.label[3]);

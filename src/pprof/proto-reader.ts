@@ -110,6 +110,13 @@ export class ProtoReader {
     return tag >>> 3;
   }
 
+  /** Moves to the field at `pos` of the message that ends at `end` and reads its tag (see readTag). */
+  readTagAt(pos: number, end: number): number {
+    this.pos = pos;
+    this.end = end;
+    return this.readTag();
+  }
+
   /** smallUint() when the varint also ends within `end`; else -1, pos unchanged. */
   private smallUintInField(): number {
     const start = this.pos;
