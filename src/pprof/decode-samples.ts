@@ -5,7 +5,7 @@ import { ProfileError } from './errors.js';
 import { GrowableFloat64, GrowableInt32, projectedCapacity } from './growable.js';
 import type { IdTable } from './id-table.js';
 import type { SampleTable } from './profile.js';
-import { expectWire, ProtoReader } from './proto-reader.js';
+import { ProtoReader } from './proto-reader.js';
 
 /**
  * Decodes the sample records at `ranges`, whose lengths sum to `sampleBytes`. The fixed part
@@ -147,22 +147,14 @@ export function readLocationIds(
   k: number,
   marker: number,
 ): number {
-  if (wire !== 2) {
-    expectWire(wire, 0, 'sample location_id');
-    return readLocationId(r, ids, sample, out, k, marker);
+  const end = r.repeatedEnd(wire, 'sample location_id');
+  while (r.pos < end) {
+    const id = r.uint('sample location_id');
+    const row = ids.row(id);
+    if (row < 0) unknownLocation(sample, id);
+    out[k++] = row ^ marker;
   }
-  const end = r.delimitedEnd('sample location_id');
-  r.end = end;
-  while (r.pos < end) k = readLocationId(r, ids, sample, out, k, marker);
   return k;
-}
-
-function readLocationId(r: ProtoReader, ids: IdTable, sample: number, out: Uint32Array, k: number, marker: number): number {
-  const id = r.uint('sample location_id');
-  const row = ids.row(id);
-  if (row < 0) unknownLocation(sample, id);
-  out[k] = row ^ marker;
-  return k + 1;
 }
 
 /** Throws the error for a sample that refers to a location id no location has. */
@@ -200,15 +192,8 @@ export function readValueField(
   sample: number,
   valuesPerSample: number,
 ): number {
-  if (wire !== 2) {
-    expectWire(wire, 0, 'sample value');
-    if (v === vEnd) tooManyValues(sample, valuesPerSample);
-    values[v++] = r.int('sample value');
-    return v;
-  }
-  const fieldEnd = r.delimitedEnd('sample value');
-  r.end = fieldEnd;
-  while (r.pos < fieldEnd) {
+  const end = r.repeatedEnd(wire, 'sample value');
+  while (r.pos < end) {
     if (v === vEnd) tooManyValues(sample, valuesPerSample);
     values[v++] = r.int('sample value');
   }

@@ -28,17 +28,18 @@ function readVarintFields(buf: Uint8Array, ranges: Ranges, read: (r: ProtoReader
 /** Decodes the mapping records at `ranges`. */
 export function decodeMappings(buf: Uint8Array, ranges: Ranges): MappingTable {
   const n = ranges.length >> 1;
+  // memory_start, memory_limit, file_offset: fields 2 to 4.
+  const addresses = [new BigUint64Array(n), new BigUint64Array(n), new BigUint64Array(n)];
   const t: MappingTable = {
     count: n,
     id: new Float64Array(n),
-    memoryStart: new BigUint64Array(n),
-    memoryLimit: new BigUint64Array(n),
-    fileOffset: new BigUint64Array(n),
+    memoryStart: addresses[0],
+    memoryLimit: addresses[1],
+    fileOffset: addresses[2],
     filename: new Int32Array(n),
     buildId: new Int32Array(n),
     flags: new Uint8Array(n),
   };
-  const addresses = [t.memoryStart, t.memoryLimit, t.fileOffset];
   readVarintFields(buf, ranges, (r, i, field) => {
     if (field === 1) t.id[i] = r.uint('mapping id');
     else if (field >= 2 && field <= 4) addresses[field - 2][i] = r.uint64();
@@ -54,15 +55,16 @@ export function decodeMappings(buf: Uint8Array, ranges: Ranges): MappingTable {
 /** Decodes the function records at `ranges`. */
 export function decodeFunctions(buf: Uint8Array, ranges: Ranges): FunctionTable {
   const n = ranges.length >> 1;
+  // name, system_name, filename: fields 2 to 4.
+  const names = [new Int32Array(n), new Int32Array(n), new Int32Array(n)];
   const t: FunctionTable = {
     count: n,
     id: new Float64Array(n),
-    name: new Int32Array(n),
-    systemName: new Int32Array(n),
-    filename: new Int32Array(n),
+    name: names[0],
+    systemName: names[1],
+    filename: names[2],
     startLine: new Float64Array(n),
   };
-  const names = [t.name, t.systemName, t.filename];
   const what = ['function name', 'function system_name', 'function filename'];
   readVarintFields(buf, ranges, (r, i, field) => {
     if (field === 1) t.id[i] = r.uint('function id');

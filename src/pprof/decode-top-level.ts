@@ -183,14 +183,8 @@ function pushCharged(out: GrowableInt32, value: number, budget: DecodeBudget, wh
 
 /** Reads a repeated string-index field, packed or not. */
 function readRepeatedIndex(r: ProtoReader, wire: number, out: GrowableInt32, budget: DecodeBudget, what: string): void {
-  if (wire === 2) {
-    const end = r.delimitedEnd(what);
-    const outer = r.end;
-    r.end = end;
-    while (r.pos < end) pushCharged(out, r.index(what), budget, what);
-    r.end = outer;
-  } else {
-    expectWire(wire, 0, what);
-    pushCharged(out, r.index(what), budget, what);
-  }
+  const outer = r.end;
+  const end = r.repeatedEnd(wire, what);
+  while (r.pos < end) pushCharged(out, r.index(what), budget, what);
+  r.end = outer;
 }

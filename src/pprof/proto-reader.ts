@@ -187,6 +187,21 @@ export class ProtoReader {
     return end;
   }
 
+  /**
+   * For a repeated scalar field whose tag, of wire type `wire`, was just read: returns the
+   * offset its values end at, with `end` set to it when they are packed (wire type 2); for
+   * one unpacked value (wire type 0), an offset that stops a `while (pos < end)` loop after
+   * one value. Throws ProfileError for another wire type, or a length past `end`.
+   */
+  repeatedEnd(wire: number, what: string): number {
+    if (wire !== 2) {
+      expectWire(wire, 0, what);
+      return this.pos + 1;
+    }
+    this.end = this.delimitedEnd(what);
+    return this.end;
+  }
+
   /** Skips a field of the given wire type. */
   skip(wireType: number, field: number): void {
     switch (wireType) {
