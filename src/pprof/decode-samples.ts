@@ -83,9 +83,10 @@ export function decodeSamples(
       const field = r.readTagAt(pos, end);
       const wire = r.wire;
       if (field === 1) {
-        nLocs = readLocationIds(r, wire, locationIds, i, locs, nLocs, 0);
+        nLocs = readLocationIds(r, wire, locationIds, i, locs, nLocs);
       } else if (field === 2) {
-        v = readValueField(r, wire, values, v, vEnd, i, valuesPerSample);
+        v = readValueField(r, wire, values, v, vEnd);
+        if (v < 0) tooManyValues(i, valuesPerSample);
       } else if (field === 3 && wire === 2) {
         readLabelMessage(r, label);
         if (labelKey.length === labelCapacity) {
@@ -132,27 +133,18 @@ export function decodeSamples(
 
 /**
  * Reads a Sample.location_id field (packed, or one unpacked id) whose tag was just read, and
- * writes the location row of each id XOR `marker` (0: the row; 0xffffffff: ~row, the encoded
- * merger's mark for a location not mapped yet) into out from index k; returns the next index.
+ * writes the location row of each id into out from index k; returns the next index.
  * Throws ProfileError for an id no location has. Shared by decodeProfile and the encoded
  * merger, which take their fast paths before this one; `out` has room for every id the
  * field can hold (one byte each at least).
  */
-export function readLocationIds(
-  r: ProtoReader,
-  wire: number,
-  ids: IdTable,
-  sample: number,
-  out: Uint32Array,
-  k: number,
-  marker: number,
-): number {
+export function readLocationIds(r: ProtoReader, wire: number, ids: IdTable, sample: number, out: Uint32Array, k: number): number {
   const end = r.repeatedEnd(wire, 'sample location_id');
   while (r.pos < end) {
     const id = r.uint('sample location_id');
     const row = ids.row(id);
     if (row < 0) unknownLocation(sample, id);
-    out[k++] = row ^ marker;
+    out[k++] = row;
   }
   return k;
 }
@@ -168,7 +160,7 @@ export function truncatedStack(sample: number): never {
 }
 
 /** Throws the error for a sample with more values than sample types. */
-function tooManyValues(sample: number, valuesPerSample: number): never {
+export function tooManyValues(sample: number, valuesPerSample: number): never {
   throw new ProfileError(`sample ${sample} has more values than the profile's ${valuesPerSample} sample types`);
 }
 
@@ -179,22 +171,13 @@ export function wrongValueCount(sample: number, values: number, valuesPerSample:
 
 /**
  * Reads a Sample.value field (packed, or one unpacked value) whose tag was just read, into
- * `values` from index v, and returns the next index; throws ProfileError when the values of
- * sample `sample` would pass `vEnd` (more than `valuesPerSample`). Shared by decodeProfile and
- * the encoded merger, which take their fast paths before this one.
+ * `values` from index v; returns the next index, or -1 when the values would pass `vEnd`.
+ * Shared by decodeProfile and the encoded merger, which take their fast paths before this one.
  */
-export function readValueField(
-  r: ProtoReader,
-  wire: number,
-  values: Float64Array,
-  v: number,
-  vEnd: number,
-  sample: number,
-  valuesPerSample: number,
-): number {
+export function readValueField(r: ProtoReader, wire: number, values: Float64Array, v: number, vEnd: number): number {
   const end = r.repeatedEnd(wire, 'sample value');
   while (r.pos < end) {
-    if (v === vEnd) tooManyValues(sample, valuesPerSample);
+    if (v === vEnd) return -1;
     values[v++] = r.int('sample value');
   }
   return v;

@@ -1,7 +1,15 @@
 import { DecodeBudget } from './budget.js';
 import type { ProfileTables } from './decode.js';
 import { SAMPLE_LABEL_BYTES } from './decode-costs.js';
-import { readLabelMessage, readLocationIds, readValueField, truncatedStack, unknownLocation, wrongValueCount } from './decode-samples.js';
+import {
+  readLabelMessage,
+  readLocationIds,
+  readValueField,
+  tooManyValues,
+  truncatedStack,
+  unknownLocation,
+  wrongValueCount,
+} from './decode-samples.js';
 import { ProfileError } from './errors.js';
 import { GrowableFloat64, GrowableInt32 } from './growable.js';
 import type { IdTable } from './id-table.js';
@@ -11,8 +19,6 @@ import { ProtoReader } from './proto-reader.js';
 
 /** Location words at or above this in a stack being read are ~(source row), not yet mapped. */
 const MISS = 0x80000000;
-/** XORed into a source row to write it as ~(source row). */
-const NOT_MAPPED = 0xffffffff;
 
 /**
  * Reads the samples of a profile straight from its wire bytes into a Merger: location ids
@@ -148,10 +154,14 @@ export class EncodedSampleReader {
       const field = r.readTagAt(pos, end);
       const wire = r.wire;
       if (field === 1) {
-        k = readLocationIds(r, wire, this.locationIds as IdTable, sample, data, k, NOT_MAPPED);
+        const from = k;
+        k = readLocationIds(r, wire, this.locationIds as IdTable, sample, data, k);
+        // Marked as not mapped yet (see readStack), for mergeSample.
+        for (let q = from; q < k; q++) data[q] = ~data[q];
         this.misses++;
       } else if (field === 2) {
-        v = readValueField(r, wire, this.values, v, V, sample, V);
+        v = readValueField(r, wire, this.values, v, V);
+        if (v < 0) tooManyValues(sample, V);
       } else if (field === 3 && wire === 2) {
         readLabelMessage(r, this.label);
         this.pushLabel(this.label[0], this.label[1], this.label[2], this.label[3]);
