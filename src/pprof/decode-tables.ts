@@ -55,16 +55,16 @@ export function decodeMappings(buf: Uint8Array, ranges: Ranges): MappingTable {
 /** Decodes the function records at `ranges`. */
 export function decodeFunctions(buf: Uint8Array, ranges: Ranges): FunctionTable {
   const n = ranges.length >> 1;
-  // name, system_name, filename: fields 2 to 4.
-  const names = [new Int32Array(n), new Int32Array(n), new Int32Array(n)];
   const t: FunctionTable = {
     count: n,
     id: new Float64Array(n),
-    name: names[0],
-    systemName: names[1],
-    filename: names[2],
+    name: new Int32Array(n),
+    systemName: new Int32Array(n),
+    filename: new Int32Array(n),
     startLine: new Float64Array(n),
   };
+  // name, system_name, filename: fields 2 to 4.
+  const names = [t.name, t.systemName, t.filename];
   const what = ['function name', 'function system_name', 'function filename'];
   readVarintFields(buf, ranges, (r, i, field) => {
     if (field === 1) t.id[i] = r.uint('function id');
