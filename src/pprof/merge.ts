@@ -17,7 +17,8 @@ export interface MergeOptions {
  *   drop/keep frames and doc_url from the first profile that has them;
  * - functions are shared by (name, system name, file, start line), mappings by (size rounded
  *   up to 4 KiB, offset, build id or else file), locations by (mapping, address relative to
- *   the mapping start, folded flag, lines), samples by (locations, labels) with values summed;
+ *   the mapping start, folded flag, lines), samples by (locations, labels) with values summed
+ *   (the identity keys of google/pprof, see merge-keys.ts);
  * - samples whose values are all zero are dropped, and only the locations, functions and
  *   mappings that surviving samples use are kept (plus the first mapping, the main binary);
  * - ids are renumbered 1..n in order of first use.

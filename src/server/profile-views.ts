@@ -1,6 +1,6 @@
+import type { FlameTreeAccumulator, FunctionTotalByName } from '../flame/flame-tree.js';
 import { decompressAsync } from '../pprof/compression.js';
 import { decodeProfile } from '../pprof/decode.js';
-import type { FlameTreeAccumulator, FunctionTotalByName } from '../flame/flame-tree.js';
 import type { Profile } from '../pprof/profile.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type FlameTree, FlameTreeAccumulator, type FunctionTotalByName, pruneFlameTree } from '../flame/flame-tree.js';
 import { encodeProfileGzipAsync } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
-import { type FlameTree, FlameTreeAccumulator, type FunctionTotalByName, pruneFlameTree } from '../flame/flame-tree.js';
 import { mergeProfiles } from '../pprof/merge.js';
 import { QuerySyntaxError } from '../query/errors.js';
 import type { ProfileStore } from '../store/store.js';
