@@ -19,18 +19,19 @@ export class TopLevel {
   readonly empty = new Float64Array(7);
   /** For fields 2 to 6, while locating (pass 2): how many range slots are filled. */
   readonly filled = new Float64Array(7);
+  // The header, in field order.
   readonly sampleTypes = new GrowableInt32(8);
-  readonly comments = new GrowableInt32(4);
-  readonly periodType = new Int32Array(2);
-  /** Scratch for one sample_type. */
-  readonly pair = new Int32Array(2);
   dropFrames = 0;
   keepFrames = 0;
   timeNanos = 0n;
   durationNanos = 0n;
+  readonly periodType = new Int32Array(2);
   period = 0n;
+  readonly comments = new GrowableInt32(4);
   defaultSampleType = 0;
   docUrl = 0;
+  /** Scratch for one sample_type. */
+  readonly pair = new Int32Array(2);
 }
 
 /**
