@@ -3,7 +3,7 @@ import { GrowableInt32 } from './growable.js';
 import { KeyWriter, type LabelColumns, type MergedStrings, mappingKey } from './merge-keys.js';
 import type { Profile } from './profile.js';
 import { SequenceInterner } from './sequence-interner.js';
-import { hashesFor, hashWords, sameWords, slotsFor } from './word-hash.js';
+import { grownHashes, hashWords, sameWords, slotsFor } from './word-hash.js';
 
 /** Sizes a merger's output tables are reserved for, to avoid regrowing them. */
 export interface Capacity {
@@ -212,7 +212,7 @@ export class Merger implements MergedStrings {
     }
     const id = b.sampleCount;
     slots[slot] = id;
-    this.sampleHash = hashesFor(this.sampleHash, id);
+    if (id >= this.sampleHash.length) this.sampleHash = grownHashes(this.sampleHash);
     this.sampleHash[id] = h;
     this.sampleLabelSet.push(labelSet);
     b.sampleLocs.length = end;

@@ -1,5 +1,5 @@
 import { GrowableUint32 } from './growable.js';
-import { hashesFor, hashWords, sameWords, slotsFor } from './word-hash.js';
+import { grownHashes, hashWords, sameWords, slotsFor } from './word-hash.js';
 
 /**
  * Assigns a dense id to each distinct sequence of uint32 values (a stack of location rows,
@@ -51,7 +51,7 @@ export class SequenceInterner {
     }
     const id = this.count++;
     slots[slot] = id;
-    this.hashes = hashesFor(this.hashes, id);
+    if (id >= this.hashes.length) this.hashes = grownHashes(this.hashes);
     this.hashes[id] = h;
     this.arena.reserve(this.arena.length + len);
     this.arena.data.set(seq.subarray(start, end), this.arena.length);

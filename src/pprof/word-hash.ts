@@ -35,9 +35,8 @@ export function slotsFor(hashes: Int32Array, count: number, size: number): Int32
   return slots;
 }
 
-/** Returns `hashes` or, when it cannot hold index `id`, a copy of it twice as long (at least 16). */
-export function hashesFor(hashes: Int32Array<ArrayBuffer>, id: number): Int32Array<ArrayBuffer> {
-  if (id < hashes.length) return hashes;
+/** Returns a copy of `hashes` twice as long (at least 16). */
+export function grownHashes(hashes: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   const next = new Int32Array(Math.max(16, hashes.length * 2));
   next.set(hashes);
   return next;
