@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { AMPLIFICATION_CASES } from '../src/pprof/amplification.testing.js';
-import { ddTraceGoUpload } from './support/dd-upload.js';
+import { ddTraceGoUpload } from '../src/testing/dd-upload.js';
 import { fixture } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
 

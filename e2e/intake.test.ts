@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import type { ProfileJson } from '../src/api/types.js';
 import { encodeProfile } from '../src/pprof/encode.js';
 import { parseProfile } from '../src/pprof/parse.js';
-import { ddTraceGoUpload } from './support/dd-upload.js';
+import { ddTraceGoUpload } from '../src/testing/dd-upload.js';
 import { runOk } from './support/go.js';
 import { fixture, hotpathBin, repoRoot } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -19,16 +19,8 @@ import { cacheDir } from './support/workloads.js';
 const clientsDir = join(repoRoot, 'e2e', 'clients');
 const bin = join(cacheDir, 'clients');
 
-interface ApiProfile {
-  id: string;
-  service: string;
-  env: string;
-  version: string;
-  pgo: boolean | null;
-  cpuCores: number;
-  tags: string[];
-  attachments: Array<{ name: string; compression: string }>;
-}
+/** Every profile these clients send has a CPU profile, so its CPU cores are known. */
+type ApiProfile = ProfileJson & { cpuCores: number };
 
 async function search(
   server: RunningServer,

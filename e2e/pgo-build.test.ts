@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { pprofMerge, preprofile, run, runOk } from './support/go.js';
 import { fixture, hotpathBin, repoRoot } from './support/paths.js';
 import { assertSamePreprofileRenamesAside } from './support/preprofile.js';
-import { largeProfile } from './support/workloads.js';
+import { generateWorkloadSources, largeProfile } from './support/workloads.js';
 
 // The whole offline loop with the real Go toolchain: hotpath writes a default.pgo, go build
 // uses it, and what hotpath says about hot call sites is what the compiler prints.
@@ -23,6 +23,7 @@ describe('go build -pgo with a hotpath default.pgo', () => {
   const pgo = join(work, 'default.pgo');
   const inputs = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'].map(fixture);
   hotpath('merge', '--pgo', '-q', '-o', pgo, ...inputs);
+  generateWorkloadSources();
 
   it('builds the workload, and the compiler agrees with `hotpath explain` on the hot call sites', () => {
     const build = run(

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ExplainJson, ProfileJson, ServicesJson } from '../src/api/types.js';
 import { pprofMerge, preprofile, run } from './support/go.js';
 import { fixture, hotpathBin } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -31,9 +32,7 @@ describe('hotpath pgo', () => {
     }
     const list = (await (
       await fetch(`${server.url}/api/v1/profiles?query=service:shop&limit=100`, { headers: { 'DD-APPLICATION-KEY': server.appKey } })
-    ).json()) as {
-      profiles: Array<{ version: string; cpuCores: number; tags: string[] }>;
-    };
+    ).json()) as { profiles: Array<ProfileJson & { cpuCores: number }> };
     for (const p of list.profiles) cpuOf.set(inputs[Number(p.version)], p.cpuCores);
     assert.ok(
       list.profiles.every((p) => p.tags.includes('runtime:go')),
@@ -93,7 +92,7 @@ describe('hotpath pgo', () => {
       headers: { 'DD-APPLICATION-KEY': server.appKey },
     });
     assert.equal(res.status, 200);
-    const remote = (await res.json()) as { thresholdPercent: number; hotCount: number; edges: unknown[]; query: string };
+    const remote = (await res.json()) as ExplainJson;
     assert.equal(remote.query, 'service:shop runtime:go');
     assert.equal(remote.thresholdPercent, local.thresholdPercent);
     assert.equal(remote.hotCount, local.hotCount);
@@ -110,16 +109,9 @@ describe('hotpath pgo', () => {
     await send('service:legacy,env:prod,version:1.0,pgo:false');
     await send('service:modern,env:prod,version:2.0,pgo:false');
     await send('service:modern,env:prod,version:2.1,pgo:true');
-    const body = (await (await fetch(`${server.url}/api/v1/services`, { headers: { 'DD-APPLICATION-KEY': server.appKey } })).json()) as {
-      services: Array<{
-        service: string;
-        profiles: number;
-        pgoShare: number;
-        latestPgo: boolean | null;
-        withoutPgo: boolean;
-        latestVersion: string;
-      }>;
-    };
+    const body = (await (
+      await fetch(`${server.url}/api/v1/services`, { headers: { 'DD-APPLICATION-KEY': server.appKey } })
+    ).json()) as ServicesJson;
     const by = new Map(body.services.map((s) => [s.service, s]));
     assert.equal(by.get('shop')?.profiles, inputs.length);
     assert.equal(by.get('shop')?.latestPgo, null);

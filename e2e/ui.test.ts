@@ -6,7 +6,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { parseProfile } from '../src/pprof/parse.js';
 import { valueIndex } from '../src/pprof/profile.js';
 import { functionTotals } from '../src/pprof/stats.js';
-import { ddTraceGoUpload } from './support/dd-upload.js';
+import { ddTraceGoUpload } from '../src/testing/dd-upload.js';
 import { fixture, repoRoot } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import type { TreeJson } from '../src/api/types.js';
 import { type FlameTree, FlameTreeAccumulator } from '../src/flame/flame-tree.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { valueIndex } from '../src/pprof/profile.js';
@@ -15,16 +16,6 @@ import { fixture, repoRoot } from './support/paths.js';
 // the browser tests check what is drawn, these check the numbers it is drawn from. They load the
 // modules exactly as the browser does, from the build in dist/web.
 
-/** The JSON tree the API sends (GET /api/v1/flamegraph, /diff). */
-interface TreeJson {
-  names: string[];
-  name: number[];
-  depth: number[];
-  self?: number[];
-  total?: number[];
-  before?: number[];
-  after?: number[];
-}
 interface FlameLayout {
   names: string[];
   name: Int32Array;

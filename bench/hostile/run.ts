@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ddTraceGoUpload } from '../../e2e/support/dd-upload.js';
 import { repoRoot } from '../../e2e/support/paths.js';
 import { type RunningServer, startServer } from '../../e2e/support/server.js';
+import { ddTraceGoUpload } from '../../src/testing/dd-upload.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ddTraceGoUpload } from '../../e2e/support/dd-upload.js';
 import { fixture, repoRoot } from '../../e2e/support/paths.js';
 import { startServer } from '../../e2e/support/server.js';
+import { ddTraceGoUpload } from '../../src/testing/dd-upload.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

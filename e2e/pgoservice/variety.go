@@ -1,5 +1,7 @@
 package main
 
+//go:generate go run gen_variety.go
+
 import (
 	"context"
 	"net/http"

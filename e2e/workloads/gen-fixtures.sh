@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 out=../testdata
 mkdir -p bin "$out"
+go generate ./...
 # -trimpath keeps machine-specific paths out of the profiles.
 go build -trimpath -o bin/ ./cpuburn ./heapprof
 bin/cpuburn -o "$out/cpu-small-1.pprof" -seed 1 -duration 3s

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { fixture, hotpathBin } from '../../e2e/support/paths.js';
 import { parseProfile } from '../pprof/parse.js';
+import { fixture } from '../testing/fixtures.js';
+import { hotpathBin } from '../testing/hotpath-bin.js';
 
 // The CLI as a user runs it: a separate process through bin/hotpath.js.
 const work = mkdtempSync(join(tmpdir(), 'hotpath-cli-'));

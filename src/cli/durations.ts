@@ -1,4 +1,4 @@
-import { durationMs } from '../server/time-params.js';
+import { durationMs } from '../time/parse-time.js';
 import { CliError } from './errors.js';
 
 /** Returns a duration flag ("90s", "72h", "7d") in ms, or throws CliError naming the flag. */

@@ -1,14 +1,14 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { KeyStore } from '../server/keys.js';
-import { APP_SCOPES, type AppScope } from '../server/scopes.js';
+import { APP_SCOPES, type AppScope } from '../store/key-scopes.js';
+import type { KeyStore } from '../store/keys.js';
 import { CliError } from './errors.js';
 import { table } from './format.js';
 import { DEFAULT_DATA_DIR } from './serve.js';
 
 /** Opens the key store of a data directory; SQLite is loaded only when a keys command runs. */
 async function open(data: string): Promise<KeyStore> {
-  const { KeyStore } = await import('../server/keys.js');
+  const { KeyStore } = await import('../store/keys.js');
   return new KeyStore(join(resolve(data), 'keys.sqlite'));
 }
 

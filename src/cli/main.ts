@@ -12,8 +12,8 @@ import { registerServices } from './services.js';
 import { registerUpload } from './upload.js';
 import { VERSION } from './version.js';
 
-// commander is CommonJS: require() loads it in ~7 ms, an ESM import in ~12 ms (Node has to
-// scan the CommonJS source for its exports first). Every command pays for it at start-up.
+// commander is CommonJS: require() loads it faster than an ESM import (Node has to scan the
+// CommonJS source for its exports first). Every command pays for it at start-up.
 const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
 
 /** Builds the `hotpath` command tree. Exported so tests can run commands in-process. */

@@ -59,7 +59,7 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
     report(flags, started, size, inputs.length, inputSamples, `${merged.samples.count} samples`);
     return;
   }
-  // Loaded here, not at start-up: a plain merge does not need them (~8 ms of module loading).
+  // Loaded here, not at start-up: a plain merge does not need them, and every process pays for what it loads.
   const [{ buildPgoProfile }, { noInlineList }, { trimForPgo }, parsed] = await Promise.all([
     import('../pgo/build.js'),
     import('../pgo/safety.js'),
@@ -119,8 +119,8 @@ function inflate(bytes: Uint8Array): Promise<Uint8Array> {
 async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<{ merged: Profile; inputSamples: number }> {
   const files: Array<Buffer | null> = paths.map((path) => readInputFile(path, DEFAULT_MAX_DECOMPRESSED_BYTES));
   // One file inflates at a time, in order, on the thread pool: the first one is then ready
-  // as soon as possible, and each next one inflates (~10 ms) while the main thread merges
-  // the previous one (longer).
+  // as soon as possible, and each next one inflates while the main thread merges the
+  // previous one (which takes longer).
   const pending: Array<Promise<Uint8Array>> = [];
   // Each input's bytes are dropped once inflated, and its inflated bytes once merged: only
   // the input being merged and the next one are in memory at a time.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
+import type { PgoAnswerJson } from '../api/types.js';
 import { hotCallSites } from '../pgo/hot-call-sites.js';
 import { parseProfile } from '../pprof/parse.js';
 import { parseDuration } from './durations.js';
@@ -18,17 +19,6 @@ interface PgoFlags {
   appKey?: string;
   explain?: boolean;
   noInline: string[];
-}
-
-interface PgoAnswer {
-  pgo: string;
-  sha256: string;
-  bytes: number;
-  samples: number;
-  debugQuery: string;
-  notInlined: string[];
-  profiles: Array<{ id: string; service: string; env: string; version: string; cpuCores: number | null; start: string; end: string }>;
-  queries: Array<{ query: string; matched: number }>;
 }
 
 /** Log lines, as text or (--json) one JSON object per line, on stdout like datadog-pgo. */
@@ -150,7 +140,7 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
     );
   }
   const text = await res.text().catch(() => '');
-  let answer: Partial<PgoAnswer> & { error?: string } = {};
+  let answer: Partial<PgoAnswerJson> & { error?: string } = {};
   try {
     answer = JSON.parse(text) as typeof answer;
   } catch {

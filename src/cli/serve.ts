@@ -130,7 +130,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   // Loaded here, not at start-up: every other command would otherwise pay for fastify and SQLite.
   const [{ buildApp }, { KeyStore }, { createLogger }, { startRetentionJob }, { openSqliteStore }] = await Promise.all([
     import('../server/app.js'),
-    import('../server/keys.js'),
+    import('../store/keys.js'),
     import('../server/logger.js'),
     import('../store/retention.js'),
     import('../store/store.js'),

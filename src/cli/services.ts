@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import type { ServiceSummary } from '../store/profile-index.js';
+import type { ServicesJson } from '../api/types.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { table } from './format.js';
-
-/** What GET /api/v1/services answers per service. */
-type ServiceRow = ServiceSummary & { withoutPgo: boolean };
 
 export function registerServices(program: Command): void {
   program
@@ -34,7 +31,7 @@ export function registerServices(program: Command): void {
       } catch (err) {
         throw new CliError(`cannot reach ${url.origin}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
       }
-      const body = (await res.json().catch(() => ({}))) as { services?: ServiceRow[]; error?: string };
+      const body = (await res.json().catch(() => ({}))) as Partial<ServicesJson> & { error?: string };
       if (!res.ok || !body.services) throw new CliError(`the server answered ${res.status}: ${body.error ?? 'unexpected answer'}`);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(body.services, null, 2)}\n`);

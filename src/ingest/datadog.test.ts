@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fixture } from '../../e2e/support/paths.js';
 import { parseProfile } from '../pprof/parse.js';
 import { profileStats } from '../pprof/stats.js';
+import { fixture } from '../testing/fixtures.js';
 import { parseDatadogUpload, parseTagList } from './datadog.js';
 import { IngestError } from './errors.js';
 import { DEFAULT_INTAKE_LIMITS } from './limits.js';

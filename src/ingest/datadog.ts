@@ -1,3 +1,4 @@
+import type { IntakeAdapter } from './adapter.js';
 import { IngestError } from './errors.js';
 import {
   checkAttachmentName,
@@ -138,3 +139,11 @@ export function parseTagList(text: string, limits: IntakeLimits = DEFAULT_INTAKE
   }
   return tags;
 }
+
+/** dd-trace-go's intake: the agent path, and the agentless path of v2 clients; answered with the stored id. */
+export const datadogAdapter: IntakeAdapter = {
+  protocol: 'datadog',
+  routes: ['/profiling/v1/input', '/api/v2/profile'],
+  parse: (req, limits) => [parseDatadogUpload(req, limits)],
+  answer: (stored) => ({ status: 200, body: { id: stored[0].id } }),
+};

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fixture } from '../../e2e/support/paths.js';
 import { parseProfile } from '../pprof/parse.js';
+import { fixture } from '../testing/fixtures.js';
 import { IngestError } from './errors.js';
 import { DEFAULT_INTAKE_LIMITS } from './limits.js';
 import { parseAppName, parseEpoch, parsePyroscopeUpload } from './pyroscope.js';

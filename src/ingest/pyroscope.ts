@@ -1,3 +1,4 @@
+import type { IntakeAdapter } from './adapter.js';
 import { IngestError } from './errors.js';
 import {
   checkAttachmentName,
@@ -100,3 +101,11 @@ export function parseEpoch(value: string | undefined, what: string): number {
   if (digits <= 16) return Number(value.slice(0, -3));
   return Number(value.slice(0, -6));
 }
+
+/** pyroscope-go's intake; it treats anything but exactly 200 as a failure, and reads no body. */
+export const pyroscopeAdapter: IntakeAdapter = {
+  protocol: 'pyroscope',
+  routes: ['/ingest', '/pyroscope/ingest'],
+  parse: (req, limits) => [parsePyroscopeUpload(req, limits)],
+  answer: () => ({ status: 200, body: '' }),
+};

@@ -1,10 +1,13 @@
+import type { ProfileProtocol } from '../api/types.js';
+
 /**
  * What every intake protocol is normalised into: the core never knows which client sent a
  * profile. Attachments are kept exactly as received (compressed or not); the CPU profile is
  * named so that it can be decoded once, at ingest.
  */
 export interface IngestedProfile {
-  protocol: 'datadog' | 'pyroscope' | 'upload';
+  /** Which adapter parsed it (see registry.ts). */
+  protocol: ProfileProtocol;
   /** Start and end of the profiled period, ms since the epoch; a null start is taken from the profile's duration. */
   start: number | null;
   end: number;

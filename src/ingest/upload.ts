@@ -1,3 +1,4 @@
+import type { IntakeAdapter } from './adapter.js';
 import { parseTagList } from './datadog.js';
 import { IngestError } from './errors.js';
 import { checkAttachmentName, DEFAULT_INTAKE_LIMITS, enforceIntakeLimits, type IntakeLimits } from './limits.js';
@@ -43,3 +44,11 @@ export function parseUpload(req: IntakeRequest, limits: IntakeLimits = DEFAULT_I
   enforceIntakeLimits(upload, limits);
   return upload;
 }
+
+/** The native upload (`hotpath upload`, curl): 201 with the stored id. */
+export const uploadAdapter: IntakeAdapter = {
+  protocol: 'upload',
+  routes: ['/api/v1/profiles'],
+  parse: (req, limits) => [parseUpload(req, limits)],
+  answer: (stored) => ({ status: 201, body: { id: stored[0].id } }),
+};

@@ -6,23 +6,12 @@ import { after, describe, it } from 'node:test';
 import { ProfileBuilder } from '../pprof/builder.js';
 import type { Profile } from '../pprof/profile.js';
 import { renameLeafFunctions } from '../pprof/rename.js';
+import { plain } from '../testing/profiles.js';
 import { computeCallEdges } from './call-edges.js';
 import { applySafetyRenames, BUILTIN_NO_INLINE, NO_INLINE_PREFIX, noInlineList } from './safety.js';
 
 const GOPARK = 'runtime.gopark';
 const PROCESS_DATA = 'google.golang.org/grpc/internal/transport.(*loopyWriter).processData';
-
-/** Copies every typed array so views and their backing buffers compare by content only. */
-function plain(p: Profile): unknown {
-  return JSON.parse(
-    JSON.stringify(p, (_k, v) => {
-      if (typeof v === 'bigint') return `${v}n`;
-      if (ArrayBuffer.isView(v))
-        return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? `${x}n` : x));
-      return v;
-    }),
-  );
-}
 
 /** Function names of every frame of every sample, leaf first, inlined frames innermost first. */
 function frames(p: Profile): string[][] {

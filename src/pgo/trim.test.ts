@@ -1,43 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fixture } from '../../e2e/support/paths.js';
 import { ProfileBuilder } from '../pprof/builder.js';
 import { ProfileError } from '../pprof/errors.js';
-import { parseProfile } from '../pprof/parse.js';
 import type { Profile } from '../pprof/profile.js';
+import { fixtureProfile, pgoSamplesOf as samplesOf } from '../testing/profiles.js';
 import { computeCallEdges } from './call-edges.js';
 import { trimForPgo } from './trim.js';
 
 const CPU_FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];
-const load = (name: string): Profile => parseProfile(readFileSync(fixture(name)));
-
-interface SampleView {
-  /** One entry per location, leaf first: "ADDR fn:line(start) ...". */
-  stack: string[];
-  values: number[];
-}
-
-function samplesOf(p: Profile): SampleView[] {
-  const s = p.samples;
-  const locs = p.locations;
-  const V = p.sampleTypes.length >> 1;
-  const out: SampleView[] = [];
-  for (let i = 0; i < s.count; i++) {
-    const stack: string[] = [];
-    for (let j = s.locStart[i]; j < s.locStart[i + 1]; j++) {
-      const loc = s.locs[j];
-      let text = `${locs.address[loc]}`;
-      for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
-        const f = locs.lineFunction[l];
-        text += f < 0 ? ` ?:${locs.lineLine[l]}` : ` ${p.strings[p.functions.name[f]]}:${locs.lineLine[l]}(${p.functions.startLine[f]})`;
-      }
-      stack.push(text);
-    }
-    out.push({ stack, values: Array.from(s.values.subarray(i * V, i * V + V)) });
-  }
-  return out;
-}
+const load = fixtureProfile;
 
 const typeNames = (p: Profile): string[] => {
   const out: string[] = [];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { fixture } from '../../e2e/support/paths.js';
+import { fixture } from '../testing/fixtures.js';
 import { AMPLIFICATION_CASES } from './amplification.testing.js';
 import { DECODE_BUDGET_SLACK_BYTES, DECODED_BYTES_PER_INPUT_BYTE, DecodeBudget } from './budget.js';
 import { decodeProfile, decodeProfileTables } from './decode.js';

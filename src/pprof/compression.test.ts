@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { fixture } from '../../e2e/support/paths.js';
+import { fixture } from '../testing/fixtures.js';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressedSizeError, decompress, decompressAsync } from './compression.js';
 import { ProfileError } from './errors.js';
 import { DecompressionBusyError, ZstdWorkerPool } from './zstd-pool.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { fixture } from '../../e2e/support/paths.js';
+import { fixture } from '../testing/fixtures.js';
+import { plain } from '../testing/profiles.js';
 import { ProfileBuilder } from './builder.js';
 import { decodeProfile } from './decode.js';
 import { encodeProfile, encodeProfileGzip } from './encode.js';
@@ -12,18 +13,6 @@ import { MAPPING_HAS_FUNCTIONS, MAPPING_HAS_INLINE_FRAMES, type Profile } from '
 import { ProtoWriter } from './proto-writer.js';
 
 const REAL_FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof', 'cpu-sort.pprof', 'heap.pprof'];
-
-/** Copies every typed array so views and their backing buffers compare by content only. */
-function plain(p: Profile): unknown {
-  return JSON.parse(
-    JSON.stringify(p, (_k, v) => {
-      if (typeof v === 'bigint') return `${v}n`;
-      if (ArrayBuffer.isView(v))
-        return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? `${x}n` : x));
-      return v;
-    }),
-  );
-}
 
 /** A profile that uses every field with edge values: negative int64, 2^64-1 addresses, columns, flags. */
 function edgeCaseProfile(): Profile {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { fixture } from '../../e2e/support/paths.js';
+import { fixture } from '../testing/fixtures.js';
+import { plain } from '../testing/profiles.js';
 import { ProfileBuilder } from './builder.js';
 import { decodeProfile, decodeProfileTables } from './decode.js';
 import { encodeProfile } from './encode.js';
@@ -13,18 +14,6 @@ import { emptyProfile, type Profile } from './profile.js';
 import { ProtoWriter } from './proto-writer.js';
 
 const CPU_FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];
-
-/** Copies every typed array so views and their backing buffers compare by content only. */
-function plain(p: Profile): unknown {
-  return JSON.parse(
-    JSON.stringify(p, (_k, v) => {
-      if (typeof v === 'bigint') return `${v}n`;
-      if (ArrayBuffer.isView(v))
-        return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? `${x}n` : x));
-      return v;
-    }),
-  );
-}
 
 /** The merge of `inputs` (uncompressed profile.proto) by EncodedProfileMerger, or its error. */
 function mergeEncoded(inputs: Uint8Array[], options: MergeOptions = {}): unknown {

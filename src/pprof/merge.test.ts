@@ -1,65 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fixture } from '../../e2e/support/paths.js';
+import { fixtureProfile, plain, samplesOf } from '../testing/profiles.js';
 import { type LabelSpec, ProfileBuilder } from './builder.js';
 import { ProfileError } from './errors.js';
 import { mergeProfiles, ProfileMerger } from './merge.js';
-import { parseProfile } from './parse.js';
 import type { Profile } from './profile.js';
 
 const CPU_FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];
-const load = (name: string): Profile => parseProfile(readFileSync(fixture(name)));
-
-/** Copies every typed array so views and their backing buffers compare by content only. */
-function plain(p: Profile): unknown {
-  return JSON.parse(
-    JSON.stringify(p, (_k, v) => {
-      if (typeof v === 'bigint') return `${v}n`;
-      if (ArrayBuffer.isView(v))
-        return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? `${x}n` : x));
-      return v;
-    }),
-  );
-}
-
-interface SampleView {
-  /** One entry per location, leaf first: "0xADDR[@mapping-file] fn:line(start) fn:line(start)". */
-  stack: string[];
-  values: number[];
-  labels: string[];
-}
-
-/** Returns the samples of p in table order, with every reference resolved to readable text. */
-function samplesOf(p: Profile): SampleView[] {
-  const s = p.samples;
-  const locs = p.locations;
-  const V = p.sampleTypes.length >> 1;
-  const out: SampleView[] = [];
-  for (let i = 0; i < s.count; i++) {
-    const stack: string[] = [];
-    for (let j = s.locStart[i]; j < s.locStart[i + 1]; j++) {
-      const loc = s.locs[j];
-      const m = locs.mapping[loc];
-      let text = `0x${locs.address[loc].toString(16)}${m >= 0 ? `@${p.strings[p.mappings.filename[m]]}` : ''}`;
-      for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
-        const f = locs.lineFunction[l];
-        text += f < 0 ? ` ?:${locs.lineLine[l]}` : ` ${p.strings[p.functions.name[f]]}:${locs.lineLine[l]}(${p.functions.startLine[f]})`;
-      }
-      stack.push(text);
-    }
-    const labels: string[] = [];
-    for (let l = s.labelStart[i]; l < s.labelStart[i + 1]; l++) {
-      labels.push(
-        s.labelStr[l] !== 0
-          ? `${p.strings[s.labelKey[l]]}=${p.strings[s.labelStr[l]]}`
-          : `${p.strings[s.labelKey[l]]}#${s.labelNum[l]}${p.strings[s.labelNumUnit[l]]}`,
-      );
-    }
-    out.push({ stack, values: Array.from(s.values.subarray(i * V, i * V + V)), labels });
-  }
-  return out;
-}
+const load = fixtureProfile;
 
 /** A one-function, one-location CPU profile with one sample of the given values and labels. */
 function tinyProfile(values: number[] = [1, 10], labels: LabelSpec[] = [], fn = 'main.f'): Profile {

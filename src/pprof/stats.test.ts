@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fixture } from '../../e2e/support/paths.js';
+import { fixture } from '../testing/fixtures.js';
 import { ProfileBuilder } from './builder.js';
 import { parseProfile } from './parse.js';
 import type { Profile } from './profile.js';

@@ -26,10 +26,10 @@ export interface SqlDialect {
 
 /**
  * SQLite: `?` placeholders, GLOB for wildcards (case-sensitive, whole value, counting characters
- * like matchesWildcard), and IN-subqueries. On 200,000 profiles (bench/query, results in
- * bench/README.md) IN-subqueries returned all matches 1.2× to 257× faster than EXISTS, and their
- * worst case was half of EXISTS's; EXISTS was faster only for one page of newest profiles under
- * broad terms (it walks a time index and stops early). A store can choose per query with
+ * like matchesWildcard), and IN-subqueries. On 200,000 profiles (bench/query) IN-subqueries
+ * returned all matches faster than EXISTS for every query, with a better worst case; EXISTS was
+ * faster only for one page of newest profiles under broad terms (it walks a time index and stops
+ * early). A store can choose per query with
  * `{ ...sqliteDialect, childRowTest: 'exists' }`.
  */
 export const sqliteDialect: SqlDialect = {

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { QueryNode } from './ast.js';
 import { type SqlDialect, sqliteDialect } from './dialect.js';
 import { matchesQuery } from './evaluate.js';
-import { FIXTURE_IDS, FIXTURE_PROFILES, loadProfiles } from './fixture-profiles.js';
+import { FIXTURE_IDS, FIXTURE_PROFILES, loadProfiles } from './fixture-profiles.testing.js';
 import { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, parseQuery } from './parse.js';
 import { queryToSql } from './sql.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
+import { KeyStore } from '../store/keys.js';
 import { type Access, registerAccessControl, registeredRoutes } from './access.js';
-import { KeyStore } from './keys.js';
 import { openTestApp, type TestApp, type TestKeys } from './testing.js';
 
 /** A request path for a route pattern: parameters and wildcards filled with harmless values. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { KeyStore } from '../store/keys.js';
 import { authorize } from './auth.js';
 import { HttpError } from './http-error.js';
-import type { KeyStore } from './keys.js';
 
 /**
  * Who may call a route: anyone (`public`), a sender of profiles (`intake`: an API key, or an

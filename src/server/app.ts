@@ -1,28 +1,24 @@
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { parseDatadogUpload } from '../ingest/datadog.js';
-import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from '../ingest/limits.js';
-import { ingestProfile } from '../ingest/pipeline.js';
-import { parsePyroscopeUpload } from '../ingest/pyroscope.js';
-import type { IngestedProfile, IntakeRequest } from '../ingest/record.js';
-import { parseUpload } from '../ingest/upload.js';
-import { PROFILE_SORTS, type ProfileSort } from '../store/profile-index.js';
+import type { KeyStore } from '../store/keys.js';
 import type { ProfileStore } from '../store/store.js';
-import type { ProfileRecord } from '../store/types.js';
 import { registerAccessControl } from './access.js';
 import { clientErrorAnswer, toHttpError } from './error-mapping.js';
 import { HttpError } from './http-error.js';
 import { IntakeGate } from './intake-gate.js';
-import { integerParam } from './integer-param.js';
-import type { KeyStore } from './keys.js';
 import { connectionsCheckingIntervalMs, DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { ServerMetrics } from './metrics.js';
-import { registerPgoRoutes } from './pgo-route.js';
+import { AJV_OPTIONS, queryErrorFormatter } from './query-schema.js';
+import type { RouteContext } from './routes/context.js';
+import { intakeRoutes } from './routes/intake.js';
+import { opsRoutes } from './routes/ops.js';
+import { pgoRoutes } from './routes/pgo.js';
+import { profileRoutes } from './routes/profiles.js';
+import { serviceRoutes } from './routes/services.js';
+import { viewRoutes } from './routes/views.js';
 import { registerStaticUi } from './static-ui.js';
 import { Throttle } from './throttled-log.js';
-import { parseWindow } from './time-params.js';
-import { registerViewRoutes } from './view-routes.js';
 
 export interface AppOptions {
   store: ProfileStore;
@@ -45,8 +41,6 @@ export interface AppOptions {
 const DISK_FULL_LOG_INTERVAL_MS = 60_000;
 /** What a refused intake request is told to wait before retrying, in seconds. */
 const BUSY_RETRY_AFTER_SECONDS = 5;
-/** Largest body of POST /api/v1/pgo (a JSON list of queries). */
-const PGO_REQUEST_BODY_LIMIT = 1024 * 1024;
 
 /**
  * Builds the HTTP app: intake for dd-trace-go, pyroscope-go and native uploads, the JSON API
@@ -98,6 +92,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     bodyLimit: limits.maxBodyBytes,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Query strings and bodies are declared as JSON schemas on each route (see query-schema.ts);
+    // a refused parameter answers 400 naming it.
+    ajv: AJV_OPTIONS,
+    schemaErrorFormatter: queryErrorFormatter,
     // URLs the router cannot decode, parameters over its length limit.
     frameworkErrors: (err, req, reply) => answerError(err, req, reply),
     // Answers in the same JSON form as every other refusal, and counts it.
@@ -122,7 +120,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     },
   });
 
-  // Every body is read as bytes: intake parses its own formats, and the API has no JSON bodies.
+  // Every body is read as bytes: intake parses its own formats; the PGO routes read JSON (routes/pgo.ts).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
@@ -188,126 +186,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.setErrorHandler((err: unknown, req, reply) => answerError(err, req, reply));
 
-  const intake =
-    (
-      protocol: 'datadog' | 'pyroscope' | 'upload',
-      parse: (req: IntakeRequest) => IngestedProfile,
-      ok: (reply: FastifyReply, record: ProfileRecord) => unknown,
-    ) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const upload = parse({ headers: req.headers, body, query: req.query as Record<string, string | undefined> });
-      const record = await ingestProfile(options.store, upload, { maxDecompressedBytes: limits.maxDecompressedBytes });
-      metrics.profilesIngested.inc({ protocol });
-      metrics.bytesIngested.inc({ protocol }, body.length);
-      return ok(reply, record);
-    };
-
-  const intakeLimits: IntakeLimits = { ...DEFAULT_INTAKE_LIMITS, maxAttachments: limits.maxAttachments };
-  const intakeRoute = { config: { access: 'intake' } } as const;
-  const read = { config: { access: 'profiles_read' } } as const;
-
-  const datadog = intake(
-    'datadog',
-    (req) => parseDatadogUpload(req, intakeLimits),
-    (reply, record) => reply.code(200).send({ id: record.id }),
-  );
-  app.post('/profiling/v1/input', intakeRoute, datadog);
-  app.post('/api/v2/profile', intakeRoute, datadog);
-  // dd-trace-go reports telemetry to the agent; answer so it does not log errors. It sends the
-  // same credentials as its profiles (the key in DD_TRACE_AGENT_URL).
-  app.post('/telemetry/proxy/api/v2/apmtelemetry', intakeRoute, async (_req, reply) => reply.code(202).send({}));
-
-  // pyroscope-go treats anything but exactly 200 as a failure.
-  const pyroscope = intake(
-    'pyroscope',
-    (req) => parsePyroscopeUpload(req, intakeLimits),
-    (reply) => reply.code(200).send(''),
-  );
-  app.post('/ingest', intakeRoute, pyroscope);
-  app.post('/pyroscope/ingest', intakeRoute, pyroscope);
-
-  app.post(
-    '/api/v1/profiles',
-    intakeRoute,
-    intake(
-      'upload',
-      (req) => parseUpload(req, intakeLimits),
-      (reply, record) => reply.code(201).send({ id: record.id }),
-    ),
-  );
-
-  app.get('/api/v1/profiles', read, async (req) => {
-    const q = req.query as Record<string, string | undefined>;
-    const { from, to } = parseWindow(q, 'now-72h');
-    const limit = integerParam(q, 'limit', { min: 1, max: 1000, fallback: 50 });
-    const offset = integerParam(q, 'offset', { min: 0, max: MAX_OFFSET, fallback: 0 });
-    if (q.sort !== undefined && !(PROFILE_SORTS as readonly string[]).includes(q.sort)) {
-      throw new HttpError(400, 'bad_parameter', `"sort" must be one of ${PROFILE_SORTS.join(', ')}, got ${JSON.stringify(q.sort)}`);
-    }
-    const query = q.query ?? '';
-    const [profiles, total] = await Promise.all([
-      options.store.search({ query, from, to, limit, offset, sort: (q.sort as ProfileSort | undefined) ?? '-start' }),
-      options.store.index.countMatching({ query, from, to }),
-    ]);
-    return { profiles: profiles.map(publicRecord), total, from: new Date(from).toISOString(), to: new Date(to).toISOString() };
-  });
-
-  app.get('/api/v1/profiles/:id', read, async (req) => {
-    const { id } = req.params as { id: string };
-    const record = await options.store.getProfile(id);
-    if (!record) throw new HttpError(404, 'not_found', `no profile with id ${id}`);
-    return publicRecord(record);
-  });
-
-  app.get('/api/v1/profiles/:id/attachments/:name', read, async (req, reply) => {
-    const { id, name } = req.params as { id: string; name: string };
-    const found = await options.store.readAttachment(id, name);
-    if (!found) throw new HttpError(404, 'not_found', `profile ${id} has no attachment ${name} (unknown, or deleted by retention)`);
-    return reply
-      .type('application/octet-stream')
-      .header('content-disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"`)
-      .send(Buffer.from(found.bytes.buffer, found.bytes.byteOffset, found.bytes.byteLength));
-  });
-
-  app.get('/api/v1/profiles/:id/pgo', { config: { access: 'pgo_read' } }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const bytes = await options.store.readPgo(id);
-    if (!bytes) throw new HttpError(404, 'not_found', `profile ${id} has no PGO form (unknown, or no CPU profile)`);
-    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  });
-
-  registerViewRoutes(app, { store: options.store, maxDecompressedBytes: limits.maxDecompressedBytes });
-  registerPgoRoutes(app, {
+  const context: RouteContext = {
     store: options.store,
-    maxDecompressedBytes: limits.maxDecompressedBytes,
-    requestBodyLimit: PGO_REQUEST_BODY_LIMIT,
-  });
-
-  // Every service seen in the window with its PGO adoption; a service whose newest profile says
-  // pgo:false runs a build without PGO and is flagged.
-  app.get('/api/v1/services', read, async (req) => {
-    const { from, to } = parseWindow(req.query as Record<string, string | undefined>, 'now-7d');
-    const services = await options.store.index.services(from, to);
-    return {
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      services: services.map((s) => ({ ...s, withoutPgo: s.latestPgo === false })),
-    };
-  });
-
-  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
-
-  app.get('/metrics', { config: { access: options.publicMetrics === true ? 'public' : 'profiles_read' } }, async (_req, reply) => {
-    const gauges = [
-      { name: 'hotpath_store_profiles', help: 'Profiles in the index.', value: await options.store.index.count() },
-      { name: 'hotpath_intake_in_flight', help: 'Intake requests reading or processing their body.', value: gate.inFlight },
-      { name: 'hotpath_intake_queued', help: 'Intake requests waiting for a slot.', value: gate.queued },
-    ];
-    if (options.storeBytes)
-      gauges.push({ name: 'hotpath_store_blob_bytes', help: 'Bytes held by the blob store.', value: await options.storeBytes() });
-    return reply.type('text/plain; version=0.0.4').send(metrics.render(gauges));
-  });
+    limits,
+    metrics,
+    gate,
+    publicMetrics: options.publicMetrics === true,
+    storeBytes: options.storeBytes,
+  };
+  // One plugin per area; each route declares its access and its query parameters.
+  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, opsRoutes]) app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);
 
@@ -317,31 +205,4 @@ export function buildApp(options: AppOptions): FastifyInstance {
     throw new HttpError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
   });
   return app;
-}
-
-/** Largest `offset` of a profile search: far beyond any index, small enough for SQLite. */
-const MAX_OFFSET = 1_000_000_000;
-
-/** The JSON form of a profile for the API: times as RFC 3339, blob keys left out. */
-export function publicRecord(r: ProfileRecord): Record<string, unknown> {
-  return {
-    id: r.id,
-    start: new Date(r.start).toISOString(),
-    end: new Date(r.end).toISOString(),
-    received: new Date(r.receivedAt).toISOString(),
-    protocol: r.protocol,
-    service: r.service,
-    env: r.env,
-    version: r.version,
-    host: r.host,
-    runtime: r.runtime,
-    pgo: r.pgo,
-    cpuCores: r.cpuCores,
-    samples: r.sampleCount,
-    durationNanos: r.durationNanos,
-    tags: r.tags.map(([k, v]) => `${k}:${v}`),
-    attachments: r.attachments.map((a) => ({ name: a.name, size: a.size, compression: a.compression })),
-    rawDeleted: r.rawDeleted,
-    endpointCounts: r.endpointCounts,
-  };
 }

@@ -1,5 +1,5 @@
-import type { KeyStore } from './keys.js';
-import type { AppScope, KeyInfo } from './scopes.js';
+import type { AppScope, KeyInfo } from '../store/key-scopes.js';
+import type { KeyStore } from '../store/keys.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 

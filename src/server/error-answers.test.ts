@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { fixture } from '../../e2e/support/paths.js';
 import type { FsBlobs } from '../store/fs-blobs.js';
+import { fixture } from '../testing/fixtures.js';
 import { openTestApp, type TestApp } from './testing.js';
 
 const cpu = readFileSync(fixture('cpu-small-1.pprof'));

@@ -1,10 +1,15 @@
 import { IngestError } from '../ingest/errors.js';
+import { PgoSelectionError, type PgoSelectionProblem } from '../pgo/errors.js';
 import { ProfileError } from '../pprof/errors.js';
 import { QuerySyntaxError } from '../query/errors.js';
+import { TimeParamError } from '../time/parse-time.js';
 import { HttpError } from './http-error.js';
 
 /** Error codes that mean the data directory's file system has no room left (errno, SQLite result). */
 const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** The status of each reason a PGO build refuses its selection; the reason is the answer's code. */
+const PGO_SELECTION_STATUS: Record<PgoSelectionProblem, number> = { query: 400, no_profiles: 404, unreadable_pgo: 422, incompatible: 422 };
 
 function codeOf(err: unknown): unknown {
   return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
@@ -21,6 +26,8 @@ export function isDiskFull(err: unknown): boolean {
  * - HttpError as it is; IngestError with its status and reason;
  * - QuerySyntaxError: 400 with the column; ProfileError (a stored profile that cannot be read
  *   or combined): 422;
+ * - a malformed query parameter (TimeParamError, a schema validation failure): 400 bad_parameter
+ *   naming it; PgoSelectionError: its problem as the code (see PGO_SELECTION_STATUS);
  * - a full disk (ENOSPC, EDQUOT, SQLITE_FULL): 507, code disk_full;
  * - fastify's own refusals: a body over `bodyLimit` 413, a request timeout 408, any other error
  *   fastify or Node's parser marked with a 4xx statusCode (malformed request, aborted body)
@@ -34,6 +41,10 @@ export function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
   }
   if (err instanceof QuerySyntaxError) return new HttpError(400, 'query', `query: ${err.message}`, { details: { column: err.column } });
   if (err instanceof ProfileError) return new HttpError(422, 'profile', err.message);
+  if (err instanceof TimeParamError) return new HttpError(400, 'bad_parameter', err.message);
+  if (err instanceof PgoSelectionError) {
+    return new HttpError(PGO_SELECTION_STATUS[err.problem], err.problem, err.message, { details: { ...err.details } });
+  }
   if (isDiskFull(err)) {
     return new HttpError(
       507,

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { KeyStore } from '../store/keys.js';
 import { openSqliteStore, type ProfileStore } from '../store/store.js';
 import { type AppOptions, buildApp } from './app.js';
-import { KeyStore } from './keys.js';
 
 /** One secret of each kind a test needs to tell access levels apart. */
 export interface TestKeys {
@@ -61,4 +61,28 @@ export async function openTestApp(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Sends one request to `app` in process (app.inject: no socket) and returns the answer as a
+ * fetch Response, so a test of the HTTP contract reads the same whether the server is in
+ * process or a real `hotpath serve`.
+ */
+export async function injectFetch(
+  app: FastifyInstance,
+  path: string,
+  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: Uint8Array | string } = {},
+): Promise<Response> {
+  // light-my-request sends a Buffer as bytes but would serialise any other Uint8Array as JSON.
+  const body =
+    init.body instanceof Uint8Array && !Buffer.isBuffer(init.body)
+      ? Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength)
+      : init.body;
+  const res = await app.inject({ method: init.method ?? 'GET', url: path, headers: init.headers, payload: body });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, String(v));
+  }
+  return new Response(res.statusCode === 204 || res.statusCode === 304 ? null : res.rawPayload, { status: res.statusCode, headers });
 }

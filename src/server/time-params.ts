@@ -1,65 +1,33 @@
+import { parseTime, parseTimeWindow, TimeParamError } from '../time/parse-time.js';
 import { HttpError } from './http-error.js';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+export { durationMs } from '../time/parse-time.js';
 
-/** The longest duration read: the span of JavaScript dates (±100,000,000 days). */
-const MAX_DURATION_MS = 8.64e15;
-
-/** The times a parameter may name: 1970-01-01 to the last millisecond of 9999 (a date every client can print). */
-const EARLIEST_MS = 0;
-const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-/**
- * Returns a duration such as "500ms", "90s", "15m", "72h", "7d" or "1w" in ms, or null when it is
- * not one or is longer than any date range (so the result is always a finite number).
- */
-export function durationMs(text: string): number | null {
-  const m = /^(\d{1,20}(?:\.\d{1,20})?)(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!m) return null;
-  const ms = Number(m[1]) * UNIT_MS[m[2]];
-  return ms <= MAX_DURATION_MS ? ms : null;
+function asHttpError(err: unknown): unknown {
+  return err instanceof TimeParamError ? new HttpError(400, 'bad_parameter', err.message) : err;
 }
 
 /**
- * Returns a time parameter as ms since the epoch, from 1970-01-01 to the end of 9999. Accepts
- * `now`, `now-<duration>` (`now-72h`), RFC 3339 and plain ms since the epoch. Throws HttpError 400
- * (code bad_parameter) naming the parameter when the text is none of these or the time is out of
- * that range, so no later date arithmetic or formatting can fail on it.
+ * Returns a time query parameter as ms since the epoch (see parseTime in src/time). Throws
+ * HttpError 400 (code bad_parameter) naming the parameter when it is malformed or out of range.
  */
 export function parseTimeParam(value: string, name: string, now: number): number {
-  const v = value.trim();
-  let ms: number | null = null;
-  if (v === 'now') ms = now;
-  else if (v.startsWith('now-')) {
-    const ago = durationMs(v.slice(4));
-    if (ago !== null) ms = now - ago;
-  } else if (/^\d{1,16}$/.test(v)) ms = Number(v);
-  else if (/^\d{4}-\d{2}-\d{2}T/.test(v)) {
-    const parsed = Date.parse(v);
-    if (Number.isFinite(parsed)) ms = parsed;
+  try {
+    return parseTime(value, name, now);
+  } catch (err) {
+    throw asHttpError(err);
   }
-  if (ms === null) {
-    throw new HttpError(
-      400,
-      'bad_parameter',
-      `"${name}" must be now, now-<N><ms|s|m|h|d|w>, RFC 3339 or ms since the epoch, got ${JSON.stringify(value)}`,
-    );
-  }
-  if (!(ms >= EARLIEST_MS && ms <= LATEST_MS)) {
-    throw new HttpError(400, 'bad_parameter', `"${name}" must be a time from 1970-01-01 to 9999-12-31, got ${JSON.stringify(value)}`);
-  }
-  return ms;
 }
 
-/**
- * Returns the window [from, to] in ms since the epoch from `from` and `to` parameters (each as
- * parseTimeParam reads it; missing ones take the defaults, `to` defaulting to now). Throws
- * HttpError 400 naming the bad parameter.
- */
+/** Returns the window [from, to] of `from` and `to` query parameters; throws HttpError 400 naming the bad one. */
 export function parseWindow(
   q: { from?: string; to?: string },
   defaultFrom: string,
   now: number = Date.now(),
 ): { from: number; to: number } {
-  return { from: parseTimeParam(q.from ?? defaultFrom, 'from', now), to: parseTimeParam(q.to ?? 'now', 'to', now) };
+  try {
+    return parseTimeWindow(q, defaultFrom, now);
+  } catch (err) {
+    throw asHttpError(err);
+  }
 }

@@ -1,3 +1,4 @@
+import type { ServiceAdoption } from '../api/types.js';
 import type { ProfileRecord } from './types.js';
 
 /** Columns search results can be ordered by. */
@@ -80,20 +81,8 @@ export interface ProfileIndex {
   close(): Promise<void>;
 }
 
-/** One service seen in a window, for PGO adoption. */
-export interface ServiceSummary {
-  service: string;
-  envs: string[];
-  /** Version of its newest profile. */
-  latestVersion: string;
-  profiles: number;
-  /** Mean CPU cores over its CPU profiles; null when it has none. */
-  cpuCores: number | null;
-  /** Share (0..1) of its profiles tagged pgo:true, among those that say either way. */
-  pgoShare: number;
-  /** pgo tag of its newest profile: true, false, or null when not sent. */
-  latestPgo: boolean | null;
-}
+/** One service seen in a window, for PGO adoption (declared with the API, which answers it as is). */
+export type ServiceSummary = ServiceAdoption;
 
 const SORTS: ReadonlySet<string> = new Set<string>(PROFILE_SORTS);
 

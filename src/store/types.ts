@@ -1,3 +1,5 @@
+import type { ProfileOrigin } from '../api/types.js';
+
 /** How a stored attachment's bytes are compressed, as received from the client. */
 export type AttachmentCompression = 'gzip' | 'zstd' | 'none';
 
@@ -10,8 +12,8 @@ export interface StoredAttachment {
   compression: AttachmentCompression;
 }
 
-/** The intake protocol a profile arrived through. */
-export type ProfileProtocol = 'datadog' | 'pyroscope' | 'upload' | 'scrape';
+// The protocol and the origin fields are the API's as well: declared once in src/api.
+export type { ProfileProtocol } from '../api/types.js';
 
 /**
  * One stored profile as the index knows it: plain, JSON-serialisable data. The bytes live in the
@@ -19,23 +21,13 @@ export type ProfileProtocol = 'datadog' | 'pyroscope' | 'upload' | 'scrape';
  * service, env, version, host and pgo too, as tags); the named scalar fields are copies for
  * display and sorting.
  */
-export interface ProfileRecord {
+export interface ProfileRecord extends ProfileOrigin {
   id: string;
   /** Start and end of the profiled period, ms since the epoch. */
   start: number;
   end: number;
   /** When the server stored the profile (server clock, ms since the epoch); retention ages count from here. */
   receivedAt: number;
-  protocol: ProfileProtocol;
-  service: string;
-  env: string;
-  version: string;
-  host: string;
-  runtime: string;
-  /** Whether the service was built with PGO; null when the client did not say. */
-  pgo: boolean | null;
-  /** Average CPU cores used during the profile; null when there is no CPU profile. */
-  cpuCores: number | null;
   sampleCount: number;
   durationNanos: number;
   /** Every tag as [key, value] in the order received; a key may repeat. */

@@ -76,98 +76,18 @@ export async function download(path: string, filename: string, body?: unknown): 
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export interface ProfileJson {
-  id: string;
-  start: string;
-  end: string;
-  service: string;
-  env: string;
-  version: string;
-  host: string;
-  pgo: boolean | null;
-  cpuCores: number | null;
-  samples: number;
-  durationNanos: number;
-  tags: string[];
-  attachments: Array<{ name: string; size: number }>;
-  rawDeleted: boolean;
-}
-
-export interface FacetValue {
-  value: string;
-  count: number;
-}
-
-export interface TreeJson {
-  names: string[];
-  name: number[];
-  depth: number[];
-  self?: number[];
-  total?: number[];
-  before?: number[];
-  after?: number[];
-}
-
-export interface SampleTypeJson {
-  key: string;
-  attachment: string;
-  type: string;
-  unit: string;
-}
-
-export interface FlameJson {
-  profiles: number;
-  profileIds: string[];
-  seconds: number;
-  sampleTypes: SampleTypeJson[];
-  sampleType: string;
-  unit: string;
-  total: number;
-  /** Frames in the full tree, and how many of the smallest the server left out (maxNodes). */
-  nodes: number;
-  droppedNodes: number;
-  tree: TreeJson;
-  top: Array<{ name: string; flat: number; cum: number }>;
-  skipped: Array<{ id: string; reason: string }>;
-}
-
-export interface DiffSide {
-  profiles: number;
-  profileIds: string[];
-  seconds: number;
-  total: number;
-}
-
-export interface DiffJson {
-  before: DiffSide;
-  after: DiffSide;
-  normalize: string;
-  unit: string;
-  sampleType: string;
-  sampleTypes: SampleTypeJson[];
-  tree: TreeJson;
-  changes: Array<{ name: string; before: number; after: number; delta: number }>;
-}
-
-export interface ServiceJson {
-  service: string;
-  envs: string[];
-  latestVersion: string;
-  profiles: number;
-  cpuCores: number | null;
-  pgoShare: number;
-  latestPgo: boolean | null;
-  withoutPgo: boolean;
-}
-
-export interface ExplainJson {
-  query: string;
-  profileIds: string[];
-  debugQuery: string;
-  valueType: string;
-  totalWeight: number;
-  thresholdPercent: number;
-  hotCount: number;
-  edgeCount: number;
-  edges: Array<{ caller: string; callee: string; offset: number; weight: number; sharePercent: number; hot: boolean }>;
-}
+// The API's answers, declared once beside the server (src/api/types.d.ts) and compiled here too.
+export type {
+  DiffJson,
+  DiffSide,
+  ExplainJson,
+  FacetsJson,
+  FacetValue,
+  FlameJson,
+  ProfileJson,
+  ProfileListJson,
+  SampleTypeJson,
+  ServiceJson,
+  ServicesJson,
+  TreeJson,
+} from '../../src/api/types.js';

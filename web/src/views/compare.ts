@@ -1,4 +1,4 @@
-import { type ApiError, type DiffJson, type FlameJson, getJson, type ServiceJson } from '../api.js';
+import { type ApiError, type DiffJson, type FlameJson, getJson, type ServicesJson } from '../api.js';
 import { type TimeWindow, timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { clickableRow, h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
@@ -25,22 +25,18 @@ export const compareView: View = async (root, ctx) => {
   const { from, to } = range;
   const normalize = p.get('normalize') ?? 'second';
 
-  const beforeInput = h('input', {
-    class: 'query',
-    type: 'search',
-    name: 'before',
-    value: beforeId ? `profile-id:${beforeId}` : before,
-    'aria-label': 'Before query',
-    placeholder: 'before: service:api pgo:false',
-  });
-  const afterInput = h('input', {
-    class: 'query',
-    type: 'search',
-    name: 'after',
-    value: afterId ? `profile-id:${afterId}` : after,
-    'aria-label': 'After query',
-    placeholder: 'after: service:api pgo:true',
-  });
+  /** The query field of one side: a profile id given in the URL shows as its profile-id: query. */
+  const sideInput = (side: 'before' | 'after', query: string, id: string, pgo: boolean) =>
+    h('input', {
+      class: 'query',
+      type: 'search',
+      name: side,
+      value: id ? `profile-id:${id}` : query,
+      'aria-label': `${side === 'before' ? 'Before' : 'After'} query`,
+      placeholder: `${side}: service:api pgo:${pgo}`,
+    });
+  const beforeInput = sideInput('before', before, beforeId, false);
+  const afterInput = sideInput('after', after, afterId, true);
   const beforeError = h('div', { class: 'query-error', role: 'alert', hidden: true });
   const afterError = h('div', { class: 'query-error', role: 'alert', hidden: true });
   // A preset range re-runs the comparison with the fields as they are.
@@ -66,7 +62,7 @@ export const compareView: View = async (root, ctx) => {
       normalize: norm.value,
     });
   });
-  getJson<{ services: ServiceJson[] }>('services', { from: 'now-30d' })
+  getJson<ServicesJson>('services', { from: 'now-30d' })
     .then((r) => {
       for (const s of r.services) presetSelect.append(h('option', { value: s.service }, s.service));
     })

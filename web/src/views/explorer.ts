@@ -1,4 +1,4 @@
-import { type ApiError, type FacetValue, getJson, type ProfileJson } from '../api.js';
+import { type ApiError, type FacetsJson, getJson, type ProfileJson, type ProfileListJson } from '../api.js';
 import { queryBar } from '../components/query-bar.js';
 import { windowOf, windowParams } from '../components/time-range.js';
 import { h, replace } from '../dom.js';
@@ -36,12 +36,12 @@ export const explorerView: View = async (root, ctx) => {
   const results = h('section', { 'aria-label': 'Profiles', 'data-testid': 'results' }, h('p', { class: 'muted' }, 'Searching…'));
   replace(root, h('h1', {}, 'Profiles'), bar.element, h('div', { class: 'layout' }, facetsBox, results));
 
-  let list: { profiles: ProfileJson[]; total: number };
-  let facets: { total: number; facets: Record<string, FacetValue[]> };
+  let list: ProfileListJson;
+  let facets: FacetsJson;
   try {
     [list, facets] = await Promise.all([
-      getJson<{ profiles: ProfileJson[]; total: number }>('profiles', { query, from, to, sort, limit: size, offset: (page - 1) * size }),
-      getJson<{ total: number; facets: Record<string, FacetValue[]> }>('facets', { query, from, to }),
+      getJson<ProfileListJson>('profiles', { query, from, to, sort, limit: size, offset: (page - 1) * size }),
+      getJson<FacetsJson>('facets', { query, from, to }),
     ]);
   } catch (err) {
     if (ctx.isStale()) return;

@@ -6,7 +6,7 @@ import { FlameGraph } from '../flame/flame-graph.js';
 import { describeRange, formatTime, formatValue } from '../format.js';
 import { serviceQuery } from '../query-terms.js';
 import { href, navigate, updateParams, withParams } from '../route.js';
-import type { View } from '../view.js';
+import { loadForView, type View } from '../view.js';
 
 /** Human names of common Go sample types. */
 function sampleTypeLabel(t: { attachment: string; type: string; unit: string }): string {
@@ -36,20 +36,14 @@ export const flameView: View = async (root, ctx) => {
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading the flame graph…'));
   replace(root, title, meta, body);
 
-  let data: FlameJson;
-  let record: ProfileJson | null = null;
-  try {
-    [data, record] = await Promise.all([
+  const loaded = await loadForView(ctx, body, 'The flame graph could not be built.', () =>
+    Promise.all([
       getJson<FlameJson>('flamegraph', { ...selection, type: p.get('type') }),
       id !== undefined ? getJson<ProfileJson>(`profiles/${encodeURIComponent(id)}`) : Promise.resolve(null),
-    ]);
-  } catch (err) {
-    if (ctx.isStale()) return;
-    ctx.showError(err);
-    replace(body, h('p', { class: 'empty' }, 'The flame graph could not be built.'));
-    return;
-  }
-  if (ctx.isStale()) return;
+    ]),
+  );
+  if (loaded === undefined) return;
+  const [data, record] = loaded;
   performance.mark('hotpath:data-loaded');
 
   if (record) {

@@ -1,11 +1,11 @@
-import { download, type ExplainJson, getJson, type ProfileJson, type ServiceJson } from '../api.js';
+import { download, type ExplainJson, getJson, type ProfileListJson, type ServiceJson, type ServicesJson } from '../api.js';
 import { copyButton } from '../components/copy-button.js';
 import { timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { h, replace } from '../dom.js';
 import { describeRange, formatTime } from '../format.js';
 import { serviceQuery } from '../query-terms.js';
 import { href, navigate } from '../route.js';
-import type { View } from '../view.js';
+import { loadForView, type View } from '../view.js';
 
 /** Quotes a query for a POSIX shell. */
 function shellQuote(s: string): string {
@@ -19,16 +19,9 @@ export const servicesView: View = async (root, ctx) => {
   const range = timeRange(win, (w) => navigate(['services'], windowParams(w))).element;
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading services…'));
   replace(root, h('div', { class: 'row' }, h('h1', { class: 'grow' }, 'Services and PGO'), range), body);
-  let services: ServiceJson[];
-  try {
-    services = (await getJson<{ services: ServiceJson[] }>('services', { ...win })).services;
-  } catch (err) {
-    if (ctx.isStale()) return;
-    ctx.showError(err);
-    replace(body, h('p', { class: 'empty' }, 'Services could not be loaded.'));
-    return;
-  }
-  if (ctx.isStale()) return;
+  const loaded = await loadForView(ctx, body, 'Services could not be loaded.', () => getJson<ServicesJson>('services', { ...win }));
+  if (loaded === undefined) return;
+  const services = loaded.services;
   if (services.length === 0) {
     replace(body, h('p', { class: 'empty', 'data-testid': 'empty' }, `No service sent profiles ${describeRange(win.from, win.to)}.`));
     return;
@@ -120,7 +113,7 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
   replace(root, h('p', {}, h('a', { href: href(['services']) }, '← Services')), h('h1', {}, `${service}: default.pgo`), body);
   let info: ServiceJson | undefined;
   try {
-    info = (await getJson<{ services: ServiceJson[] }>('services', { from: 'now-30d' })).services.find((s) => s.service === service);
+    info = (await getJson<ServicesJson>('services', { from: 'now-30d' })).services.find((s) => s.service === service);
   } catch (err) {
     if (!ctx.isStale()) ctx.showError(err);
     return;
@@ -162,7 +155,7 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
   if (ctx.isStale()) return;
   // Who the profiles are (time, host, version, CPU), not only their ids; filled in when it arrives.
   const usedSlot = h('div', {}, h('ul', {}, ...explain.profileIds.map((id) => h('li', {}, h('a', { href: href(['profile', id]) }, id)))));
-  getJson<{ profiles: ProfileJson[] }>('profiles', { query: explain.debugQuery, from: 'now-72h', sort: '-cpu', limit: 100 })
+  getJson<ProfileListJson>('profiles', { query: explain.debugQuery, from: 'now-72h', sort: '-cpu', limit: 100 })
     .then(({ profiles }) => {
       if (ctx.isStale() || profiles.length === 0) return;
       replace(

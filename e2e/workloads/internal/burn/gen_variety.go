@@ -1,11 +1,9 @@
 //go:build ignore
 
 // gen_variety writes variety_gen.go: the v00..v63 function family used to
-// produce many distinct call stacks. Regenerate with
-//
-//	cd e2e/workloads/internal/burn && go run gen_variety.go && gofmt -l .
-//
-// The output is deterministic and checked in.
+// produce many distinct call stacks. `go generate ./...` in e2e/workloads runs
+// it (the tests' support code does so before every build); the output is not
+// checked in, and is the same bytes on every run (e2e/generated-code.test.ts).
 package main
 
 import (
@@ -76,7 +74,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile("variety_gen.go", src, 0o644); err != nil {
+	// Written aside and renamed into place, so a build running at the same time
+	// (tests build the workloads from several processes) never reads half a file;
+	// a leading dot keeps the go tool from reading the temporary file.
+	tmp := fmt.Sprintf(".variety_gen.go.%d.tmp", os.Getpid())
+	if err := os.WriteFile(tmp, src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.Rename(tmp, "variety_gen.go"); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -1,5 +1,7 @@
 package burn
 
+//go:generate go run gen_variety.go
+
 import (
 	"strconv"
 	"strings"

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { buildFlameTree } from '../src/flame/flame-tree.js';
-import { parseProfile } from '../src/pprof/parse.js';
-import { type Profile, valueIndex } from '../src/pprof/profile.js';
-import { functionTotals } from '../src/pprof/stats.js';
-import { ddTraceGoUpload } from './support/dd-upload.js';
-import { fixture } from './support/paths.js';
-import { type RunningServer, startServer } from './support/server.js';
+import type { DiffJson, FlameJson } from '../../api/types.js';
+import { buildFlameTree } from '../../flame/flame-tree.js';
+import { parseProfile } from '../../pprof/parse.js';
+import { type Profile, valueIndex } from '../../pprof/profile.js';
+import { functionTotals } from '../../pprof/stats.js';
+import { ddTraceGoUpload } from '../../testing/dd-upload.js';
+import { fixture } from '../../testing/fixtures.js';
+import { injectFetch, openTestApp, type TestApp } from '../testing.js';
 
-// The views the web UI draws, against a real `hotpath serve` holding profiles of real Go programs.
+// The views the web UI draws, in process (app.inject) over a real store holding profiles of real
+// Go programs.
 
 const json = readFileSync(fixture('cpu-json.pprof'));
 const sort = readFileSync(fixture('cpu-sort.pprof'));
@@ -23,33 +25,12 @@ function cpuTotal(p: Profile): number {
   return sum;
 }
 
-interface TreeJson {
-  names: string[];
-  name: number[];
-  depth: number[];
-  self: number[];
-  total: number[];
-}
-
-interface FlameJson {
-  profiles: number;
-  profileIds: string[];
-  seconds: number;
-  sampleTypes: Array<{ key: string; attachment: string; type: string; unit: string }>;
-  sampleType: string;
-  unit: string;
-  total: number;
-  tree: TreeJson;
-  top: Array<{ name: string; flat: number; cum: number }>;
-  skipped: Array<{ id: string; reason: string }>;
-}
-
 describe('UI views: flame graph, diff, facets and paging', () => {
-  let server: RunningServer;
+  let server: TestApp;
   const ids: Record<string, string> = {};
 
-  const get = (path: string, key: string | null = server.appKey): Promise<Response> =>
-    fetch(`${server.url}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
+  const get = (path: string, key: string | null = server.keys.admin): Promise<Response> =>
+    injectFetch(server.app, path, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
   const getJson = async <T>(path: string, status = 200): Promise<T> => {
     const res = await get(path);
     const body = (await res.json()) as T;
@@ -58,12 +39,12 @@ describe('UI views: flame graph, diff, facets and paging', () => {
   };
 
   before(async () => {
-    server = await startServer();
+    server = await openTestApp();
     const upload = async (name: string, body: Uint8Array, tags: string) => {
-      const res = await fetch(`${server.url}/api/v1/profiles?tags=${encodeURIComponent(tags)}`, {
+      const res = await injectFetch(server.app, `/api/v1/profiles?tags=${encodeURIComponent(tags)}`, {
         method: 'POST',
         body,
-        headers: { authorization: `Bearer ${server.apiKey}` },
+        headers: { authorization: `Bearer ${server.keys.api}` },
       });
       assert.equal(res.status, 201);
       ids[name] = ((await res.json()) as { id: string }).id;
@@ -74,17 +55,15 @@ describe('UI views: flame graph, diff, facets and paging', () => {
     await upload('small', small, 'service:api,env:staging,version:7');
     // dd-trace-go sends CPU and heap profiles of one period together.
     const dd = ddTraceGoUpload({ cpu: small, heap, tags: 'service:dd,env:prod', end: new Date(Date.now() - 2 * 3600_000) });
-    const res = await fetch(`${server.url}/profiling/v1/input`, {
+    const res = await injectFetch(server.app, '/profiling/v1/input', {
       method: 'POST',
       body: dd.body,
-      headers: { 'content-type': dd.contentType, authorization: `Bearer ${server.apiKey}` },
+      headers: { 'content-type': dd.contentType, authorization: `Bearer ${server.keys.api}` },
     });
     assert.equal(res.status, 200);
     ids.dd = ((await res.json()) as { id: string }).id;
   });
-  after(async () => {
-    await server.stop();
-  });
+  after(() => server.close());
 
   it('draws one profile: totals, tree layout and the top table match the profile itself', async () => {
     const body = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.json}`);
@@ -110,8 +89,8 @@ describe('UI views: flame graph, diff, facets and paging', () => {
   });
 
   it('sends at most maxNodes frames, the largest, with totals unchanged', async () => {
-    const full = await getJson<FlameJson & { nodes: number; droppedNodes: number }>(`/api/v1/flamegraph?id=${ids.json}`);
-    const small = await getJson<FlameJson & { nodes: number; droppedNodes: number }>(`/api/v1/flamegraph?id=${ids.json}&maxNodes=100`);
+    const full = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.json}`);
+    const small = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.json}&maxNodes=100`);
     assert.equal(full.droppedNodes, 0);
     assert.equal(small.nodes, full.tree.name.length);
     assert.equal(small.tree.name.length, 100);
@@ -149,12 +128,6 @@ describe('UI views: flame graph, diff, facets and paging', () => {
   });
 
   it('diffs two workloads per profile, and a selection with itself is all zero', async () => {
-    interface DiffJson {
-      before: { profiles: number; total: number };
-      after: { profiles: number; total: number };
-      tree: TreeJson & { before: number[]; after: number[] };
-      changes: Array<{ name: string; before: number; after: number; delta: number }>;
-    }
     const d = await getJson<DiffJson>(`/api/v1/diff?beforeId=${ids.json}&afterId=${ids.sort}&normalize=profile`);
     assert.equal(d.before.total, cpuTotal(parseProfile(json)));
     assert.equal(d.after.total, cpuTotal(parseProfile(sort)));
@@ -171,9 +144,7 @@ describe('UI views: flame graph, diff, facets and paging', () => {
     for (let i = 1; i < d.changes.length; i++) assert.ok(Math.abs(d.changes[i - 1].delta) >= Math.abs(d.changes[i].delta));
 
     // Per second: each side divided by its own profiled seconds.
-    const perSecond = await getJson<DiffJson & { before: { seconds: number } }>(
-      `/api/v1/diff?beforeId=${ids.json}&afterId=${ids.sort}&normalize=second`,
-    );
+    const perSecond = await getJson<DiffJson>(`/api/v1/diff?beforeId=${ids.json}&afterId=${ids.sort}&normalize=second`);
     assert.ok(Math.abs(perSecond.before.total - d.before.total / perSecond.before.seconds) < 1e-6 * d.before.total);
 
     const same = await getJson<DiffJson>(

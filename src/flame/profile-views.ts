@@ -1,9 +1,9 @@
-import type { FlameTreeAccumulator, FunctionTotalByName } from '../flame/flame-tree.js';
 import { decompressAsync } from '../pprof/compression.js';
 import { decodeProfile } from '../pprof/decode.js';
 import type { Profile } from '../pprof/profile.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
+import type { FlameTreeAccumulator } from './flame-tree.js';
 
 /** One value column of one attachment, named `<attachment>:<type>` (e.g. `cpu.pprof:cpu`). */
 export interface SampleTypeOption {
@@ -179,24 +179,4 @@ export async function readProfiles(
     return null;
   });
   return { profiles, skipped };
-}
-
-/** Per-function flat values of two sides, joined by name, with the largest changes first. */
-export function largestChanges(
-  before: readonly FunctionTotalByName[],
-  after: readonly FunctionTotalByName[],
-  limit: number,
-): Array<{ name: string; before: number; after: number; delta: number }> {
-  const joined = new Map<string, { name: string; before: number; after: number; delta: number }>();
-  for (const f of before) joined.set(f.name, { name: f.name, before: f.flat, after: 0, delta: -f.flat });
-  for (const f of after) {
-    const row = joined.get(f.name) ?? { name: f.name, before: 0, after: 0, delta: 0 };
-    row.after = f.flat;
-    row.delta = row.after - row.before;
-    joined.set(f.name, row);
-  }
-  return [...joined.values()]
-    .filter((r) => r.delta !== 0)
-    .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || (a.name < b.name ? -1 : 1))
-    .slice(0, limit);
 }

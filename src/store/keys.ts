@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { APP_SCOPES, type AppScope, type KeyInfo, type KeyKind } from './scopes.js';
+import { APP_SCOPES, type AppScope, type KeyInfo, type KeyKind } from './key-scopes.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { hotpathBin } from '../../e2e/support/paths.js';
 import { AMPLIFICATION_CASES, type AmplificationCase } from '../pprof/amplification.testing.js';
 import { DECODED_BYTES_PER_INPUT_BYTE } from '../pprof/budget.js';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../pprof/compression.js';
+import { hotpathBin } from '../testing/hotpath-bin.js';
 
 // Amplification files (a few KB to a few MB compressed, up to 150 MB decompressed) given to
 // the CLI as a user would: every command answers with one line naming the file and exit 1,

@@ -1,0 +1,230 @@
+// The JSON the HTTP API answers, written once: the server's routes build these shapes, the web
+// UI (web/tsconfig.json compiles this file) and the end-to-end tests read them. A declaration
+// file because it holds only types: the web build can include it from outside its rootDir,
+// and nothing of it exists at run time. Times are RFC 3339 strings.
+
+/** Every refusal: a message saying what to fix and a machine-readable code (the reason label in /metrics). */
+export interface ErrorJson {
+  error: string;
+  code: string;
+  /** Column of a query syntax error (code `query`). */
+  column?: number;
+}
+
+/** The answer to an upload (POST /api/v1/profiles, dd-trace-go intake): the stored profile's id. */
+export interface StoredJson {
+  id: string;
+}
+
+/** The intake protocol a profile arrived through. */
+export type ProfileProtocol = 'datadog' | 'pyroscope' | 'upload' | 'scrape';
+
+/** What a stored profile says about the program it came from: the same in the store's record and in the API. */
+export interface ProfileOrigin {
+  protocol: ProfileProtocol;
+  service: string;
+  env: string;
+  version: string;
+  host: string;
+  runtime: string;
+  /** Whether the service was built with PGO; null when the client did not say. */
+  pgo: boolean | null;
+  /** Average CPU cores used during the profile; null when there is no CPU profile. */
+  cpuCores: number | null;
+}
+
+/** One stored profile (GET /api/v1/profiles/:id, the rows of GET /api/v1/profiles). */
+export interface ProfileJson extends ProfileOrigin {
+  id: string;
+  start: string;
+  end: string;
+  received: string;
+  samples: number;
+  durationNanos: number;
+  /** Every tag as `key:value`, in the order received. */
+  tags: string[];
+  attachments: Array<{ name: string; size: number; compression: string }>;
+  rawDeleted: boolean;
+  endpointCounts: Record<string, number> | null;
+}
+
+/** GET /api/v1/profiles: one page of a search and how many profiles match in all. */
+export interface ProfileListJson {
+  profiles: ProfileJson[];
+  total: number;
+  from: string;
+  to: string;
+}
+
+export interface FacetValue {
+  value: string;
+  count: number;
+}
+
+/** GET /api/v1/facets: how many profiles match, and the most common values of each field among them. */
+export interface FacetsJson {
+  total: number;
+  facets: Record<string, FacetValue[]>;
+}
+
+/**
+ * A flame tree as drawing code reads it: frames depth-first, `name` indexing `names`. A flame
+ * graph has self and total per frame, a diff before and after.
+ */
+export interface TreeJson {
+  names: string[];
+  name: number[];
+  depth: number[];
+  self?: number[];
+  total?: number[];
+  before?: number[];
+  after?: number[];
+}
+
+export interface FlameTreeJson extends TreeJson {
+  self: number[];
+  total: number[];
+}
+
+export interface DiffTreeJson extends TreeJson {
+  before: number[];
+  after: number[];
+}
+
+/** One value column of one attachment, keyed `<attachment>:<type>` (e.g. `cpu.pprof:cpu`). */
+export interface SampleTypeJson {
+  key: string;
+  attachment: string;
+  type: string;
+  unit: string;
+}
+
+/** A selected profile left out of a view, and why. */
+export interface SkippedJson {
+  id: string;
+  reason: string;
+}
+
+export interface FunctionTotalJson {
+  name: string;
+  flat: number;
+  cum: number;
+}
+
+/** GET /api/v1/flamegraph: one profile, or the profiles matching a query, as one tree. */
+export interface FlameJson {
+  profiles: number;
+  profileIds: string[];
+  seconds: number;
+  sampleTypes: SampleTypeJson[];
+  sampleType: string;
+  unit: string;
+  total: number;
+  /** Frames in the full tree, and how many of the smallest the server left out (maxNodes). */
+  nodes: number;
+  droppedNodes: number;
+  tree: FlameTreeJson;
+  top: FunctionTotalJson[];
+  skipped: SkippedJson[];
+}
+
+/** One side of a diff, its totals scaled as the diff's `normalize` says. */
+export interface DiffSide {
+  profiles: number;
+  profileIds: string[];
+  seconds: number;
+  total: number;
+  skipped: SkippedJson[];
+}
+
+export interface FunctionChangeJson {
+  name: string;
+  before: number;
+  after: number;
+  delta: number;
+}
+
+/** GET /api/v1/diff: two selections in one tree, per second, per profile or as summed. */
+export interface DiffJson {
+  before: DiffSide;
+  after: DiffSide;
+  normalize: 'second' | 'profile' | 'none';
+  unit: string;
+  sampleType: string;
+  sampleTypes: SampleTypeJson[];
+  nodes: number;
+  droppedNodes: number;
+  tree: DiffTreeJson;
+  changes: FunctionChangeJson[];
+}
+
+/** One service seen in a window, with its PGO adoption (what the store's index answers). */
+export interface ServiceAdoption {
+  service: string;
+  envs: string[];
+  /** Version of its newest profile. */
+  latestVersion: string;
+  profiles: number;
+  /** Mean CPU cores over its CPU profiles; null when it has none. */
+  cpuCores: number | null;
+  /** Share (0..1) of its profiles tagged pgo:true, among those that say either way. */
+  pgoShare: number;
+  /** pgo tag of its newest profile: true, false, or null when not sent. */
+  latestPgo: boolean | null;
+}
+
+/** One service of GET /api/v1/services. */
+export interface ServiceJson extends ServiceAdoption {
+  /** Its newest profile says pgo:false: it runs a build without PGO. */
+  withoutPgo: boolean;
+}
+
+/** GET /api/v1/services. */
+export interface ServicesJson {
+  from: string;
+  to: string;
+  services: ServiceJson[];
+}
+
+export interface HotCallSiteJson {
+  caller: string;
+  callee: string;
+  offset: number;
+  weight: number;
+  sharePercent: number;
+  hot: boolean;
+}
+
+/** GET /api/v1/pgo/explain: the hot call sites of the default.pgo one query would build. */
+export interface ExplainJson {
+  query: string;
+  profileIds: string[];
+  debugQuery: string;
+  valueType: string;
+  totalWeight: number;
+  thresholdPercent: number;
+  hotCount: number;
+  edgeCount: number;
+  edges: HotCallSiteJson[];
+}
+
+/** One query of a PGO build as run (runtime:go added), with how many profiles it matched. */
+export interface PgoQueryJson {
+  query: string;
+  from: string;
+  to: string;
+  limit: number;
+  matched: number;
+}
+
+/** POST /api/v1/pgo with `Accept: application/json`: the default.pgo (base64) and where it came from. */
+export interface PgoAnswerJson {
+  profiles: Array<{ id: string; service: string; env: string; version: string; cpuCores: number | null; start: string; end: string }>;
+  queries: PgoQueryJson[];
+  sha256: string;
+  bytes: number;
+  samples: number;
+  notInlined: string[];
+  debugQuery: string;
+  pgo: string;
+}

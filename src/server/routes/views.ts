@@ -1,0 +1,267 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { DiffJson, FacetsJson, FlameJson, FlameTreeJson } from '../../api/types.js';
+import { diffTree } from '../../flame/diff.js';
+import { type FlameTree, FlameTreeAccumulator, pruneFlameTree } from '../../flame/flame-tree.js';
+import {
+  type AccumulatedView,
+  AttachmentReader,
+  accumulateProfiles,
+  parseSampleTypeKey,
+  readProfiles,
+  type SampleTypeOption,
+  sampleTypeOptions,
+} from '../../flame/profile-views.js';
+import { encodeProfileGzipAsync } from '../../pprof/encode.js';
+import { ProfileError } from '../../pprof/errors.js';
+import { mergeProfiles } from '../../pprof/merge.js';
+import { QuerySyntaxError } from '../../query/errors.js';
+import type { ProfileStore } from '../../store/store.js';
+import type { ProfileRecord } from '../../store/types.js';
+import { HttpError } from '../http-error.js';
+import { integerSchema, oneOf, querySchema, TEXT } from '../query-schema.js';
+import { parseWindow } from '../time-params.js';
+import { PROFILES_READ, type RouteContext, safeFileName } from './context.js';
+
+/** Most profiles one aggregate or one side of a diff reads. */
+const MAX_PROFILES = 1000;
+const DEFAULT_PROFILES = 100;
+/** Rows of the top-functions table and of the largest changes. */
+const TOP_ROWS = 1000;
+const CHANGE_ROWS = 200;
+
+/** Largest tree a view sends by default: canvas stays smooth, and smaller frames are under a pixel wide anyway. */
+const DEFAULT_MAX_NODES = 50_000;
+const MAX_MAX_NODES = 1_000_000;
+
+/** The parameters of the flame graph views; every one is checked before any profile is read. */
+interface ViewQuery {
+  id?: string;
+  query?: string;
+  beforeId?: string;
+  before?: string;
+  afterId?: string;
+  after?: string;
+  from?: string;
+  to?: string;
+  type?: string;
+  normalize?: 'second' | 'profile' | 'none';
+  limit: number;
+  maxNodes: number;
+}
+
+const VIEW_QUERY = querySchema({
+  id: TEXT,
+  query: TEXT,
+  from: TEXT,
+  to: TEXT,
+  type: TEXT,
+  limit: integerSchema(1, MAX_PROFILES, DEFAULT_PROFILES),
+  maxNodes: integerSchema(1, MAX_MAX_NODES, DEFAULT_MAX_NODES),
+});
+
+const DIFF_QUERY = querySchema({
+  ...VIEW_QUERY.properties,
+  beforeId: TEXT,
+  before: TEXT,
+  afterId: TEXT,
+  after: TEXT,
+  normalize: oneOf(['second', 'profile', 'none']),
+});
+
+/** Which profiles a view shows: one by id, or the newest `limit` matching a query in a window. */
+interface SelectionParams {
+  id?: string;
+  query?: string;
+  from: string;
+  to: string;
+  limit: number;
+}
+
+function selectionParams(q: ViewQuery, idName: 'id' | 'beforeId' | 'afterId', queryName: 'query' | 'before' | 'after'): SelectionParams {
+  const id = q[idName];
+  const query = q[queryName];
+  if (id === undefined && query === undefined) {
+    throw new HttpError(400, 'bad_parameter', `give a profile id ("${idName}") or a search query ("${queryName}")`);
+  }
+  return { id, query, from: q.from ?? 'now-72h', to: q.to ?? 'now', limit: q.limit };
+}
+
+/** Returns the records of a selection, newest first; refuses an unknown id, a bad query or an empty result. */
+async function selectRecords(store: ProfileStore, s: SelectionParams, side = ''): Promise<ProfileRecord[]> {
+  const label = side === '' ? '' : `${side}: `;
+  if (s.id !== undefined) {
+    const record = await store.getProfile(s.id);
+    if (record === null) throw new HttpError(404, 'not_found', `${label}no profile with id ${s.id}`);
+    return [record];
+  }
+  const { from, to } = parseWindow(s, 'now-72h');
+  let records: ProfileRecord[];
+  try {
+    records = await store.search({ query: s.query ?? '', from, to, limit: s.limit, sort: '-start' });
+  } catch (err) {
+    if (err instanceof QuerySyntaxError) {
+      throw new HttpError(400, 'query', `${label}query: ${err.message}`, { details: { column: err.column, side: side || undefined } });
+    }
+    throw err;
+  }
+  if (records.length === 0) {
+    throw new HttpError(404, 'no_profiles', `${label}no profiles match ${JSON.stringify(s.query ?? '')} between ${s.from} and ${s.to}`);
+  }
+  return records;
+}
+
+/** Picks the sample type to show: the requested key if the newest profile offers it, else its default. */
+async function chooseSampleType(
+  reader: AttachmentReader,
+  records: readonly ProfileRecord[],
+  requested: string | undefined,
+): Promise<{ options: SampleTypeOption[]; key: string; attachment: string; type: string }> {
+  const { options, preferred } = await sampleTypeOptions(reader, records[0]);
+  const key = requested ?? preferred;
+  if (key === null) {
+    throw new HttpError(422, 'no_data', `profile ${records[0].id} has no readable profile attachment (raw data deleted, or not a profile)`);
+  }
+  const parsed = parseSampleTypeKey(key);
+  if (parsed === null) {
+    throw new HttpError(400, 'bad_parameter', `"type" must be <attachment>:<sample type>, like cpu.pprof:cpu, got ${JSON.stringify(key)}`);
+  }
+  if (requested !== undefined && !options.some((o) => o.key === key)) {
+    const offered = options.map((o) => o.key).join(', ') || 'none';
+    throw new HttpError(400, 'bad_parameter', `sample type ${JSON.stringify(key)} is not in profile ${records[0].id}; it has: ${offered}`);
+  }
+  return { options, key, ...parsed };
+}
+
+/** The JSON form of a flame tree: plain arrays, depth-first, children by name. */
+function treeJson(t: FlameTree): FlameTreeJson {
+  return { names: t.names, name: Array.from(t.name), depth: Array.from(t.depth), self: Array.from(t.self), total: Array.from(t.total) };
+}
+
+/**
+ * Registers the read-only views the web UI draws: GET /api/v1/flamegraph (render-ready tree and
+ * top functions of one profile or of the profiles matching a query), GET /api/v1/flamegraph/pprof
+ * (the same selection merged into one pprof), GET /api/v1/diff (two selections as one diff tree,
+ * normalised per second or per profile) and GET /api/v1/facets.
+ */
+export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  const reader = () => new AttachmentReader(ctx.store, ctx.limits.maxDecompressedBytes);
+  const viewOptions = { ...PROFILES_READ, schema: { querystring: VIEW_QUERY } };
+
+  app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph', viewOptions, async (req): Promise<FlameJson> => {
+    const q = req.query;
+    const attachments = reader();
+    const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
+    const chosen = await chooseSampleType(attachments, records, q.type);
+    const accumulator = new FlameTreeAccumulator();
+    const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator });
+    if (view.used.length === 0) {
+      throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, {
+        details: {
+          skipped: view.skipped,
+        },
+      });
+    }
+    const full = accumulator.tree();
+    const pruned = pruneFlameTree(full, q.maxNodes);
+    return {
+      profiles: view.used.length,
+      profileIds: view.used,
+      seconds: view.seconds,
+      sampleTypes: chosen.options,
+      sampleType: chosen.key,
+      unit: view.unit,
+      total: accumulator.grandTotal(),
+      nodes: full.name.length,
+      droppedNodes: pruned.dropped,
+      tree: treeJson(pruned.tree),
+      top: accumulator.functions().slice(0, TOP_ROWS),
+      skipped: view.skipped,
+    };
+  });
+
+  app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph/pprof', viewOptions, async (req, reply) => {
+    const q = req.query;
+    const attachments = reader();
+    const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
+    const chosen = await chooseSampleType(attachments, records, q.type);
+    const { profiles, skipped } = await readProfiles(attachments, records, chosen.attachment);
+    if (profiles.length === 0) {
+      throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`);
+    }
+    let merged: ReturnType<typeof mergeProfiles>;
+    try {
+      merged = mergeProfiles(profiles);
+    } catch (err) {
+      if (err instanceof ProfileError) throw new HttpError(409, 'incompatible', `the selected profiles cannot be merged: ${err.message}`);
+      throw err;
+    }
+    const name = records.length === 1 ? `${records[0].id}-${chosen.attachment}` : `merged-${profiles.length}-${chosen.attachment}`;
+    return reply
+      .type('application/octet-stream')
+      .header('content-disposition', `attachment; filename="${safeFileName(name)}.pb.gz"`)
+      .header('x-hotpath-profiles', String(profiles.length))
+      .send(await encodeProfileGzipAsync(merged));
+  });
+
+  app.get<{ Querystring: ViewQuery }>(
+    '/api/v1/diff',
+    { ...PROFILES_READ, schema: { querystring: DIFF_QUERY } },
+    async (req): Promise<DiffJson> => {
+      const q = req.query;
+      const normalize = q.normalize ?? 'second';
+      const attachments = reader();
+      const beforeSelection = selectionParams(q, 'beforeId', 'before');
+      const afterSelection = selectionParams(q, 'afterId', 'after');
+      const beforeRecords = await selectRecords(ctx.store, beforeSelection, 'before');
+      const afterRecords = await selectRecords(ctx.store, afterSelection, 'after');
+      const chosen = await chooseSampleType(attachments, afterRecords, q.type);
+      // Both sides in one tree, so every path has its before and after value, however small.
+      const accumulator = new FlameTreeAccumulator(2);
+      const views: Array<{ view: AccumulatedView; scale: number }> = [];
+      for (const [side, records] of [beforeRecords, afterRecords].entries()) {
+        const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator, side });
+        if (view.used.length === 0) {
+          throw new HttpError(
+            422,
+            'no_data',
+            `${side === 0 ? 'before' : 'after'}: none of the selected profiles could be read: ${view.skipped[0].reason}`,
+          );
+        }
+        const divisor = normalize === 'second' ? view.seconds : normalize === 'profile' ? view.used.length : 1;
+        views.push({ view, scale: divisor > 0 ? 1 / divisor : 1 });
+      }
+      const [before, after] = views;
+      const diff = diffTree(accumulator, [before.scale, after.scale], q.maxNodes, CHANGE_ROWS);
+      const summary = (side: number) => ({
+        profiles: views[side].view.used.length,
+        profileIds: views[side].view.used,
+        seconds: views[side].view.seconds,
+        total: accumulator.grandTotal(side) * views[side].scale,
+        skipped: views[side].view.skipped,
+      });
+      return {
+        before: summary(0),
+        after: summary(1),
+        normalize,
+        unit: after.view.unit,
+        sampleType: chosen.key,
+        sampleTypes: chosen.options,
+        ...diff,
+      };
+    },
+  );
+
+  const facetsQuery = querySchema({ query: TEXT, from: TEXT, to: TEXT });
+  app.get<{ Querystring: { query?: string; from?: string; to?: string } }>(
+    '/api/v1/facets',
+    { ...PROFILES_READ, schema: { querystring: facetsQuery } },
+    async (req): Promise<FacetsJson> => {
+      const q = req.query;
+      const { from, to } = parseWindow(q, 'now-72h');
+      const filter = { query: q.query ?? '', from, to };
+      // A bad query rejects with QuerySyntaxError, which the app answers 400 with its column.
+      const [total, facets] = await Promise.all([ctx.store.index.countMatching(filter), ctx.store.index.facets(filter, 20)]);
+      return { total, facets };
+    },
+  );
+};
