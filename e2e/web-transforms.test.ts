@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { TreeJson } from '../src/api/types.js';
-import { type FlameTree, FlameTreeAccumulator } from '../src/pprof/flame-tree.js';
+import { type FlameTree, FlameTreeAccumulator } from '../src/flame/flame-tree.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import { valueIndex } from '../src/pprof/profile.js';
 import { matchesQuery } from '../src/query/evaluate.js';

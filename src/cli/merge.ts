@@ -4,7 +4,9 @@ import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompressAsync } from '../pprof/compre
 import { decodeProfileTables, type ProfileTables } from '../pprof/decode.js';
 import { encodeProfileGzipMembers } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
-import { checkCompatible, EncodedProfileMerger, warmUpEncodedMerge } from '../pprof/merge.js';
+import { checkCompatible } from '../pprof/merge.js';
+import { EncodedProfileMerger } from '../pprof/merge-encoded.js';
+import { warmUpEncodedMerge } from '../pprof/merge-warm-up.js';
 import type { Profile } from '../pprof/profile.js';
 import { validateProfile } from '../pprof/validate.js';
 import { CliError } from './errors.js';
@@ -61,7 +63,7 @@ async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
   const [{ buildPgoProfile }, { noInlineList }, { trimForPgo }, parsed] = await Promise.all([
     import('../pgo/build.js'),
     import('../pgo/safety.js'),
-    import('../pprof/trim.js'),
+    import('../pgo/trim.js'),
     readProfileFiles(inputs),
   ]);
   let inputSamples = 0;

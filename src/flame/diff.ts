@@ -1,4 +1,4 @@
-import { type FlameTreeAccumulator, type FunctionTotalByName, pruneFlameTree } from '../pprof/flame-tree.js';
+import { type FlameTreeAccumulator, type FunctionTotalByName, pruneFlameTree } from './flame-tree.js';
 
 /** One row of the largest per-function changes between two sides. */
 export interface FunctionChange {

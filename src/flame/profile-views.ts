@@ -1,9 +1,9 @@
 import { decompressAsync } from '../pprof/compression.js';
 import { decodeProfile } from '../pprof/decode.js';
-import type { FlameTreeAccumulator } from '../pprof/flame-tree.js';
 import type { Profile } from '../pprof/profile.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
+import type { FlameTreeAccumulator } from './flame-tree.js';
 
 /** One value column of one attachment, named `<attachment>:<type>` (e.g. `cpu.pprof:cpu`). */
 export interface SampleTypeOption {

@@ -1,11 +1,11 @@
 import { gzipSync } from 'node:zlib';
+import { trimForPgo } from '../pgo/trim.js';
 import { decompress } from '../pprof/compression.js';
 import { decodeProfile } from '../pprof/decode.js';
 import { encodeProfile } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import type { Profile } from '../pprof/profile.js';
 import { profileStats } from '../pprof/stats.js';
-import { trimForPgo } from '../pprof/trim.js';
 
 /** What intake keeps of a CPU profile besides its raw bytes. */
 export interface CpuAnalysis {

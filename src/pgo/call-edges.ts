@@ -1,5 +1,6 @@
 import { ProfileError } from '../pprof/errors.js';
-import { type Profile, pgoValueIndex } from '../pprof/profile.js';
+import type { Profile } from '../pprof/profile.js';
+import { pgoValueIndex } from './value-index.js';
 
 /** One call edge as the Go compiler keys it: caller, callee, call-site offset (line − start line). */
 export interface CallEdge {

@@ -7,7 +7,7 @@ import { AMPLIFICATION_CASES } from './amplification.testing.js';
 import { DECODE_BUDGET_SLACK_BYTES, DECODED_BYTES_PER_INPUT_BYTE, DecodeBudget } from './budget.js';
 import { decodeProfile, decodeProfileTables } from './decode.js';
 import { ProfileError } from './errors.js';
-import { EncodedProfileMerger } from './merge.js';
+import { EncodedProfileMerger } from './merge-encoded.js';
 import { parseProfile } from './parse.js';
 
 const MB = 1024 * 1024;

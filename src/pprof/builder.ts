@@ -1,5 +1,6 @@
 import { GrowableBigUint64, GrowableFloat64, GrowableInt32, GrowableUint8, GrowableUint32 } from './growable.js';
 import { emptyProfile, type Profile } from './profile.js';
+import { internString } from './string-index.js';
 
 export interface LineSpec {
   /** Function row number, or -1 for none. */
@@ -81,13 +82,7 @@ export class ProfileBuilder {
 
   /** Returns the string-table index of s, adding it when new. */
   string(s: string): number {
-    let i = this.stringIndex.get(s);
-    if (i === undefined) {
-      i = this.strings.length;
-      this.strings.push(s);
-      this.stringIndex.set(s, i);
-    }
-    return i;
+    return internString(this.strings, this.stringIndex, s);
   }
 
   setSampleTypes(types: Array<{ type: string; unit: string }>): void {

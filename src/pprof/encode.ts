@@ -132,6 +132,14 @@ function encodeSamples(w: ChunkedWriter, p: Profile): void {
   }
 }
 
+/** The Mapping field of each MAPPING_HAS_* flag. */
+const MAPPING_FLAG_FIELDS: ReadonlyArray<readonly [number, number]> = [
+  [7, MAPPING_HAS_FUNCTIONS],
+  [8, MAPPING_HAS_FILENAMES],
+  [9, MAPPING_HAS_LINE_NUMBERS],
+  [10, MAPPING_HAS_INLINE_FRAMES],
+];
+
 function encodeMappings(w: ChunkedWriter, p: Profile): void {
   const maps = p.mappings;
   for (let i = 0; i < maps.count; i++) {
@@ -142,11 +150,8 @@ function encodeMappings(w: ChunkedWriter, p: Profile): void {
     w.bigField(4, maps.fileOffset[i]);
     w.uintField(5, maps.filename[i]);
     w.uintField(6, maps.buildId[i]);
-    const f = maps.flags[i];
-    w.boolField(7, (f & MAPPING_HAS_FUNCTIONS) !== 0);
-    w.boolField(8, (f & MAPPING_HAS_FILENAMES) !== 0);
-    w.boolField(9, (f & MAPPING_HAS_LINE_NUMBERS) !== 0);
-    w.boolField(10, (f & MAPPING_HAS_INLINE_FRAMES) !== 0);
+    // has_functions, has_filenames, has_line_numbers, has_inline_frames (fields 7 to 10).
+    for (const [field, flag] of MAPPING_FLAG_FIELDS) w.boolField(field, (maps.flags[i] & flag) !== 0);
     w.end(m);
   }
 }
@@ -178,12 +183,12 @@ function encodeLocations(w: ChunkedWriter, p: Profile): void {
 
 function encodeFunctions(w: ChunkedWriter, p: Profile): void {
   const fns = p.functions;
+  // name, system_name, filename: fields 2 to 4.
+  const names = [fns.name, fns.systemName, fns.filename];
   for (let i = 0; i < fns.count; i++) {
     const m = w.begin(5);
     w.uintField(1, fns.id[i]);
-    w.uintField(2, fns.name[i]);
-    w.uintField(3, fns.systemName[i]);
-    w.uintField(4, fns.filename[i]);
+    for (let c = 0; c < 3; c++) w.uintField(2 + c, names[c][i]);
     w.intField(5, fns.startLine[i]);
     w.end(m);
   }

@@ -3,22 +3,30 @@
  * They double their capacity, so n pushes cost O(n); `finish()` returns a view of exactly the
  * pushed elements without copying.
  *
- * There is one class per element type on purpose: a single generic class would share one
+ * push() is written once per element type on purpose: a single generic push would share one
  * element-store site between all array types, which V8 then treats as megamorphic and runs
- * several times slower in the decode and merge loops.
+ * several times slower in the decode and merge loops. Growth, which runs once per doubling,
+ * is shared (Growable).
  */
 
-export class GrowableInt32 {
-  data: Int32Array;
+/** Any typed array a Growable holds. */
+type Elements = Int32Array | Uint32Array | Float64Array | Uint8Array | BigUint64Array;
+
+/**
+ * What every Growable shares: growth, exact resizing and the view of the pushed elements.
+ * Only allocation and push (the element store) are per type.
+ */
+abstract class Growable<A extends Elements> {
+  data: A;
   length = 0;
 
   constructor(capacity = 64) {
-    this.data = new Int32Array(Math.max(capacity, 4));
+    this.data = this.allocate(Math.max(capacity, 4));
   }
 
-  push(value: number): void {
-    if (this.length === this.data.length) this.reserve(this.length + 1);
-    this.data[this.length++] = value;
+  /** A new array of this type with `capacity` elements: the subclass names its type as `static elements`. */
+  private allocate(capacity: number): A {
+    return new (this.constructor as unknown as { elements: new (n: number) => A }).elements(capacity);
   }
 
   /** Makes room for at least `n` elements in total. */
@@ -26,136 +34,68 @@ export class GrowableInt32 {
     if (n <= this.data.length) return;
     let capacity = this.data.length * 2;
     while (capacity < n) capacity *= 2;
-    const next = new Int32Array(capacity);
-    next.set(this.data);
-    this.data = next;
+    this.moveTo(this.allocate(capacity), this.data);
   }
 
   /** Sets the capacity to exactly `capacity` elements (at least the length). */
   resize(capacity: number): void {
-    const next = new Int32Array(Math.max(capacity, this.length));
-    next.set(this.data.subarray(0, this.length));
+    this.moveTo(this.allocate(Math.max(capacity, this.length)), this.data.subarray(0, this.length) as A);
+  }
+
+  private moveTo(next: A, elements: A): void {
+    (next as { set(a: A): void }).set(elements);
     this.data = next;
   }
 
-  finish(): Int32Array {
-    return this.data.subarray(0, this.length);
+  finish(): A {
+    return this.data.subarray(0, this.length) as A;
   }
 }
 
-export class GrowableUint32 {
-  data: Uint32Array;
-  length = 0;
-
-  constructor(capacity = 64) {
-    this.data = new Uint32Array(Math.max(capacity, 4));
-  }
+export class GrowableInt32 extends Growable<Int32Array> {
+  static readonly elements = Int32Array;
 
   push(value: number): void {
     if (this.length === this.data.length) this.reserve(this.length + 1);
     this.data[this.length++] = value;
   }
-
-  /** Makes room for at least `n` elements in total. */
-  reserve(n: number): void {
-    if (n <= this.data.length) return;
-    let capacity = this.data.length * 2;
-    while (capacity < n) capacity *= 2;
-    const next = new Uint32Array(capacity);
-    next.set(this.data);
-    this.data = next;
-  }
-
-  finish(): Uint32Array {
-    return this.data.subarray(0, this.length);
-  }
 }
 
-export class GrowableFloat64 {
-  data: Float64Array;
-  length = 0;
-
-  constructor(capacity = 64) {
-    this.data = new Float64Array(Math.max(capacity, 4));
-  }
+export class GrowableUint32 extends Growable<Uint32Array> {
+  static readonly elements = Uint32Array;
 
   push(value: number): void {
     if (this.length === this.data.length) this.reserve(this.length + 1);
     this.data[this.length++] = value;
   }
-
-  /** Makes room for at least `n` elements in total. */
-  reserve(n: number): void {
-    if (n <= this.data.length) return;
-    let capacity = this.data.length * 2;
-    while (capacity < n) capacity *= 2;
-    const next = new Float64Array(capacity);
-    next.set(this.data);
-    this.data = next;
-  }
-
-  /** Sets the capacity to exactly `capacity` elements (at least the length). */
-  resize(capacity: number): void {
-    const next = new Float64Array(Math.max(capacity, this.length));
-    next.set(this.data.subarray(0, this.length));
-    this.data = next;
-  }
-
-  finish(): Float64Array {
-    return this.data.subarray(0, this.length);
-  }
 }
 
-export class GrowableUint8 {
-  data: Uint8Array;
-  length = 0;
-
-  constructor(capacity = 64) {
-    this.data = new Uint8Array(Math.max(capacity, 4));
-  }
+export class GrowableFloat64 extends Growable<Float64Array> {
+  static readonly elements = Float64Array;
 
   push(value: number): void {
     if (this.length === this.data.length) this.reserve(this.length + 1);
     this.data[this.length++] = value;
   }
+}
 
-  /** Makes room for at least `n` elements in total. */
-  reserve(n: number): void {
-    if (n <= this.data.length) return;
-    let capacity = this.data.length * 2;
-    while (capacity < n) capacity *= 2;
-    const next = new Uint8Array(capacity);
-    next.set(this.data);
-    this.data = next;
-  }
+export class GrowableUint8 extends Growable<Uint8Array> {
+  static readonly elements = Uint8Array;
 
-  finish(): Uint8Array {
-    return this.data.subarray(0, this.length);
+  push(value: number): void {
+    if (this.length === this.data.length) this.reserve(this.length + 1);
+    this.data[this.length++] = value;
   }
 }
 
-export class GrowableBigUint64 {
-  data: BigUint64Array;
-  length = 0;
+export class GrowableBigUint64 extends Growable<BigUint64Array> {
   private words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
-  constructor(capacity = 64) {
-    this.data = new BigUint64Array(Math.max(capacity, 4));
-  }
+  static readonly elements = BigUint64Array;
 
   push(value: bigint): void {
     if (this.length === this.data.length) this.reserve(this.length + 1);
     this.data[this.length++] = value;
-  }
-
-  /** Makes room for at least `n` elements in total. */
-  reserve(n: number): void {
-    if (n <= this.data.length) return;
-    let capacity = this.data.length * 2;
-    while (capacity < n) capacity *= 2;
-    const next = new BigUint64Array(capacity);
-    next.set(this.data);
-    this.data = next;
   }
 
   /** Appends the uint64 whose low and high 32-bit halves are given, without making a bigint. */
@@ -165,10 +105,6 @@ export class GrowableBigUint64 {
     this.words[2 * this.length] = lo;
     this.words[2 * this.length + 1] = hi;
     this.length++;
-  }
-
-  finish(): BigUint64Array {
-    return this.data.subarray(0, this.length);
   }
 }
 

@@ -8,7 +8,8 @@ import { ProfileBuilder } from './builder.js';
 import { decodeProfile, decodeProfileTables } from './decode.js';
 import { encodeProfile } from './encode.js';
 import { ProfileError } from './errors.js';
-import { EncodedProfileMerger, type MergeOptions, mergeProfiles } from './merge.js';
+import { type MergeOptions, mergeProfiles } from './merge.js';
+import { EncodedProfileMerger } from './merge-encoded.js';
 import { emptyProfile, type Profile } from './profile.js';
 import { ProtoWriter } from './proto-writer.js';
 

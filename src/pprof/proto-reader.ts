@@ -18,6 +18,8 @@ export class ProtoReader {
    */
   lo = -0;
   hi = -0;
+  /** Wire type of the last tag read by readTag. */
+  wire = 0;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -65,17 +67,69 @@ export class ProtoReader {
     this.hi = hi >>> 0;
   }
 
-  /** Reads an unsigned varint (uint64) that must be below 2^53. */
-  uint(what: string): number {
+  /**
+   * Reads a varint below 2^28 at pos for the decoders' fast paths, without checking it against
+   * `end`: the caller compares pos with the end of its field afterwards. Returns -1, pos
+   * unchanged, for a longer varint or one that runs past the buffer, which the caller then
+   * reads with uint() or int() (and gets their errors). Small enough for V8 to inline, so the
+   * hot loops of decode and the encoded merger call it instead of copying it.
+   */
+  smallUint(): number {
     const buf = this.buf;
     const pos = this.pos;
-    if (pos < this.end) {
-      const b = buf[pos];
-      if (b < 0x80) {
-        this.pos = pos + 1;
-        return b;
-      }
+    let b = buf[pos];
+    if (b < 0x80) {
+      this.pos = pos + 1;
+      return b;
     }
+    let x = b & 0x7f;
+    b = buf[pos + 1];
+    if (b < 0x80) {
+      this.pos = pos + 2;
+      return x | (b << 7);
+    }
+    x |= (b & 0x7f) << 7;
+    b = buf[pos + 2];
+    if (b < 0x80) {
+      this.pos = pos + 3;
+      return x | (b << 14);
+    }
+    x |= (b & 0x7f) << 14;
+    b = buf[pos + 3];
+    if (b < 0x80) {
+      this.pos = pos + 4;
+      return x | (b << 21);
+    }
+    return -1;
+  }
+
+  /** Reads a field tag: returns the field number and leaves the wire type in `wire`. */
+  readTag(): number {
+    const tag = this.uint('field tag');
+    this.wire = tag & 7;
+    return tag >>> 3;
+  }
+
+  /** Moves to the field at `pos` of the message that ends at `end` and reads its tag (see readTag). */
+  readTagAt(pos: number, end: number): number {
+    this.pos = pos;
+    this.end = end;
+    return this.readTag();
+  }
+
+  /** smallUint() when the varint also ends within `end`; else -1, pos unchanged. */
+  private smallUintInField(): number {
+    const start = this.pos;
+    const x = this.smallUint();
+    if (x >= 0 && this.pos <= this.end) return x;
+    this.pos = start;
+    return -1;
+  }
+
+  /** Reads an unsigned varint (uint64) that must be below 2^53. */
+  uint(what: string): number {
+    const x = this.smallUintInField();
+    if (x >= 0) return x;
     this.readRawVarint();
     if (this.hi >= 0x200000) {
       throw new ProfileError(`${what} is ${this.bigUint()} which is larger than 2^53, not supported`);
@@ -85,15 +139,8 @@ export class ProtoReader {
 
   /** Reads a signed varint (int64, two's complement) that must lie within ±2^53. */
   int(what: string): number {
-    const buf = this.buf;
-    const pos = this.pos;
-    if (pos < this.end) {
-      const b = buf[pos];
-      if (b < 0x80) {
-        this.pos = pos + 1;
-        return b;
-      }
-    }
+    const x = this.smallUintInField();
+    if (x >= 0) return x;
     this.readRawVarint();
     const hi = this.hi;
     if (hi < 0x200000) return hi * TWO_32 + this.lo;
@@ -140,6 +187,21 @@ export class ProtoReader {
     return end;
   }
 
+  /**
+   * For a repeated scalar field whose tag, of wire type `wire`, was just read: returns the
+   * offset its values end at, with `end` set to it when they are packed (wire type 2); for
+   * one unpacked value (wire type 0), an offset that stops a `while (pos < end)` loop after
+   * one value. Throws ProfileError for another wire type, or a length past `end`.
+   */
+  repeatedEnd(wire: number, what: string): number {
+    if (wire !== 2) {
+      expectWire(wire, 0, what);
+      return this.pos + 1;
+    }
+    this.end = this.delimitedEnd(what);
+    return this.end;
+  }
+
   /** Skips a field of the given wire type. */
   skip(wireType: number, field: number): void {
     switch (wireType) {
@@ -171,5 +233,12 @@ export class ProtoReader {
 
   private truncated(): never {
     throw new ProfileError(`truncated protobuf: a varint runs past the end of its message at byte ${this.pos}`);
+  }
+}
+
+/** Throws ProfileError unless a field has the expected wire type. */
+export function expectWire(wire: number, expected: number, what: string): void {
+  if (wire !== expected) {
+    throw new ProfileError(`corrupt protobuf: ${what} has wire type ${wire}, expected ${expected}`);
   }
 }

@@ -1,4 +1,5 @@
 import type { Profile } from './profile.js';
+import { internString } from './string-index.js';
 
 export interface RenameResult {
   profile: Profile;
@@ -43,14 +44,7 @@ export function renameLeafFunctions(p: Profile, names: ReadonlySet<string>, pref
   for (let f = 0; f < fns.count; f++) {
     if (!rename[f]) continue;
     const original = p.strings[fns.name[f]];
-    const newName = prefix + original;
-    let i = index.get(newName);
-    if (i === undefined) {
-      i = strings.length;
-      strings.push(newName);
-      index.set(newName, i);
-    }
-    name[f] = i;
+    name[f] = internString(strings, index, prefix + original);
     renamed.add(original);
   }
   return { profile: { ...p, strings, functions: { ...fns, name } }, renamed: [...renamed].sort() };

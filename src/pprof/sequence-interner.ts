@@ -1,4 +1,5 @@
 import { GrowableUint32 } from './growable.js';
+import { grownHashes, hashWords, sameWords, slotsFor } from './word-hash.js';
 
 /**
  * Assigns a dense id to each distinct sequence of uint32 values (a stack of location rows,
@@ -32,14 +33,7 @@ export class SequenceInterner {
 
   /** Returns the id of seq[start..end), adding it when new (then id === count - 1). */
   intern(seq: Uint32Array, start: number, end: number): number {
-    // FNV-style word hash, finished with murmur3's avalanche so that nearby stacks spread.
-    let h = 0x811c9dc5 ^ (end - start);
-    for (let i = start; i < end; i++) h = Math.imul(h ^ seq[i], 0x01000193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
+    const h = hashWords(seq, start, end, 0);
     const mask = this.mask;
     const slots = this.slots;
     const arena = this.arena.data;
@@ -51,26 +45,13 @@ export class SequenceInterner {
       if (id === -1) break;
       if (this.hashes[id] === h) {
         const s = starts[id];
-        if (starts[id + 1] - s === len) {
-          let same = true;
-          for (let i = 0; i < len; i++) {
-            if (arena[s + i] !== seq[start + i]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) return id;
-        }
+        if (starts[id + 1] - s === len && sameWords(arena, s, seq, start, len)) return id;
       }
       slot = (slot + 1) & mask;
     }
     const id = this.count++;
     slots[slot] = id;
-    if (id >= this.hashes.length) {
-      const next = new Int32Array(this.hashes.length * 2);
-      next.set(this.hashes);
-      this.hashes = next;
-    }
+    if (id >= this.hashes.length) this.hashes = grownHashes(this.hashes);
     this.hashes[id] = h;
     this.arena.reserve(this.arena.length + len);
     this.arena.data.set(seq.subarray(start, end), this.arena.length);
@@ -81,15 +62,7 @@ export class SequenceInterner {
   }
 
   private rehash(): void {
-    const size = this.slots.length * 2;
-    const slots = new Int32Array(size).fill(-1);
-    const mask = size - 1;
-    for (let id = 0; id < this.count; id++) {
-      let slot = this.hashes[id] & mask;
-      while (slots[slot] !== -1) slot = (slot + 1) & mask;
-      slots[slot] = id;
-    }
-    this.slots = slots;
-    this.mask = mask;
+    this.slots = slotsFor(this.hashes, this.count, this.slots.length * 2);
+    this.mask = this.slots.length - 1;
   }
 }

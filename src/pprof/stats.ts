@@ -1,4 +1,5 @@
 import { type Profile, valueIndex } from './profile.js';
+import { internString } from './string-index.js';
 
 export interface FunctionTotal {
   name: string;
@@ -84,14 +85,7 @@ export function functionTotals(p: Profile, vi: number): { flat: FunctionTotal[];
   const names: string[] = [];
   const nameOf = new Int32Array(fns.count);
   for (let f = 0; f < fns.count; f++) {
-    const name = p.strings[fns.name[f]];
-    let id = nameIds.get(name);
-    if (id === undefined) {
-      id = names.length;
-      names.push(name);
-      nameIds.set(name, id);
-    }
-    nameOf[f] = id;
+    nameOf[f] = internString(names, nameIds, p.strings[fns.name[f]]);
   }
   const flat = new Float64Array(names.length);
   const cum = new Float64Array(names.length);

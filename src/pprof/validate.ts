@@ -17,47 +17,41 @@ export function validateProfile(p: Profile): void {
   const badIndex = (index: number, what: string): never => {
     throw new ProfileError(`${what} refers to string index ${index} but the string table has ${nStrings} entries`);
   };
-  // The loops are plain (no callback per column) and the messages are built only on failure:
+  // The loops are plain (no callback per element) and the messages are built only on failure:
   // this runs once per decoded profile, mostly before V8 has optimized anything.
-  let i = firstOutOfRange(p.sampleTypes, nStrings);
-  if (i >= 0) badIndex(p.sampleTypes[i], `sample_type[${i >> 1}].${i & 1 ? 'unit' : 'type'}`);
-  i = firstOutOfRange(p.periodType, nStrings);
-  if (i >= 0) badIndex(p.periodType[i], `period_type.${i ? 'unit' : 'type'}`);
-  i = firstOutOfRange(p.comments, nStrings);
-  if (i >= 0) badIndex(p.comments[i], `comment[${i}]`);
+  const check = (indexes: Int32Array, what: (i: number) => string): void => {
+    const i = firstOutOfRange(indexes, nStrings);
+    if (i >= 0) badIndex(indexes[i], what(i));
+  };
+  const nonZero = (ids: Float64Array, what: string): void => {
+    const i = firstZero(ids);
+    if (i >= 0) throw new ProfileError(`${what} ${i} has id 0, which is reserved`);
+  };
+  check(p.sampleTypes, (i) => `sample_type[${i >> 1}].${i & 1 ? 'unit' : 'type'}`);
+  check(p.periodType, (i) => `period_type.${i ? 'unit' : 'type'}`);
+  check(p.comments, (i) => `comment[${i}]`);
   if (p.dropFrames >= nStrings) badIndex(p.dropFrames, 'drop_frames');
   if (p.keepFrames >= nStrings) badIndex(p.keepFrames, 'keep_frames');
   if (p.defaultSampleType >= nStrings) badIndex(p.defaultSampleType, 'default_sample_type');
   if (p.docUrl >= nStrings) badIndex(p.docUrl, 'doc_url');
 
   const fns = p.functions;
-  i = firstZero(fns.id);
-  if (i >= 0) throw new ProfileError(`function ${i} has id 0, which is reserved`);
-  i = firstOutOfRange(fns.name, nStrings);
-  if (i >= 0) badIndex(fns.name[i], `function id ${fns.id[i]} name`);
-  i = firstOutOfRange(fns.systemName, nStrings);
-  if (i >= 0) badIndex(fns.systemName[i], `function id ${fns.id[i]} system_name`);
-  i = firstOutOfRange(fns.filename, nStrings);
-  if (i >= 0) badIndex(fns.filename[i], `function id ${fns.id[i]} filename`);
+  nonZero(fns.id, 'function');
+  check(fns.name, (i) => `function id ${fns.id[i]} name`);
+  check(fns.systemName, (i) => `function id ${fns.id[i]} system_name`);
+  check(fns.filename, (i) => `function id ${fns.id[i]} filename`);
 
   const maps = p.mappings;
-  i = firstZero(maps.id);
-  if (i >= 0) throw new ProfileError(`mapping ${i} has id 0, which is reserved`);
-  i = firstOutOfRange(maps.filename, nStrings);
-  if (i >= 0) badIndex(maps.filename[i], `mapping id ${maps.id[i]} filename`);
-  i = firstOutOfRange(maps.buildId, nStrings);
-  if (i >= 0) badIndex(maps.buildId[i], `mapping id ${maps.id[i]} build_id`);
+  nonZero(maps.id, 'mapping');
+  check(maps.filename, (i) => `mapping id ${maps.id[i]} filename`);
+  check(maps.buildId, (i) => `mapping id ${maps.id[i]} build_id`);
 
-  i = firstZero(p.locations.id);
-  if (i >= 0) throw new ProfileError(`location ${i} has id 0, which is reserved`);
+  nonZero(p.locations.id, 'location');
 
   const s = p.samples;
-  i = firstOutOfRange(s.labelKey, nStrings);
-  if (i >= 0) badIndex(s.labelKey[i], `sample label ${i} key`);
-  i = firstOutOfRange(s.labelStr, nStrings);
-  if (i >= 0) badIndex(s.labelStr[i], `sample label ${i} str`);
-  i = firstOutOfRange(s.labelNumUnit, nStrings);
-  if (i >= 0) badIndex(s.labelNumUnit[i], `sample label ${i} num_unit`);
+  check(s.labelKey, (i) => `sample label ${i} key`);
+  check(s.labelStr, (i) => `sample label ${i} str`);
+  check(s.labelNumUnit, (i) => `sample label ${i} num_unit`);
   if (s.values.length !== s.count * (p.sampleTypes.length >> 1)) {
     throw new ProfileError(`samples hold ${s.values.length} values, expected ${s.count * (p.sampleTypes.length >> 1)}`);
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { DiffJson, FlameJson } from '../../api/types.js';
-import { buildFlameTree } from '../../pprof/flame-tree.js';
+import { buildFlameTree } from '../../flame/flame-tree.js';
 import { parseProfile } from '../../pprof/parse.js';
 import { type Profile, valueIndex } from '../../pprof/profile.js';
 import { functionTotals } from '../../pprof/stats.js';

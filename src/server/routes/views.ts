@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DiffJson, FacetsJson, FlameJson, FlameTreeJson } from '../../api/types.js';
 import { diffTree } from '../../flame/diff.js';
+import { type FlameTree, FlameTreeAccumulator, pruneFlameTree } from '../../flame/flame-tree.js';
 import {
   type AccumulatedView,
   AttachmentReader,
@@ -12,7 +13,6 @@ import {
 } from '../../flame/profile-views.js';
 import { encodeProfileGzipAsync } from '../../pprof/encode.js';
 import { ProfileError } from '../../pprof/errors.js';
-import { type FlameTree, FlameTreeAccumulator, pruneFlameTree } from '../../pprof/flame-tree.js';
 import { mergeProfiles } from '../../pprof/merge.js';
 import { QuerySyntaxError } from '../../query/errors.js';
 import type { ProfileStore } from '../../store/store.js';

@@ -1,7 +1,7 @@
-import { ProfileBuilder } from './builder.js';
-import { ProfileError } from './errors.js';
-import type { Profile } from './profile.js';
-import { SequenceInterner } from './sequence-interner.js';
+import { ProfileBuilder } from '../pprof/builder.js';
+import { ProfileError } from '../pprof/errors.js';
+import type { Profile } from '../pprof/profile.js';
+import { SequenceInterner } from '../pprof/sequence-interner.js';
 
 /** The only sample types the Go compiler reads from a PGO profile. */
 const PGO_SAMPLE_TYPES = new Set(['samples/count', 'cpu/nanoseconds']);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mergeProfiles } from '../pprof/merge.js';
+import { valueIndex } from '../pprof/profile.js';
+import { functionTotals } from '../pprof/stats.js';
 import { fixtureProfile } from '../testing/profiles.js';
 import { buildFlameTree, type FlameTree, FlameTreeAccumulator, pruneFlameTree } from './flame-tree.js';
-import { mergeProfiles } from './merge.js';
-import { valueIndex } from './profile.js';
-import { functionTotals } from './stats.js';
 
 const load = fixtureProfile;
 const FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];

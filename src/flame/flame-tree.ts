@@ -1,5 +1,5 @@
-import { GrowableFloat64, GrowableInt32 } from './growable.js';
-import type { Profile } from './profile.js';
+import { GrowableFloat64, GrowableInt32 } from '../pprof/growable.js';
+import type { Profile } from '../pprof/profile.js';
 
 /**
  * A call tree ready to draw as a flame graph: node 0 is the root ("total"); every other node

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeCallEdges } from '../pgo/call-edges.js';
+import { ProfileBuilder } from '../pprof/builder.js';
+import { decodeProfile } from '../pprof/decode.js';
+import { encodeProfile } from '../pprof/encode.js';
+import { ProfileError } from '../pprof/errors.js';
+import type { Profile } from '../pprof/profile.js';
 import { fixtureProfile, pgoSamplesOf as samplesOf } from '../testing/profiles.js';
-import { ProfileBuilder } from './builder.js';
-import { decodeProfile } from './decode.js';
-import { encodeProfile } from './encode.js';
-import { ProfileError } from './errors.js';
-import type { Profile } from './profile.js';
+import { computeCallEdges } from './call-edges.js';
 import { trimForPgo } from './trim.js';
 
 const CPU_FIXTURES = ['cpu-small-1.pprof', 'cpu-small-2.pprof', 'cpu-small-3.pprof', 'cpu-json.pprof', 'cpu-sort.pprof'];
