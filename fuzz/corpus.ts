@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fixture } from '../e2e/support/paths.js';
+import { trimForPgo } from '../src/pgo/trim.js';
 import { decodeProfile } from '../src/pprof/decode.js';
 import { encodeProfile } from '../src/pprof/encode.js';
 import { mergeProfiles } from '../src/pprof/merge.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import type { Profile } from '../src/pprof/profile.js';
-import { trimForPgo } from '../src/pprof/trim.js';
 
 /** A recorded intake request: what a real client sent, to mutate the envelope around a profile. */
 export interface RecordedRequest {

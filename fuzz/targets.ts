@@ -1,16 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import { buildFlameTree, pruneFlameTree } from '../src/flame/flame-tree.js';
 import { formatPreprofile } from '../src/pgo/call-edges.js';
 import { hotCallSites } from '../src/pgo/hot-call-sites.js';
+import { trimForPgo } from '../src/pgo/trim.js';
 import { decompress } from '../src/pprof/compression.js';
 import { decodeProfile, decodeProfileTables } from '../src/pprof/decode.js';
 import { encodeProfile } from '../src/pprof/encode.js';
 import { ProfileError } from '../src/pprof/errors.js';
-import { buildFlameTree, pruneFlameTree } from '../src/pprof/flame-tree.js';
-import { EncodedProfileMerger, mergeProfiles } from '../src/pprof/merge.js';
+import { mergeProfiles } from '../src/pprof/merge.js';
+import { EncodedProfileMerger } from '../src/pprof/merge-encoded.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import type { Profile } from '../src/pprof/profile.js';
 import { profileStats } from '../src/pprof/stats.js';
-import { trimForPgo } from '../src/pprof/trim.js';
 import type { FuzzRequest } from './inputs.js';
 
 /**
