@@ -250,4 +250,17 @@ describe('EncodedProfileMerger', () => {
     assert.throws(() => merger.add(decodeProfileTables(heap)), /incompatible (period|sample) types/);
     assert.throws(() => new EncodedProfileMerger().finish(), /no profiles to merge/);
   });
+
+  it('refuses, in both mergers, sums of sample values that leave ±2^53 (the decoder would refuse the merged file)', () => {
+    // One samples/count sample of value 2^53 - 1, found by the fuzzer: two of them add up past 2^53.
+    const big = Buffer.from('0a0408011002120910ffffffffffffff0f3200320773616d706c65733205636f756e74', 'hex');
+    const encoded = mergeEncoded([big, big]);
+    assert.match(String(encoded), /^ProfileError: merged sample value \d+ is outside ±2\^53/);
+    assert.throws(
+      () => mergeProfiles([decodeProfile(big), decodeProfile(big)]),
+      (err: unknown) => err instanceof ProfileError,
+    );
+    // One of them alone merges (and stays decodable).
+    assert.equal(decodeProfile(encodeProfile(mergeProfiles([decodeProfile(big)]))).samples.values[0], 2 ** 53 - 1);
+  });
 });

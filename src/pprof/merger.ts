@@ -1,9 +1,17 @@
 import { ProfileBuilder } from './builder.js';
+import { ProfileError } from './errors.js';
 import { GrowableInt32 } from './growable.js';
 import { KeyWriter, type LabelColumns, type MergedStrings, mappingKey } from './merge-keys.js';
 import type { Profile } from './profile.js';
 import { SequenceInterner } from './sequence-interner.js';
 import { grownHashes, hashWords, sameWords, slotsFor } from './word-hash.js';
+
+/** Merged values must stay in [-2^53, 2^53): exact in a float64, and what decodeProfile accepts back. */
+const TWO_53 = 2 ** 53;
+
+function sumOutOfRange(sum: number): never {
+  throw new ProfileError(`merged sample value ${sum} is outside ±2^53: the inputs' values are too large to add up exactly`);
+}
 
 /** Sizes a merger's output tables are reserved for, to avoid regrowing them. */
 export interface Capacity {
@@ -204,7 +212,11 @@ export class Merger implements MergedStrings {
         if (starts[id + 1] - s === len && sameWords(data, s, data, base, len)) {
           const out = b.sampleValues.data;
           const o = id * V;
-          for (let j = 0; j < V; j++) out[o + j] += values[v + j];
+          for (let j = 0; j < V; j++) {
+            const sum = out[o + j] + values[v + j];
+            if (sum >= TWO_53 || sum < -TWO_53) sumOutOfRange(sum);
+            out[o + j] = sum;
+          }
           return false;
         }
       }
