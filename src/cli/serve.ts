@@ -21,6 +21,7 @@ interface ServeFlags {
   headersTimeout: string;
   keepAliveTimeout: string;
   maxIntakeConcurrency: string;
+  maxIntakeMb: string;
   intakeQueue: string;
   intakeQueueTimeout: string;
   maxDecompressedMb: string;
@@ -72,6 +73,11 @@ export function registerServe(program: Command): void {
       String(DEFAULT_LIMITS.maxIntakeInFlight),
     )
     .option(
+      '--max-intake-mb <N>',
+      'declared body megabytes of the uploads read and processed at once (bounds their memory)',
+      String(DEFAULT_LIMITS.maxIntakeBytes / 1024 / 1024),
+    )
+    .option(
       '--intake-queue <N>',
       'uploads that wait for a free slot; more get 503 with Retry-After (0: no queue)',
       String(DEFAULT_LIMITS.intakeQueueLength),
@@ -116,6 +122,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     headersTimeoutMs: positiveDuration(flags.headersTimeout, '--headers-timeout'),
     keepAliveTimeoutMs: positiveDuration(flags.keepAliveTimeout, '--keep-alive-timeout'),
     maxIntakeInFlight: parseCount(flags.maxIntakeConcurrency, '--max-intake-concurrency'),
+    maxIntakeBytes: parseCount(flags.maxIntakeMb, '--max-intake-mb') * 1024 * 1024,
     intakeQueueLength: /^\d{1,6}$/.test(flags.intakeQueue)
       ? Number(flags.intakeQueue)
       : fail(`--intake-queue must be a whole number, got ${JSON.stringify(flags.intakeQueue)}`),

@@ -47,7 +47,8 @@ const BUSY_RETRY_AFTER_SECONDS = 5;
  * under /api/v1/, /metrics and /healthz. One port serves all of them.
  *
  * Guarantees: every route declares its access and one hook checks it before the body is read
- * (see access.ts); intake bodies are read by at most `maxIntakeInFlight` requests at once, a
+ * (see access.ts); intake bodies are read by at most `maxIntakeInFlight` requests declaring at most
+ * `maxIntakeBytes` of bodies at once, a
  * short queue behind them, then 503 with Retry-After; a request not received within the
  * header or request timeout is answered 408 and its connection closed; every failure is
  * answered by one error handler (see error-mapping.ts), so bad input gets a 4xx JSON answer
@@ -57,7 +58,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const log = options.logger;
   const metrics = new ServerMetrics();
-  const gate = new IntakeGate(limits.maxIntakeInFlight, limits.intakeQueueLength, limits.intakeQueueTimeoutMs);
+  // The budget always admits one body of the largest size, or such a body could never run.
+  const gate = new IntakeGate(
+    limits.maxIntakeInFlight,
+    limits.intakeQueueLength,
+    limits.intakeQueueTimeoutMs,
+    Math.max(limits.maxIntakeBytes, limits.maxBodyBytes),
+  );
   const diskFullLog = new Throttle(DISK_FULL_LOG_INTERVAL_MS);
   const timeouts = { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs };
   /** The one place a failed request is answered: see error-mapping.ts for what maps to what. */
@@ -148,13 +155,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const gone = new AbortController();
     const onClose = () => gone.abort();
     reply.raw.once('close', onClose);
-    const slot = await gate.acquire(gone.signal);
+    // A request weighs the body it declares; one that declares none (chunked) may send up to the limit.
+    const declared = Number(req.headers['content-length']);
+    const weight = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limits.maxBodyBytes) : limits.maxBodyBytes;
+    const slot = await gate.acquire(gone.signal, weight);
     reply.raw.off('close', onClose);
     if ('refused' in slot) {
       throw new HttpError(
         503,
         'busy',
-        `the server is already taking in ${gate.maxInFlight} profiles with ${gate.queued} waiting: retry in ${BUSY_RETRY_AFTER_SECONDS} s`,
+        `the server is already taking in ${gate.inFlight} profiles (${Math.round(gate.inFlightBytes / 1048576)} MB) with ${gate.queued} waiting: retry in ${BUSY_RETRY_AFTER_SECONDS} s`,
         { headers: { 'retry-after': String(BUSY_RETRY_AFTER_SECONDS) } },
       );
     }

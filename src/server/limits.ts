@@ -21,6 +21,12 @@ export interface ServerLimits {
   keepAliveTimeoutMs: number;
   /** Intake requests reading and processing their bodies at once. */
   maxIntakeInFlight: number;
+  /**
+   * Declared body bytes (Content-Length; the body limit when absent) of the intake requests
+   * admitted at once: what bounds the memory intake bodies hold. Many small uploads fit together,
+   * which is what lets their index rows share one commit.
+   */
+  maxIntakeBytes: number;
   /** Intake requests waiting for a slot; beyond this, 503 with Retry-After. */
   intakeQueueLength: number;
   /** Longest wait for an intake slot before 503. */
@@ -34,8 +40,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeoutMs: 60_000,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 65_000,
-  maxIntakeInFlight: 4,
-  intakeQueueLength: 16,
+  maxIntakeInFlight: 32,
+  maxIntakeBytes: 96 * 1024 * 1024,
+  intakeQueueLength: 64,
   intakeQueueTimeoutMs: 10_000,
 };
 
