@@ -9,6 +9,7 @@ import { parseProfile } from '../src/pprof/parse.js';
 import { valueIndex } from '../src/pprof/profile.js';
 import { matchesQuery } from '../src/query/evaluate.js';
 import { parseQuery } from '../src/query/parse.js';
+import type { FlameLayout } from '../web/src/flame/layout-types.js';
 import { fixture, repoRoot } from './support/paths.js';
 
 // The web UI's pure transforms (flame layout, function focus, diff colours, formatting, URL
@@ -16,17 +17,6 @@ import { fixture, repoRoot } from './support/paths.js';
 // the browser tests check what is drawn, these check the numbers it is drawn from. They load the
 // modules exactly as the browser does, from the build in dist/web.
 
-interface FlameLayout {
-  names: string[];
-  name: Int32Array;
-  depth: Int32Array;
-  parent: Int32Array;
-  end: Int32Array;
-  x: Float64Array;
-  width: Float64Array;
-  self: Float64Array;
-  maxDepth: number;
-}
 interface LayoutModule {
   layoutTree(tree: TreeJson, weights?: Float64Array): FlameLayout;
   focusWeights(layout: FlameLayout, fn: string): Float64Array;
