@@ -46,6 +46,17 @@ export class DecodeBudget {
     return this.used;
   }
 
+  /**
+   * A budget with the same limit and what this one has charged so far, charged apart from it: a
+   * reader of the samples charges one per read, so reading one input's samples twice (merging a
+   * profile with itself) costs each read, not their sum.
+   */
+  fork(): DecodeBudget {
+    const copy = new DecodeBudget(this.inputBytes, this.limitBytes);
+    copy.used = this.used;
+    return copy;
+  }
+
   /** Charges `bytes` about to be allocated for `what`; throws ProfileError, charging nothing, when they do not fit. */
   charge(bytes: number, what: string): void {
     const total = this.used + bytes;

@@ -74,7 +74,7 @@ export class EncodedSampleReader {
 
   /**
    * Merges every sample of `t` (whose profile is validated) into the merger, charging the
-   * stacks and labels read to t.budget as decodeProfile charges its sample table.
+   * stacks and labels read to (a fork of) t.budget as decodeProfile charges its sample table.
    */
   merge(t: ProfileTables): void {
     this.merger.begin(t.profile);
@@ -85,8 +85,8 @@ export class EncodedSampleReader {
     this.nStrings = t.profile.strings.length;
     this.known = new Int32Array(t.locationIds.dense.length).fill(-1);
     this.labelRow = 0;
-    this.budget = t.budget;
-    const budget = t.budget;
+    const budget = t.budget.fork();
+    this.budget = budget;
     const ranges = t.sampleRanges;
     const stacks = this.merger.out.sampleLocs;
     for (let i = 0; i < ranges.length; i += 2) {

@@ -263,4 +263,33 @@ describe('EncodedProfileMerger', () => {
     // One of them alone merges (and stays decodable).
     assert.equal(decodeProfile(encodeProfile(mergeProfiles([decodeProfile(big)]))).samples.values[0], 2 ** 53 - 1);
   });
+
+  it('merges one input with itself, the same decoded tables added twice, within its budget', () => {
+    // Each read of the samples is charged on its own. A profile whose one sample is a 2M-frame
+    // stack spends most of its budget on that stack (4 bytes per 1-byte location id); two reads
+    // summed would pass it. Found by the fuzzer, on a 1 MB profile of that shape.
+    const frames = 2 * 1024 * 1024;
+    const varint = (v: number): number[] => {
+      const out: number[] = [];
+      for (; v >= 0x80; v = Math.floor(v / 0x80)) out.push((v % 0x80) | 0x80);
+      out.push(v);
+      return out;
+    };
+    const stack = Buffer.concat([Buffer.from([0x0a, ...varint(frames)]), Buffer.alloc(frames, 0x01), Buffer.from([0x10, 0x01])]);
+    const raw = Buffer.concat([
+      Buffer.from([0x0a, 0x04, 0x08, 0x01, 0x10, 0x02]), // sample_type samples/count
+      Buffer.from([0x12, ...varint(stack.length)]),
+      stack,
+      Buffer.from([0x22, 0x02, 0x08, 0x01]), // location 1
+      Buffer.from([0x32, 0x00, 0x32, 0x07, ...Buffer.from('samples'), 0x32, 0x05, ...Buffer.from('count')]),
+    ]);
+    const tables = decodeProfileTables(raw);
+    const merger = new EncodedProfileMerger({}, 2);
+    merger.add(tables);
+    merger.add(tables);
+    const merged = merger.finish();
+    assert.equal(merged.samples.count, 1);
+    assert.equal(merged.samples.values[0], 2);
+    assert.equal(merged.samples.locs.length, frames);
+  });
 });
