@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { decodeProfile } from '../src/pprof/decode.js';
 import { buildApp } from '../src/server/app.js';
-import { KeyStore } from '../src/store/keys.js';
+import { SqliteKeyStore } from '../src/store/sqlite-keys.js';
 import { openSqliteStore, type ProfileStore } from '../src/store/store.js';
 import { loadCorpus } from './corpus.js';
 import { type InputOptions, makeInput } from './inputs.js';
@@ -93,7 +93,7 @@ async function startServer(dir: string): Promise<{ app: FastifyInstance; lastErr
   });
   const logger = pino({ level: 'error' }, sink);
   const store: ProfileStore = await openSqliteStore(join(dir, 'data'));
-  const keys = new KeyStore(join(dir, 'keys.sqlite'));
+  const keys = new SqliteKeyStore(join(dir, 'keys.sqlite'));
   const app = buildApp({ store, keys, logger, anonymousIntake: true });
   await app.ready();
   return {
@@ -106,7 +106,7 @@ async function startServer(dir: string): Promise<{ app: FastifyInstance; lastErr
     close: async () => {
       await app.close();
       await store.close();
-      keys.close();
+      await keys.close();
     },
   };
 }

@@ -11,8 +11,8 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { type SqlDialect, sqliteDialect } from '../../src/query/dialect.js';
 import { parseQuery } from '../../src/query/parse.js';
-import { QUERY_SCHEMA_SQLITE } from '../../src/query/schema.js';
 import { queryToSql } from '../../src/query/sql.js';
+import { QUERY_SCHEMA_SQLITE } from '../../src/store/sqlite-query-schema.js';
 
 const QUERIES = [
   'service:svc-7',

@@ -8,8 +8,8 @@ import { DEFAULT_DATA_DIR } from './serve.js';
 
 /** Opens the key store of a data directory; SQLite is loaded only when a keys command runs. */
 async function open(data: string): Promise<KeyStore> {
-  const { KeyStore } = await import('../store/keys.js');
-  return new KeyStore(join(resolve(data), 'keys.sqlite'));
+  const { SqliteKeyStore } = await import('../store/sqlite-keys.js');
+  return new SqliteKeyStore(join(resolve(data), 'keys.sqlite'));
 }
 
 export function registerKeys(program: Command): void {
@@ -33,13 +33,13 @@ export function registerKeys(program: Command): void {
         if (!APP_SCOPES.includes(s)) throw new CliError(`unknown scope ${JSON.stringify(s)} (scopes: ${APP_SCOPES.join(', ')})`);
       const store = await open(flags.data);
       try {
-        const { secret, key } = store.create(flags.kind, flags.name, scopes);
+        const { secret, key } = await store.create(flags.kind, flags.name, scopes);
         process.stdout.write(`${secret}\n`);
         process.stderr.write(
           `created ${key.kind} key ${key.id}${key.scopes.length ? ` with scopes ${key.scopes.join(',')}` : ''}: the secret above is not stored and cannot be shown again\n`,
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
   keys
@@ -50,7 +50,7 @@ export function registerKeys(program: Command): void {
     .action(async (flags: { data: string; json?: boolean }) => {
       const store = await open(flags.data);
       try {
-        const list = store.list();
+        const list = await store.list();
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
           return;
@@ -67,7 +67,7 @@ export function registerKeys(program: Command): void {
           `${table(['id', 'kind', 'scopes', 'state', 'created', 'name'], rows, [false, false, false, false, false, false])}\n`,
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
   keys
@@ -78,10 +78,10 @@ export function registerKeys(program: Command): void {
     .action(async (id: string, flags: { data: string }) => {
       const store = await open(flags.data);
       try {
-        if (!store.revoke(id)) throw new CliError(`no live key with id ${id}`);
+        if (!(await store.revoke(id))) throw new CliError(`no live key with id ${id}`);
         process.stderr.write(`revoked key ${id}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -135,9 +135,9 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const pgoMaxAgeMs = parseDuration(flags.pgoRetention, '--pgo-retention');
   const dataDir = resolve(flags.data);
   // Loaded here, not at start-up: every other command would otherwise pay for fastify and SQLite.
-  const [{ buildApp }, { KeyStore }, { createLogger }, { startRetentionJob }, { openSqliteStore }] = await Promise.all([
+  const [{ buildApp }, { SqliteKeyStore }, { createLogger }, { startRetentionJob }, { openSqliteStore }] = await Promise.all([
     import('../server/app.js'),
-    import('../store/keys.js'),
+    import('../store/sqlite-keys.js'),
     import('../server/logger.js'),
     import('../store/retention.js'),
     import('../store/store.js'),
@@ -145,10 +145,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const logger = createLogger(flags.logLevel);
 
   const store = await openSqliteStore(dataDir);
-  const keys = new KeyStore(join(dataDir, 'keys.sqlite'));
-  if (keys.count() === 0) {
-    const api = keys.create('api', 'initial API key');
-    const app = keys.create('app', 'initial admin key', ['admin']);
+  const keys = new SqliteKeyStore(join(dataDir, 'keys.sqlite'));
+  if ((await keys.count()) === 0) {
+    const api = await keys.create('api', 'initial API key');
+    const app = await keys.create('app', 'initial admin key', ['admin']);
     process.stdout.write(
       `\nFirst start: created two keys. They are shown only now; store them (more with \`hotpath keys create --data ${flags.data}\`).\n` +
         `  API key (send profiles):          ${api.secret}\n` +
@@ -184,7 +184,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     await stopRetention();
     await app.close();
     await store.close();
-    keys.close();
+    await keys.close();
     logger.info('stopped');
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
@@ -195,7 +195,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     logger.info({ address, data: dataDir, anonymousIntake: flags.allowAnonymousIntake === true }, 'hotpath serving');
   } catch (err) {
     await store.close();
-    keys.close();
+    await keys.close();
     throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
   }
 }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
+import { QUERY_SCHEMA_SQLITE } from '../store/sqlite-query-schema.js';
 import type { QueryProfile } from './evaluate.js';
-import { QUERY_SCHEMA_SQLITE } from './schema.js';
 
 /**
  * Twelve fake profiles for query tests: several services and envs, hosts with spaces, values

@@ -15,7 +15,7 @@ export interface QuerySql {
 }
 
 /**
- * Returns a WHERE fragment over the tables of QUERY_SCHEMA_SQLITE that selects exactly the
+ * Returns a WHERE fragment over the query tables the store creates (src/store/sqlite-query-schema.ts, and the PostgreSQL schema) that selects exactly the
  * profiles `matchesQuery` accepts, with the profiles table in scope under `profileIdColumn`.
  * Every value from the query is a parameter; the SQL text holds only fixed keywords, table names
  * and placeholders, so any query is safe to run. Exact values of one key OR-ed together share

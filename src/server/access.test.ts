@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { KeyStore } from '../store/keys.js';
+import { SqliteKeyStore } from '../store/sqlite-keys.js';
 import { type Access, registerAccessControl, registeredRoutes } from './access.js';
 import { openTestApp, type TestApp, type TestKeys } from './testing.js';
 
@@ -155,7 +155,7 @@ describe('access control', () => {
 
   it('a route added without an access declaration fails at registration', async () => {
     const app = Fastify();
-    const keys = new KeyStore(':memory:');
+    const keys = new SqliteKeyStore(':memory:');
     try {
       registerAccessControl(app, { keys, anonymousIntake: false, anonymousRead: false });
       app.get('/declared', { config: { access: 'public' } }, async () => 'ok');
@@ -165,7 +165,7 @@ describe('access control', () => {
         /route POST \/typo declares no access/,
       );
     } finally {
-      keys.close();
+      await keys.close();
       await app.close();
     }
   });

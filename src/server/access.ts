@@ -72,8 +72,8 @@ export function registerAccessControl(app: FastifyInstance, options: AccessOptio
     if (access === 'public') return;
     const result =
       access === 'intake'
-        ? authorize(options.keys, req.headers, { write: true }, options.anonymousIntake)
-        : authorize(
+        ? await authorize(options.keys, req.headers, { write: true }, options.anonymousIntake)
+        : await authorize(
             options.keys,
             req.headers,
             { scope: access ?? 'admin' },

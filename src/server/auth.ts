@@ -36,7 +36,12 @@ export type AuthResult = { ok: true; key: KeyInfo | null } | { ok: false; status
  * live API key (or an app key with admin); reading needs an app key with the scope or admin.
  * `anonymous` lets requests without any key through (the server's --allow-anonymous-* flags).
  */
-export function authorize(keys: KeyStore, headers: Headers, need: { write: true } | { scope: AppScope }, anonymous: boolean): AuthResult {
+export async function authorize(
+  keys: KeyStore,
+  headers: Headers,
+  need: { write: true } | { scope: AppScope },
+  anonymous: boolean,
+): Promise<AuthResult> {
   const presented = presentedKeys(headers);
   const candidates = 'write' in need ? [presented.api, presented.any, presented.app] : [presented.app, presented.any, presented.api];
   const secrets = candidates.filter((s): s is string => typeof s === 'string' && s !== '');
@@ -53,7 +58,7 @@ export function authorize(keys: KeyStore, headers: Headers, need: { write: true 
   }
   let found: KeyInfo | null = null;
   for (const secret of secrets) {
-    found = keys.verify(secret);
+    found = await keys.verify(secret);
     if (found) break;
   }
   if (!found) return { ok: false, status: 401, message: 'unknown or revoked key' };

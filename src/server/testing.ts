@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { KeyStore } from '../store/keys.js';
+import { SqliteKeyStore } from '../store/sqlite-keys.js';
 import { openSqliteStore, type ProfileStore } from '../store/store.js';
 import { type AppOptions, buildApp } from './app.js';
 
@@ -38,13 +38,13 @@ export async function openTestApp(
   const dataDir = mkdtempSync(join(tmpdir(), 'hotpath-app-'));
   const store = await openSqliteStore(dataDir);
   configure(store);
-  const keyStore = new KeyStore(join(dataDir, 'keys.sqlite'));
+  const keyStore = new SqliteKeyStore(join(dataDir, 'keys.sqlite'));
   const keys: TestKeys = {
-    api: keyStore.create('api', 'api').secret,
-    admin: keyStore.create('app', 'admin', ['admin']).secret,
-    profilesRead: keyStore.create('app', 'profiles', ['profiles_read']).secret,
-    pgoRead: keyStore.create('app', 'pgo', ['pgo_read']).secret,
-    readBoth: keyStore.create('app', 'both', ['profiles_read', 'pgo_read']).secret,
+    api: (await keyStore.create('api', 'api')).secret,
+    admin: (await keyStore.create('app', 'admin', ['admin'])).secret,
+    profilesRead: (await keyStore.create('app', 'profiles', ['profiles_read'])).secret,
+    pgoRead: (await keyStore.create('app', 'pgo', ['pgo_read'])).secret,
+    readBoth: (await keyStore.create('app', 'both', ['profiles_read', 'pgo_read'])).secret,
   };
   const logger: Logger = options.logger ?? pino({ level: 'silent' });
   const app = buildApp({ ...options, store, keys: keyStore, logger });
@@ -57,7 +57,7 @@ export async function openTestApp(
     close: async () => {
       await app.close();
       await store.close();
-      keyStore.close();
+      await keyStore.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

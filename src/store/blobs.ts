@@ -23,8 +23,12 @@ export interface Blobs {
   get(key: string): Promise<Uint8Array | null>;
   /** Removes `key`; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
-  /** Every stored blob, in no particular order; blobs written or deleted during the walk may or may not appear. */
-  list(): AsyncIterable<BlobInfo>;
+  /**
+   * Every stored blob whose key starts with `prefix` (default: every blob), in no particular
+   * order; blobs written or deleted during the walk may or may not appear. Object stores list a
+   * prefix without reading the rest, which is why blob keys start with their write hour.
+   */
+  list(prefix?: string): AsyncIterable<BlobInfo>;
   /** Sum of the sizes of all stored blobs. */
   totalBytes(): Promise<number>;
   /** Releases resources; calling it twice is harmless. */

@@ -92,7 +92,8 @@ export class FsBlobs implements Blobs {
     }
   }
 
-  async *list(): AsyncIterable<BlobInfo> {
+  /** Walks every shard directory even for a prefix: files are sharded by key hash, and a local walk is cheap. */
+  async *list(prefix = ''): AsyncIterable<BlobInfo> {
     const staleBefore = Date.now() - STALE_TEMP_MS;
     for (const level1 of await readdirOrEmpty(this.root)) {
       if (!isShardName(level1)) continue;
@@ -105,9 +106,11 @@ export class FsBlobs implements Blobs {
             if (name.startsWith(TEMP_PREFIX)) await removeIfOlder(path, staleBefore);
             continue;
           }
+          const key = name.replaceAll('%', '/');
+          if (!key.startsWith(prefix)) continue;
           const info = await statOrNull(path);
           if (info === null || !info.isFile()) continue;
-          yield { key: name.replaceAll('%', '/'), size: info.size, modifiedMs: info.mtimeMs };
+          yield { key, size: info.size, modifiedMs: info.mtimeMs };
         }
       }
     }

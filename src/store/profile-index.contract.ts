@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { QuerySyntaxError } from '../query/errors.js';
+import { parseQuery } from '../query/parse.js';
 import { ProfileExistsError } from './errors.js';
-import type { ProfileIndex, ProfileSearch } from './profile-index.js';
+import { MAX_REFERENCE_CHECK, type ProfileIndex, type ProfileSearch } from './profile-index.js';
 import type { ProfileRecord } from './types.js';
 
 /**
@@ -17,6 +18,18 @@ export interface ProfileIndexHarness {
 }
 
 const MINUTE = 60_000;
+
+/** Blob keys the reference tests ask about: those of records a and b, and some no record names. */
+const CANDIDATE_KEYS = [
+  'a/pgo',
+  'a/raw-0-cpu.pprof',
+  'a/raw-1-heap.pprof',
+  'b/pgo',
+  'b/raw-0-cpu.pprof',
+  'b/raw-1-heap.pprof',
+  'c/pgo',
+  'zz',
+];
 /** A fixed "now" for the fixtures: 2025-01-01T00:00:00Z. */
 export const T0 = Date.UTC(2025, 0, 1);
 
@@ -188,7 +201,7 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.equal(await index.count(), 1);
       assert.deepEqual(await ids('team:second'), []);
       assert.deepEqual(await ids('@metrics.second_metric:>0'), []);
-      assert.ok(!(await index.referencedBlobKeys()).has('second/pgo'));
+      assert.ok(!(await index.referencedBlobKeys(['second/pgo', 'dup/pgo'])).has('second/pgo'));
     });
 
     it('stores nothing of an insert that fails after its tags were written', async () => {
@@ -383,7 +396,13 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
     it('references the PGO blob of every profile and the attachments of those with raw data', async () => {
       await index.insert(makeTestRecord('a'));
       await index.insert(makeTestRecord('b', { pgoBlobKey: null, attachments: [] }));
-      assert.deepEqual(sorted([...(await index.referencedBlobKeys())]), ['a/pgo', 'a/raw-0-cpu.pprof', 'a/raw-1-heap.pprof']);
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(CANDIDATE_KEYS))]), ['a/pgo', 'a/raw-0-cpu.pprof', 'a/raw-1-heap.pprof']);
+      assert.deepEqual([...(await index.referencedBlobKeys([]))], []);
+      await assert.rejects(
+        index.referencedBlobKeys(Array.from({ length: MAX_REFERENCE_CHECK + 1 }, (_, i) => `k${i}`)),
+        RangeError,
+        'the page size is bounded',
+      );
     });
 
     it('marks raw data deleted: the record and its PGO blob stay, its attachments stop being referenced', async () => {
@@ -394,7 +413,12 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.equal(a?.rawDeleted, true);
       assert.equal(a?.attachments.length, 2, 'attachments are still listed');
       assert.equal((await index.get('b'))?.rawDeleted, false);
-      assert.deepEqual(sorted([...(await index.referencedBlobKeys())]), ['a/pgo', 'b/pgo', 'b/raw-0-cpu.pprof', 'b/raw-1-heap.pprof']);
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(CANDIDATE_KEYS))]), [
+        'a/pgo',
+        'b/pgo',
+        'b/raw-0-cpu.pprof',
+        'b/raw-1-heap.pprof',
+      ]);
       assert.deepEqual(sorted(await ids('service:web-api')), ['a', 'b']);
       await index.markRawDeleted(['a']);
       assert.equal((await index.get('a'))?.rawDeleted, true);
@@ -407,7 +431,7 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.equal(await index.count(), 4);
       assert.deepEqual(await ids('team:core'), []);
       assert.deepEqual(sorted(await ids('@metrics.core_cpu_cores:>1')), ['p3']);
-      const referenced = await index.referencedBlobKeys();
+      const referenced = await index.referencedBlobKeys(['p1/pgo', 'p5/raw-0-cpu.pprof', 'p2/pgo']);
       assert.ok(!referenced.has('p1/pgo') && !referenced.has('p5/raw-0-cpu.pprof') && referenced.has('p2/pgo'));
       // The id can be used again, without the old tags.
       await index.insert(makeTestRecord('p1', { tags: [['service', 'again']] }));
@@ -447,9 +471,72 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.equal((await index.get('p2'))?.rawDeleted, true);
       assert.deepEqual(await ids('team:core'), ['p1']);
       assert.deepEqual(await ids('', { sort: '-cpu' }), ['p5', 'p1', 'p3', 'p2', 'p4']);
-      assert.ok(!(await index.referencedBlobKeys()).has('p2/raw-0-cpu.pprof'));
+      assert.ok(!(await index.referencedBlobKeys(['p2/raw-0-cpu.pprof'])).has('p2/raw-0-cpu.pprof'));
       await index.insert(makeTestRecord('p7'));
       assert.equal(await index.count(), 6);
+    });
+
+    it('takes a parsed query as well as its text, with the same answer', async () => {
+      await insertFixtures();
+      const text = 'service:web-api -env:staging';
+      const window = { from: 0, to: T0 * 2 };
+      const byText = await index.search({ query: text, ...window, limit: 10 });
+      const byTree = await index.search({ query: parseQuery(text), ...window, limit: 10 });
+      assert.deepEqual(byTree, byText);
+      assert.ok(byText.length > 0);
+      assert.equal(await index.countMatching({ query: parseQuery(text), ...window }), byText.length);
+      assert.deepEqual(await index.facets({ query: parseQuery(text), ...window }, 5), await index.facets({ query: text, ...window }, 5));
+    });
+
+    it('runs a job exclusively, at most once per interval, and keeps its state', async () => {
+      const seen: Array<string | null> = [];
+      assert.equal(
+        await index.runExclusive('contract-job', 0, async (state) => {
+          seen.push(state);
+          return 'cursor-1';
+        }),
+        true,
+      );
+      assert.equal(
+        await index.runExclusive('contract-job', 60 * MINUTE, async () => {
+          throw new Error('ran again within its interval');
+        }),
+        false,
+        'started less than an interval ago',
+      );
+      // While one run is in progress, a second call for the same job does not run.
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let entered = (): void => undefined;
+      const running = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const first = index.runExclusive('contract-job', 0, async (state) => {
+        seen.push(state);
+        entered();
+        await held;
+        return 'cursor-2';
+      });
+      await running;
+      assert.equal(await index.runExclusive('contract-job', 0, async () => 'never'), false, 'another run is in progress');
+      assert.equal(await index.runExclusive('other-job', 0, async (state) => state ?? 'other'), true, 'jobs are independent');
+      release();
+      assert.equal(await first, true);
+      await assert.rejects(
+        index.runExclusive('contract-job', 0, async (state) => {
+          seen.push(state);
+          throw new Error('job failed');
+        }),
+        /job failed/,
+      );
+      index = await harness.reopen();
+      await index.runExclusive('contract-job', 0, async (state) => {
+        seen.push(state);
+        return state;
+      });
+      assert.deepEqual(seen, [null, 'cursor-1', 'cursor-2', 'cursor-2'], 'a failed run keeps the previous state, across a reopen');
     });
 
     it('can be closed twice', async () => {

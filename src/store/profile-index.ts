@@ -1,4 +1,6 @@
 import type { ServiceAdoption } from '../api/types.js';
+import type { QueryNode } from '../query/ast.js';
+import { parseQuery } from '../query/parse.js';
 import type { ProfileRecord } from './types.js';
 
 /** Columns search results can be ordered by. */
@@ -22,8 +24,12 @@ export type FacetCounts = Record<FacetField, Array<{ value: string; count: numbe
 export type ProfileFilter = Pick<ProfileSearch, 'query' | 'from' | 'to'>;
 
 export interface ProfileSearch {
-  /** A query in the search language; empty matches every profile. */
-  query: string;
+  /**
+   * A query in the search language (empty matches every profile), or its parsed tree: callers
+   * that parsed it already (to report a syntax error at its column) pass the tree, so no backend
+   * parses twice.
+   */
+  query: string | QueryNode;
   /** Time window, ms since the epoch, inclusive: profiles whose [start, end] overlaps [from, to]. */
   from: number;
   to: number;
@@ -61,10 +67,21 @@ export interface ProfileIndex {
    */
   facets(filter: ProfileFilter, perField: number): Promise<FacetCounts>;
   /**
-   * Every blob key that must be kept: the PGO blob of every profile and the attachments of every
-   * profile whose raw data is not deleted. A blob outside this set belongs to nobody.
+   * Which of `keys` must be kept: the PGO blob of a stored profile, or an attachment of one whose
+   * raw data is not deleted. A blob outside this set belongs to nobody. At most
+   * MAX_REFERENCE_CHECK keys per call, so orphan collection works in pages and never holds every
+   * key of a large store.
    */
-  referencedBlobKeys(): Promise<Set<string>>;
+  referencedBlobKeys(keys: readonly string[]): Promise<Set<string>>;
+  /**
+   * Runs `run` for the background job `job` unless another process or replica sharing this index
+   * is running it now or it last started less than `everyMs` ago; resolves whether it ran. `run`
+   * gets the state the job's previous run returned (null the first time) and returns the state to
+   * keep (a cursor, so work resumes where it stopped). When `run` rejects, the state is kept and
+   * the rejection passes through. `now` (default: the clock) is the time the run counts as
+   * started. This is what makes retention run on one replica at a time.
+   */
+  runExclusive(job: string, everyMs: number, run: (state: string | null) => Promise<string | null>, now?: number): Promise<boolean>;
   /** Sets rawDeleted on these profiles (their attachment keys stop being referenced); unknown ids are ignored. */
   markRawDeleted(ids: readonly string[]): Promise<void>;
   /** Removes these profiles with their tags and metrics; unknown ids are ignored. */
@@ -84,6 +101,14 @@ export interface ProfileIndex {
 /** One service seen in a window, for PGO adoption (declared with the API, which answers it as is). */
 export type ServiceSummary = ServiceAdoption;
 
+/** Most keys one referencedBlobKeys call accepts. */
+export const MAX_REFERENCE_CHECK = 1000;
+
+/** The parsed tree of a search's query, parsing it when the caller passed text. Throws QuerySyntaxError. */
+export function queryTree(query: string | QueryNode): QueryNode {
+  return typeof query === 'string' ? parseQuery(query) : query;
+}
+
 const SORTS: ReadonlySet<string> = new Set<string>(PROFILE_SORTS);
 
 /**
@@ -92,7 +117,9 @@ const SORTS: ReadonlySet<string> = new Set<string>(PROFILE_SORTS);
  * by parsing. Implementations call it so that they all refuse the same inputs.
  */
 export function checkSearch(options: ProfileSearch): void {
-  if (typeof options.query !== 'string') throw new TypeError('search query must be a string');
+  if (typeof options.query !== 'string' && (typeof options.query !== 'object' || options.query === null)) {
+    throw new TypeError('search query must be a string or a parsed query');
+  }
   if (!Number.isFinite(options.from) || !Number.isFinite(options.to)) {
     throw new RangeError(`search from and to must be finite numbers of ms, got ${options.from} and ${options.to}`);
   }

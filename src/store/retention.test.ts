@@ -3,16 +3,22 @@ import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import type { Blobs } from './blobs.js';
 import type { FsBlobs } from './fs-blobs.js';
 import { makeTestRecord } from './profile-index.contract.js';
 import { enforceRetention, type RetentionResult, startRetentionJob } from './retention.js';
-import { type NewProfile, openSqliteStore, type ProfileStore } from './store.js';
+import { blobHour, type NewProfile, openSqliteStore, type ProfileStore } from './store.js';
 import { overrideIndex } from './testing.js';
 import type { ProfileRecord } from './types.js';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 const MINUTE = 60 * 1000;
+
+/** A result without the sweep position, which depends on the clock. */
+function counts({ sweptUpTo: _, ...rest }: RetentionResult): Omit<RetentionResult, 'sweptUpTo'> {
+  return rest;
+}
 
 function newProfile(receivedAt: number, service = 'svc'): NewProfile {
   const { id: _id, attachments: _a, pgoBlobKey: _p, rawDeleted: _r, ...rest } = makeTestRecord('x', { service, receivedAt });
@@ -96,7 +102,7 @@ describe('enforceRetention with SQLite and files', () => {
 
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now });
 
-    assert.deepEqual(result, { rawDeleted: 2, profilesDeleted: 2, orphanBlobsDeleted: 1 });
+    assert.deepEqual(counts(result), { rawDeleted: 2, profilesDeleted: 2, orphanBlobsDeleted: 1 });
     assert.equal(await state(fresh), 'complete');
     assert.equal(await state(sixDays), 'complete');
     assert.equal(await state(sevenDays), 'pgo only');
@@ -108,7 +114,7 @@ describe('enforceRetention with SQLite and files', () => {
     assert.equal(await store.index.count(), 4);
 
     // Nothing more is due at the same time.
-    assert.deepEqual(await enforceRetention({ index: store.index, blobs: store.blobs, now }), {
+    assert.deepEqual(counts(await enforceRetention({ index: store.index, blobs: store.blobs, now })), {
       rawDeleted: 0,
       profilesDeleted: 0,
       orphanBlobsDeleted: 0,
@@ -119,7 +125,7 @@ describe('enforceRetention with SQLite and files', () => {
     const twoHours = await save(2 * HOUR);
     const fiveHours = await save(5 * HOUR);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now, rawMaxAgeMs: HOUR, pgoMaxAgeMs: 4 * HOUR });
-    assert.deepEqual(result, { rawDeleted: 1, profilesDeleted: 1, orphanBlobsDeleted: 0 });
+    assert.deepEqual(counts(result), { rawDeleted: 1, profilesDeleted: 1, orphanBlobsDeleted: 0 });
     assert.equal(await state(twoHours), 'pgo only');
     assert.equal(await state(fiveHours), 'gone');
   });
@@ -130,7 +136,7 @@ describe('enforceRetention with SQLite and files', () => {
     const raw = [];
     for (let i = 0; i < 3; i++) raw.push(await save(8 * DAY + i));
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now, batchSize: 2 });
-    assert.deepEqual(result, { rawDeleted: 3, profilesDeleted: 5, orphanBlobsDeleted: 0 });
+    assert.deepEqual(counts(result), { rawDeleted: 3, profilesDeleted: 5, orphanBlobsDeleted: 0 });
     for (const r of old) assert.equal(await state(r), 'gone');
     for (const r of raw) assert.equal(await state(r), 'pgo only');
   });
@@ -142,8 +148,64 @@ describe('enforceRetention with SQLite and files', () => {
     assert.ok(await exists(record.attachments[0].blobKey));
     for (const a of record.attachments) await age(a.blobKey, 8 * DAY);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now });
-    assert.deepEqual(result, { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 2 });
+    assert.deepEqual(counts(result), { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 2 });
     assert.equal(await state(record), 'pgo only');
+  });
+});
+
+describe('orphan collection by write hour', () => {
+  let dir: string;
+  let store: ProfileStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hotpath-sweep-'));
+    store = await openSqliteStore(dir);
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('after the first run lists only the hours since the last sweep, never the whole store', async () => {
+    const now = Date.now();
+    const hourKey = (ageMs: number, name: string): string => `${blobHour(now - ageMs)}/${name}`;
+    // Orphans five and three hours old; the sweep already reached the hour of the older one.
+    const older = hourKey(5 * HOUR, 'orphan-a/pgo');
+    const newer = hourKey(3 * HOUR, 'orphan-b/pgo');
+    const young = hourKey(0, 'orphan-c/pgo');
+    for (const key of [older, newer, young]) await store.blobs.put(key, Uint8Array.from([1]));
+    const t = new Date(now - 3 * HOUR);
+    for (const key of [older, newer]) await utimes((store.blobs as FsBlobs).pathOf(key), t, t);
+    const kept = await store.saveProfile(newProfile(now), [{ name: 'cpu.pprof', bytes: Uint8Array.from([7]), compression: 'none' }], null);
+
+    const prefixes: string[] = [];
+    const blobs = {
+      ...store.blobs,
+      get: (key: string) => store.blobs.get(key),
+      delete: (key: string) => store.blobs.delete(key),
+      list: (prefix?: string) => {
+        prefixes.push(prefix ?? '(everything)');
+        return store.blobs.list(prefix);
+      },
+    } as Blobs;
+    const result = await enforceRetention({ index: store.index, blobs, now, sweptUpTo: blobHour(now - 5 * HOUR) });
+    assert.equal(result.orphanBlobsDeleted, 1);
+    assert.deepEqual(prefixes, [`${blobHour(now - 4 * HOUR)}/`, `${blobHour(now - 3 * HOUR)}/`, `${blobHour(now - 2 * HOUR)}/`]);
+    assert.equal(result.sweptUpTo, blobHour(now - 2 * HOUR), 'the newest hour wholly older than the grace period');
+    assert.notEqual(await store.blobs.get(older), null, 'an hour swept before is not listed again');
+    assert.equal(await store.blobs.get(newer), null);
+    assert.notEqual(await store.blobs.get(young), null, 'within the grace period');
+    assert.notEqual(await store.readAttachment(kept.id, 'cpu.pprof'), null);
+
+    prefixes.length = 0;
+    const again = await enforceRetention({ index: store.index, blobs, now, sweptUpTo: result.sweptUpTo });
+    assert.deepEqual(prefixes, [], 'nothing new to sweep in the same hour');
+    assert.equal(again.sweptUpTo, result.sweptUpTo);
+
+    prefixes.length = 0;
+    const first = await enforceRetention({ index: store.index, blobs, now });
+    assert.deepEqual(prefixes, ['(everything)'], 'the first run on a store lists everything once');
+    assert.equal(first.orphanBlobsDeleted, 1, 'the older orphan, which the hour sweep had passed');
   });
 });
 
@@ -180,11 +242,13 @@ describe('startRetentionJob', () => {
     assert.equal(results.length, 0, 'no run before the first interval');
     mock.timers.tick(1);
     await stop.idle();
-    assert.deepEqual(results, [{ rawDeleted: 0, profilesDeleted: 1, orphanBlobsDeleted: 0 }]);
+    assert.deepEqual(results.map(counts), [{ rawDeleted: 0, profilesDeleted: 1, orphanBlobsDeleted: 0 }]);
     assert.equal(await store.getProfile(old.id), null);
+    // The clock stands still: the next tick is within the interval of the last run, so it is
+    // skipped, as on a replica whose peer ran retention a moment ago.
     mock.timers.tick(HOUR);
     await stop();
-    assert.equal(results.length, 2);
+    assert.equal(results.length, 1);
     assert.deepEqual(errors, []);
   });
 
@@ -202,16 +266,22 @@ describe('startRetentionJob', () => {
       },
     });
     const errors: unknown[] = [];
-    const stop = startRetentionJob({ index, blobs: store.blobs, intervalMs: 1000, onError: (err) => errors.push(err) });
-    mock.timers.tick(1000);
-    mock.timers.tick(1000);
-    mock.timers.tick(1000);
+    // The clock moves with the mocked timers, as the real one would.
+    let clock = Date.now();
+    const tick = (ms: number): void => {
+      clock += ms;
+      mock.timers.tick(ms);
+    };
+    const stop = startRetentionJob({ index, blobs: store.blobs, intervalMs: 1000, now: () => clock, onError: (err) => errors.push(err) });
+    tick(1000);
+    tick(1000);
+    tick(1000);
     assert.equal(calls, 1, 'ticks during a run are skipped');
     release();
     await stop.idle();
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]), /disk on fire/);
-    mock.timers.tick(1000);
+    tick(1000);
     await stop();
     assert.equal(calls, 2, 'the job ran again after the error');
     assert.equal(errors.length, 2);

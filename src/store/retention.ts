@@ -1,5 +1,6 @@
-import type { Blobs } from './blobs.js';
-import type { ProfileIndex } from './profile-index.js';
+import type { BlobInfo, Blobs } from './blobs.js';
+import { MAX_REFERENCE_CHECK, type ProfileIndex } from './profile-index.js';
+import { blobHour, blobHourStart } from './store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -13,6 +14,10 @@ export const DEFAULT_ORPHAN_GRACE_MS = 60 * 60 * 1000;
 /** Profiles handled per index call by default, so one run never holds thousands of records in memory. */
 const DEFAULT_BATCH_SIZE = 500;
 
+const HOUR_MS = 60 * 60 * 1000;
+/** Write hours one run sweeps for orphans at most; a store that was down for weeks catches up over several runs. */
+const MAX_SWEEP_HOURS_PER_RUN = 24 * 7;
+
 export interface RetentionOptions {
   index: ProfileIndex;
   blobs: Blobs;
@@ -23,6 +28,12 @@ export interface RetentionOptions {
   orphanGraceMs?: number;
   /** Profiles fetched and deleted per index call; default 500. */
   batchSize?: number;
+  /**
+   * The write hour (`YYYYMMDDHH`) up to which earlier runs collected orphans: this run lists
+   * only the hours after it. Null or absent: the first run on this store, which lists every blob
+   * once (keys written before hour prefixes, or by an interrupted migration, are found so).
+   */
+  sweptUpTo?: string | null;
 }
 
 export interface RetentionResult {
@@ -32,6 +43,8 @@ export interface RetentionResult {
   profilesDeleted: number;
   /** Blobs that no index row named, older than the grace period, deleted. */
   orphanBlobsDeleted: number;
+  /** The write hour up to which orphans are now collected: the next run's `sweptUpTo`. */
+  sweptUpTo: string | null;
 }
 
 /**
@@ -48,7 +61,7 @@ export async function enforceRetention(options: RetentionOptions): Promise<Reten
   const pgoMaxAgeMs = options.pgoMaxAgeMs ?? DEFAULT_PGO_MAX_AGE_MS;
   const orphanGraceMs = options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const result: RetentionResult = { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 0 };
+  const result: RetentionResult = { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 0, sweptUpTo: options.sweptUpTo ?? null };
 
   // Whole profiles first, so those are not marked raw-deleted on the way.
   for (;;) {
@@ -72,19 +85,54 @@ export async function enforceRetention(options: RetentionOptions): Promise<Reten
     if (batch.length < batchSize) break;
   }
 
-  // Read the references before listing: a blob written after this point is younger than the
-  // grace period, so it is safe even though its row is not in the set.
-  const referenced = await index.referencedBlobKeys();
   const orphanBefore = now - orphanGraceMs;
-  for await (const blob of blobs.list()) {
-    if (referenced.has(blob.key) || blob.modifiedMs >= orphanBefore) continue;
-    await blobs.delete(blob.key);
-    result.orphanBlobsDeleted++;
+  // The newest write hour that ended before the grace period began: every save of that hour has
+  // committed its row or failed by now.
+  const lastSafeHour = blobHour(orphanBefore - HOUR_MS);
+  if (result.sweptUpTo === null || Number.isNaN(blobHourStart(result.sweptUpTo))) {
+    result.orphanBlobsDeleted += await deleteOrphans(index, blobs, blobs.list(), orphanBefore);
+    result.sweptUpTo = lastSafeHour;
+  } else {
+    for (let hours = 0; hours < MAX_SWEEP_HOURS_PER_RUN; hours++) {
+      const next = blobHour(blobHourStart(result.sweptUpTo) + HOUR_MS);
+      if (blobHourStart(next) > blobHourStart(lastSafeHour)) break;
+      result.orphanBlobsDeleted += await deleteOrphans(index, blobs, blobs.list(`${next}/`), orphanBefore);
+      result.sweptUpTo = next;
+    }
   }
   return result;
 }
 
-export interface RetentionJobOptions extends Omit<RetentionOptions, 'now'> {
+/**
+ * Deletes the listed blobs that no index row names and that were written before `orphanBefore`,
+ * checking references a page at a time; returns how many it deleted.
+ */
+async function deleteOrphans(index: ProfileIndex, blobs: Blobs, listed: AsyncIterable<BlobInfo>, orphanBefore: number): Promise<number> {
+  let deleted = 0;
+  let page: BlobInfo[] = [];
+  const flush = async (): Promise<void> => {
+    const referenced = await index.referencedBlobKeys(page.map((b) => b.key));
+    for (const blob of page) {
+      if (referenced.has(blob.key)) continue;
+      await blobs.delete(blob.key);
+      deleted++;
+    }
+    page = [];
+  };
+  for await (const blob of listed) {
+    // A blob younger than the grace period may belong to a save still in progress.
+    if (blob.modifiedMs >= orphanBefore) continue;
+    page.push(blob);
+    if (page.length === MAX_REFERENCE_CHECK) await flush();
+  }
+  if (page.length > 0) await flush();
+  return deleted;
+}
+
+/** The name retention runs under in ProfileIndex.runExclusive. */
+export const RETENTION_JOB = 'retention';
+
+export interface RetentionJobOptions extends Omit<RetentionOptions, 'now' | 'sweptUpTo'> {
   /** Time between runs; the first run is one interval after the start. */
   intervalMs: number;
   /** Called with every error of a run; the job keeps running. */
@@ -105,6 +153,10 @@ export interface StopRetentionJob {
 /**
  * Runs enforceRetention every `intervalMs` on a timer that does not keep the process alive, never
  * two runs at once (a tick during a run is skipped), and never throws: errors go to onError.
+ * Replicas that share an index take turns: a tick runs only when no replica is running retention
+ * and none started it in the last 90% of an interval (ProfileIndex.runExclusive), and the orphan
+ * sweep's position is kept in the index, so a run resumes where the previous one, on any
+ * replica, stopped.
  * Returns a stop function that cancels the timer and resolves when a run in progress has ended,
  * so the store can be closed after it.
  */
@@ -115,8 +167,18 @@ export function startRetentionJob(options: RetentionJobOptions): StopRetentionJo
     if (running !== null) return;
     running = (async () => {
       try {
-        const result = await enforceRetention({ ...rest, now: now() });
-        onResult?.(result);
+        let result: RetentionResult | null = null;
+        const startedAt = now();
+        await rest.index.runExclusive(
+          RETENTION_JOB,
+          intervalMs * 0.9,
+          async (sweptUpTo) => {
+            result = await enforceRetention({ ...rest, now: startedAt, sweptUpTo });
+            return result.sweptUpTo;
+          },
+          startedAt,
+        );
+        if (result !== null) onResult?.(result);
       } catch (err) {
         try {
           onError(err);

@@ -64,7 +64,10 @@ describe('SqliteProfileIndex', () => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
       db.close();
-      assert.throws(() => new SqliteProfileIndex(path), /schema version 2, newer than this Hotpath understands/);
+      assert.throws(
+        () => new SqliteProfileIndex(path),
+        new RegExp(`schema version ${SQLITE_SCHEMA_VERSION + 1}, newer than this Hotpath understands`),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,4 @@
 import Database from 'better-sqlite3';
-import { parseQuery } from '../query/parse.js';
-import { QUERY_SCHEMA_SQLITE } from '../query/schema.js';
 import { queryToSql } from '../query/sql.js';
 import { ProfileExistsError } from './errors.js';
 import {
@@ -8,16 +6,19 @@ import {
   checkSearch,
   type FacetCounts,
   type FacetField,
+  MAX_REFERENCE_CHECK,
   type ProfileFilter,
   type ProfileIndex,
   type ProfileSearch,
   type ProfileSort,
+  queryTree,
   type ServiceSummary,
 } from './profile-index.js';
+import { QUERY_SCHEMA_SQLITE } from './sqlite-query-schema.js';
 import type { ProfileRecord } from './types.js';
 
 /** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to MIGRATIONS to change the schema. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 /**
  * MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
@@ -58,6 +59,13 @@ CREATE TABLE profile_blobs (
 ) WITHOUT ROWID;
 CREATE INDEX profile_blobs_by_profile ON profile_blobs (profile_id);
 ${QUERY_SCHEMA_SQLITE}
+`,
+  `
+CREATE TABLE jobs (
+  name TEXT PRIMARY KEY,
+  last_started_at REAL NOT NULL,
+  state TEXT
+);
 `,
 ];
 
@@ -120,6 +128,7 @@ export class SqliteProfileIndex implements ProfileIndex {
   private readonly db: Database.Database;
   private readonly statements;
   private readonly searchStatements = new Map<string, Database.Statement>();
+  private readonly runningJobs = new Set<string>();
   private readonly insertTransaction: (record: ProfileRecord) => void;
   private pendingInserts: Array<{ record: ProfileRecord; resolve: () => void; reject: (err: unknown) => void }> = [];
   private readonly markRawDeletedTransaction: (ids: readonly string[]) => void;
@@ -160,7 +169,12 @@ export class SqliteProfileIndex implements ProfileIndex {
       insertMetric: db.prepare('INSERT INTO profile_metrics (profile_id, name, value) VALUES (?, ?, ?)'),
       insertBlob: db.prepare('INSERT INTO profile_blobs (blob_key, profile_id, kind) VALUES (?, ?, ?)'),
       get: db.prepare('SELECT * FROM profiles WHERE id = ?'),
-      blobKeys: db.prepare('SELECT blob_key FROM profile_blobs').pluck(),
+      isReferenced: db.prepare('SELECT 1 FROM profile_blobs WHERE blob_key = ?').pluck(),
+      jobGet: db.prepare('SELECT last_started_at, state FROM jobs WHERE name = ?'),
+      jobStart: db.prepare(
+        'INSERT INTO jobs (name, last_started_at, state) VALUES (?, ?, NULL) ON CONFLICT (name) DO UPDATE SET last_started_at = excluded.last_started_at',
+      ),
+      jobState: db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
       markRawDeleted: db.prepare('UPDATE profiles SET raw_deleted = 1 WHERE id = ?'),
       deleteRawBlobs: db.prepare("DELETE FROM profile_blobs WHERE profile_id = ? AND kind = 'raw'"),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
@@ -250,7 +264,7 @@ export class SqliteProfileIndex implements ProfileIndex {
 
   async search(options: ProfileSearch): Promise<ProfileRecord[]> {
     checkSearch(options);
-    const { where, params } = queryToSql(parseQuery(options.query), { profileIdColumn: 'p.id' });
+    const { where, params } = queryToSql(queryTree(options.query), { profileIdColumn: 'p.id' });
     const sql = `SELECT p.* FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where}) ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT ? OFFSET ?`;
     const rows = this.searchStatement(sql).all(options.to, options.from, ...params, options.limit, options.offset ?? 0) as ProfileRow[];
     return rows.map(fromRow);
@@ -258,7 +272,7 @@ export class SqliteProfileIndex implements ProfileIndex {
 
   async countMatching(filter: ProfileFilter): Promise<number> {
     checkSearch({ ...filter, limit: 0 });
-    const { where, params } = queryToSql(parseQuery(filter.query), { profileIdColumn: 'p.id' });
+    const { where, params } = queryToSql(queryTree(filter.query), { profileIdColumn: 'p.id' });
     const sql = `SELECT count(*) FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where})`;
     return this.searchStatement(sql)
       .pluck()
@@ -267,7 +281,7 @@ export class SqliteProfileIndex implements ProfileIndex {
 
   async facets(filter: ProfileFilter, perField: number): Promise<FacetCounts> {
     checkSearch({ ...filter, limit: perField });
-    const { where, params } = queryToSql(parseQuery(filter.query), { profileIdColumn: 'p.id' });
+    const { where, params } = queryToSql(queryTree(filter.query), { profileIdColumn: 'p.id' });
     const result = {} as FacetCounts;
     for (const field of Object.keys(FACET_COLUMNS) as FacetField[]) {
       const column = FACET_COLUMNS[field];
@@ -279,8 +293,33 @@ export class SqliteProfileIndex implements ProfileIndex {
     return result;
   }
 
-  async referencedBlobKeys(): Promise<Set<string>> {
-    return new Set(this.statements.blobKeys.all() as string[]);
+  async referencedBlobKeys(keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length > MAX_REFERENCE_CHECK) throw new RangeError(`at most ${MAX_REFERENCE_CHECK} blob keys per call, got ${keys.length}`);
+    return new Set(keys.filter((k) => this.statements.isReferenced.get(k) !== undefined));
+  }
+
+  /**
+   * One process owns a SQLite index (the file is not shared between servers), so a set of running
+   * jobs is the lock; the jobs table keeps start times and states across restarts.
+   */
+  async runExclusive(
+    job: string,
+    everyMs: number,
+    run: (state: string | null) => Promise<string | null>,
+    now = Date.now(),
+  ): Promise<boolean> {
+    if (this.runningJobs.has(job)) return false;
+    const row = this.statements.jobGet.get(job) as { last_started_at: number; state: string | null } | undefined;
+    if (row !== undefined && now - row.last_started_at < everyMs) return false;
+    this.runningJobs.add(job);
+    try {
+      this.statements.jobStart.run(job, now);
+      const state = await run(row?.state ?? null);
+      if (this.db.open) this.statements.jobState.run(state, job);
+      return true;
+    } finally {
+      this.runningJobs.delete(job);
+    }
   }
 
   async markRawDeleted(ids: readonly string[]): Promise<void> {

@@ -36,13 +36,14 @@ export class ProfileStore {
    */
   async saveProfile(profile: NewProfile, attachments: readonly NewAttachment[], pgoBytes: Uint8Array | null): Promise<ProfileRecord> {
     const id = randomUUID();
+    const dir = `${blobHour(Date.now())}/${id}`;
     const stored: StoredAttachment[] = attachments.map((a, i) => ({
       name: a.name,
-      blobKey: `${id}/raw-${i}-${safeName(a.name)}`,
+      blobKey: `${dir}/raw-${i}-${safeName(a.name)}`,
       size: a.bytes.byteLength,
       compression: a.compression,
     }));
-    const pgoBlobKey = pgoBytes === null ? null : `${id}/pgo`;
+    const pgoBlobKey = pgoBytes === null ? null : `${dir}/pgo`;
     const writes = attachments.map((a, i) => this.blobs.put(stored[i].blobKey, a.bytes));
     if (pgoBlobKey !== null && pgoBytes !== null) writes.push(this.blobs.put(pgoBlobKey, pgoBytes));
     // Settle every write before failing, so that no write is still running when the caller
@@ -99,6 +100,23 @@ export async function openSqliteStore(dataDir: string): Promise<ProfileStore> {
   await mkdir(dataDir, { recursive: true });
   const blobs = await FsBlobs.open(join(dataDir, 'blobs'));
   return new ProfileStore(new SqliteProfileIndex(join(dataDir, 'index.sqlite')), blobs);
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * The first segment of every blob key a save writes: its UTC write hour as `YYYYMMDDHH`. Orphan
+ * collection lists one hour's prefix at a time (an object store lists a prefix without reading
+ * the rest of the bucket), and retention deletes blobs by the keys their rows name.
+ */
+export function blobHour(ms: number): string {
+  return new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString().slice(0, 13).replace(/[-T]/g, '');
+}
+
+/** The start of the hour `blobHour` returned, ms since the epoch; NaN for anything else. */
+export function blobHourStart(hour: string): number {
+  if (!/^\d{10}$/.test(hour)) return Number.NaN;
+  return Date.parse(`${hour.slice(0, 4)}-${hour.slice(4, 6)}-${hour.slice(6, 8)}T${hour.slice(8, 10)}:00:00Z`);
 }
 
 /** An attachment name as a blob key segment: safe characters only, never starting with ".", at most 64 characters. */

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ProfileJson, ProfileListJson, ProfileOrigin } from '../../api/types.js';
+import { parseQuery } from '../../query/parse.js';
 import { PROFILE_SORTS, type ProfileSort } from '../../store/profile-index.js';
 import type { ProfileRecord } from '../../store/types.js';
 import { HttpError } from '../http-error.js';
@@ -59,7 +60,8 @@ export const profileRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
   app.get<{ Querystring: SearchQuery }>('/api/v1/profiles', { ...PROFILES_READ, schema: { querystring: SEARCH_QUERY } }, async (req) => {
     const q = req.query;
     const { from, to } = parseWindow(q, 'now-72h');
-    const query = q.query ?? '';
+    // Parsed once for both calls (a syntax error is a 400 with its column).
+    const query = parseQuery(q.query ?? '');
     const [profiles, total] = await Promise.all([
       ctx.store.search({ query, from, to, limit: q.limit, offset: q.offset, sort: q.sort ?? '-start' }),
       ctx.store.index.countMatching({ query, from, to }),

@@ -15,6 +15,7 @@ import { encodeProfileGzipAsync } from '../../pprof/encode.js';
 import { ProfileError } from '../../pprof/errors.js';
 import { mergeProfiles } from '../../pprof/merge.js';
 import { QuerySyntaxError } from '../../query/errors.js';
+import { parseQuery } from '../../query/parse.js';
 import type { ProfileStore } from '../../store/store.js';
 import type { ProfileRecord } from '../../store/types.js';
 import { HttpError } from '../http-error.js';
@@ -258,8 +259,8 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     async (req): Promise<FacetsJson> => {
       const q = req.query;
       const { from, to } = parseWindow(q, 'now-72h');
-      const filter = { query: q.query ?? '', from, to };
-      // A bad query rejects with QuerySyntaxError, which the app answers 400 with its column.
+      // A bad query throws QuerySyntaxError, which the app answers 400 with its column.
+      const filter = { query: parseQuery(q.query ?? ''), from, to };
       const [total, facets] = await Promise.all([ctx.store.index.countMatching(filter), ctx.store.index.facets(filter, 20)]);
       return { total, facets };
     },
