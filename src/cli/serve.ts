@@ -35,9 +35,9 @@ export function registerServe(program: Command): void {
     .command('serve')
     .summary('run the profile server (intake, API, metrics) on embedded storage')
     .description(
-      'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native\n' +
-        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for\n' +
-        'the index and files for the profiles, under --data. On first start it creates an API key (to send\n' +
+      'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native ' +
+        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for ' +
+        'the index and files for the profiles, under --data. On first start it creates an API key (to send ' +
         'profiles) and an admin application key (to read) and prints them once.',
     )
     .option('--port <N>', `port to listen on (${DEFAULT_PORT}: where dd-trace-go sends profiles by default)`, String(DEFAULT_PORT))
