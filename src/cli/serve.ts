@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_LIMITS } from '../server/limits.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
+import { clientBaseUrl, firstStartBanner } from './first-start.js';
 import { parseCount } from './format.js';
 
 /** dd-trace-go sends to localhost:8126 (the Datadog agent's port) when nothing is configured. */
@@ -146,16 +147,11 @@ async function runServe(flags: ServeFlags): Promise<void> {
 
   const store = await openSqliteStore(dataDir);
   const keys = new KeyStore(join(dataDir, 'keys.sqlite'));
-  if (keys.count() === 0) {
-    const api = keys.create('api', 'initial API key');
-    const app = keys.create('app', 'initial admin key', ['admin']);
-    process.stdout.write(
-      `\nFirst start: created two keys. They are shown only now; store them (more with \`hotpath keys create --data ${flags.data}\`).\n` +
-        `  API key (send profiles):          ${api.secret}\n` +
-        `  Application key (read, admin):    ${app.secret}\n` +
-        `  dd-trace-go: DD_TRACE_AGENT_URL=http://hotpath:${api.secret}@<this host>:${port}\n\n`,
-    );
-  }
+  // Created before listening, shown after: the banner names the port actually bound (--port 0).
+  const firstKeys =
+    keys.count() === 0
+      ? { apiKey: keys.create('api', 'initial API key').secret, appKey: keys.create('app', 'initial admin key', ['admin']).secret }
+      : null;
   const app = buildApp({
     store,
     keys,
@@ -192,6 +188,11 @@ async function runServe(flags: ServeFlags): Promise<void> {
 
   try {
     const address = await app.listen({ port, host: flags.host });
+    if (firstKeys) {
+      const bound = app.server.address();
+      const boundPort = typeof bound === 'object' && bound !== null ? bound.port : port;
+      process.stdout.write(firstStartBanner({ ...firstKeys, baseUrl: clientBaseUrl('http', flags.host, boundPort), dataDir: flags.data }));
+    }
     logger.info({ address, data: dataDir, anonymousIntake: flags.allowAnonymousIntake === true }, 'hotpath serving');
   } catch (err) {
     await store.close();
