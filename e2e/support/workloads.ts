@@ -34,14 +34,17 @@ export function cpuburnBinary(): string {
 
 export interface LargeProfileOptions {
   seed: number;
-  /** Seconds of profiling; about 0.05 MB of gzip profile per second with the settings below. */
+  /**
+   * Seconds of profiling on two idle cores: the workload runs until it has used twice this much
+   * CPU time, however long a busy machine takes to give it (~1.3 MB for 30).
+   */
   seconds: number;
 }
 
 /**
- * The size in bytes a large profile of `seconds` must have. On an idle machine the workload writes
- * ~50 KB a second; on a loaded one it gets less CPU, takes fewer samples and writes less, so a
- * recording under half of that rate is too small to be "large".
+ * The size in bytes a large profile of `seconds` must have: under half of what the workload
+ * writes, so only a recording cut short (by the wall-time cap on a machine too busy to give it
+ * the CPU, by a killed process, or recorded by an older generator) falls short of it.
  */
 export function largeProfileMinBytes(seconds: number): number {
   return seconds * 20_000;
@@ -69,16 +72,17 @@ function largeProfileShortfall(path: string, seconds: number): string | null {
 /**
  * Returns the path of a large CPU profile written by the real cpuburn workload with deep,
  * varied stacks and labels (-variety 64 -rate 1000 -labels), generating it on first use and
- * caching it under .cache/profiles. Profiles of ~1–1.5 MB take 20–30 s each to record. A cached
- * or new recording that falls short of its spec (largeProfileMinBytes; recorded while the machine
- * was busy) is recorded again, for up to four times the requested seconds, so callers can rely on
- * its size.
+ * caching it under .cache/profiles. The workload runs for an amount of CPU time, not of wall
+ * time, so the profile's size does not depend on how busy the machine is: 2 × `seconds` of CPU,
+ * what it got in `seconds` on two idle cores when the benchmarks in bench/README.md were recorded.
+ * A cached or new profile that falls short of its spec (largeProfileMinBytes) is recorded again
+ * with twice the CPU time, so callers can rely on its size.
  */
 export function largeProfile({ seed, seconds }: LargeProfileOptions): string {
   return cachedFixture({
     path: join(cacheDir, 'profiles', `cpuburn-v64-r1000-${seconds}s-labels-seed${seed}.pprof`),
     shortfall: (path) => largeProfileShortfall(path, seconds),
-    attempts: 3,
+    attempts: 2,
     generate: (path, attempt) =>
       runOk(cpuburnBinary(), [
         '-o',
@@ -87,8 +91,11 @@ export function largeProfile({ seed, seconds }: LargeProfileOptions): string {
         '64',
         '-rate',
         '1000',
+        '-cpu-time',
+        `${2 * seconds * attempt}s`,
+        // Only a cap, for a machine that gives the workload almost no CPU.
         '-duration',
-        `${seconds * 2 ** (attempt - 1)}s`,
+        `${2 * seconds * attempt * 20}s`,
         '-labels',
         '-seed',
         String(seed),
