@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ProfileJson } from '../src/api/types.js';
+import { runOk } from './support/go.js';
 import { fixture, hotpathBin, repoRoot } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { buildGoProgram, fillPlaceholders, markedSnippets, type Snippet, startProgram, waitFor } from './support/snippets.js';
@@ -21,6 +22,8 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const START_MS = 60_000;
 const STOP_MS = 60_000;
 const ARRIVE_MS = 30_000;
+/** How long a shell snippet may take; `go build` with a new default.pgo rebuilds the standard library with it. */
+const SHELL_MS = 600_000;
 
 function snippet(name: string): Snippet {
   const s = snippets.find((x) => x.name === name);
@@ -69,7 +72,7 @@ describe('README snippets', () => {
     assert.equal(snippets.filter((s) => s.lang === 'go').length, goBlocks.length);
     assert.deepEqual(
       snippets.map((s) => s.name),
-      ['ddtrace-env', 'ddtrace', 'pyroscope', 'upload'],
+      ['ddtrace-env', 'ddtrace', 'pyroscope', 'upload', 'pgo'],
     );
   });
 
@@ -129,22 +132,34 @@ describe('README snippets', () => {
       assert.equal((await search(server, 'service:my-service-no-user')).length, 0);
     });
 
-    it('files: the upload snippet, run by bash with npx and hotpath on PATH, stores the profile with its tags', async () => {
-      const dir = join(work, 'upload');
+    it('files, then CI: the upload snippet stores the profile, the pgo snippet writes default.pgo from it and go build uses it', async () => {
+      const dir = join(work, 'ci');
       const bin = join(dir, 'bin');
-      mkdirSync(bin, { recursive: true });
+      mkdirSync(join(dir, 'cmd', 'api'), { recursive: true });
+      mkdirSync(bin);
       copyFileSync(fixture('cpu-small-1.pprof'), join(dir, 'cpu.pprof'));
+      writeFileSync(join(dir, 'go.mod'), 'module example.com/shop\n\ngo 1.21\n');
+      writeFileSync(join(dir, 'cmd', 'api', 'main.go'), 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("api") }\n');
       symlinkSync(hotpathBin, join(bin, 'hotpath'));
       // `npx hotpath` runs the hotpath that npm installed; here, the one of this checkout.
       writeFileSync(join(bin, 'npx'), '#!/bin/sh\n[ "$1" = --yes ] && shift\nexec "$@"\n', { mode: 0o755 });
-      const script = fillPlaceholders(snippet('upload').code, { url: server.url, apiKey: server.apiKey });
-      const program = startProgram('bash', ['-c', `set -eu\n${script}`], {
-        cwd: dir,
-        env: { PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME },
-      });
-      assert.equal(await program.exit(STOP_MS), 0, program.output());
+      const target = { url: server.url, apiKey: server.apiKey, appKey: server.appKey };
+      const env = { PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME, GOFLAGS: process.env.GOFLAGS ?? '' };
+      const shell = async (name: string) => {
+        const program = startProgram('bash', ['-c', `set -eu\n${fillPlaceholders(snippet(name).code, target)}`], { cwd: dir, env });
+        assert.equal(await program.exit(SHELL_MS), 0, `${name} snippet:\n${program.output()}`);
+        return program.output();
+      };
+
+      await shell('upload');
       const [p] = await arrived(server, 'service:api env:prod');
       assert.equal(p.service, 'api');
+
+      const output = await shell('pgo');
+      assert.match(output, /INFO wrote PGO file path=\.\/cmd\/api\/default\.pgo/);
+      assert.ok(readFileSync(join(dir, 'cmd', 'api', 'default.pgo')).length > 0);
+      // go build read the profile: the binary records -pgo in its build settings.
+      assert.match(runOk('go', ['version', '-m', join(dir, 'api')]), /-pgo=\S*cmd\/api\/default\.pgo/);
     });
   });
 });

@@ -28,19 +28,22 @@ export interface SnippetTarget {
   /** The server's base URL, e.g. http://127.0.0.1:41234 */
   url: string;
   apiKey: string;
+  /** An application key, for the snippets that read (APP_KEY). */
+  appKey?: string;
 }
 
 /**
  * Returns `code` with the README's placeholders replaced: `http://hotpath-host:8126` and
- * `hotpath-host:8126` by the server's address, and the word `API_KEY` (not HOTPATH_API_KEY) by
- * the key, as a reader does before pasting.
+ * `hotpath-host:8126` by the server's address, and the words `API_KEY` and `APP_KEY` (not
+ * HOTPATH_API_KEY) by the keys, as a reader does before pasting.
  */
 export function fillPlaceholders(code: string, target: SnippetTarget): string {
   const hostPort = new URL(target.url).host;
   return code
     .replaceAll('http://hotpath-host:8126', target.url)
     .replaceAll('hotpath-host:8126', hostPort)
-    .replace(/\bAPI_KEY\b/g, target.apiKey);
+    .replace(/\bAPI_KEY\b/g, target.apiKey)
+    .replace(/\bAPP_KEY\b/g, target.appKey ?? 'APP_KEY');
 }
 
 /**
