@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ProfileJson } from '../src/api/types.js';
 import { runOk } from './support/go.js';
-import { repoRoot } from './support/paths.js';
+import { hotpathBin, repoRoot } from './support/paths.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { buildGoProgram, startProgram, waitFor } from './support/snippets.js';
 
@@ -148,6 +149,26 @@ func main() {
     } finally {
       await again.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a first start that cannot listen still shows the keys it created (a later start would not)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const address = taken.address();
+    assert.ok(address && typeof address === 'object');
+    const dataDir = mkdtempSync(join(work, 'taken-'));
+    try {
+      const program = startProgram(
+        process.execPath,
+        [hotpathBin, 'serve', '--port', String(address.port), '--host', '127.0.0.1', '--data', dataDir],
+        { env: process.env },
+      );
+      assert.equal(await program.exit(TIMEOUT_MS), 1, program.output());
+      assert.match(program.output(), /API key \(send profiles\): +hpapi_\w+/);
+      assert.match(program.output(), /hotpath: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 });

@@ -39,7 +39,7 @@ export function registerServe(program: Command): void {
       'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native ' +
         'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for ' +
         'the index and files for the profiles, under --data. On first start it creates an API key (to send ' +
-        'profiles) and an admin application key (to read) and prints them once.',
+        'profiles) and an admin application key (to read) and prints them once, with ready-to-paste configuration for each kind of client.',
     )
     .option('--port <N>', `port to listen on (${DEFAULT_PORT}: where dd-trace-go sends profiles by default)`, String(DEFAULT_PORT))
     .option('--host <ADDR>', 'address to listen on (0.0.0.0: every interface)', '0.0.0.0')
@@ -195,6 +195,9 @@ async function runServe(flags: ServeFlags): Promise<void> {
     }
     logger.info({ address, data: dataDir, anonymousIntake: flags.allowAnonymousIntake === true }, 'hotpath serving');
   } catch (err) {
+    // The keys exist now and a later start will not show them again: show them even so.
+    if (firstKeys)
+      process.stdout.write(firstStartBanner({ ...firstKeys, baseUrl: clientBaseUrl('http', flags.host, port), dataDir: flags.data }));
     await store.close();
     keys.close();
     throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
