@@ -3,6 +3,7 @@ import type * as CommanderModule from 'commander';
 import { ProfileError } from '../pprof/errors.js';
 import { CliError } from './errors.js';
 import { registerExplain } from './explain.js';
+import { helpWidthFor, subcommandTerm } from './help-layout.js';
 import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
 import { registerMerge } from './merge.js';
@@ -24,7 +25,13 @@ export function buildProgram(): CommanderModule.Command {
     .description('Hotpath: continuous profiling for Go, made for profile-guided optimization (PGO).')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({
+      outputError: (str, write) => write(str),
+      getOutHelpWidth: () => helpWidthFor(process.stdout),
+      getErrHelpWidth: () => helpWidthFor(process.stderr),
+    })
+    // Before the commands are added: they inherit it.
+    .configureHelp({ subcommandTerm });
   registerServe(program);
   registerPgo(program);
   registerServices(program);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { PgoAnswerJson } from '../api/types.js';
 import { hotCallSites } from '../pgo/hot-call-sites.js';
 import { parseProfile } from '../pprof/parse.js';
-import { parseDuration } from './durations.js';
+import { agoFromNow, parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { parseCount } from './format.js';
@@ -56,9 +56,9 @@ export function registerPgo(program: Command): void {
     .command('pgo')
     .summary('write a default.pgo from the server’s recent profiles (for CI, before go build)')
     .description(
-      'Ask a Hotpath server for a default.pgo built from the top profiles (by CPU cores) matching each QUERY\n' +
-        'in the window, and write it to DEST atomically. `runtime:go` is added to a query that names no runtime.\n' +
-        'It never breaks a build: on any failure it says what to fix, leaves DEST as it was and exits 0,\n' +
+      'Ask a Hotpath server for a default.pgo built from the top profiles (by CPU cores) matching each QUERY ' +
+        'in the window, and write it to DEST atomically. `runtime:go` is added to a query that names no runtime. ' +
+        'It never breaks a build: on any failure it says what to fix, leaves DEST as it was and exits 0, ' +
         'unless --fail is given.',
     )
     .option('--fail', 'exit non-zero on failure (default: exit 0 and build without a new profile)')
@@ -80,7 +80,9 @@ export function registerPgo(program: Command): void {
     .argument('<QUERY...>', 'one or more search queries (e.g. "service:api env:prod"), then DEST: where to write the profile')
     .addHelpText(
       'after',
-      '\nExample (CI, before go build):\n  HOTPATH_URL=https://hotpath.internal HOTPATH_APP_KEY=... hotpath pgo "service:api env:prod" ./cmd/api/default.pgo',
+      '\nExample (CI, before go build; the key needs the pgo_read scope):\n' +
+        '  export HOTPATH_URL=https://hotpath.internal:8126 HOTPATH_APP_KEY=...\n' +
+        '  hotpath pgo --from 72h "service:api env:prod" ./cmd/api/default.pgo',
     )
     .action(async (args: string[], flags: PgoFlags) => {
       // Usage errors are not build failures: they fail whatever --fail says.
@@ -107,7 +109,7 @@ export function registerPgo(program: Command): void {
 async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: PgoLog): Promise<void> {
   const started = performance.now();
   const profiles = parseCount(flags.profiles, '--profiles');
-  const fromMs = parseDuration(flags.from, '--from');
+  const from = agoFromNow(flags.from, '--from');
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
   const key = flags.appKey ?? process.env.HOTPATH_APP_KEY;
   // Commander names `--no-inline <FUNC>` "inline".
@@ -119,7 +121,7 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
     throw new CliError(`--server must be a URL such as http://hotpath:8126, got ${JSON.stringify(flags.server)}`);
   }
   const body = {
-    queries: queries.map((query) => ({ query, from: `now-${Math.round(fromMs / 1000)}s`, to: 'now', limit: profiles })),
+    queries: queries.map((query) => ({ query, from, to: 'now', limit: profiles })),
     noInline,
   };
   log.debug('requesting', { url: url.href, body });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_LIMITS } from '../server/limits.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
+import { clientBaseUrl, firstStartBanner } from './first-start.js';
 import { parseCount } from './format.js';
 
 /** dd-trace-go sends to localhost:8126 (the Datadog agent's port) when nothing is configured. */
@@ -35,10 +36,10 @@ export function registerServe(program: Command): void {
     .command('serve')
     .summary('run the profile server (intake, API, metrics) on embedded storage')
     .description(
-      'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native\n' +
-        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for\n' +
-        'the index and files for the profiles, under --data. On first start it creates an API key (to send\n' +
-        'profiles) and an admin application key (to read) and prints them once.',
+      'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native ' +
+        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for ' +
+        'the index and files for the profiles, under --data. On first start it creates an API key (to send ' +
+        'profiles) and an admin application key (to read) and prints them once, with ready-to-paste configuration for each kind of client.',
     )
     .option('--port <N>', `port to listen on (${DEFAULT_PORT}: where dd-trace-go sends profiles by default)`, String(DEFAULT_PORT))
     .option('--host <ADDR>', 'address to listen on (0.0.0.0: every interface)', '0.0.0.0')
@@ -146,16 +147,14 @@ async function runServe(flags: ServeFlags): Promise<void> {
 
   const store = await openSqliteStore(dataDir);
   const keys = new SqliteKeyStore(join(dataDir, 'keys.sqlite'));
-  if ((await keys.count()) === 0) {
-    const api = await keys.create('api', 'initial API key');
-    const app = await keys.create('app', 'initial admin key', ['admin']);
-    process.stdout.write(
-      `\nFirst start: created two keys. They are shown only now; store them (more with \`hotpath keys create --data ${flags.data}\`).\n` +
-        `  API key (send profiles):          ${api.secret}\n` +
-        `  Application key (read, admin):    ${app.secret}\n` +
-        `  dd-trace-go: DD_TRACE_AGENT_URL=http://hotpath:${api.secret}@<this host>:${port}\n\n`,
-    );
-  }
+  // Created before listening, shown after: the banner names the port actually bound (--port 0).
+  const firstKeys =
+    (await keys.count()) === 0
+      ? {
+          apiKey: (await keys.create('api', 'initial API key')).secret,
+          appKey: (await keys.create('app', 'initial admin key', ['admin'])).secret,
+        }
+      : null;
   const app = buildApp({
     store,
     keys,
@@ -192,8 +191,16 @@ async function runServe(flags: ServeFlags): Promise<void> {
 
   try {
     const address = await app.listen({ port, host: flags.host });
+    if (firstKeys) {
+      const bound = app.server.address();
+      const boundPort = typeof bound === 'object' && bound !== null ? bound.port : port;
+      process.stdout.write(firstStartBanner({ ...firstKeys, baseUrl: clientBaseUrl('http', flags.host, boundPort), dataDir: flags.data }));
+    }
     logger.info({ address, data: dataDir, anonymousIntake: flags.allowAnonymousIntake === true }, 'hotpath serving');
   } catch (err) {
+    // The keys exist now and a later start will not show them again: show them even so.
+    if (firstKeys)
+      process.stdout.write(firstStartBanner({ ...firstKeys, baseUrl: clientBaseUrl('http', flags.host, port), dataDir: flags.data }));
     await store.close();
     await keys.close();
     throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
