@@ -11,6 +11,7 @@ import { connectionsCheckingIntervalMs, DEFAULT_LIMITS, type ServerLimits } from
 import { ServerMetrics } from './metrics.js';
 import { AJV_OPTIONS, queryErrorFormatter } from './query-schema.js';
 import type { RouteContext } from './routes/context.js';
+import { datadogPgoRoutes } from './routes/datadog-pgo.js';
 import { intakeRoutes } from './routes/intake.js';
 import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
@@ -205,7 +206,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     storeBytes: options.storeBytes,
   };
   // One plugin per area; each route declares its access and its query parameters.
-  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, opsRoutes]) app.register(routes, context);
+  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, datadogPgoRoutes, serviceRoutes, opsRoutes])
+    app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);
 
