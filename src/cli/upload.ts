@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
 import { readInputFile } from './files.js';
+import { addCaFileOption, loadExtraTrust, serverFetch } from './server-fetch.js';
 
 interface UploadFlags {
   server: string;
   tags: string;
   apiKey?: string;
+  caFile?: string;
 }
 
 export function registerUpload(program: Command): void {
-  program
+  const command = program
     .command('upload')
     .summary('send local profile files to a Hotpath server')
     .description('Upload pprof files (gzip, zstd or raw) to a server, with tags. The key comes from --api-key or HOTPATH_API_KEY.')
@@ -19,6 +21,7 @@ export function registerUpload(program: Command): void {
     .argument('<FILE...>', 'profiles to upload')
     .action(async (files: string[], flags: UploadFlags) => {
       const key = flags.apiKey ?? process.env.HOTPATH_API_KEY;
+      const trust = loadExtraTrust(flags.caFile);
       let base: URL;
       try {
         base = new URL('/api/v1/profiles', flags.server);
@@ -30,11 +33,15 @@ export function registerUpload(program: Command): void {
         const body = readInputFile(file);
         let res: Response;
         try {
-          res = await fetch(base, {
-            method: 'POST',
-            body,
-            headers: { 'content-type': 'application/octet-stream', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-          });
+          res = await serverFetch(
+            base,
+            {
+              method: 'POST',
+              body,
+              headers: { 'content-type': 'application/octet-stream', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+            },
+            trust,
+          );
         } catch (err) {
           throw new CliError(
             `${file}: cannot reach ${base.origin}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
@@ -51,4 +58,5 @@ export function registerUpload(program: Command): void {
         process.stdout.write(`${file}\t${answer.id}\n`);
       }
     });
+  addCaFileOption(command);
 }
