@@ -155,7 +155,7 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
     if (e.name === 'TimeoutError')
       throw new CliError(`no answer from ${url.origin} within ${flags.timeout}: raise --timeout or check the server`);
     throw new CliError(
-      `cannot reach ${url.origin} (from ${endpoint.serverFrom}: ${e.cause?.code ?? e.cause?.message ?? e.message}): check --server / HOTPATH_URL, --ca-file / SSL_CERT_FILE for https, and that the server runs`,
+      `cannot reach ${url.origin} (${e.cause?.code ?? e.cause?.message ?? e.message}): check --server / HOTPATH_URL${endpoint.serverFrom === '--server' ? '' : ` (this address came from ${endpoint.serverFrom})`}, --ca-file / SSL_CERT_FILE for https, and that the server runs`,
     );
   }
   const text = await res.text().catch(() => '');
