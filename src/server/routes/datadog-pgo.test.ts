@@ -4,11 +4,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { DatadogProfileListJson, ErrorJson, PgoAnswerJson } from '../../api/types.js';
 import { buildPgoProfile } from '../../pgo/build.js';
 import { parseProfile } from '../../pprof/parse.js';
+import { KeyStore } from '../../store/keys.js';
 import { fixture } from '../../testing/fixtures.js';
+import { registerAccessControl } from '../access.js';
+import { toHttpError } from '../error-mapping.js';
+import { IntakeGate } from '../intake-gate.js';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { ServerMetrics } from '../metrics.js';
 import { injectFetch, openTestApp, type TestApp } from '../testing.js';
+import { datadogPgoRoutes } from './datadog-pgo.js';
 
 // datadog-pgo's endpoints in process; e2e/datadog-pgo.test.ts sends the same request from Go over
 // HTTPS and merges the zip with google/pprof as datadog-pgo does.
@@ -175,5 +183,61 @@ describe('datadog-pgo routes', () => {
     for (const path of ['/api/ui/profiling/profiles/nope/download', `/api/ui/profiling/profiles/${top.id}/download?eventId=other`]) {
       await refusal(await injectFetch(t.app, path, { headers: headers() }), 404, /no CPU profile with id/);
     }
+  });
+});
+
+describe('datadog-pgo routes: the zip bound', () => {
+  let t: TestApp;
+  let app: FastifyInstance;
+  let keys: KeyStore;
+  let formBytes = 0;
+
+  before(async () => {
+    t = await openTestApp();
+    for (const name of ['cpu-json.pprof', 'cpu-sort.pprof']) {
+      const res = await injectFetch(t.app, `/api/v1/profiles?tags=${encodeURIComponent('service:big')}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.keys.api}` },
+        body: readFileSync(fixture(name)),
+      });
+      const id = ((await res.json()) as { id: string }).id;
+      formBytes = Math.max(formBytes, ((await t.store.readPgo(id)) as Uint8Array).length);
+    }
+    // The routes alone, over the same store, with a zip bound between one form and two.
+    keys = new KeyStore(join(t.dataDir, 'bound-keys.sqlite'));
+    app = Fastify();
+    registerAccessControl(app, { keys, anonymousIntake: false, anonymousRead: true });
+    app.setErrorHandler((err, _req, reply) => {
+      const mapped = toHttpError(err, 1 << 20);
+      return reply.code(mapped?.status ?? 500).send({ error: mapped?.message ?? String(err), code: mapped?.code });
+    });
+    const ctx = {
+      store: t.store,
+      limits: DEFAULT_LIMITS,
+      metrics: new ServerMetrics(),
+      gate: new IntakeGate(1, 0, 1000, 1 << 20),
+      publicMetrics: false,
+      maxZipBytes: formBytes + 500,
+    };
+    await app.register(datadogPgoRoutes, ctx);
+    await app.ready();
+  });
+  after(async () => {
+    await app.close();
+    keys.close();
+    await t.close();
+  });
+
+  it('refuses a selection over the bound with 422 naming it, and answers one under it', async () => {
+    const ask = (limit: number) =>
+      injectFetch(app, '/api/unstable/profiles/gopgo', {
+        method: 'POST',
+        body: JSON.stringify({ queries: [{ ...ddQuery('service:big', limit), sort: { order: 'asc', field: '@metrics.core_cpu_cores' } }] }),
+      });
+    const refused = await ask(2);
+    const body = (await refused.json()) as ErrorJson;
+    assert.equal(refused.status, 422, JSON.stringify(body));
+    assert.match(body.error, new RegExp(`the 2 selected profiles are over ${formBytes + 500} bytes together.*lower the limit`));
+    assert.equal((await ask(1)).status, 200);
   });
 });

@@ -19,6 +19,12 @@ const REQUEST_BODY_LIMIT = 1024 * 1024;
 /** Largest zip answered: the selected PGO forms are read into memory to build it. */
 export const MAX_ZIP_BYTES = 128 * 1024 * 1024;
 
+/** Options of the datadog-pgo routes beyond the app's context. */
+export interface DatadogPgoOptions {
+  /** Largest zip answered (default MAX_ZIP_BYTES); a selection over it is refused with 422. */
+  maxZipBytes?: number;
+}
+
 /** The sort fields datadog-pgo may send, and the order each names in our store. */
 const SORT_FIELDS: Readonly<Record<string, { asc: ProfileSort; desc: ProfileSort }>> = {
   '@metrics.core_cpu_cores': { asc: 'cpu', desc: '-cpu' },
@@ -98,7 +104,8 @@ function pgoQuery(q: DatadogSearchQuery): PgoQuery {
  * with 400 naming it. Selection is POST /api/v1/pgo's: runtime:go added, profiles without a CPU
  * profile skipped, 404 when nothing matches.
  */
-export const datadogPgoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+export const datadogPgoRoutes: FastifyPluginAsync<RouteContext & DatadogPgoOptions> = async (app, ctx) => {
+  const maxZipBytes = ctx.maxZipBytes ?? MAX_ZIP_BYTES;
   // datadog-pgo labels its body application/json; other clients label it variously.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
@@ -131,12 +138,13 @@ export const datadogPgoRoutes: FastifyPluginAsync<RouteContext> = async (app, ct
       const entries = await readForms(
         ctx,
         ids.map((id) => selected.get(id) as ProfileRecord),
+        maxZipBytes,
       );
       return reply
         .type('application/zip')
         .header('content-disposition', 'attachment; filename="profiles.zip"')
         .header('x-hotpath-profile-ids', entries.map((e) => e.name).join(','))
-        .send(zipOrRefuse(entries));
+        .send(zipOrRefuse(entries, maxZipBytes));
     },
   );
 
@@ -181,13 +189,17 @@ export const datadogPgoRoutes: FastifyPluginAsync<RouteContext> = async (app, ct
       return reply
         .type('application/zip')
         .header('content-disposition', 'attachment; filename="profile.zip"')
-        .send(zipOrRefuse([{ name: 'cpu.pprof', data: form, modified: new Date(record.end) }]));
+        .send(zipOrRefuse([{ name: 'cpu.pprof', data: form, modified: new Date(record.end) }], maxZipBytes));
     },
   );
 };
 
 /** The PGO forms of `records` as zip entries named by profile id; one deleted by retention since the search is skipped. */
-async function readForms(ctx: RouteContext, records: ProfileRecord[]): Promise<Array<{ name: string; data: Uint8Array; modified: Date }>> {
+async function readForms(
+  ctx: RouteContext,
+  records: ProfileRecord[],
+  maxZipBytes: number,
+): Promise<Array<{ name: string; data: Uint8Array; modified: Date }>> {
   const entries: Array<{ name: string; data: Uint8Array; modified: Date }> = [];
   let bytes = 0;
   // One at a time, so a selection over the limit stops reading at the limit.
@@ -195,7 +207,7 @@ async function readForms(ctx: RouteContext, records: ProfileRecord[]): Promise<A
     const data = await ctx.store.readPgoOf(r);
     if (data === null) continue;
     bytes += data.length;
-    if (bytes > MAX_ZIP_BYTES) throw tooLarge(records.length);
+    if (bytes > maxZipBytes) throw tooLarge(records.length, maxZipBytes);
     entries.push({ name: r.id, data, modified: new Date(r.end) });
   }
   if (entries.length === 0)
@@ -203,19 +215,19 @@ async function readForms(ctx: RouteContext, records: ProfileRecord[]): Promise<A
   return entries;
 }
 
-function tooLarge(count: number): HttpError {
+function tooLarge(count: number, maxZipBytes: number): HttpError {
   return new HttpError(
     422,
     'answer_too_large',
-    `the ${count} selected profiles are over ${MAX_ZIP_BYTES / 1024 / 1024} MiB together, the most one answer holds: lower the limit (-profiles) or narrow the queries`,
+    `the ${count} selected profiles are over ${maxZipBytes} bytes together, the most one answer holds: lower the limit (-profiles) or narrow the queries`,
   );
 }
 
-function zipOrRefuse(entries: Array<{ name: string; data: Uint8Array; modified: Date }>): Buffer {
+function zipOrRefuse(entries: Array<{ name: string; data: Uint8Array; modified: Date }>, maxZipBytes: number): Buffer {
   try {
-    return writeZip(entries, MAX_ZIP_BYTES);
+    return writeZip(entries, maxZipBytes);
   } catch (err) {
-    if (err instanceof ZipLimitError) throw tooLarge(entries.length);
+    if (err instanceof ZipLimitError) throw tooLarge(entries.length, maxZipBytes);
     throw err;
   }
 }
