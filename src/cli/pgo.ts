@@ -8,7 +8,7 @@ import { CliError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { parseCount } from './format.js';
 import { LogDuration, PgoLog } from './pgo-log.js';
-import { addCaFileOption, loadExtraTrust, serverFetch } from './server-fetch.js';
+import { addCaFileOption, serverFetch, trustFor } from './server-fetch.js';
 import { VERSION } from './version.js';
 
 interface PgoFlags {
@@ -119,7 +119,6 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
   const endpoint = pgoEndpoint(flags);
   const key = endpoint.appKey;
-  const trust = loadExtraTrust(flags.caFile);
   // Commander names `--no-inline <FUNC>` "inline".
   const noInline = (flags as unknown as { inline?: string[] }).inline ?? [];
   let url: URL;
@@ -128,6 +127,7 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
   } catch {
     throw new CliError(`${endpoint.serverFrom} must give a URL such as http://hotpath:8126, got ${JSON.stringify(endpoint.server)}`);
   }
+  const trust = trustFor(url, flags.caFile);
   const body = {
     queries: queries.map((query) => ({ query, from: `now-${Math.round(fromMs / 1000)}s`, to: 'now', limit: profiles })),
     noInline,

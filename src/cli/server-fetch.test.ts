@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { issueServerCert, makeTestCa } from '../testing/tls.js';
 import { CliError } from './errors.js';
-import { loadExtraTrust, serverFetch } from './server-fetch.js';
+import { loadExtraTrust, serverFetch, trustFor } from './server-fetch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hotpath-fetch-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,6 +22,13 @@ describe('loadExtraTrust', () => {
     const both = loadExtraTrust(other.caCert, { SSL_CERT_FILE: ca.caCert });
     assert.equal(both?.source, `--ca-file ${other.caCert}`);
     assert.equal(both?.certificates.length, 1);
+  });
+
+  it('is read for https:// servers only, so a stale SSL_CERT_FILE does not break plain HTTP', () => {
+    const stale = { SSL_CERT_FILE: join(dir, 'moved-away.pem') };
+    assert.equal(trustFor(new URL('http://hotpath:8126'), undefined, stale), null);
+    assert.throws(() => trustFor(new URL('https://hotpath:8126'), undefined, stale), /SSL_CERT_FILE .*moved-away\.pem: cannot read/);
+    assert.equal(trustFor(new URL('https://hotpath:8126'), ca.caCert, {})?.certificates.length, 1);
   });
 
   it('refuses a file it cannot use, naming where it came from', () => {

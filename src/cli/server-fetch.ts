@@ -61,6 +61,14 @@ export function loadExtraTrust(caFile: string | undefined, env: NodeJS.ProcessEn
   return { source: `${from} ${file}`, certificates };
 }
 
+/**
+ * Returns the extra trust for requests to `url`: loadExtraTrust's for https:// URLs, null for
+ * http:// ones, so a stale SSL_CERT_FILE does not break talking to a plain-HTTP server.
+ */
+export function trustFor(url: URL, caFile: string | undefined, env: NodeJS.ProcessEnv = process.env): ExtraTrust | null {
+  return url.protocol === 'https:' ? loadExtraTrust(caFile, env) : null;
+}
+
 function readAnswer(res: IncomingMessage, signal: AbortSignal | undefined): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

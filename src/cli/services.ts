@@ -3,7 +3,7 @@ import type { ServicesJson } from '../api/types.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { table } from './format.js';
-import { addCaFileOption, loadExtraTrust, serverFetch } from './server-fetch.js';
+import { addCaFileOption, serverFetch, trustFor } from './server-fetch.js';
 
 export function registerServices(program: Command): void {
   const command = program
@@ -19,13 +19,13 @@ export function registerServices(program: Command): void {
     .action(async (flags: { from: string; server: string; appKey?: string; json?: boolean; caFile?: string }) => {
       const fromMs = parseDuration(flags.from, '--from');
       const key = flags.appKey ?? process.env.HOTPATH_APP_KEY;
-      const trust = loadExtraTrust(flags.caFile);
       let url: URL;
       try {
         url = new URL('/api/v1/services', flags.server);
       } catch {
         throw new CliError(`--server must be a URL, got ${JSON.stringify(flags.server)}`);
       }
+      const trust = trustFor(url, flags.caFile);
       url.searchParams.set('from', `now-${Math.round(fromMs / 1000)}s`);
       let res: Response;
       try {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
 import { readInputFile } from './files.js';
-import { addCaFileOption, loadExtraTrust, serverFetch } from './server-fetch.js';
+import { addCaFileOption, serverFetch, trustFor } from './server-fetch.js';
 
 interface UploadFlags {
   server: string;
@@ -21,13 +21,13 @@ export function registerUpload(program: Command): void {
     .argument('<FILE...>', 'profiles to upload')
     .action(async (files: string[], flags: UploadFlags) => {
       const key = flags.apiKey ?? process.env.HOTPATH_API_KEY;
-      const trust = loadExtraTrust(flags.caFile);
       let base: URL;
       try {
         base = new URL('/api/v1/profiles', flags.server);
       } catch {
         throw new CliError(`--server must be a URL such as http://localhost:8126, got ${JSON.stringify(flags.server)}`);
       }
+      const trust = trustFor(base, flags.caFile);
       if (flags.tags) base.searchParams.set('tags', flags.tags);
       for (const file of files) {
         const body = readInputFile(file);
