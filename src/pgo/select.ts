@@ -54,25 +54,25 @@ export interface ProfileSelection {
 }
 
 /**
- * Selects the profiles of `queries`: per query the top `limit` profiles by CPU cores (or by
- * `sort`) in its window, runtime:go added, keeping those with a PGO form. Throws TimeParamError
+ * Selects the profiles of `queries`: per query the top `limit` profiles by CPU cores (or in the
+ * order `sorts` gives for that query) in its window, runtime:go added, keeping those with a PGO form. Throws TimeParamError
  * for a bad window and PgoSelectionError for a query that does not parse or when no profile
  * matches any query.
  */
 export async function selectProfiles(
   source: Pick<PgoSource, 'search'>,
   queries: readonly PgoQuery[],
-  options: { now?: number; sort?: ProfileSort } = {},
+  options: { now?: number; sorts?: readonly ProfileSort[] } = {},
 ): Promise<ProfileSelection> {
   const now = options.now ?? Date.now();
   const selected = new Map<string, ProfileRecord>();
   const resolved: Array<PgoQuery & { matched: number }> = [];
-  for (const q of queries) {
+  for (const [i, q] of queries.entries()) {
     const query = withGoRuntime(q.query);
     const { from, to } = parseTimeWindow(q, 'now-72h', now);
     let found: ProfileRecord[];
     try {
-      found = await source.search({ query, from, to, limit: q.limit, sort: options.sort ?? '-cpu' });
+      found = await source.search({ query, from, to, limit: q.limit, sort: options.sorts?.[i] ?? '-cpu' });
     } catch (err) {
       if (err instanceof QuerySyntaxError) {
         throw new PgoSelectionError('query', `query ${JSON.stringify(query)}: ${err.message}`, { column: err.column });

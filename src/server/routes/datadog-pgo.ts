@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync, FastifySchemaValidationError } from 'fastify';
 import type { DatadogProfileListJson } from '../../api/types.js';
-import { PgoSelectionError } from '../../pgo/errors.js';
 import { type PgoQuery, selectProfiles, withGoRuntime } from '../../pgo/select.js';
 import { fromDatadogQuery } from '../../query/datadog.js';
 import type { ProfileSort } from '../../store/profile-index.js';
@@ -120,20 +119,8 @@ export const datadogPgoRoutes: FastifyPluginAsync<RouteContext & DatadogPgoOptio
     '/api/unstable/profiles/gopgo',
     { ...PGO_READ, bodyLimit: REQUEST_BODY_LIMIT, schema: { body: GOPGO_BODY }, schemaErrorFormatter: bodyErrorFormatter },
     async (req, reply) => {
-      const selected = new Map<string, ProfileRecord>();
-      // Each query keeps its own order, as each is a search of its own.
-      for (const q of req.body.queries) {
-        const one = await selectProfiles(ctx.store, [pgoQuery(q)], { sort: sortOf(q) }).catch((err: unknown) => {
-          // A query matching nothing is fine while another matches something (checked below).
-          if (err instanceof PgoSelectionError && err.problem === 'no_profiles') return null;
-          throw err;
-        });
-        for (const [id, r] of one?.selected ?? []) selected.set(id, r);
-      }
-      if (selected.size === 0) {
-        // Raises the 404 that names every query.
-        await selectProfiles(ctx.store, req.body.queries.map(pgoQuery));
-      }
+      // Each query is a search of its own, in its own order; 404 naming them when none matches.
+      const { selected } = await selectProfiles(ctx.store, req.body.queries.map(pgoQuery), { sorts: req.body.queries.map(sortOf) });
       const ids = [...selected.keys()].sort();
       const entries = await readForms(
         ctx,
