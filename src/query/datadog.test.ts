@@ -34,4 +34,11 @@ describe('fromDatadogQuery', () => {
     assert.throws(() => parseQuery(fromDatadogQuery('service:api checkout')), /free-text search is not supported/);
     assert.throws(() => parseQuery(fromDatadogQuery('@duration:>1s')), /unknown attribute "@duration"/);
   });
+
+  it('walks a long hostile query in linear time: a quarter megabyte of term starts', () => {
+    const spaces = ' '.repeat(1 << 18);
+    assert.equal(fromDatadogQuery(spaces), spaces);
+    const terms = '(-'.repeat(1 << 17);
+    assert.equal(fromDatadogQuery(terms), terms);
+  });
 });

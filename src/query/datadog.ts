@@ -6,7 +6,8 @@
  * - a lone `*` term matches every profile in Datadog; ours has no free text, so it is dropped
  *   (an empty query matches every profile).
  * Everything else passes unchanged, so anything we cannot honour (free-text words, `@` facets
- * other than `@metrics.`) is refused by the parser with the column, as for any query.
+ * other than `@metrics.`) is refused by the parser with the column, as for any query. Runs in
+ * time linear in the length of `text`.
  */
 export function fromDatadogQuery(text: string): string {
   let out = '';
@@ -36,15 +37,16 @@ export function fromDatadogQuery(text: string): string {
       continue;
     }
     if (atTermStart) {
+      // Looked up in place (no copies), so the walk stays linear in the query's length.
       const negation = c === '-' ? '-' : '';
-      const rest = text.slice(i + negation.length);
-      if (rest.startsWith('language:')) {
+      const at = i + negation.length;
+      if (text.startsWith('language:', at)) {
         out += `${negation}runtime:`;
-        i += negation.length + 'language:'.length;
+        i = at + 'language:'.length;
         boundary = false;
         continue;
       }
-      if (negation === '' && /^\*(?=$|[\s)])/.test(rest)) {
+      if (negation === '' && c === '*' && (i + 1 === text.length || /[\s)]/.test(text[i + 1]))) {
         i += 1;
         continue;
       }
