@@ -228,3 +228,24 @@ export interface PgoAnswerJson {
   debugQuery: string;
   pgo: string;
 }
+
+/**
+ * POST /api/unstable/profiles/list (datadog-pgo's older search): Datadog's shape, as far as
+ * datadog-pgo reads it. The event id is the profile id.
+ */
+export interface DatadogProfileListJson {
+  data: Array<{
+    type: 'profile';
+    id: string;
+    attributes: {
+      id: string;
+      service: string;
+      env: string;
+      version: string;
+      /** Start of the profiled period, RFC 3339 UTC. */
+      timestamp: string;
+      duration_nanos: number;
+      custom: { metrics: { core_cpu_cores: number } };
+    };
+  }>;
+}

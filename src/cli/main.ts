@@ -3,6 +3,7 @@ import type * as CommanderModule from 'commander';
 import { ProfileError } from '../pprof/errors.js';
 import { CliError } from './errors.js';
 import { registerExplain } from './explain.js';
+import { withGoStyleFlags } from './go-flags.js';
 import { helpWidthFor, subcommandTerm } from './help-layout.js';
 import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
@@ -48,7 +49,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(withGoStyleFlags(program, argv), { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
