@@ -119,6 +119,12 @@ export interface FlameJson {
   sampleTypes: SampleTypeJson[];
   sampleType: string;
   unit: string;
+  /**
+   * Import path of the profiled program's own module, read from function and file names (functions
+   * under `main.` are its own in any case); null when the profiles do not tell. The UI colours
+   * frames by it: runtime, standard library, own module, dependencies.
+   */
+  mainModule: string | null;
   total: number;
   /** Frames in the full tree, and how many of the smallest the server left out (maxNodes). */
   nodes: number;
