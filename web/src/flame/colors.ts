@@ -31,7 +31,7 @@ export type PackageClass = 'runtime' | 'std' | 'own' | 'dependency' | 'other';
  */
 export function packageClass(name: string, mainModule: string | null): PackageClass {
   const pkg = packageOf(name);
-  if (pkg === name && !name.includes('.')) return 'other';
+  if (pkg === '' || (pkg === name && !name.includes('.'))) return 'other';
   if (pkg === 'runtime' || pkg.startsWith('runtime/') || pkg.startsWith('internal/runtime/')) return 'runtime';
   if (pkg === 'main' || (mainModule !== null && (pkg === mainModule || pkg.startsWith(`${mainModule}/`)))) return 'own';
   const first = pkg.split('/', 1)[0];
