@@ -27,6 +27,7 @@ export function sandwichPanel(tree: TreeJson, fn: string, options: SandwichPanel
       unit: options.unit,
       title: `${inverted ? 'Callers' : 'Callees'} of ${fn}`,
       inverted,
+      rootName: fn,
       mainModule: options.mainModule,
       onSandwich: options.onSandwich,
     });

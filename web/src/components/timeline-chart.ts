@@ -39,7 +39,8 @@ export function formatPerRequest(seconds: number): string {
  * request as lines), vertical markers where a version or the pgo flag first appears, a legend,
  * hover details, a text summary for assistive technology, and brushing: dragging across the plot
  * calls `onBrush` with the selected range. The plot's position is published as data attributes
- * (`data-plot-left`, `data-plot-width`, in CSS px) so tests can find a time's pixels.
+ * (`data-plot-left`, `-width`, `-top`, `-height` in CSS px, `data-from-ms`, `data-to-ms`) so tests
+ * can find a time's pixels.
  */
 export class TimelineChart {
   readonly element: HTMLElement;
@@ -151,6 +152,8 @@ export class TimelineChart {
     this.element.dataset.plotWidth = String(this.area.width);
     this.element.dataset.plotTop = String(PAD.top);
     this.element.dataset.plotHeight = String(HEIGHT - PAD.top - PAD.bottom);
+    this.element.dataset.fromMs = String(d.fromMs);
+    this.element.dataset.toMs = String(d.toMs);
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -227,10 +230,16 @@ export class TimelineChart {
     ctx.fillStyle = MARKER_COLOR;
     ctx.textAlign = 'left';
     ctx.textBaseline = 'alphabetic';
+    // A version and a pgo change at the same time (the usual PGO rollout) share one line and label.
+    const labels = new Map<number, string[]>();
     for (const m of d.markers) {
-      const mx = Math.round(xOfTime(this.area, m.atMs));
+      const text = m.kind === 'pgo' ? `pgo:${m.value}` : m.value;
+      labels.set(m.atMs, [...(labels.get(m.atMs) ?? []), text]);
+    }
+    for (const [at, texts] of labels) {
+      const mx = Math.round(xOfTime(this.area, at));
       ctx.fillRect(mx - 1, PAD.top, 3, plotH);
-      ctx.fillText(m.kind === 'pgo' ? `pgo:${m.value}` : m.value, mx + 4, PAD.top - 5);
+      ctx.fillText(texts.join(' · '), mx + 4, PAD.top - 5);
     }
     ctx.strokeStyle = '#9ca3af';
     ctx.lineWidth = 1;

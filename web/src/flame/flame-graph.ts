@@ -18,6 +18,8 @@ export interface FlameGraphOptions {
   onZoom?: (key: string) => void;
   /** Called after each draw with what the search matches ("12.3% in 40 frames"), or null without a search. */
   onSearchResult?: (text: string | null) => void;
+  /** Names the root frame instead of "all" (a sandwich's halves are rooted at their function). */
+  rootName?: string;
   /** Draws the root at the bottom and callers upwards (the callers half of a sandwich view). */
   inverted?: boolean;
   /** The program's own module (the API's mainModule), for colouring frames by package class. */
@@ -214,7 +216,9 @@ export class FlameGraph {
     let fill: string;
     if (this.matches && i > 0) fill = this.matches[L.name[i]] ? MATCHED : DIMMED;
     else if (L.before && L.after) fill = diffColor(L.before[i], L.after[i]);
-    else fill = i === 0 ? '#d1d5db' : classColor(name, this.options.mainModule ?? null);
+    else if (i === 0)
+      fill = this.options.rootName === undefined ? '#d1d5db' : classColor(this.options.rootName, this.options.mainModule ?? null);
+    else fill = classColor(name, this.options.mainModule ?? null);
     ctx.fillStyle = fill;
     ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW - 1);
     if (w > charWidth * 3) {
@@ -245,7 +249,7 @@ export class FlameGraph {
   }
 
   private rootLabel(): string {
-    return `all (${this.fmt(this.layout.width[0])})`;
+    return `${this.options.rootName ?? 'all'} (${this.fmt(this.layout.width[0])})`;
   }
 
   /** Writes what the graph shows as text: frame counts, total, zoom, search share and the widest frames. */
@@ -314,7 +318,7 @@ export class FlameGraph {
       return;
     }
     const L = this.layout;
-    const lines: Array<Node | string> = [h('b', {}, i === 0 ? 'all' : L.names[L.name[i]])];
+    const lines: Array<Node | string> = [h('b', {}, i === 0 ? (this.options.rootName ?? 'all') : L.names[L.name[i]])];
     if (L.before && L.after) {
       const delta = L.after[i] - L.before[i];
       lines.push(
