@@ -331,7 +331,6 @@ export class FlameGraph {
         h('br'),
         `total ${this.fmt(L.width[i])} (${percent(L.width[i], L.width[0])}) · self ${this.fmt(L.self[i])} (${percent(L.self[i], L.width[0])})`,
       );
-      if (i > 0 && this.options.onSandwich) lines.push(h('br'), h('span', { class: 'hint' }, 'right-click: its callers and callees'));
     }
     this.tooltip.replaceChildren(...lines);
     this.tooltip.hidden = false;
