@@ -73,9 +73,10 @@ export function timelineStep(step: string | undefined, span: number): number {
   }
   const buckets = bucketCount(0, span, ms);
   if (buckets > MAX_TIMELINE_BUCKETS) {
-    // Whole seconds when the window is long enough, so the suggestion is a step people type.
+    // Rounded up to a whole number of the largest unit it reaches, so the suggestion is a step people type.
     const smallest = Math.ceil(span / MAX_TIMELINE_BUCKETS);
-    const suggestion = smallest >= 1000 ? Math.ceil(smallest / 1000) * 1000 : smallest;
+    const unit = [86_400_000, 3_600_000, 60_000, 1000, 1].find((u) => smallest >= u) ?? 1;
+    const suggestion = Math.ceil(smallest / unit) * unit;
     throw new HttpError(
       400,
       'bad_parameter',

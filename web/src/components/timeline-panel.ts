@@ -31,6 +31,8 @@ export function timelinePanel(
   window: TimeWindow,
   params: TimelineParams,
   navigate: (changes: Record<string, string | null>) => void,
+  /** When given, a button that undoes brushing (for pages without a range picker of their own). */
+  resetRange?: () => void,
 ): HTMLElement {
   const slot = h('div', {}, h('p', { class: 'muted' }, 'Loading CPU over time…'));
   const splitSelect = h('select', {
@@ -61,6 +63,7 @@ export function timelinePanel(
       { class: 'row' },
       h('h2', { class: 'grow' }, 'CPU over time'),
       h('span', { class: 'muted' }, 'drag across the chart to zoom in'),
+      resetRange ? h('button', { type: 'button', onclick: () => resetRange() }, 'Reset range') : null,
       splitSelect,
       modeSelect,
     ),

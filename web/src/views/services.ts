@@ -216,8 +216,15 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
     info?.withoutPgo
       ? h('p', { class: 'badge no' }, 'The newest profiles of this service say pgo:false: its builds do not use a profile yet.')
       : null,
-    timelinePanel(ctx, query, windowOf(ctx.route.params, 'now-7d'), timelineParams(ctx.route), (changes) =>
-      navigate(['services', service], withParams(ctx.route, changes)),
+    timelinePanel(
+      ctx,
+      query,
+      windowOf(ctx.route.params, 'now-7d'),
+      timelineParams(ctx.route),
+      (changes) => navigate(['services', service], withParams(ctx.route, changes)),
+      ctx.route.params.has('from') || ctx.route.params.has('to')
+        ? () => navigate(['services', service], withParams(ctx.route, { from: null, to: null }))
+        : undefined,
     ),
     h('h2', {}, 'CI step'),
     h('div', { class: 'panel row' }, commandText, copyButton(commandText)),
