@@ -18,6 +18,7 @@ import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
 import { profileRoutes } from './routes/profiles.js';
 import { serviceRoutes } from './routes/services.js';
+import { timelineRoutes } from './routes/timeline.js';
 import { viewRoutes } from './routes/views.js';
 import { registerStaticUi } from './static-ui.js';
 import { Throttle } from './throttled-log.js';
@@ -223,7 +224,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     storeBytes: options.storeBytes,
   };
   // One plugin per area; each route declares its access and its query parameters.
-  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, datadogPgoRoutes, serviceRoutes, opsRoutes])
+  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, timelineRoutes, pgoRoutes, datadogPgoRoutes, serviceRoutes, opsRoutes])
     app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);
