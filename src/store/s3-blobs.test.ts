@@ -156,6 +156,26 @@ describe('S3Blobs on versitygw', () => {
     }
   });
 
+  it('answers with the sum so far when the first count takes longer than firstCountWaitMs, then with the full count', async () => {
+    const gw = await gateway();
+    const url = await gw.newBucketUrl();
+    const writer = await openBlobs(url);
+    const blobs = await openBlobs(url, { firstCountWaitMs: 0, listPageSize: 1 });
+    try {
+      for (let i = 0; i < 6; i++) await writer.put(`k${i}`, new Uint8Array(100));
+      const first = await blobs.totalBytes();
+      assert.ok(first >= 0 && first <= 600 && first % 100 === 0, `a partial sum, got ${first}`);
+      const deadline = Date.now() + 30_000;
+      while ((await blobs.totalBytes()) !== 600) {
+        assert.ok(Date.now() < deadline, 'the first count did not finish within 30 s');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      await blobs.close();
+      await writer.close();
+    }
+  });
+
   it('recounts in the background once the count is older than recountIntervalMs', async () => {
     const gw = await gateway();
     const url = await gw.newBucketUrl();

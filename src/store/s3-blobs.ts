@@ -39,6 +39,8 @@ export interface S3BlobsOptions {
   maxSockets?: number;
   /** Objects per ListObjectsV2 page (1–1000); default 1000. */
   listPageSize?: number;
+  /** Time the first `totalBytes` waits for the first count before it answers with the sum so far; default 5 s. */
+  firstCountWaitMs?: number;
   /** Age after which `totalBytes` starts a new count in the background; default 1 hour. */
   recountIntervalMs?: number;
 }
@@ -50,6 +52,7 @@ const DEFAULTS = {
   maxAttempts: 3,
   maxSockets: 64,
   listPageSize: 1000,
+  firstCountWaitMs: 5_000,
   recountIntervalMs: 60 * 60 * 1000,
 } satisfies Required<Omit<S3BlobsOptions, 'credentials'>>;
 
@@ -103,6 +106,10 @@ export class S3Blobs implements Blobs {
   /** Bytes put by this instance since the last count started. */
   private putSinceCount = 0;
   private counting: Promise<number> | null = null;
+  /** Bytes the count in progress has seen so far. */
+  private countedSoFar = 0;
+  /** `putSinceCount` when the count in progress began (those puts may be in its listing). */
+  private putAtCountStart = 0;
 
   private constructor(
     readonly location: S3Location,
@@ -244,17 +251,30 @@ export class S3Blobs implements Blobs {
   }
 
   /**
-   * Approximate, and cheap to ask often. The first call counts every blob with one listing (and
-   * waits for it); later calls return that count plus the bytes this instance put since the
-   * count began, and start a new count in the background once the last one is older than
-   * recountIntervalMs (default 1 hour). So it lags behind deletes, puts that replace a blob and
-   * other replicas' puts until the next count, and one replica lists the whole store at most
-   * once an hour.
+   * Approximate, and cheap to ask often. The first call counts every blob with one listing and
+   * waits for it up to firstCountWaitMs (default 5 s; a bucket of millions of objects takes
+   * minutes), returning the sum so far when the count is still going; later calls return the
+   * last count plus the bytes this instance put since it began, and start a new count in the
+   * background once the last one is older than recountIntervalMs (default 1 hour). So the total
+   * lags behind deletes, puts that replace a blob and other replicas' puts until the next count,
+   * and one replica lists the whole store at most once an hour.
    */
   async totalBytes(): Promise<number> {
-    if (this.counted === null) return this.count();
+    if (this.counted === null) {
+      const counting = this.count();
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), this.options.firstCountWaitMs);
+      });
+      try {
+        const total = await Promise.race([counting, waited]);
+        return total ?? this.countedSoFar + this.putSinceCount - this.putAtCountStart;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     if (Date.now() - this.counted.startedAt >= this.options.recountIntervalMs && this.counting === null) {
-      // Errors are reported by the first call that has to wait for a count.
+      // A failed recount leaves the last count in place; the next call after the interval retries.
       this.count().catch(() => {});
     }
     return this.counted.bytes + this.putSinceCount;
@@ -272,9 +292,14 @@ export class S3Blobs implements Blobs {
     this.counting ??= (async () => {
       const startedAt = Date.now();
       const putBefore = this.putSinceCount;
+      this.putAtCountStart = putBefore;
+      this.countedSoFar = 0;
       try {
         let bytes = 0;
-        for await (const blob of this.list()) bytes += blob.size;
+        for await (const blob of this.list()) {
+          bytes += blob.size;
+          this.countedSoFar = bytes;
+        }
         // Puts that ended during the walk may be in `bytes` as well: approximate, as documented.
         this.counted = { bytes, startedAt };
         this.putSinceCount -= putBefore;
