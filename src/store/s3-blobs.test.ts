@@ -309,6 +309,37 @@ describe('S3Blobs on versitygw', () => {
     });
   });
 
+  it('refuses to open without credentials, saying which variables to set, and takes them from AWS_* when set', async () => {
+    const gw = await gateway();
+    const saved = { ...process.env };
+    const home = await mkdtemp(join(tmpdir(), 'hotpath-no-aws-home-'));
+    try {
+      for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+      // No ~/.aws files and no instance metadata: nothing in the SDK's chain.
+      process.env.HOME = home;
+      process.env.AWS_EC2_METADATA_DISABLED = 'true';
+      await assert.rejects(S3Blobs.open(parseS3Url(gw.url)), (err: Error) => {
+        assert.ok(err instanceof StoreConfigError, String(err));
+        assert.match(err.message, /no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \(or AWS_PROFILE\)/);
+        return true;
+      });
+      process.env.AWS_ACCESS_KEY_ID = gw.accessKey;
+      process.env.AWS_SECRET_ACCESS_KEY = gw.secretKey;
+      const blobs = await S3Blobs.open(parseS3Url(gw.url));
+      try {
+        assert.equal(await blobs.client.config.region(), 'us-east-1', 'the default region when none is configured');
+        await blobs.put('from-env', Uint8Array.from([1]));
+        assert.deepEqual(await keysOf(blobs, 'from-'), ['from-env']);
+      } finally {
+        await blobs.close();
+      }
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   it('rejects with StoreUnavailableError when an endpoint accepts connections but never answers', { timeout: 60_000 }, async () => {
     const sockets = new Set<Socket>();
     const silent = createServer((socket) => {
@@ -373,7 +404,8 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hotpath-s3-store-'));
-    url = await (await gateway()).newBucketUrl();
+    const gw = await gateway();
+    url = bucketUrl(parseS3Url(await gw.newBucketUrl()).bucket, gw.endpoint, 'hotpath');
     store = await openStore();
   });
   afterEach(async () => {
@@ -440,7 +472,11 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     assert.equal(result.orphanBlobsDeleted, 1);
     // The hours after the sweep's position up to the last one wholly older than the grace
     // period; the kept profile's hour (the real current one) is among them, and is referenced.
-    assert.deepEqual(prefixes(), [`${blobHour(now - 4 * HOUR)}/`, `${blobHour(now - 3 * HOUR)}/`, `${blobHour(now - 2 * HOUR)}/`]);
+    assert.deepEqual(prefixes(), [
+      `hotpath/${blobHour(now - 4 * HOUR)}/`,
+      `hotpath/${blobHour(now - 3 * HOUR)}/`,
+      `hotpath/${blobHour(now - 2 * HOUR)}/`,
+    ]);
     assert.equal(result.sweptUpTo, blobHour(now - 2 * HOUR));
     assert.notEqual(await blobs.get(older), null, 'an hour swept before is not listed again');
     assert.equal(await blobs.get(newer), null);
@@ -454,7 +490,7 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
 
     listed.length = 0;
     const first = await enforceRetention({ index: store.index, blobs, now });
-    assert.deepEqual(prefixes(), [''], 'the first run on a store lists it whole, once');
+    assert.deepEqual(prefixes(), ['hotpath/'], 'the first run on a store lists it whole, once');
     assert.equal(first.orphanBlobsDeleted, 2, 'the older orphan, which the hour sweep had passed, and the young one');
     assert.deepEqual(await keysOf(blobs), [kept.attachments[0].blobKey]);
   });

@@ -113,6 +113,7 @@ export class S3Blobs implements Blobs {
 
   private constructor(
     readonly location: S3Location,
+    region: string,
     options: S3BlobsOptions,
   ) {
     this.options = { ...DEFAULTS, ...withoutUndefined(options) };
@@ -124,7 +125,7 @@ export class S3Blobs implements Blobs {
     const agentOptions = { keepAlive: true, maxSockets: this.options.maxSockets };
     this.client = new S3Client({
       endpoint: location.endpoint,
-      region: location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      region,
       forcePathStyle: location.forcePathStyle,
       credentials: options.credentials,
       maxAttempts: this.options.maxAttempts,
@@ -150,7 +151,7 @@ export class S3Blobs implements Blobs {
    * message names the bucket, the endpoint and what to fix, on one line.
    */
   static async open(location: S3Location, options: S3BlobsOptions = {}): Promise<S3Blobs> {
-    const blobs = new S3Blobs(location, options);
+    const blobs = new S3Blobs(location, location.region ?? (await defaultRegion()), options);
     try {
       await blobs.client.send(new HeadBucketCommand({ Bucket: location.bucket }), {
         abortSignal: AbortSignal.timeout(blobs.options.operationTimeoutMs),
@@ -397,6 +398,18 @@ export class S3Blobs implements Blobs {
       `cannot open blobs: ${this.where} is not reachable: ${reasonOf(err)}; check the endpoint in the blobs URL and that the store is running`,
       { cause: err },
     );
+  }
+}
+
+/** The region of the AWS SDK's chain (AWS_REGION, the profile in ~/.aws/config), else us-east-1. */
+async function defaultRegion(): Promise<string> {
+  const probe = new S3Client({});
+  try {
+    return await probe.config.region();
+  } catch {
+    return 'us-east-1';
+  } finally {
+    probe.destroy();
   }
 }
 
