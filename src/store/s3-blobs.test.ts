@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -361,6 +362,44 @@ describe('S3Blobs on versitygw', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('stops a listing whose store says it goes on without a new continuation token, instead of looping', { timeout: 60_000 }, async () => {
+    // A broken or hostile store: every page says "truncated" and hands back the same token.
+    let listRequests = 0;
+    const broken = createHttpServer((req, res) => {
+      if (req.method === 'HEAD') return res.writeHead(200).end();
+      listRequests++;
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>hotpath-bucket</Name><Prefix></Prefix><KeyCount>1</KeyCount>' +
+          '<MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken>' +
+          '<Contents><Key>k~</Key><Size>1</Size><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents></ListBucketResult>',
+      );
+    });
+    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+    const port = (broken.address() as { port: number }).port;
+    const blobs = await S3Blobs.open(parseS3Url(bucketUrl('hotpath-bucket', `http://127.0.0.1:${port}`)), {
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+    });
+    try {
+      const seen: string[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const b of blobs.list()) seen.push(b.key);
+        })(),
+        (err: Error) => {
+          assert.ok(err instanceof StoreUnavailableError, String(err));
+          assert.match(err.message, /no new continuation token/);
+          return true;
+        },
+      );
+      assert.deepEqual(seen, ['k', 'k']);
+      assert.equal(listRequests, 2);
+    } finally {
+      await blobs.close();
+      await new Promise((resolve) => broken.close(resolve));
     }
   });
 

@@ -382,9 +382,15 @@ export class S3Blobs implements Blobs {
         },
       );
     }
-    if (status === 400 || status === 401 || status === 403) {
+    if (status === 401 || status === 403) {
       return new StoreConfigError(
         `cannot open blobs: ${this.where} refused our credentials or their access to the bucket (HTTP ${status}): ${setCredentials}, with read, write, list and delete permission on the bucket`,
+        { cause: err },
+      );
+    }
+    if (status === 400) {
+      return new StoreConfigError(
+        `cannot open blobs: ${this.where} refused the request (HTTP 400${detailOf(err)}): check region= in the blobs URL, and the credentials: ${setCredentials}`,
         { cause: err },
       );
     }
@@ -430,6 +436,12 @@ function isMissingKey(err: unknown): boolean {
   return name === 'NoSuchKey' || (statusOf(err) === 404 && name !== 'NoSuchBucket');
 }
 
+/** ": NAME: message" of an S3 error that has a body, else nothing (HEAD answers have none). */
+function detailOf(err: unknown): string {
+  if (!(err instanceof Error) || err.name === 'Unknown' || err.message === 'UnknownError') return '';
+  return ` ${err.name}: ${err.message}`.replace(/\s+/g, ' ');
+}
+
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 }
@@ -445,10 +457,7 @@ function reasonOf(err: unknown): string {
   }
   if (err.name === 'CredentialsProviderError')
     return 'no S3 credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)';
-  if (status !== undefined) {
-    const detail = err.name === 'Unknown' || err.message === 'UnknownError' ? '' : ` ${err.name}: ${err.message}`;
-    return `the store answered HTTP ${status}${detail}`;
-  }
+  if (status !== undefined) return `the store answered HTTP ${status}${detailOf(err)}`;
   return `${err.name}: ${err.message}`.replace(/\s+/g, ' ');
 }
 
