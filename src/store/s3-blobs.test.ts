@@ -132,8 +132,11 @@ describe('S3Blobs on versitygw', () => {
         assert.equal(r.input.MaxKeys, 2);
       }
       requests.length = 0;
-      assert.deepEqual(await keysOf(blobs, 'no such prefix'), [], 'a prefix outside the key alphabet matches nothing');
+      assert.deepEqual(await keysOf(blobs, 'no such prefix'), [], 'a prefix no key can start with matches nothing');
       assert.deepEqual(await keysOf(blobs, `2026010101/a/pgo${S3_OBJECT_SUFFIX}`), []);
+      for (const hostile of ['../', '2026010101/../', '2026010101//', '/', '.', '2026010101/.']) {
+        assert.deepEqual(await keysOf(blobs, hostile), [], JSON.stringify(hostile));
+      }
       assert.deepEqual(requests, [], 'and costs no request');
     } finally {
       await blobs.close();

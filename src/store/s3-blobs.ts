@@ -217,11 +217,11 @@ export class S3Blobs implements Blobs {
 
   /**
    * Lists with ListObjectsV2 under `prefix + key prefix`, one page of at most listPageSize
-   * objects at a time, so only the asked prefix is read. A prefix outside the key alphabet
-   * matches no key and lists nothing without asking the store.
+   * objects at a time, so only the asked prefix is read. A prefix no key can start with (odd
+   * characters, "..", "//") lists nothing without asking the store.
    */
   async *list(prefix = ''): AsyncIterable<BlobInfo> {
-    if (!/^[A-Za-z0-9._/-]*$/.test(prefix)) return;
+    if (!isKeyPrefix(prefix)) return;
     this.checkOpen('list', prefix);
     const storePrefix = this.location.prefix;
     let token: string | undefined;
@@ -429,6 +429,20 @@ function keyOfObject(objectKey: string | undefined, storePrefix: string): string
   } catch {
     return null;
   }
+}
+
+/** Whether some valid key starts with `prefix`. */
+function isKeyPrefix(prefix: string): boolean {
+  if (prefix === '') return true;
+  for (const candidate of [prefix, `${prefix}a`]) {
+    try {
+      checkBlobKey(candidate);
+      return true;
+    } catch {
+      // Try the next completion.
+    }
+  }
+  return false;
 }
 
 function isMissingKey(err: unknown): boolean {
