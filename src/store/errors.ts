@@ -11,3 +11,15 @@ export class ProfileExistsError extends Error {
 export class InvalidBlobKeyError extends TypeError {
   override readonly name = 'InvalidBlobKeyError';
 }
+
+/**
+ * A backend (PostgreSQL, an S3 store) could not be reached or refused to serve, so the operation
+ * did not happen or its outcome is unknown; the server answers 503 and the caller may retry.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
