@@ -60,7 +60,7 @@ describe('hotpath pgo --from', () => {
       const r = await pgo(url, t.keys.pgoRead, ['--fail', '-v', '--from', from, 'service:shop', dest]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.ok(r.stdout.includes(`"from":"now-${from}"`), r.stdout);
-      assert.match(r.stdout, /INFO selected profile service=shop/);
+      assert.match(r.stdout, /INFO extracted profile service=shop/);
       assert.ok(readFileSync(dest).length > 0);
     }
   });
@@ -68,7 +68,7 @@ describe('hotpath pgo --from', () => {
   it('a malformed --from is a usage error naming the flag, before any request', async () => {
     const r = await pgo(url, t.keys.pgoRead, ['--from', '72 hours', 'service:shop', join(work, 'bad.pgo')]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^hotpath: --from must be a duration such as 90s, 15m, 72h or 7d, got "72 hours"\n$/);
+    assert.match(r.stderr, /^hotpath: --from must be a duration such as 90s, 15m, 72h, 1h30m or 7d, got "72 hours"\n$/);
   });
 });
 
