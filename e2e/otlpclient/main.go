@@ -40,11 +40,12 @@ func main() {
 	resource := flag.String("resource", "", "resource attributes as k=v,k=v")
 	sampleType := flag.String("sample-type", "cpu/nanoseconds", "which sample type of the pprof to send, type/unit; repeat with commas for one OTLP profile each")
 	resources := flag.Int("resources", 1, "send the profile under this many resources (resource attribute copy=N added when more than one)")
+	outPath := flag.String("out", "", "write the request body to this file instead of sending it")
 	var headers headerList
 	flag.Var(&headers, "header", "request header as 'Name: value' (repeatable)")
 	flag.Parse()
-	if *pprofPath == "" || *endpoint == "" {
-		fail("-pprof and -endpoint are required")
+	if *pprofPath == "" || (*endpoint == "" && *outPath == "") {
+		fail("-pprof and -endpoint (or -out) are required")
 	}
 
 	f, err := os.Open(*pprofPath)
@@ -53,14 +54,14 @@ func main() {
 	check(err)
 	f.Close()
 
-	attrs := map[string]string{}
+	var attrs [][2]string
 	if *resource != "" {
 		for _, kv := range strings.Split(*resource, ",") {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok {
 				fail("resource attribute %q is not k=v", kv)
 			}
-			attrs[k] = v
+			attrs = append(attrs, [2]string{k, v})
 		}
 	}
 
@@ -68,8 +69,8 @@ func main() {
 	conv := newConverter(pd.Dictionary())
 	for r := 0; r < *resources; r++ {
 		rp := pd.ResourceProfiles().AppendEmpty()
-		for k, v := range attrs {
-			rp.Resource().Attributes().PutStr(k, v)
+		for _, kv := range attrs {
+			rp.Resource().Attributes().PutStr(kv[0], kv[1])
 		}
 		if *resources > 1 {
 			rp.Resource().Attributes().PutInt("copy", int64(r))
@@ -100,6 +101,10 @@ func main() {
 		body = buf.Bytes()
 	}
 
+	if *outPath != "" {
+		check(os.WriteFile(*outPath, body, 0o644))
+		return
+	}
 	httpReq, err := http.NewRequest(http.MethodPost, *endpoint, bytes.NewReader(body))
 	check(err)
 	httpReq.Header.Set("Content-Type", contentType)

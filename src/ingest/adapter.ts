@@ -33,9 +33,10 @@ export interface IntakeAdapter {
   /**
    * Returns the profiles of one request (one for today's protocols; more for a batching one such
    * as OTLP), each normalised and within `limits`. Throws IngestError naming what is malformed;
-   * the request is parsed whole before anything is stored.
+   * the request is parsed whole before anything is stored. A protocol whose parsing has work for
+   * the thread pool (inflating, compressing) returns a promise.
    */
-  parse(req: IntakeRequest, limits: IntakeLimits): IngestedProfile[];
+  parse(req: IntakeRequest, limits: IntakeLimits): IngestedProfile[] | Promise<IngestedProfile[]>;
   /**
    * True when the protocol can tell a client that some profiles of a request were refused and
    * the others stored (OTLP's partial_success): the server then stores every profile the

@@ -1,6 +1,7 @@
-import { gunzipSync } from 'node:zlib';
-import { encodeProfileGzip } from '../pprof/encode.js';
+import { gunzip } from 'node:zlib';
+import { encodeProfileGzipAsync } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
+import type { Profile } from '../pprof/profile.js';
 import { ProtoWriter } from '../pprof/proto-writer.js';
 import type { IntakeAdapter, IntakeAnswer, RefusedProfile } from './adapter.js';
 import { IngestError } from './errors.js';
@@ -47,8 +48,8 @@ function requestEncoding(req: IntakeRequest): Encoding {
   );
 }
 
-/** The request body with its Content-Encoding undone, within `maxBytes`. */
-function inflatedBody(req: IntakeRequest, maxBytes: number): Uint8Array {
+/** The request body with its Content-Encoding undone (on the thread pool), within `maxBytes`. */
+async function inflatedBody(req: IntakeRequest, maxBytes: number): Promise<Uint8Array> {
   const encoding = (header(req, 'content-encoding') ?? '').trim().toLowerCase();
   if (encoding === '' || encoding === 'identity') {
     if (req.body.length > maxBytes) throw tooLarge(maxBytes);
@@ -61,13 +62,14 @@ function inflatedBody(req: IntakeRequest, maxBytes: number): Uint8Array {
       `Content-Encoding ${JSON.stringify(encoding)} is not supported: send gzip or no encoding`,
     );
   }
-  try {
-    return gunzipSync(req.body, { maxOutputLength: maxBytes });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw tooLarge(maxBytes);
-    throw new IngestError(400, 'content_encoding', `the body is not valid gzip (Content-Encoding: gzip): ${e.message}`);
-  }
+  return new Promise((resolve, reject) =>
+    gunzip(req.body, { maxOutputLength: maxBytes }, (err, out) => {
+      if (err === null) return resolve(out);
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) return reject(tooLarge(maxBytes));
+      reject(new IngestError(400, 'content_encoding', `the body is not valid gzip (Content-Encoding: gzip): ${e.message}`));
+    }),
+  );
 }
 
 function tooLarge(maxBytes: number): IngestError {
@@ -140,15 +142,15 @@ function attachmentName(sampleType: string): string {
  * Content-Type or Content-Encoding, 413 over a limit (size, profiles, attributes), 400 naming the
  * field that is malformed or points outside its table.
  */
-export function parseOtlpRequest(req: IntakeRequest, limits: IntakeLimits = DEFAULT_INTAKE_LIMITS): IngestedProfile[] {
+export async function parseOtlpRequest(req: IntakeRequest, limits: IntakeLimits = DEFAULT_INTAKE_LIMITS): Promise<IngestedProfile[]> {
+  // An empty protobuf body is a valid request with no profiles, answered as a success.
   const encoding = requestEncoding(req);
-  if (req.body.length === 0) throw new IngestError(400, 'empty', 'the request body is empty: send an ExportProfilesServiceRequest');
+  const body = await inflatedBody(
+    req,
+    encoding === 'json' ? Math.min(limits.maxDecompressedBytes, MAX_OTLP_JSON_BYTES) : limits.maxDecompressedBytes,
+  );
   let decoded: OtlpRequest;
   try {
-    const body = inflatedBody(
-      req,
-      encoding === 'json' ? Math.min(limits.maxDecompressedBytes, MAX_OTLP_JSON_BYTES) : limits.maxDecompressedBytes,
-    );
     const bytes = encoding === 'json' ? otlpJsonToProtobuf(body) : body;
     decoded = decodeOtlpRequest(bytes, { maxProfiles: MAX_OTLP_PROFILES_PER_REQUEST, maxResourceAttributes: limits.maxTags });
   } catch (err) {
@@ -158,24 +160,30 @@ export function parseOtlpRequest(req: IntakeRequest, limits: IntakeLimits = DEFA
   }
   const now = Date.now();
   const out: IngestedProfile[] = [];
+  const pprofs: Profile[] = [];
   for (let i = 0; i < decoded.profiles.length; i++) {
     const p = decoded.profiles[i];
     const converted = otlpProfileToPprof(decoded, i);
+    pprofs.push(converted.profile);
     const name = converted.isCpu ? 'cpu.pprof' : attachmentName(converted.sampleType);
-    const start = p.timeUnixNano > 0n ? Number(p.timeUnixNano / 1000n) / 1000 : null;
-    const end = start === null ? now : start + Number(p.durationNano / 1000n) / 1000;
+    // Whole milliseconds, as every intake records them.
+    const start = p.timeUnixNano > 0n ? Number(p.timeUnixNano / 1_000_000n) : null;
+    const end = start === null ? now : Number((p.timeUnixNano + p.durationNano) / 1_000_000n);
     const profile: IngestedProfile = {
       protocol: 'otlp',
       start,
       end,
       tags: otlpTags(decoded.resources[p.resource].attributes, profileAttributes(decoded, i), limits),
-      attachments: [{ name, bytes: encodeProfileGzip(converted.profile) }],
+      attachments: [{ name, bytes: new Uint8Array(0) }],
       cpuAttachment: converted.isCpu ? name : null,
       endpointCounts: null,
     };
     enforceIntakeLimits(profile, limits);
     out.push(profile);
   }
+  // Only once every profile passed every check: gzip runs on the thread pool, off the event loop.
+  const bytes = await Promise.all(pprofs.map((p) => encodeProfileGzipAsync(p, 6)));
+  for (let i = 0; i < out.length; i++) out[i].attachments[0].bytes = bytes[i];
   return out;
 }
 

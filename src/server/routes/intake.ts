@@ -28,7 +28,7 @@ export const intakeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     // and until; the upload's tags, start and end); the app has already refused repeated ones.
     const query = req.query as Record<string, string | undefined>;
     const request = { headers: req.headers, body, query };
-    const profiles = adapter.parse(request, limits);
+    const profiles = await adapter.parse(request, limits);
     const stored: ProfileRecord[] = [];
     const refused: RefusedProfile[] = [];
     for (const [index, profile] of profiles.entries()) {
