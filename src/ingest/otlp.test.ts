@@ -138,9 +138,15 @@ describe('OTLP intake: conversion', () => {
     p.sampleType = [11, 10];
     p.periodType = undefined;
     p.period = 0;
+    spec.resources[0].attributes = [['service.name', 'checkout']];
     const [out] = await parse(spec);
     assert.equal(out.cpuAttachment, null);
     assert.equal(out.attachments[0].name, 'alloc_space.pprof');
+    // No attribute says Go, its frames do (the pipeline looks only at CPU profiles).
+    assert.deepEqual(out.tags, [
+      ['service', 'checkout'],
+      ['runtime', 'go'],
+    ]);
     const pprof = pprofOf(out);
     assert.equal(pprof.sampleTypes.length, 2);
     assert.deepEqual([...pprof.samples.values], [30_000_000, 10_000_000]);
@@ -353,8 +359,11 @@ describe('OTLP intake: the ExportProfilesServiceResponse', () => {
 
   it('JSON: {} or partialSuccess', () => {
     const headers = { 'content-type': 'application/json' };
-    assert.deepEqual(otlpAnswer(request(new Uint8Array(0), headers), []).body, {});
-    assert.deepEqual(otlpAnswer(request(new Uint8Array(0), headers), refusal).body, {
+    const text = (body: unknown) => JSON.parse(new TextDecoder().decode(body as Uint8Array)) as unknown;
+    const ok = otlpAnswer(request(new Uint8Array(0), headers), []);
+    assert.equal(ok.contentType, 'application/json');
+    assert.deepEqual(text(ok.body), {});
+    assert.deepEqual(text(otlpAnswer(request(new Uint8Array(0), headers), refusal).body), {
       partialSuccess: { rejectedProfiles: '1', errorMessage: 'profile 1: sample 0 has a negative cpu/nanoseconds value' },
     });
   });

@@ -125,6 +125,15 @@ function profileAttributes(req: OtlpRequest, index: number): Array<[string, Attr
   return out;
 }
 
+/** True when the profile has a function every Go program's goroutines start from. */
+function hasGoFrames(p: Profile): boolean {
+  for (let f = 0; f < p.functions.count; f++) {
+    const name = p.strings[p.functions.name[f]];
+    if (name === 'runtime.goexit' || name === 'runtime.main') return true;
+  }
+  return false;
+}
+
 /** A file name for a non-CPU profile's attachment, from its sample type ("alloc_space.pprof"). */
 function attachmentName(sampleType: string): string {
   const base = sampleType
@@ -169,11 +178,14 @@ export async function parseOtlpRequest(req: IntakeRequest, limits: IntakeLimits 
     // Whole milliseconds, as every intake records them.
     const start = p.timeUnixNano > 0n ? Number(p.timeUnixNano / 1_000_000n) : null;
     const end = start === null ? now : Number((p.timeUnixNano + p.durationNano) / 1_000_000n);
+    const tags = otlpTags(decoded.resources[p.resource].attributes, profileAttributes(decoded, i), limits);
+    // The pipeline finds Go frames in CPU profiles; a heap or other profile is looked at here.
+    if (!tags.some(([k]) => k === 'runtime') && hasGoFrames(converted.profile)) tags.push(['runtime', 'go']);
     const profile: IngestedProfile = {
       protocol: 'otlp',
       start,
       end,
-      tags: otlpTags(decoded.resources[p.resource].attributes, profileAttributes(decoded, i), limits),
+      tags,
       attachments: [{ name, bytes: new Uint8Array(0) }],
       cpuAttachment: converted.isCpu ? name : null,
       endpointCounts: null,
@@ -196,7 +208,8 @@ export function otlpAnswer(req: IntakeRequest, refused: readonly RefusedProfile[
   const message = refused.map((r) => `profile ${r.index}: ${r.error.message}`).join('; ');
   if (json) {
     const body = refused.length === 0 ? {} : { partialSuccess: { rejectedProfiles: String(refused.length), errorMessage: message } };
-    return { status: 200, body };
+    // Exactly "application/json": the Collector's exporter reads partial_success only under that type.
+    return { status: 200, body: new TextEncoder().encode(JSON.stringify(body)), contentType: 'application/json' };
   }
   const w = new ProtoWriter(64 + message.length * 3);
   if (refused.length > 0) {

@@ -133,6 +133,8 @@ describe('POST /v1development/profiles', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${server.keys.api}` },
     });
     assert.equal(res.status, 200);
+    // Exactly this type: the Collector's otlphttp exporter reads partial_success under no other.
+    assert.equal(res.headers.get('content-type'), 'application/json');
     const answer = (await res.json()) as { partialSuccess: { rejectedProfiles: string; errorMessage: string } };
     assert.equal(answer.partialSuccess.rejectedProfiles, '1');
     assert.match(answer.partialSuccess.errorMessage, /^profile 1: /);
