@@ -167,7 +167,7 @@ function decodeMappings(r: ProtoReader, entries: Entries, budget: DecodeBudget):
         if (field === 1) m.memoryStart[row] = r.uint64();
         else if (field === 2) m.memoryLimit[row] = r.uint64();
         else if (field === 3) m.fileOffset[row] = r.uint64();
-        else m.filename[row] = r.int(`mapping_table[${row}].filename_strindex`);
+        else m.filename[row] = int32(r, `mapping_table[${row}].filename_strindex`);
       } else {
         // attribute_indices (build ids and the like) are not kept.
         r.skip(r.wire, field);
@@ -212,7 +212,7 @@ function decodeLocations(r: ProtoReader, entries: Entries, budget: DecodeBudget)
     r.end = end;
     while (r.pos < end) {
       const field = r.readTag();
-      if (field === 1 && r.wire === 0) loc.mapping[row] = r.int(`location_table[${row}].mapping_index`);
+      if (field === 1 && r.wire === 0) loc.mapping[row] = int32(r, `location_table[${row}].mapping_index`);
       else if (field === 2 && r.wire === 0) loc.address[row] = r.uint64();
       else if (field === 3 && r.wire === 2) {
         const lineEnd = r.delimitedEnd(`location_table[${row}] line`);
@@ -220,7 +220,7 @@ function decodeLocations(r: ProtoReader, entries: Entries, budget: DecodeBudget)
         while (r.pos < lineEnd) {
           const f = r.readTag();
           const wire: number = r.wire;
-          if (f === 1 && wire === 0) loc.lineFunction[line] = r.int(`location_table[${row}] line function_index`);
+          if (f === 1 && wire === 0) loc.lineFunction[line] = int32(r, `location_table[${row}] line function_index`);
           else if (f === 2 && wire === 0) loc.lineLine[line] = r.int(`location_table[${row}] line number`);
           else if (f === 3 && wire === 0) loc.lineColumn[line] = r.int(`location_table[${row}] line column`);
           else r.skip(wire, f);
@@ -236,6 +236,8 @@ function decodeLocations(r: ProtoReader, entries: Entries, budget: DecodeBudget)
   for (let row = entries.length / 2; row <= n; row++) loc.lineStart[row] = line;
   return loc;
 }
+
+const FUNCTION_FIELDS = ['', 'name_strindex', 'system_name_strindex', 'filename_strindex', 'start_line'];
 
 function decodeFunctions(r: ProtoReader, entries: Entries, budget: DecodeBudget): OtlpDictionary['functions'] {
   const n = Math.max(1, entries.length / 2);
@@ -254,7 +256,9 @@ function decodeFunctions(r: ProtoReader, entries: Entries, budget: DecodeBudget)
     while (r.pos < r.end) {
       const field = r.readTag();
       if (field >= 1 && field <= 4 && r.wire === 0) {
-        const v = r.int(`function_table[${row}] field ${field}`);
+        // Indexes (1-3) go to Int32Arrays, start_line (4) to a Float64Array.
+        const what = `function_table[${row}].${FUNCTION_FIELDS[field]}`;
+        const v = field === 4 ? r.int(what) : int32(r, what);
         if (field === 1) fn.name[row] = v;
         else if (field === 2) fn.systemName[row] = v;
         else if (field === 3) fn.filename[row] = v;
@@ -278,8 +282,8 @@ function decodeAttributes(r: ProtoReader, entries: Entries, strings: string[], b
     r.end = end;
     while (r.pos < end) {
       const field = r.readTag();
-      if (field === 1 && r.wire === 0) a.key[row] = r.int(`attribute_table[${row}].key_strindex`);
-      else if (field === 3 && r.wire === 0) a.unit[row] = r.int(`attribute_table[${row}].unit_strindex`);
+      if (field === 1 && r.wire === 0) a.key[row] = int32(r, `attribute_table[${row}].key_strindex`);
+      else if (field === 3 && r.wire === 0) a.unit[row] = int32(r, `attribute_table[${row}].unit_strindex`);
       else if (field === 2 && r.wire === 2) {
         const valueEnd = r.delimitedEnd(`attribute_table[${row}].value`);
         a.value[row] = readAnyValue(r, valueEnd, strings, budget, `attribute_table[${row}].value`);
@@ -377,6 +381,16 @@ function decodeStacks(r: ProtoReader, entries: Entries, budget: DecodeBudget): O
   }
   for (let row = entries.length / 2; row <= n; row++) s.locStart[row] = k;
   return s;
+}
+
+/**
+ * Reads an int32 field (an index: negative ones arrive as 10-byte varints). Values outside int32
+ * are refused here, before an Int32Array would wrap them into a valid-looking index.
+ */
+function int32(r: ProtoReader, what: string): number {
+  const v = r.int(what);
+  if (v < -0x80000000 || v > 0x7fffffff) throw new ProfileError(`${what} is ${v}, outside the range of int32`);
+  return v;
 }
 
 /** Returns `index` when it is a row of a table of `count` entries; else throws ProfileError naming both. */

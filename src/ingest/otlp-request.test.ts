@@ -156,6 +156,12 @@ describe('decodeOtlpRequest: hostile input is refused with a message naming the 
     }, /sample_type\.unit_strindex is 99, outside string_table/);
   });
 
+  it('an index beyond int32 is refused, not wrapped into a valid one', () => {
+    refused((s) => {
+      s.functions?.push({ name: 2 ** 32 + 3 });
+    }, /function_table\[5\]\.name_strindex is 4294967299, outside the range of int32/);
+  });
+
   it('string_table[0] that is not ""', () => {
     refused((s) => {
       s.strings[0] = 'x';
