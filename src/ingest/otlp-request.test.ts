@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { encodeProfile } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import { ProtoWriter } from '../pprof/proto-writer.js';
+import { fixture } from '../testing/fixtures.js';
 import { goCpuSpec, type OtlpSpec, otlpRequestBytes } from '../testing/otlp-request.js';
+import { otlpProfileToPprof } from './otlp-convert.js';
 import { decodeOtlpRequest } from './otlp-request.js';
 
 const LIMITS = { maxProfiles: 16, maxResourceAttributes: 64 };
@@ -82,6 +86,31 @@ describe('decodeOtlpRequest: hostile input is refused with a message naming the 
     }
     // Cutting inside a length-delimited field is always noticed.
     assert.ok(refusals > bytes.length / 2, `${refusals} of ${bytes.length} prefixes refused`);
+  });
+
+  it('random byte changes to a real request: decoded and converted, or refused with a ProfileError', () => {
+    const recorded = readFileSync(fixture('intake/otlp-pprofile-v0.165.0.pb'));
+    // A fixed xorshift sequence, so a failure is reproducible.
+    let x = 0x9e3779b9;
+    const next = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    let refusals = 0;
+    for (let round = 0; round < 300; round++) {
+      const bytes = Buffer.from(recorded);
+      for (let k = 0; k < 1 + next(4); k++) bytes[next(bytes.length)] = next(256);
+      try {
+        const req = decode(bytes);
+        for (let i = 0; i < req.profiles.length; i++) encodeProfile(otlpProfileToPprof(req, i).profile);
+      } catch (err) {
+        assert.ok(err instanceof ProfileError, `round ${round}: ${String((err as Error).stack)}`);
+        refusals++;
+      }
+    }
+    assert.ok(refusals > 0 && refusals < 300, `${refusals} of 300 refused`);
   });
 
   it('a length that claims more bytes than remain', () => {
