@@ -1,4 +1,4 @@
-import { type LabelSpec, type LineSpec, ProfileBuilder } from '../pprof/builder.js';
+import { ProfileBuilder } from '../pprof/builder.js';
 import {
   MAPPING_HAS_FILENAMES,
   MAPPING_HAS_FUNCTIONS,
@@ -66,60 +66,93 @@ export function otlpProfileToPprof(req: OtlpRequest, index: number): ConvertedPr
   b.header.timeNanos = BigInt.asIntN(64, p.timeUnixNano);
   b.header.durationNanos = BigInt.asIntN(64, p.durationNano);
 
-  const functionRow = new Map<number, number>();
+  const rows = scratchOf(req);
+  rows.reset();
+  const ft = d.functions;
   const fn = (f: number): number => {
     if (f === 0) return -1;
-    let row = functionRow.get(f);
-    if (row === undefined) {
-      const ft = d.functions;
-      row = b.addFunction(str[ft.name[f]], str[ft.filename[f]], ft.startLine[f], str[ft.systemName[f]] || str[ft.name[f]]);
-      functionRow.set(f, row);
+    let row = rows.functions.get(f);
+    if (row < 0) {
+      row = b.addFunctionIndexes(
+        rows.string(b, ft.name[f]),
+        rows.string(b, ft.systemName[f] || ft.name[f]),
+        rows.string(b, ft.filename[f]),
+        ft.startLine[f],
+      );
+      rows.functions.set(f, row);
     }
     return row;
   };
-  const mappingRow = new Map<number, number>();
+  const mt = d.mappings;
   const mappingHasLines = new Set<number>();
   const mapping = (m: number): number => {
     if (m === 0) return -1;
-    let row = mappingRow.get(m);
-    if (row === undefined) {
-      const mt = d.mappings;
+    let row = rows.mappings.get(m);
+    if (row < 0) {
       row = b.addMapping({ start: mt.memoryStart[m], limit: mt.memoryLimit[m], offset: mt.fileOffset[m], filename: str[mt.filename[m]] });
-      mappingRow.set(m, row);
+      rows.mappings.set(m, row);
     }
     return row;
   };
-  const locationRow = new Map<number, number>();
+  // Straight into the builder's columns: a location is converted once per profile, and objects
+  // per line would be most of the conversion's garbage.
+  const lt = d.locations;
   const location = (l: number): number => {
-    let row = locationRow.get(l);
-    if (row === undefined) {
-      const lt = d.locations;
-      const lines: LineSpec[] = [];
-      for (let k = lt.lineStart[l]; k < lt.lineStart[l + 1]; k++) {
-        lines.push({ fn: fn(lt.lineFunction[k]), line: lt.lineLine[k], column: lt.lineColumn[k] });
-      }
-      const m = mapping(lt.mapping[l]);
-      if (m >= 0 && lines.length > 0) mappingHasLines.add(m);
-      row = b.addLocation(lines, { mapping: m, address: lt.address[l] });
-      locationRow.set(l, row);
+    let row = rows.locations.get(l);
+    if (row >= 0) return row;
+    const m = mapping(lt.mapping[l]);
+    const first = lt.lineStart[l];
+    const last = lt.lineStart[l + 1];
+    if (m >= 0 && last > first) mappingHasLines.add(m);
+    row = b.locId.length;
+    b.locId.push(row + 1);
+    b.locMapping.push(m);
+    b.locAddress.push(lt.address[l]);
+    b.locIsFolded.push(0);
+    for (let k = first; k < last; k++) {
+      b.lineFunction.push(fn(lt.lineFunction[k]));
+      b.lineLine.push(lt.lineLine[k]);
+      b.lineColumn.push(lt.lineColumn[k]);
     }
+    b.locLineStart.push(b.lineFunction.length);
+    rows.locations.set(l, row);
     return row;
   };
 
   const s = p.samples;
   const stacks = d.stacks;
-  const locs: number[] = [];
-  const values: number[] = [];
+  const attrs = d.attributes;
   for (let i = 0; i < s.count; i++) {
-    locs.length = 0;
     const st = s.stack[i];
-    for (let k = stacks.locStart[st]; k < stacks.locStart[st + 1]; k++) locs.push(location(stacks.locs[k]));
+    for (let k = stacks.locStart[st]; k < stacks.locStart[st + 1]; k++) b.sampleLocs.push(location(stacks.locs[k]));
+    b.sampleLocStart.push(b.sampleLocs.length);
     const v = s.value[i];
-    values.length = 0;
-    if (cpuNanos && periodIsCpu) values.push(Math.round(v / p.period), v);
-    else if (cpuCounts) values.push(v, v * p.period);
-    else values.push(v);
-    b.addSample(locs, values, sampleLabels(req, i, index));
+    if (cpuNanos && periodIsCpu) {
+      b.sampleValues.push(Math.round(v / p.period));
+      b.sampleValues.push(v);
+    } else if (cpuCounts) {
+      b.sampleValues.push(v);
+      b.sampleValues.push(v * p.period);
+    } else {
+      b.sampleValues.push(v);
+    }
+    // Sample attributes as labels: strings and booleans as string labels, numbers as numeric ones with their unit.
+    for (let k = s.attrStart[i]; k < s.attrStart[i + 1]; k++) {
+      const a = s.attrs[k];
+      const value = attrs.value[a];
+      if (value === null || attrs.key[a] === 0) continue;
+      b.labelKey.push(rows.string(b, attrs.key[a]));
+      if (typeof value === 'number') {
+        b.labelStr.push(0);
+        b.labelNum.push(Number.isInteger(value) ? value : Math.round(value));
+        b.labelNumUnit.push(rows.string(b, attrs.unit[a]));
+      } else {
+        b.labelStr.push(b.string(String(value)));
+        b.labelNum.push(0);
+        b.labelNumUnit.push(0);
+      }
+    }
+    b.sampleLabelStart.push(b.labelKey.length);
   }
   // The symbols travel with the profile: tell pprof tools not to look for the binaries.
   for (const m of mappingHasLines) {
@@ -128,19 +161,77 @@ export function otlpProfileToPprof(req: OtlpRequest, index: number): ConvertedPr
   return { profile: b.finish(), isCpu: cpuNanos || cpuCounts, sampleType: `${type}/${unit}` };
 }
 
-function sampleLabels(req: OtlpRequest, sample: number, index: number): LabelSpec[] {
-  const s = req.profiles[index].samples;
-  const a = req.dictionary.attributes;
-  const str = req.dictionary.strings;
-  const labels: LabelSpec[] = [];
-  for (let k = s.attrStart[sample]; k < s.attrStart[sample + 1]; k++) {
-    const row = s.attrs[k];
-    const value = a.value[row];
-    const key = str[a.key[row]];
-    if (value === null || key === '') continue;
-    if (typeof value === 'number')
-      labels.push({ key, num: Number.isInteger(value) ? value : Math.round(value), numUnit: str[a.unit[row]] });
-    else labels.push({ key, str: String(value) });
+/**
+ * Dictionary index -> builder row, for the conversions of one request: allocated once at the
+ * dictionary's size and reset entry by entry after each profile, so converting many small
+ * profiles that share a large dictionary costs what they use, not the dictionary each time.
+ */
+class RowMap {
+  private readonly rows: Int32Array;
+  private readonly touched: number[] = [];
+
+  constructor(size: number) {
+    this.rows = new Int32Array(size).fill(-1);
   }
-  return labels;
+
+  /** The row of dictionary entry i, or -1. */
+  get(i: number): number {
+    return this.rows[i];
+  }
+
+  set(i: number, row: number): void {
+    this.rows[i] = row;
+    this.touched.push(i);
+  }
+
+  reset(): void {
+    for (const i of this.touched) this.rows[i] = -1;
+    this.touched.length = 0;
+  }
+}
+
+class ConversionRows {
+  readonly functions: RowMap;
+  readonly mappings: RowMap;
+  readonly locations: RowMap;
+  private readonly strings: RowMap;
+  private readonly table: readonly string[];
+
+  constructor(req: OtlpRequest) {
+    const d = req.dictionary;
+    this.functions = new RowMap(d.functions.count);
+    this.mappings = new RowMap(d.mappings.count);
+    this.locations = new RowMap(d.locations.count);
+    this.strings = new RowMap(d.strings.length);
+    this.table = d.strings;
+  }
+
+  /** The builder's string index of dictionary string i. */
+  string(b: ProfileBuilder, i: number): number {
+    if (i === 0) return 0;
+    let row = this.strings.get(i);
+    if (row < 0) {
+      row = b.string(this.table[i]);
+      this.strings.set(i, row);
+    }
+    return row;
+  }
+
+  reset(): void {
+    this.functions.reset();
+    this.mappings.reset();
+    this.locations.reset();
+    this.strings.reset();
+  }
+}
+
+const scratch = new WeakMap<OtlpRequest, ConversionRows>();
+
+function scratchOf(req: OtlpRequest): ConversionRows {
+  let rows = scratch.get(req);
+  if (rows === undefined) {
+    rows = new ConversionRows(req);
+    scratch.set(req, rows);
+  }
+  return rows;
 }

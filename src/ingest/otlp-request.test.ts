@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { encodeProfile } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import { ProtoWriter } from '../pprof/proto-writer.js';

@@ -172,6 +172,21 @@ describe('OTLP intake: conversion', () => {
     );
   });
 
+  it('profiles sharing the dictionary each hold only what their own samples use', async () => {
+    const spec = goCpuSpec();
+    const first = spec.resources[0].profiles[0];
+    const second = structuredClone(first);
+    second.samples = [{ stack: 2, values: [20_000_000] }];
+    spec.resources[0].profiles = [first, second, structuredClone(first)];
+    const [a, b, c] = (await parse(spec)).map(pprofOf);
+    const names = (p: Profile) => Array.from(p.functions.name, (n) => p.strings[n]).sort();
+    assert.deepEqual(names(b), ['main.main', 'runtime.goexit', 'runtime.main']);
+    assert.deepEqual(flatByFunction(b), new Map([['main.main', 20_000_000]]));
+    assert.equal(b.locations.count, 3);
+    assert.deepEqual(names(a), names(c));
+    assert.deepEqual(flatByFunction(a), flatByFunction(c));
+  });
+
   it('a profile without a time ends now and says nothing of its start', async () => {
     const spec = goCpuSpec();
     spec.resources[0].profiles[0].timeUnixNano = undefined;
