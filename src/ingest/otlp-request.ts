@@ -30,8 +30,6 @@ export interface OtlpResource {
 export interface OtlpProfile {
   /** Index into OtlpRequest.resources. */
   resource: number;
-  /** The instrumentation scope's name ('' when unset). */
-  scopeName: string;
   /** sample_type as string_table indexes. */
   sampleType: { type: number; unit: number };
   periodType: { type: number; unit: number };
@@ -63,6 +61,8 @@ export interface OtlpRequestLimits {
   /** Most attributes of one resource. */
   maxResourceAttributes: number;
 }
+
+const utf8 = new TextDecoder('utf-8');
 
 /** Bytes charged per resource attribute: the pair, its key string and the value slot. */
 const RESOURCE_ATTRIBUTE_BYTES = 96;
@@ -172,7 +172,7 @@ function decodeKeyValue(r: ProtoReader, end: number, dict: OtlpDictionary, budge
     if (field === 1 && r.wire === 2) {
       const keyEnd = r.delimitedEnd(`${what} key`);
       budget.charge(2 * (keyEnd - r.pos), `${what} key`);
-      key = new TextDecoder().decode(r.buf.subarray(r.pos, keyEnd));
+      key = utf8.decode(r.buf.subarray(r.pos, keyEnd));
       r.pos = keyEnd;
     } else if (field === 3 && r.wire === 0) {
       key = dict.strings[checkIndex(r.int(`${what} key_strindex`), dict.strings.length, `${what} key_strindex`, 'string_table')];
@@ -195,26 +195,12 @@ function decodeScopeProfiles(
   limits: OtlpRequestLimits,
   budget: DecodeBudget,
 ): void {
-  let scopeName = '';
   const profileRanges: Array<[number, number]> = [];
   r.end = end;
   while (r.pos < end) {
     const field = r.readTag();
-    if (field === 1 && r.wire === 2) {
-      const scopeEnd = r.delimitedEnd('scope');
-      r.end = scopeEnd;
-      while (r.pos < scopeEnd) {
-        const f = r.readTag();
-        if (f === 1 && r.wire === 2) {
-          const nameEnd = r.delimitedEnd('scope name');
-          scopeName = new TextDecoder().decode(r.buf.subarray(r.pos, Math.min(nameEnd, r.pos + 256)));
-          r.pos = nameEnd;
-        } else {
-          r.skip(r.wire, f);
-        }
-      }
-      r.end = end;
-    } else if (field === 2 && r.wire === 2) {
+    // The instrumentation scope (field 1) and schema_url (3) are skipped: not kept.
+    if (field === 2 && r.wire === 2) {
       const profileEnd = r.delimitedEnd('profile');
       if (out.profiles.length + profileRanges.length >= limits.maxProfiles) {
         throw new ProfileError(`too many profiles in one request: more than ${limits.maxProfiles}; send them in several requests`);
@@ -227,9 +213,7 @@ function decodeScopeProfiles(
   }
   for (const [start, profileEnd] of profileRanges) {
     budget.charge(PROFILE_BYTES, 'profiles');
-    out.profiles.push(
-      decodeProfile(new ProtoReader(r.buf, start, profileEnd), out.dictionary, resource, scopeName, out.profiles.length, budget),
-    );
+    out.profiles.push(decodeProfile(new ProtoReader(r.buf, start, profileEnd), out.dictionary, resource, out.profiles.length, budget));
   }
 }
 
@@ -249,14 +233,7 @@ function decodeValueType(r: ProtoReader, end: number, dict: OtlpDictionary, what
   return vt;
 }
 
-function decodeProfile(
-  r: ProtoReader,
-  dict: OtlpDictionary,
-  resource: number,
-  scopeName: string,
-  index: number,
-  budget: DecodeBudget,
-): OtlpProfile {
+function decodeProfile(r: ProtoReader, dict: OtlpDictionary, resource: number, index: number, budget: DecodeBudget): OtlpProfile {
   const what = `profile ${index}`;
   const end = r.end;
   const start = r.pos;
@@ -266,7 +243,6 @@ function decodeProfile(
   let profileAttrs = 0;
   const p: OtlpProfile = {
     resource,
-    scopeName,
     sampleType: { type: 0, unit: 0 },
     periodType: { type: 0, unit: 0 },
     period: 0,
