@@ -15,6 +15,7 @@ import { cacheDir } from './support/workloads.js';
 // `hotpath serve`, then decodes the answer with pprofileotlp.ExportResponse.
 const clientDir = join(repoRoot, 'e2e', 'otlpclient');
 const client = join(cacheDir, 'bin', 'otlpclient');
+const collector = join(cacheDir, 'bin', 'otlpcollector');
 const work = mkdtempSync(join(tmpdir(), 'hotpath-otlp-'));
 
 interface ClientResult {
@@ -81,6 +82,7 @@ describe('OTLP profiles from the OpenTelemetry Go library (pdata pprofileotlp)',
   before(async () => {
     mkdirSync(join(cacheDir, 'bin'), { recursive: true });
     runOk('go', ['build', '-o', client, '.'], { cwd: clientDir });
+    runOk('go', ['build', '-o', collector, './collector'], { cwd: clientDir });
     server = await startServer();
   });
   after(async () => {
@@ -157,6 +159,28 @@ describe('OTLP profiles from the OpenTelemetry Go library (pdata pprofileotlp)',
     // samples/count with its cpu/nanoseconds period says the same CPU as cpu/nanoseconds.
     assert.equal(new Set(found.map((p) => p.cpuCores)).size, 1);
   });
+
+  for (const encoding of ['proto', 'json']) {
+    it(`through the OpenTelemetry Collector's otlphttp exporter (${encoding}, gzip by default): stored with the source's CPU`, async () => {
+      const service = `e2e-otlp-collector-${encoding}`;
+      const args = ['-pprof', fixture('cpu-small-1.pprof'), '-endpoint', server.url, '-encoding', encoding];
+      const out = JSON.parse(
+        runOk(collector, [...args, '-key', server.apiKey, '-resource', `service.name=${service},deployment.environment.name=ci`]),
+      ) as { error: string };
+      assert.equal(out.error, '');
+      const [p, ...more] = await search(server, `service:${service} env:ci`);
+      assert.equal(more.length, 0);
+      const stored = join(work, `${service}.pprof`);
+      writeFileSync(stored, Buffer.from(await (await get(server, `/api/v1/profiles/${p.id}/attachments/cpu.pprof`)).arrayBuffer()));
+      assert.deepEqual(pprofTopFlat(stored), pprofTopFlat(fixture('cpu-small-1.pprof')));
+
+      const refused = JSON.parse(runOk(collector, [...args, '-key', 'hpapi_wrong', '-resource', `service.name=${service}-badkey`])) as {
+        error: string;
+      };
+      assert.match(refused.error, /Permanent error: .*HTTP Status Code 401/);
+      assert.equal((await search(server, `service:${service}-badkey`)).length, 0);
+    });
+  }
 
   it('a wrong API key: 401, nothing stored', async () => {
     const answer = send(server, ['-pprof', fixture('cpu-small-1.pprof'), '-resource', 'service.name=e2e-otlp-badkey'], 'hpapi_wrong');
