@@ -12,7 +12,8 @@ import { cacheDir } from './support/workloads.js';
 // OTLP profiles as the OpenTelemetry Go library sends them: e2e/otlpclient reads a real Go CPU
 // profile (recorded from the cpuburn workload), converts it with go.opentelemetry.io/collector/
 // pdata/pprofile's API, marshals it with pprofileotlp.ExportRequest and POSTs it to a real
-// `hotpath serve`, then decodes the answer with pprofileotlp.ExportResponse.
+// `hotpath serve`, then decodes the answer with pprofileotlp.ExportResponse. e2e/otlpclient/
+// collector sends the same profiles through the Collector's own otlphttp exporter.
 const clientDir = join(repoRoot, 'e2e', 'otlpclient');
 const client = join(cacheDir, 'bin', 'otlpclient');
 const collector = join(cacheDir, 'bin', 'otlpcollector');
