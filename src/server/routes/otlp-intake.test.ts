@@ -161,6 +161,17 @@ describe('POST /v1development/profiles', () => {
     assert.equal((await search('service:otlp-bad-index')).length, 0);
   });
 
+  it('a CPU profile without samples (an idle service) is stored, with no CPU used', async () => {
+    const spec = goCpuSpec();
+    spec.resources[0].attributes = [['service.name', 'otlp-idle']];
+    spec.resources[0].profiles[0].samples = [];
+    const res = await send(otlpRequestBytes(spec), { authorization: `Bearer ${server.keys.api}` });
+    assert.equal(res.status, 200);
+    const [p] = await search('service:otlp-idle');
+    assert.equal(p.cpuCores, 0);
+    assert.equal(p.samples, 0);
+  });
+
   it('a Content-Type that is not OTLP: 415', async () => {
     const res = await send(recorded, { authorization: `Bearer ${server.keys.api}`, 'content-type': 'application/octet-stream' });
     assert.equal(res.status, 415);
