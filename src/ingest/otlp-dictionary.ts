@@ -100,9 +100,9 @@ export function decodeDictionary(buf: Uint8Array, ranges: ReadonlyArray<[number,
     while (r.pos < end) {
       const field = r.readTag();
       if (field >= MAPPINGS && field <= STACKS) {
-        expectWire(r.wire, 2, `dictionary field ${field}`);
+        expectWire(r.wire, 2, TABLE_NAMES[field]);
         const entryEnd = r.delimitedEnd(TABLE_NAMES[field]);
-        budget.charge(16, `${TABLE_NAMES[field]} entries`);
+        budget.charge(16, ENTRIES[field]);
         tables[field].push(r.pos, entryEnd);
         r.pos = entryEnd;
       } else {
@@ -134,6 +134,7 @@ const TABLE_NAMES = [
   'attribute_table',
   'stack_table',
 ];
+const ENTRIES = TABLE_NAMES.map((t) => `${t} entries`);
 
 function decodeStrings(buf: Uint8Array, entries: Entries, budget: DecodeBudget): string[] {
   if (entries.length === 0) return [''];
@@ -157,22 +158,26 @@ function decodeMappings(r: ProtoReader, entries: Entries, budget: DecodeBudget):
     fileOffset: new BigUint64Array(n),
     filename: new Int32Array(n),
   };
-  for (let i = 0; i < entries.length; i += 2) {
-    const row = i / 2;
-    r.pos = entries[i];
-    r.end = entries[i + 1];
-    while (r.pos < r.end) {
-      const field = r.readTag();
-      if (field >= 1 && field <= 4 && r.wire === 0) {
-        if (field === 1) m.memoryStart[row] = r.uint64();
-        else if (field === 2) m.memoryLimit[row] = r.uint64();
-        else if (field === 3) m.fileOffset[row] = r.uint64();
-        else m.filename[row] = int32(r, `mapping_table[${row}].filename_strindex`);
-      } else {
-        // attribute_indices (build ids and the like) are not kept.
-        r.skip(r.wire, field);
+  let row = 0;
+  try {
+    for (let i = 0; i < entries.length; i += 2, row++) {
+      r.pos = entries[i];
+      r.end = entries[i + 1];
+      while (r.pos < r.end) {
+        const field = r.readTag();
+        if (field >= 1 && field <= 4 && r.wire === 0) {
+          if (field === 1) m.memoryStart[row] = r.uint64();
+          else if (field === 2) m.memoryLimit[row] = r.uint64();
+          else if (field === 3) m.fileOffset[row] = r.uint64();
+          else m.filename[row] = int32(r, 'filename_strindex');
+        } else {
+          // attribute_indices (build ids and the like) are not kept.
+          r.skip(r.wire, field);
+        }
       }
     }
+  } catch (err) {
+    throw inEntry(err, 'mapping_table', row);
   }
   return m;
 }
@@ -204,33 +209,37 @@ function decodeLocations(r: ProtoReader, entries: Entries, budget: DecodeBudget)
     lineColumn: new Float64Array(lines),
   };
   let line = 0;
-  for (let i = 0; i < entries.length; i += 2) {
-    const row = i / 2;
-    loc.lineStart[row] = line;
-    r.pos = entries[i];
-    const end = entries[i + 1];
-    r.end = end;
-    while (r.pos < end) {
-      const field = r.readTag();
-      if (field === 1 && r.wire === 0) loc.mapping[row] = int32(r, `location_table[${row}].mapping_index`);
-      else if (field === 2 && r.wire === 0) loc.address[row] = r.uint64();
-      else if (field === 3 && r.wire === 2) {
-        const lineEnd = r.delimitedEnd(`location_table[${row}] line`);
-        r.end = lineEnd;
-        while (r.pos < lineEnd) {
-          const f = r.readTag();
-          const wire: number = r.wire;
-          if (f === 1 && wire === 0) loc.lineFunction[line] = int32(r, `location_table[${row}] line function_index`);
-          else if (f === 2 && wire === 0) loc.lineLine[line] = r.int(`location_table[${row}] line number`);
-          else if (f === 3 && wire === 0) loc.lineColumn[line] = r.int(`location_table[${row}] line column`);
-          else r.skip(wire, f);
+  let row = 0;
+  try {
+    for (let i = 0; i < entries.length; i += 2, row++) {
+      loc.lineStart[row] = line;
+      r.pos = entries[i];
+      const end = entries[i + 1];
+      r.end = end;
+      while (r.pos < end) {
+        const field = r.readTag();
+        if (field === 1 && r.wire === 0) loc.mapping[row] = int32(r, 'mapping_index');
+        else if (field === 2 && r.wire === 0) loc.address[row] = r.uint64();
+        else if (field === 3 && r.wire === 2) {
+          const lineEnd = r.delimitedEnd('line');
+          r.end = lineEnd;
+          while (r.pos < lineEnd) {
+            const f = r.readTag();
+            const wire: number = r.wire;
+            if (f === 1 && wire === 0) loc.lineFunction[line] = int32(r, 'line function_index');
+            else if (f === 2 && wire === 0) loc.lineLine[line] = r.int('line number');
+            else if (f === 3 && wire === 0) loc.lineColumn[line] = r.int('line column');
+            else r.skip(wire, f);
+          }
+          r.end = end;
+          line++;
+        } else {
+          r.skip(r.wire, field);
         }
-        r.end = end;
-        line++;
-      } else {
-        r.skip(r.wire, field);
       }
     }
+  } catch (err) {
+    throw inEntry(err, 'location_table', row);
   }
   // Rows past the wire's entries (the implicit zero location of an empty table) have no lines.
   for (let row = entries.length / 2; row <= n; row++) loc.lineStart[row] = line;
@@ -249,24 +258,27 @@ function decodeFunctions(r: ProtoReader, entries: Entries, budget: DecodeBudget)
     filename: new Int32Array(n),
     startLine: new Float64Array(n),
   };
-  for (let i = 0; i < entries.length; i += 2) {
-    const row = i / 2;
-    r.pos = entries[i];
-    r.end = entries[i + 1];
-    while (r.pos < r.end) {
-      const field = r.readTag();
-      if (field >= 1 && field <= 4 && r.wire === 0) {
-        // Indexes (1-3) go to Int32Arrays, start_line (4) to a Float64Array.
-        const what = `function_table[${row}].${FUNCTION_FIELDS[field]}`;
-        const v = field === 4 ? r.int(what) : int32(r, what);
-        if (field === 1) fn.name[row] = v;
-        else if (field === 2) fn.systemName[row] = v;
-        else if (field === 3) fn.filename[row] = v;
-        else fn.startLine[row] = v;
-      } else {
-        r.skip(r.wire, field);
+  let row = 0;
+  try {
+    for (let i = 0; i < entries.length; i += 2, row++) {
+      r.pos = entries[i];
+      r.end = entries[i + 1];
+      while (r.pos < r.end) {
+        const field = r.readTag();
+        if (field >= 1 && field <= 4 && r.wire === 0) {
+          // Indexes (1-3) go to Int32Arrays, start_line (4) to a Float64Array.
+          const v = field === 4 ? r.int('start_line') : int32(r, FUNCTION_FIELDS[field]);
+          if (field === 1) fn.name[row] = v;
+          else if (field === 2) fn.systemName[row] = v;
+          else if (field === 3) fn.filename[row] = v;
+          else fn.startLine[row] = v;
+        } else {
+          r.skip(r.wire, field);
+        }
       }
     }
+  } catch (err) {
+    throw inEntry(err, 'function_table', row);
   }
   return fn;
 }
@@ -275,24 +287,28 @@ function decodeAttributes(r: ProtoReader, entries: Entries, strings: string[], b
   const n = Math.max(1, entries.length / 2);
   budget.chargeTables([{ what: `${n} attribute_table entries`, bytes: n * (4 + 4 + ATTRIBUTE_OVERHEAD_BYTES) }]);
   const a = { count: n, key: new Int32Array(n), unit: new Int32Array(n), value: new Array<AttributeValue>(n).fill(null) };
-  for (let i = 0; i < entries.length; i += 2) {
-    const row = i / 2;
-    r.pos = entries[i];
-    const end = entries[i + 1];
-    r.end = end;
-    while (r.pos < end) {
-      const field = r.readTag();
-      if (field === 1 && r.wire === 0) a.key[row] = int32(r, `attribute_table[${row}].key_strindex`);
-      else if (field === 3 && r.wire === 0) a.unit[row] = int32(r, `attribute_table[${row}].unit_strindex`);
-      else if (field === 2 && r.wire === 2) {
-        const valueEnd = r.delimitedEnd(`attribute_table[${row}].value`);
-        a.value[row] = readAnyValue(r, valueEnd, strings, budget, `attribute_table[${row}].value`);
-        r.pos = valueEnd;
-        r.end = end;
-      } else {
-        r.skip(r.wire, field);
+  let row = 0;
+  try {
+    for (let i = 0; i < entries.length; i += 2, row++) {
+      r.pos = entries[i];
+      const end = entries[i + 1];
+      r.end = end;
+      while (r.pos < end) {
+        const field = r.readTag();
+        if (field === 1 && r.wire === 0) a.key[row] = int32(r, 'key_strindex');
+        else if (field === 3 && r.wire === 0) a.unit[row] = int32(r, 'unit_strindex');
+        else if (field === 2 && r.wire === 2) {
+          const valueEnd = r.delimitedEnd('value');
+          a.value[row] = readAnyValue(r, valueEnd, strings, budget, 'value');
+          r.pos = valueEnd;
+          r.end = end;
+        } else {
+          r.skip(r.wire, field);
+        }
       }
     }
+  } catch (err) {
+    throw inEntry(err, 'attribute_table', row);
   }
   return a;
 }
@@ -308,19 +324,20 @@ export function readAnyValue(r: ProtoReader, end: number, strings: readonly stri
   while (r.pos < end) {
     const field = r.readTag();
     if (field === 1 && r.wire === 2) {
-      const stringEnd = r.delimitedEnd(`${what} string_value`);
-      budget.charge(STRING_OVERHEAD_BYTES + 2 * (stringEnd - r.pos), `${what} string_value`);
+      const stringEnd = r.delimitedEnd('string_value');
+      budget.charge(STRING_OVERHEAD_BYTES + 2 * (stringEnd - r.pos), 'attribute string values');
       value = utf8.decode(r.buf.subarray(r.pos, stringEnd));
       r.pos = stringEnd;
     } else if (field === 2 && r.wire === 0) value = r.bool();
-    else if (field === 3 && r.wire === 0) value = r.int(`${what} int_value`);
+    else if (field === 3 && r.wire === 0) value = r.int('int_value');
     else if (field === 4 && r.wire === 1) {
       if (r.pos + 8 > end) throw new ProfileError(`${what} double_value runs past the end of its message`);
       value = new DataView(r.buf.buffer, r.buf.byteOffset + r.pos, 8).getFloat64(0, true);
       r.pos += 8;
     } else if (field === 8 && r.wire === 0) {
-      const index = r.int(`${what} string_value_strindex`);
-      value = strings[checkIndex(index, strings.length, `${what} string_value_strindex`, 'string_table')];
+      const index = r.int('string_value_strindex');
+      if (outside(index, strings.length)) throw outOfRange(`${what} string_value_strindex`, index, 'string_table', strings.length);
+      value = strings[index];
     } else {
       // array_value, kvlist_value, bytes_value: a later field of the oneof replaces an earlier one.
       if (field >= 5 && field <= 7) value = null;
@@ -340,7 +357,7 @@ function decodeStacks(r: ProtoReader, entries: Entries, budget: DecodeBudget): O
     while (r.pos < r.end) {
       const field = r.readTag();
       if (field === 1 && r.wire === 2) {
-        const end = r.delimitedEnd(`stack_table[${i / 2}].location_indices`);
+        const end = r.delimitedEnd('stack_table location_indices');
         for (let p = r.pos; p < end; p++) if (r.buf[p] < 0x80) total++;
         r.pos = end;
       } else if (field === 1 && r.wire === 0) {
@@ -357,27 +374,32 @@ function decodeStacks(r: ProtoReader, entries: Entries, budget: DecodeBudget): O
   ]);
   const s = { count: n, locStart: new Uint32Array(n + 1), locs: new Uint32Array(total) };
   let k = 0;
-  for (let i = 0; i < entries.length; i += 2) {
-    const row = i / 2;
-    s.locStart[row] = k;
-    r.pos = entries[i];
-    const end = entries[i + 1];
-    r.end = end;
-    while (r.pos < end) {
-      const field = r.readTag();
-      if (field === 1 && (r.wire === 0 || r.wire === 2)) {
-        const valuesEnd = r.repeatedEnd(r.wire, `stack_table[${row}].location_indices`);
-        while (r.pos < valuesEnd && r.pos < r.end) {
-          const index = r.int(`stack_table[${row}] location index`);
-          // Counted above as one per terminating byte; a varint cut off by the field's end throws in int().
-          if (index < 0 || index > 0xffffffff) throw outOfRange(`stack_table[${row}] location index`, index, 'location_table', 0);
-          s.locs[k++] = index;
+  let row = 0;
+  try {
+    for (let i = 0; i < entries.length; i += 2, row++) {
+      s.locStart[row] = k;
+      r.pos = entries[i];
+      const end = entries[i + 1];
+      r.end = end;
+      while (r.pos < end) {
+        const field = r.readTag();
+        if (field === 1 && (r.wire === 0 || r.wire === 2)) {
+          const valuesEnd = r.repeatedEnd(r.wire, 'location_indices');
+          while (r.pos < valuesEnd && r.pos < r.end) {
+            // Counted above as one per terminating byte; a varint cut off by the field's end throws in int().
+            const index = r.int('location index');
+            // Checked against location_table with the other references; here only what a Uint32Array holds.
+            if (index < 0 || index > 0xffffffff) throw new ProfileError(`location index ${index} is negative or beyond uint32`);
+            s.locs[k++] = index;
+          }
+          r.end = end;
+        } else {
+          r.skip(r.wire, field);
         }
-        r.end = end;
-      } else {
-        r.skip(r.wire, field);
       }
     }
+  } catch (err) {
+    throw inEntry(err, 'stack_table', row);
   }
   for (let row = entries.length / 2; row <= n; row++) s.locStart[row] = k;
   return s;
@@ -393,48 +415,69 @@ function int32(r: ProtoReader, what: string): number {
   return v;
 }
 
+/** True when `index` is not a row of a table of `count` entries. */
+export function outside(index: number, count: number): boolean {
+  return !(index >= 0 && index < count);
+}
+
+/**
+ * The error of a table entry: a ProfileError from reading it gets the table and row in front
+ * ("function_table[5]: name_strindex is ..."). Messages are built only on failure: a template
+ * string per field read would be most of the decode's work.
+ */
+function inEntry(err: unknown, table: string, row: number): unknown {
+  return err instanceof ProfileError ? new ProfileError(`${table}[${row}]: ${err.message}`) : err;
+}
+
 /** Returns `index` when it is a row of a table of `count` entries; else throws ProfileError naming both. */
 export function checkIndex(index: number, count: number, what: string, table: string): number {
   if (index >= 0 && index < count) return index;
   throw outOfRange(what, index, table, count);
 }
 
-function outOfRange(what: string, index: number, table: string, count: number): ProfileError {
+export function outOfRange(what: string, index: number, table: string, count: number): ProfileError {
   return new ProfileError(`${what} is ${index}, outside ${table} (${count} ${count === 1 ? 'entry' : 'entries'})`);
 }
 
-/** Checks every index one dictionary table holds into another. */
+/** Checks every index one dictionary table holds into another; messages are built only for a bad one. */
 function checkReferences(d: OtlpDictionary): void {
   const nStrings = d.strings.length;
   if (d.strings[0] !== '') throw new ProfileError(`string_table[0] must be "" (it is ${JSON.stringify(d.strings[0].slice(0, 64))})`);
-  for (let i = 0; i < d.mappings.count; i++) {
-    checkIndex(d.mappings.filename[i], nStrings, `mapping_table[${i}].filename_strindex`, 'string_table');
+  const m = d.mappings;
+  for (let i = 0; i < m.count; i++) {
+    if (outside(m.filename[i], nStrings))
+      throw outOfRange(`mapping_table[${i}].filename_strindex`, m.filename[i], 'string_table', nStrings);
   }
-  for (let i = 0; i < d.functions.count; i++) {
-    checkIndex(d.functions.name[i], nStrings, `function_table[${i}].name_strindex`, 'string_table');
-    checkIndex(d.functions.systemName[i], nStrings, `function_table[${i}].system_name_strindex`, 'string_table');
-    checkIndex(d.functions.filename[i], nStrings, `function_table[${i}].filename_strindex`, 'string_table');
+  const f = d.functions;
+  for (let i = 0; i < f.count; i++) {
+    if (outside(f.name[i], nStrings)) throw outOfRange(`function_table[${i}].name_strindex`, f.name[i], 'string_table', nStrings);
+    if (outside(f.systemName[i], nStrings)) {
+      throw outOfRange(`function_table[${i}].system_name_strindex`, f.systemName[i], 'string_table', nStrings);
+    }
+    if (outside(f.filename[i], nStrings))
+      throw outOfRange(`function_table[${i}].filename_strindex`, f.filename[i], 'string_table', nStrings);
   }
   const loc = d.locations;
   for (let i = 0; i < loc.count; i++) {
-    checkIndex(loc.mapping[i], d.mappings.count, `location_table[${i}].mapping_index`, 'mapping_table');
+    if (outside(loc.mapping[i], m.count)) throw outOfRange(`location_table[${i}].mapping_index`, loc.mapping[i], 'mapping_table', m.count);
     for (let l = loc.lineStart[i]; l < loc.lineStart[i + 1]; l++) {
-      checkIndex(
-        loc.lineFunction[l],
-        d.functions.count,
-        `location_table[${i}] line ${l - loc.lineStart[i]} function_index`,
-        'function_table',
-      );
+      if (outside(loc.lineFunction[l], f.count)) {
+        const what = `location_table[${i}] line ${l - loc.lineStart[i]} function_index`;
+        throw outOfRange(what, loc.lineFunction[l], 'function_table', f.count);
+      }
     }
   }
-  for (let i = 0; i < d.attributes.count; i++) {
-    checkIndex(d.attributes.key[i], nStrings, `attribute_table[${i}].key_strindex`, 'string_table');
-    checkIndex(d.attributes.unit[i], nStrings, `attribute_table[${i}].unit_strindex`, 'string_table');
+  const a = d.attributes;
+  for (let i = 0; i < a.count; i++) {
+    if (outside(a.key[i], nStrings)) throw outOfRange(`attribute_table[${i}].key_strindex`, a.key[i], 'string_table', nStrings);
+    if (outside(a.unit[i], nStrings)) throw outOfRange(`attribute_table[${i}].unit_strindex`, a.unit[i], 'string_table', nStrings);
   }
   const s = d.stacks;
   for (let i = 0; i < s.count; i++) {
     for (let k = s.locStart[i]; k < s.locStart[i + 1]; k++) {
-      checkIndex(s.locs[k], loc.count, `stack_table[${i}] location ${k - s.locStart[i]}`, 'location_table');
+      if (outside(s.locs[k], loc.count)) {
+        throw outOfRange(`stack_table[${i}] location ${k - s.locStart[i]}`, s.locs[k], 'location_table', loc.count);
+      }
     }
   }
 }

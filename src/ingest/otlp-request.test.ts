@@ -188,7 +188,7 @@ describe('decodeOtlpRequest: hostile input is refused with a message naming the 
   it('an index beyond int32 is refused, not wrapped into a valid one', () => {
     refused((s) => {
       s.functions?.push({ name: 2 ** 32 + 3 });
-    }, /function_table\[5\]\.name_strindex is 4294967299, outside the range of int32/);
+    }, /function_table\[5\]: name_strindex is 4294967299, outside the range of int32/);
   });
 
   it('string_table[0] that is not ""', () => {

@@ -1,7 +1,15 @@
 import { DecodeBudget } from '../pprof/budget.js';
 import { ProfileError } from '../pprof/errors.js';
 import { expectWire, ProtoReader } from '../pprof/proto-reader.js';
-import { type AttributeValue, checkIndex, decodeDictionary, type OtlpDictionary, readAnyValue } from './otlp-dictionary.js';
+import {
+  type AttributeValue,
+  checkIndex,
+  decodeDictionary,
+  type OtlpDictionary,
+  outOfRange,
+  outside,
+  readAnyValue,
+} from './otlp-dictionary.js';
 
 /**
  * An ExportProfilesServiceRequest (opentelemetry-proto collector/profiles/v1development, the
@@ -213,7 +221,14 @@ function decodeScopeProfiles(
   }
   for (const [start, profileEnd] of profileRanges) {
     budget.charge(PROFILE_BYTES, 'profiles');
-    out.profiles.push(decodeProfile(new ProtoReader(r.buf, start, profileEnd), out.dictionary, resource, out.profiles.length, budget));
+    const index = out.profiles.length;
+    try {
+      out.profiles.push(decodeProfile(new ProtoReader(r.buf, start, profileEnd), out.dictionary, resource, index, budget));
+    } catch (err) {
+      // Wire errors inside a profile name a field and a byte; say which profile too.
+      if (err instanceof ProfileError && !err.message.startsWith('profile ')) throw new ProfileError(`profile ${index}: ${err.message}`);
+      throw err;
+    }
   }
 }
 
@@ -256,13 +271,13 @@ function decodeProfile(r: ProtoReader, dict: OtlpDictionary, resource: number, i
     if (field === 1 && r.wire === 2) {
       p.sampleType = decodeValueType(r, r.delimitedEnd(`${what} sample_type`), dict, `${what} sample_type`);
     } else if (field === 2 && r.wire === 2) {
-      const sampleEnd = r.delimitedEnd(`${what} sample ${sampleCount}`);
+      const sampleEnd = r.delimitedEnd('sample');
       r.end = sampleEnd;
       while (r.pos < sampleEnd) {
         const f = r.readTag();
         const wire: number = r.wire;
         if (f === 2 && wire === 2) {
-          const attrsEnd = r.delimitedEnd(`${what} sample ${sampleCount} attribute_indices`);
+          const attrsEnd = r.delimitedEnd('sample attribute_indices');
           for (let q = r.pos; q < attrsEnd; q++) if (r.buf[q] < 0x80) attrTotal++;
           r.pos = attrsEnd;
         } else {
@@ -317,17 +332,18 @@ function decodeProfile(r: ProtoReader, dict: OtlpDictionary, resource: number, i
   while (r.pos < end) {
     const field = r.readTag();
     if (field === 2 && r.wire === 2) {
-      const sampleEnd = r.delimitedEnd(`${what} sample ${sample}`);
+      const sampleEnd = r.delimitedEnd('sample');
       s.attrStart[sample] = k;
-      k = decodeSample(r, sampleEnd, dict, s, sample, k, `${what} sample ${sample}`);
+      k = decodeSample(r, sampleEnd, dict, s, sample, k, what);
       r.pos = sampleEnd;
       r.end = end;
       sample++;
     } else if (field === 11 && (r.wire === 2 || r.wire === 0)) {
       const listEnd = r.repeatedEnd(r.wire, `${what} attribute_indices`);
       while (r.pos < listEnd && r.pos < r.end) {
-        const a = r.int(`${what} attribute index`);
-        profileAttributes[nProfileAttrs++] = checkIndex(a, dict.attributes.count, `${what} attribute index`, 'attribute_table');
+        const a = r.int('attribute index');
+        if (outside(a, dict.attributes.count)) throw outOfRange(`${what} attribute index`, a, 'attribute_table', dict.attributes.count);
+        profileAttributes[nProfileAttrs++] = a;
       }
       r.end = end;
     } else {
@@ -338,7 +354,12 @@ function decodeProfile(r: ProtoReader, dict: OtlpDictionary, resource: number, i
   return p;
 }
 
-/** Reads one sample into row `row` of `s`; returns the next free row of s.attrs. */
+/** "profile 0 sample 3", built only for an error message. */
+function sampleName(profile: string, row: number): string {
+  return `${profile} sample ${row}`;
+}
+
+/** Reads one sample (of the profile `what` names) into row `row` of `s`; returns the next free row of s.attrs. */
 function decodeSample(
   r: ProtoReader,
   end: number,
@@ -355,27 +376,35 @@ function decodeSample(
   while (r.pos < end) {
     const field = r.readTag();
     if (field === 1 && r.wire === 0) {
-      s.stack[row] = checkIndex(r.int(`${what} stack_index`), dict.stacks.count, `${what} stack_index`, 'stack_table');
+      const stack = r.int('stack_index');
+      if (outside(stack, dict.stacks.count))
+        throw outOfRange(`${sampleName(what, row)} stack_index`, stack, 'stack_table', dict.stacks.count);
+      s.stack[row] = stack;
     } else if (field === 2 && (r.wire === 0 || r.wire === 2)) {
-      const listEnd = r.repeatedEnd(r.wire, `${what} attribute_indices`);
+      const listEnd = r.repeatedEnd(r.wire, 'sample attribute_indices');
       while (r.pos < listEnd && r.pos < r.end) {
-        s.attrs[k++] = checkIndex(r.int(`${what} attribute index`), dict.attributes.count, `${what} attribute index`, 'attribute_table');
+        const a = r.int('sample attribute index');
+        if (outside(a, dict.attributes.count)) {
+          throw outOfRange(`${sampleName(what, row)} attribute index`, a, 'attribute_table', dict.attributes.count);
+        }
+        s.attrs[k++] = a;
       }
       r.end = end;
     } else if (field === 3 && r.wire === 0) {
-      checkIndex(r.int(`${what} link_index`), dict.linkCount, `${what} link_index`, 'link_table');
+      const link = r.int('link_index');
+      if (outside(link, dict.linkCount)) throw outOfRange(`${sampleName(what, row)} link_index`, link, 'link_table', dict.linkCount);
     } else if (field === 4 && (r.wire === 0 || r.wire === 2)) {
-      const listEnd = r.repeatedEnd(r.wire, `${what} values`);
+      const listEnd = r.repeatedEnd(r.wire, 'sample values');
       while (r.pos < listEnd && r.pos < r.end) {
-        total += r.int(`${what} value`);
+        total += r.int('sample value');
         valueCount++;
       }
       r.end = end;
     } else if (field === 5 && r.wire === 2) {
-      const listEnd = r.delimitedEnd(`${what} timestamps_unix_nano`);
+      const listEnd = r.delimitedEnd('sample timestamps_unix_nano');
       const bytes = listEnd - r.pos;
       if (bytes % 8 !== 0)
-        throw new ProfileError(`${what} timestamps_unix_nano is ${bytes} bytes, not a whole number of 8-byte timestamps`);
+        throw new ProfileError(`${sampleName(what, row)} timestamps_unix_nano is ${bytes} bytes, not a whole number of 8-byte timestamps`);
       timestamps += bytes / 8;
       r.pos = listEnd;
     } else if (field === 5 && r.wire === 1) {
@@ -387,14 +416,14 @@ function decodeSample(
   }
   if (valueCount > 0 && timestamps > 0 && valueCount !== timestamps) {
     throw new ProfileError(
-      `${what} has ${valueCount} values and ${timestamps} timestamps: when both are given they must be as many (one value per timestamp)`,
+      `${sampleName(what, row)} has ${valueCount} values and ${timestamps} timestamps: when both are given they must be as many (one value per timestamp)`,
     );
   }
   if (valueCount === 0 && timestamps === 0) {
-    throw new ProfileError(`${what} has neither values nor timestamps: a sample must have at least one of them`);
+    throw new ProfileError(`${sampleName(what, row)} has neither values nor timestamps: a sample must have at least one of them`);
   }
   const value = valueCount > 0 ? total : timestamps;
-  if (!Number.isSafeInteger(value)) throw new ProfileError(`${what}: its values add up to ${value}, beyond ±2^53`);
+  if (!Number.isSafeInteger(value)) throw new ProfileError(`${sampleName(what, row)}: its values add up to ${value}, beyond ±2^53`);
   s.value[row] = value;
   return k;
 }
