@@ -204,7 +204,7 @@ export async function parseOtlpRequest(req: IntakeRequest, limits: IntakeLimits 
  * stored, else partial_success with the number refused and why.
  */
 export function otlpAnswer(req: IntakeRequest, refused: readonly RefusedProfile[]): IntakeAnswer {
-  const json = header(req, 'content-type')?.split(';')[0].trim().toLowerCase() === 'application/json';
+  const json = requestEncoding(req) === 'json';
   const message = refused.map((r) => `profile ${r.index}: ${r.error.message}`).join('; ');
   if (json) {
     const body = refused.length === 0 ? {} : { partialSuccess: { rejectedProfiles: String(refused.length), errorMessage: message } };
