@@ -35,11 +35,13 @@ export interface ConvertedProfile {
  * Stacks stay leaf first and inlined lines innermost first, as in both formats; sample attributes
  * become pprof labels (strings and booleans as string labels, numbers as numeric labels with
  * their unit); trace links are dropped. The request's indexes are already checked (see
- * decodeOtlpRequest), so this cannot fail on them.
+ * decodeOtlpRequest), so this fails only when the pprof form would take more memory than the
+ * request's conversion budget allows (a ProfileError naming the profile).
  */
 export function otlpProfileToPprof(req: OtlpRequest, index: number): ConvertedProfile {
   const d = req.dictionary;
   const p = req.profiles[index];
+  req.conversionBudget.charge(pprofCost(req, index), `converting profile ${index} to pprof`);
   const str = d.strings;
   const type = str[p.sampleType.type];
   const unit = str[p.sampleType.unit];
@@ -159,6 +161,20 @@ export function otlpProfileToPprof(req: OtlpRequest, index: number): ConvertedPr
     b.mapFlags.data[m] = MAPPING_HAS_FUNCTIONS | MAPPING_HAS_FILENAMES | MAPPING_HAS_LINE_NUMBERS | MAPPING_HAS_INLINE_FRAMES;
   }
   return { profile: b.finish(), isCpu: cpuNanos || cpuCounts, sampleType: `${type}/${unit}` };
+}
+
+/**
+ * The bytes the pprof form of profile `index` takes while it is built and encoded, counted before
+ * anything is allocated: per sample its row, value columns and label range; per stack entry a
+ * location reference (pprof repeats each sample's stack); per label its four columns; twice for
+ * the doubling of growing columns.
+ */
+function pprofCost(req: OtlpRequest, index: number): number {
+  const s = req.profiles[index].samples;
+  const stacks = req.dictionary.stacks;
+  let refs = 0;
+  for (let i = 0; i < s.count; i++) refs += stacks.locStart[s.stack[i] + 1] - stacks.locStart[s.stack[i]];
+  return 2 * (s.count * (4 + 4 + 2 * 8) + refs * 4 + s.attrs.length * (4 + 4 + 8 + 4));
 }
 
 /**

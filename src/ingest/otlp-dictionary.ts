@@ -1,5 +1,6 @@
 import type { DecodeBudget } from '../pprof/budget.js';
 import { ProfileError } from '../pprof/errors.js';
+import { GrowableUint32 } from '../pprof/growable.js';
 import { expectWire, ProtoReader } from '../pprof/proto-reader.js';
 
 /**
@@ -82,7 +83,7 @@ const STACKS = 7;
 const utf8 = new TextDecoder('utf-8');
 
 /** Field ranges of one table: start and end offsets of each entry's message, in wire order. */
-type Entries = number[];
+type Entries = Uint32Array;
 
 /**
  * Decodes the dictionary from the given byte ranges of `buf` (one per occurrence of the
@@ -92,8 +93,9 @@ type Entries = number[];
  */
 export function decodeDictionary(buf: Uint8Array, ranges: ReadonlyArray<[number, number]>, budget: DecodeBudget): OtlpDictionary {
   const r = new ProtoReader(buf);
-  const tables: Entries[] = [[], [], [], [], [], [], [], []];
-  // The entry offsets themselves: two numbers per entry, charged as they are found.
+  const offsets = Array.from({ length: STACKS + 1 }, () => new GrowableUint32(16));
+  // The entry offsets themselves: two uint32 per entry, charged as they are found with room for
+  // the growth of their arrays (which double).
   for (const [start, end] of ranges) {
     r.pos = start;
     r.end = end;
@@ -103,13 +105,15 @@ export function decodeDictionary(buf: Uint8Array, ranges: ReadonlyArray<[number,
         expectWire(r.wire, 2, TABLE_NAMES[field]);
         const entryEnd = r.delimitedEnd(TABLE_NAMES[field]);
         budget.charge(16, ENTRIES[field]);
-        tables[field].push(r.pos, entryEnd);
+        offsets[field].push(r.pos);
+        offsets[field].push(entryEnd);
         r.pos = entryEnd;
       } else {
         r.skip(r.wire, field);
       }
     }
   }
+  const tables = offsets.map((o) => o.finish());
   const strings = decodeStrings(buf, tables[STRINGS], budget);
   const dict: OtlpDictionary = {
     strings,

@@ -28,7 +28,16 @@ export interface OtlpRequest {
   resources: OtlpResource[];
   /** Every profile of every resource and scope, in wire order. */
   profiles: OtlpProfile[];
+  /**
+   * The memory the request may still take once decoded: what is left of its DecodeBudget, but at
+   * least CONVERSION_FLOOR_BYTES, since pprof repeats per sample the stacks OTLP shares, so a
+   * small request may rightly convert to a much larger profile. Converting charges it.
+   */
+  conversionBudget: DecodeBudget;
 }
+
+/** Room for converting any request to pprof, however small it is: the default decompression limit. */
+export const CONVERSION_FLOOR_BYTES = 64 * 1024 * 1024;
 
 export interface OtlpResource {
   /** Resource attributes as [key, value], in wire order. */
@@ -102,10 +111,11 @@ export function decodeOtlpRequest(buf: Uint8Array, limits: OtlpRequestLimits): O
     }
   }
   const dictionary = decodeDictionary(buf, dictionaryRanges, budget);
-  const out: OtlpRequest = { dictionary, resources: [], profiles: [] };
+  const out: OtlpRequest = { dictionary, resources: [], profiles: [], conversionBudget: budget };
   for (const [start, end] of resourceRanges) {
     decodeResourceProfiles(new ProtoReader(buf, start, end), out, limits, budget);
   }
+  out.conversionBudget = new DecodeBudget(buf.length, Math.max(budget.limitBytes - budget.usedBytes, CONVERSION_FLOOR_BYTES));
   return out;
 }
 

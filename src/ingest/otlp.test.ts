@@ -308,6 +308,28 @@ describe('OTLP intake: bad requests', () => {
     );
   });
 
+  it('samples whose pprof form would take far more memory than the request allows: 413 before converting', async () => {
+    // 2 million samples of one shared 200-frame stack: 10 MB of OTLP, 3 GB of pprof columns.
+    const spec = goCpuSpec();
+    spec.locations = [{}, ...Array.from({ length: 200 }, () => ({ lines: [{ fn: 1 }] }))];
+    spec.stacks = [[], Array.from({ length: 200 }, (_, i) => i + 1)];
+    spec.resources[0].profiles[0].samples = Array.from({ length: 2_000_000 }, () => ({ stack: 1, values: [1] }));
+    await rejects(parse(spec), 413, /^invalid OTLP profiles request: converting profile 0 to pprof would need \d+ MB/);
+  });
+
+  it('a small request whose samples share deep stacks converts, though its pprof is many times larger', async () => {
+    const spec = goCpuSpec();
+    spec.locations = [{}, ...Array.from({ length: 200 }, () => ({ lines: [{ fn: 1 }] }))];
+    spec.stacks = [[], Array.from({ length: 200 }, (_, i) => i + 1)];
+    spec.resources[0].profiles[0].samples = Array.from({ length: 20_000 }, () => ({ stack: 1, values: [10_000_000] }));
+    const bytes = otlpRequestBytes(spec);
+    const [p] = await parseOtlpRequest(request(bytes));
+    const pprof = pprofOf(p);
+    assert.equal(pprof.samples.count, 20_000);
+    assert.equal(pprof.samples.locs.length, 4_000_000);
+    assert.ok(pprof.samples.locs.length * 4 > 10 * bytes.length);
+  });
+
   it('a truncated request: 400', async () => {
     await rejects(
       parseOtlpRequest(request(recordedProto.subarray(0, recordedProto.length - 100))),

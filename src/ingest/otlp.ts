@@ -10,6 +10,7 @@ import { otlpProfileToPprof } from './otlp-convert.js';
 import type { AttributeValue } from './otlp-dictionary.js';
 import { otlpJsonToProtobuf } from './otlp-json.js';
 import { decodeOtlpRequest, type OtlpRequest } from './otlp-request.js';
+import { ParseSlots } from './parse-slots.js';
 import { header, type IngestedProfile, type IntakeRequest } from './record.js';
 
 /**
@@ -149,11 +150,30 @@ function attachmentName(sampleType: string): string {
  * then analyses like an uploaded one), with tags from otlpTags and times from time_unix_nano and
  * duration_nano (a profile without a time ends now). Throws IngestError: 415 for another
  * Content-Type or Content-Encoding, 413 over a limit (size, profiles, attributes), 400 naming the
- * field that is malformed or points outside its table.
+ * field that is malformed or points outside its table, 503 when the server is already parsing
+ * as many OTLP requests as it takes at once and too many wait.
  */
 export async function parseOtlpRequest(req: IntakeRequest, limits: IntakeLimits = DEFAULT_INTAKE_LIMITS): Promise<IngestedProfile[]> {
   // An empty protobuf body is a valid request with no profiles, answered as a success.
   const encoding = requestEncoding(req);
+  return PARSE_SLOTS.run(() => parseBody(req, encoding, limits));
+}
+
+/**
+ * Inflating, decoding, converting and compressing take memory in proportion to the inflated
+ * request: two requests at a time (one per core), so a burst of small gzip bodies that inflate to
+ * tens of MB each cannot hold more than two of them at once.
+ */
+const PARSE_SLOTS = new ParseSlots(2, 64, 30_000, 'OTLP requests');
+
+/** A ProfileError from decoding or converting as the IngestError it answers: 413 over a limit, else 400. */
+function refusal(err: unknown): unknown {
+  if (!(err instanceof ProfileError)) return err;
+  const status = /^too many|would need/.test(err.message) ? 413 : 400;
+  return new IngestError(status, 'otlp', `invalid OTLP profiles request: ${err.message}`);
+}
+
+async function parseBody(req: IntakeRequest, encoding: Encoding, limits: IntakeLimits): Promise<IngestedProfile[]> {
   const body = await inflatedBody(
     req,
     encoding === 'json' ? Math.min(limits.maxDecompressedBytes, MAX_OTLP_JSON_BYTES) : limits.maxDecompressedBytes,
@@ -163,16 +183,19 @@ export async function parseOtlpRequest(req: IntakeRequest, limits: IntakeLimits 
     const bytes = encoding === 'json' ? otlpJsonToProtobuf(body) : body;
     decoded = decodeOtlpRequest(bytes, { maxProfiles: MAX_OTLP_PROFILES_PER_REQUEST, maxResourceAttributes: limits.maxTags });
   } catch (err) {
-    if (!(err instanceof ProfileError)) throw err;
-    const status = /^too many|would need/.test(err.message) ? 413 : 400;
-    throw new IngestError(status, 'otlp', `invalid OTLP profiles request: ${err.message}`);
+    throw refusal(err);
   }
   const now = Date.now();
   const out: IngestedProfile[] = [];
   const pprofs: Profile[] = [];
   for (let i = 0; i < decoded.profiles.length; i++) {
     const p = decoded.profiles[i];
-    const converted = otlpProfileToPprof(decoded, i);
+    let converted: ReturnType<typeof otlpProfileToPprof>;
+    try {
+      converted = otlpProfileToPprof(decoded, i);
+    } catch (err) {
+      throw refusal(err);
+    }
     pprofs.push(converted.profile);
     const name = converted.isCpu ? 'cpu.pprof' : attachmentName(converted.sampleType);
     // Whole milliseconds, as every intake records them.
