@@ -17,7 +17,7 @@ export interface StoredJson {
 }
 
 /** The intake protocol a profile arrived through. */
-export type ProfileProtocol = 'datadog' | 'pyroscope' | 'upload' | 'scrape';
+export type ProfileProtocol = 'datadog' | 'pyroscope' | 'upload' | 'scrape' | 'otlp';
 
 /** What a stored profile says about the program it came from: the same in the store's record and in the API. */
 export interface ProfileOrigin {

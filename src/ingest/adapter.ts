@@ -1,12 +1,22 @@
 import type { ProfileRecord } from '../store/types.js';
+import type { IngestError } from './errors.js';
 import type { IntakeLimits } from './limits.js';
 import type { IngestedProfile, IntakeRequest } from './record.js';
 
 /** How a client is told its upload was stored: the status and body its library expects. */
 export interface IntakeAnswer {
   status: number;
-  /** A JSON object, or text ('' for an empty body). */
-  body: Readonly<Record<string, unknown>> | string;
+  /** A JSON object, text ('' for an empty body), or bytes (a protobuf answer). */
+  body: Readonly<Record<string, unknown>> | string | Uint8Array;
+  /** The Content-Type of a bytes body. */
+  contentType?: string;
+}
+
+/** A profile of a request that the pipeline refused while others of the request were stored. */
+export interface RefusedProfile {
+  /** Its position among the profiles `parse` returned. */
+  index: number;
+  error: IngestError;
 }
 
 /**
@@ -23,9 +33,20 @@ export interface IntakeAdapter {
   /**
    * Returns the profiles of one request (one for today's protocols; more for a batching one such
    * as OTLP), each normalised and within `limits`. Throws IngestError naming what is malformed;
-   * the request is parsed whole before anything is stored.
+   * the request is parsed whole before anything is stored. A protocol whose parsing has work for
+   * the thread pool (inflating, compressing) returns a promise.
    */
-  parse(req: IntakeRequest, limits: IntakeLimits): IngestedProfile[];
-  /** The success answer once every profile of the request is stored, in the order parsed. */
-  answer(stored: readonly ProfileRecord[]): IntakeAnswer;
+  parse(req: IntakeRequest, limits: IntakeLimits): IngestedProfile[] | Promise<IngestedProfile[]>;
+  /**
+   * True when the protocol can tell a client that some profiles of a request were refused and
+   * the others stored (OTLP's partial_success): the server then stores every profile the
+   * pipeline accepts and passes the refused ones to `answer`. Otherwise the first refusal fails
+   * the request.
+   */
+  readonly partialSuccess?: boolean;
+  /**
+   * The success answer once the profiles of the request are stored, in the order parsed, with
+   * the ones refused (only ever non-empty for a `partialSuccess` adapter, and never all of them).
+   */
+  answer(stored: readonly ProfileRecord[], req: IntakeRequest, refused: readonly RefusedProfile[]): IntakeAnswer;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../pprof/compression.js';
 import { IngestError } from './errors.js';
 import type { IngestedProfile } from './record.js';
 
@@ -20,6 +21,8 @@ export interface IntakeLimits {
   maxEventJsonBytes: number;
   /** Deepest nesting of arrays and objects in event.json (dd-trace-go sends 2). */
   maxEventJsonDepth: number;
+  /** Largest request body once its Content-Encoding is undone (OTLP exporters gzip their requests). */
+  maxDecompressedBytes: number;
 }
 
 export const DEFAULT_INTAKE_LIMITS: Readonly<IntakeLimits> = Object.freeze({
@@ -32,6 +35,7 @@ export const DEFAULT_INTAKE_LIMITS: Readonly<IntakeLimits> = Object.freeze({
   // a margin; a real event.json is a few kB.
   maxEventJsonBytes: 1024 * 1024,
   maxEventJsonDepth: 32,
+  maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
 });
 
 /** A valid attachment name: a plain file name, as dd-trace-go and pyroscope send them. */
