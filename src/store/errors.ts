@@ -11,3 +11,16 @@ export class ProfileExistsError extends Error {
 export class InvalidBlobKeyError extends TypeError {
   override readonly name = 'InvalidBlobKeyError';
 }
+
+/**
+ * The index or key database cannot be reached (down, restarting, out of connections, too slow to
+ * answer). Nothing of the call is known to be stored; the same call may succeed later, so the
+ * server answers 503 with Retry-After. `cause` is the driver's error, for logs.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
