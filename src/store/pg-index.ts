@@ -158,8 +158,10 @@ export class PgProfileIndex implements ProfileIndex {
         Math.max(0, record.end - record.start),
       ]);
     } catch (err) {
-      if (err instanceof pg.DatabaseError && err.code === '23505' && err.constraint === 'profiles_pkey') {
-        throw new ProfileExistsError(record.id);
+      // Which unique index reports a taken id first depends on the order the CTEs run in
+      // (profiles, or the profile's tags or metrics, under a concurrent insert of the same id).
+      if (err instanceof pg.DatabaseError && err.code === '23505') {
+        if (err.constraint === 'profiles_pkey' || (await this.get(record.id)) !== null) throw new ProfileExistsError(record.id);
       }
       throw err;
     }
@@ -175,11 +177,10 @@ export class PgProfileIndex implements ProfileIndex {
     checkSearch(options);
     const { sql, params } = this.filtered(options, 'p.*');
     const n = params.length;
-    const { rows } = await this.open().query<ProfileRow>(`${sql} ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT $${n + 1} OFFSET $${n + 2}`, [
-      ...params,
-      options.limit,
-      options.offset ?? 0,
-    ]);
+    const { rows } = await this.open().query<ProfileRow>(
+      `${sql} ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...params, options.limit, options.offset ?? 0],
+    );
     return rows.map(fromRow);
   }
 
@@ -199,7 +200,7 @@ export class PgProfileIndex implements ProfileIndex {
         const { sql, params } = this.filtered(filter, `${column} AS value, count(*) AS count`);
         const n = params.length;
         const { rows } = await this.open().query<{ value: string; count: string }>(
-          `${sql} AND ${column} IS NOT NULL AND ${column} <> '' GROUP BY 1 ORDER BY 2 DESC, 1 COLLATE "C" ASC LIMIT $${n + 1}`,
+          `${sql} AND ${column} IS NOT NULL AND ${column} <> '' GROUP BY 1 ORDER BY 2 DESC, (${column}) COLLATE "C" ASC LIMIT $${n + 1}`,
           [...params, perField],
         );
         return rows.map((r) => ({ value: r.value, count: Number(r.count) }));
@@ -303,10 +304,10 @@ export class PgProfileIndex implements ProfileIndex {
   }
 
   async expired(beforeMs: number, limit: number): Promise<ProfileRecord[]> {
-    const { rows } = await this.open().query<ProfileRow>('SELECT * FROM profiles WHERE received_at < $1 ORDER BY received_at, id LIMIT $2', [
-      beforeMs,
-      limit,
-    ]);
+    const { rows } = await this.open().query<ProfileRow>(
+      'SELECT * FROM profiles WHERE received_at < $1 ORDER BY received_at, id LIMIT $2',
+      [beforeMs, limit],
+    );
     return rows.map(fromRow);
   }
 
@@ -424,10 +425,12 @@ function checkStorableText(record: ProfileRecord): void {
     ['host', record.host],
     ['runtime', record.runtime],
     ['pgoBlobKey', record.pgoBlobKey],
-    ...record.tags.flatMap(([k, v]): Array<[string, string]> => [
-      ['a tag key', k],
-      [`tag ${k}`, v],
-    ]),
+    ...record.tags.flatMap(
+      ([k, v]): Array<[string, string]> => [
+        ['a tag key', k],
+        [`tag ${k}`, v],
+      ],
+    ),
     ...Object.keys(record.metrics).map((name): [string, string] => ['a metric name', name]),
     ...record.attachments.map((a): [string, string] => ['an attachment blob key', a.blobKey]),
   ];
