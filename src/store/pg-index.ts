@@ -47,14 +47,12 @@ const FACET_COLUMNS: Record<FacetField, string> = {
 
 /**
  * The overlap of a profile with [from, to] as conditions on `alias`, bounding start_ms from both
- * sides so the window is one range of profiles_by_start: no profile is longer than
- * profile_span.longest_ms. `fromParam` and `toParam` are placeholders.
+ * sides so the window is one range of profiles_by_start: no profile is longer than `longestMs`
+ * (profile_span, read before each search). A constant, not a subquery: the planner estimates
+ * the range from its statistics only when it knows both ends. Parameters are placeholders.
  */
-function windowCondition(alias: string, fromParam: string, toParam: string): string {
-  return (
-    `${alias}.start_ms <= ${toParam} AND ${alias}.start_ms >= ${fromParam} - (SELECT longest_ms FROM profile_span)` +
-    ` AND ${alias}.end_ms >= ${fromParam}`
-  );
+function windowCondition(alias: string, fromParam: string, toParam: string, earliestStartParam: string): string {
+  return `${alias}.start_ms <= ${toParam} AND ${alias}.start_ms >= ${earliestStartParam} AND ${alias}.end_ms >= ${fromParam}`;
 }
 
 const INSERT_SQL = `WITH
@@ -175,18 +173,14 @@ export class PgProfileIndex implements ProfileIndex {
 
   async search(options: ProfileSearch): Promise<ProfileRecord[]> {
     checkSearch(options);
-    const { sql, params } = this.filtered(options, 'p.*');
-    const n = params.length;
-    const { rows } = await this.open().query<ProfileRow>(
-      `${sql} ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...params, options.limit, options.offset ?? 0],
-    );
+    const { text, values } = searchStatement(options, await this.longestProfileMs());
+    const { rows } = await this.open().query<ProfileRow>(text, values);
     return rows.map(fromRow);
   }
 
   async countMatching(filter: ProfileFilter): Promise<number> {
     checkSearch({ ...filter, limit: 0 });
-    const { sql, params } = this.filtered(filter, 'count(*) AS n');
+    const { sql, params } = filteredSelect(filter, 'count(*) AS n', await this.longestProfileMs());
     const { rows } = await this.open().query<{ n: string }>(sql, params);
     return Number(rows[0].n);
   }
@@ -194,10 +188,11 @@ export class PgProfileIndex implements ProfileIndex {
   async facets(filter: ProfileFilter, perField: number): Promise<FacetCounts> {
     checkSearch({ ...filter, limit: perField });
     const fields = Object.keys(FACET_COLUMNS) as FacetField[];
+    const longestMs = await this.longestProfileMs();
     const counts = await Promise.all(
       fields.map(async (field) => {
         const column = FACET_COLUMNS[field];
-        const { sql, params } = this.filtered(filter, `${column} AS value, count(*) AS count`);
+        const { sql, params } = filteredSelect(filter, `${column} AS value, count(*) AS count`, longestMs);
         const n = params.length;
         const { rows } = await this.open().query<{ value: string; count: string }>(
           `${sql} AND ${column} IS NOT NULL AND ${column} <> '' GROUP BY 1 ORDER BY 2 DESC, (${column}) COLLATE "C" ASC LIMIT $${n + 1}`,
@@ -329,12 +324,12 @@ export class PgProfileIndex implements ProfileIndex {
     }>(
       `SELECT p.service, array_agg(DISTINCT p.env) AS envs, count(*) AS profiles, avg(p.cpu_cores) AS cpu,
          count(*) FILTER (WHERE p.pgo) AS pgo_true, count(p.pgo) AS pgo_known,
-         (SELECT q.version FROM profiles q WHERE q.service = p.service AND ${windowCondition('q', '$1', '$2')}
+         (SELECT q.version FROM profiles q WHERE q.service = p.service AND ${windowCondition('q', '$1', '$2', '$3')}
            ORDER BY q.start_ms DESC, q.id DESC LIMIT 1) AS latest_version,
-         (SELECT q.pgo FROM profiles q WHERE q.service = p.service AND ${windowCondition('q', '$1', '$2')}
+         (SELECT q.pgo FROM profiles q WHERE q.service = p.service AND ${windowCondition('q', '$1', '$2', '$3')}
            ORDER BY q.start_ms DESC, q.id DESC LIMIT 1) AS latest_pgo
-       FROM profiles p WHERE ${windowCondition('p', '$1', '$2')} GROUP BY p.service ORDER BY p.service`,
-      [from, to],
+       FROM profiles p WHERE ${windowCondition('p', '$1', '$2', '$3')} GROUP BY p.service ORDER BY p.service`,
+      [from, to, from - (await this.longestProfileMs())],
     );
     return rows.map((r) => {
       const known = Number(r.pgo_known);
@@ -357,23 +352,42 @@ export class PgProfileIndex implements ProfileIndex {
     await this.onClose();
   }
 
+  /** The longest end - start of any stored profile (it only grows; deletes leave it). */
+  private async longestProfileMs(): Promise<number> {
+    const { rows } = await this.open().query<{ longest_ms: number }>('SELECT longest_ms FROM profile_span');
+    return rows[0].longest_ms;
+  }
+
   private open(): PostgresPool {
     if (this.closed) throw new StoreClosedError('the PostgreSQL index is closed');
     return this.db;
   }
+}
 
-  /** `SELECT <columns> FROM profiles p WHERE <window> AND (<query>)` and its parameters. */
-  private filtered(filter: ProfileFilter, columns: string): { sql: string; params: Array<string | number> } {
-    const { where, params } = queryToSql(withoutUnstorableTerms(queryTree(filter.query)), {
-      profileIdColumn: 'p.id',
-      dialect: postgresDialect,
-    });
-    const n = params.length;
-    return {
-      sql: `SELECT ${columns} FROM profiles p WHERE ${windowCondition('p', `$${n + 1}`, `$${n + 2}`)} AND (${where})`,
-      params: [...params, filter.from, filter.to],
-    };
-  }
+/**
+ * The statement `search` runs for checked `options` when no stored profile is longer than
+ * `longestMs`, with its parameters (exported for EXPLAIN in tests).
+ */
+export function searchStatement(options: ProfileSearch, longestMs: number): { text: string; values: Array<string | number> } {
+  const { sql, params } = filteredSelect(options, 'p.*', longestMs);
+  const n = params.length;
+  return {
+    text: `${sql} ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT $${n + 1} OFFSET $${n + 2}`,
+    values: [...params, options.limit, options.offset ?? 0],
+  };
+}
+
+/** `SELECT <columns> FROM profiles p WHERE <window> AND (<query>)` and its parameters. */
+function filteredSelect(filter: ProfileFilter, columns: string, longestMs: number): { sql: string; params: Array<string | number> } {
+  const { where, params } = queryToSql(withoutUnstorableTerms(queryTree(filter.query)), {
+    profileIdColumn: 'p.id',
+    dialect: postgresDialect,
+  });
+  const n = params.length;
+  return {
+    sql: `SELECT ${columns} FROM profiles p WHERE ${windowCondition('p', `$${n + 1}`, `$${n + 2}`, `$${n + 3}`)} AND (${where})`,
+    params: [...params, filter.from, filter.to, filter.from - longestMs],
+  };
 }
 
 /** Matches nothing: an OR without children. */

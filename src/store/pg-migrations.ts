@@ -58,7 +58,8 @@ CREATE INDEX profiles_by_received ON profiles (received_at, id);
 CREATE INDEX profiles_raw_by_received ON profiles (received_at, id) WHERE NOT raw_deleted;
 
 -- One row: the longest end - start of any profile ever stored. A profile overlaps [from, to]
--- only if from - longest <= start <= to, so a window is a range on profiles_by_start.
+-- only if from - longest <= start <= to, so a window is a range on profiles_by_start. Inserts
+-- raise it in the same statement, so a search that reads it first never misses a profile.
 CREATE TABLE profile_span (
   only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
   longest_ms double precision NOT NULL
