@@ -95,11 +95,15 @@ export class PostgresPool {
     this.pool.on('error', (err) => options.onIdleError?.(err));
   }
 
-  /** Runs one statement (its own transaction) and returns its rows. */
-  async query<R extends pg.QueryResultRow>(text: string, params: readonly unknown[] = []): Promise<pg.QueryResult<R>> {
+  /**
+   * Runs one statement (its own transaction) and returns its rows. `name` makes it a prepared
+   * statement, parsed once per connection: for fixed statements that run often (inserts), not for
+   * searches, whose plans should see each call's values.
+   */
+  async query<R extends pg.QueryResultRow>(text: string, params: readonly unknown[] = [], name?: string): Promise<pg.QueryResult<R>> {
     this.checkOpen();
     try {
-      return await this.pool.query<R>(text, params as unknown[]);
+      return await this.pool.query<R>({ text, values: params as unknown[], name });
     } catch (err) {
       throw storeError(err);
     }
