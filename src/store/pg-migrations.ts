@@ -117,6 +117,8 @@ export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
  */
 export const ADVISORY_LOCK_NAMESPACE = 0x48505448; // "HPTH"
 const MIGRATION_LOCK = 0;
+/** Longest a migration step, or the wait for another replica's migration, may take. */
+const MIGRATION_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
  * A database Hotpath must not use: written by a newer schema (upgrade Hotpath, never write to it),
@@ -136,7 +138,10 @@ export class PostgresSchemaError extends Error {
  */
 export async function migratePostgres(pool: PostgresPool): Promise<number> {
   return pool.transaction(async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK]);
+    // A step may rebuild an index of a large table, and a replica waits for another's steps:
+    // longer than the pool's timeouts for everyday statements, but still bounded.
+    await client.query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
+    await client.query(migrationStatement('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK]));
     const encoding = (await client.query<{ server_encoding: string }>('SHOW server_encoding')).rows[0].server_encoding;
     if (encoding !== 'UTF8') {
       throw new PostgresSchemaError(
@@ -153,11 +158,17 @@ export async function migratePostgres(pool: PostgresPool): Promise<number> {
       );
     }
     for (let v = before; v < PG_SCHEMA_VERSION; v++) {
-      await client.query(PG_MIGRATIONS[v]);
+      await client.query(migrationStatement(PG_MIGRATIONS[v]));
       await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v + 1]);
     }
     return before;
   });
+}
+
+/** A statement with the client-side timeout of migrations (pg honours `query_timeout` per query; its types omit it). */
+function migrationStatement(text: string, values: unknown[] = []): pg.QueryConfig {
+  const config: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: MIGRATION_TIMEOUT_MS + 5000 };
+  return config;
 }
 
 async function currentVersion(client: pg.PoolClient): Promise<number> {
