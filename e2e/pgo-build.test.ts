@@ -84,8 +84,8 @@ describe('large profile from a real program', () => {
     const pgoSize = readFileSync(pgo).length;
     const ratio = rawSize / pgoSize;
     t.diagnostic(`raw merge ${rawSize} bytes (go tool pprof -proto), default.pgo ${pgoSize} bytes: ${ratio.toFixed(1)}× smaller`);
-    // About 1.5 MB on an idle machine; less when other tests share the CPU while it records.
-    assert.ok(rawSize > 500_000, `large fixture is large (${rawSize} bytes)`);
+    // How large the recording is depends on the CPU the workload got; largeProfile guarantees its
+    // spec (largeProfileMinBytes), so the ratio below is measured on a profile that is large.
     assert.ok(ratio >= 10, `ratio ${ratio.toFixed(1)}`);
     // A recording can sample runtime.gopark as a leaf; its edges are renamed, by design.
     assertSamePreprofileRenamesAside(preprofile(pgo), preprofile(raw));

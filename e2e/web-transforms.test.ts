@@ -265,3 +265,165 @@ describe('web UI transforms on real flame trees', () => {
     assert.deepEqual(time.windowParams({ from: 'now-1h', to: 'now' }), { from: 'now-1h', to: null });
   });
 });
+
+interface SandwichModule {
+  sandwichOf(layout: FlameLayout, fn: string): { callers: TreeJson; callees: TreeJson; total: number; occurrences: number };
+}
+type PackageClassName = 'runtime' | 'std' | 'own' | 'dependency' | 'other';
+interface PackageColorsModule {
+  packageClass(name: string, mainModule: string | null): PackageClassName;
+  classColor(name: string, mainModule: string | null): string;
+}
+interface TimelineScaleModule {
+  stack(values: number[][]): { lower: number[][]; upper: number[][]; max: number };
+  valueTicks(max: number, wanted?: number): { top: number; ticks: number[] };
+  timeTicks(from: number, to: number, wanted?: number): number[];
+  xOfTime(area: PlotArea, t: number): number;
+  timeOfX(area: PlotArea, x: number): number;
+  brushRange(area: PlotArea, x0: number, x1: number): { from: string; to: string } | null;
+  bucketAt(fromMs: number, stepMs: number, buckets: number, t: number): number;
+}
+interface PlotArea {
+  left: number;
+  width: number;
+  fromMs: number;
+  toMs: number;
+}
+
+/** Checks a tree is consistent: each node's total is its self plus its children's totals. */
+function assertSums(t: TreeJson, what: string): void {
+  const total = t.total ?? [];
+  const self = t.self ?? [];
+  const childSum = new Float64Array(t.name.length);
+  const stack: number[] = [];
+  for (let i = 0; i < t.name.length; i++) {
+    while (stack.length > 0 && t.depth[stack[stack.length - 1]] >= t.depth[i]) stack.pop();
+    if (stack.length > 0) childSum[stack[stack.length - 1]] += total[i];
+    stack.push(i);
+  }
+  for (let i = 0; i < t.name.length; i++) {
+    near(self[i] + childSum[i], total[i], `${what}: ${t.names[t.name[i]]} = self + children`);
+  }
+}
+
+describe('web UI transforms of the views people compare us with', () => {
+  let layout: LayoutModule;
+  let sandwich: SandwichModule;
+  let colors: PackageColorsModule;
+  let scale: TimelineScaleModule;
+  before(async () => {
+    layout = await load<LayoutModule>('flame/layout.js');
+    sandwich = await load<SandwichModule>('flame/sandwich.js');
+    colors = await load<PackageColorsModule>('flame/colors.js');
+    scale = await load<TimelineScaleModule>('chart/timeline-scale.js');
+  });
+
+  it('a sandwich’s callers and callees each total the function’s cum, recursive functions included', () => {
+    const { tree, json, functions } = serverTree('cpu-json.pprof');
+    const L = layout.layoutTree(json);
+    // Functions that call themselves (through others): a frame with an ancestor of the same name.
+    const recursive = new Set<string>();
+    for (let i = 1; i < tree.name.length; i++) {
+      for (let p = tree.parent[i]; p > 0; p = tree.parent[p]) {
+        if (tree.name[p] === tree.name[i]) recursive.add(tree.names[tree.name[i]]);
+      }
+    }
+    const byCum = [...functions].sort((a, b) => b.cum - a.cum);
+    const chosen = [...byCum.slice(0, 15), ...functions.filter((f) => recursive.has(f.name))];
+    assert.ok(
+      chosen.some((f) => recursive.has(f.name)),
+      'the fixture has a recursive function to check',
+    );
+    for (const f of chosen) {
+      const s = sandwich.sandwichOf(L, f.name);
+      assert.equal(s.callers.total?.[0], f.cum, `callers of ${f.name}`);
+      assert.equal(s.callees.total?.[0], f.cum, `callees of ${f.name}`);
+      assert.equal(s.callers.names[s.callers.name[0]], f.name);
+      assert.equal(s.callees.names[s.callees.name[0]], f.name);
+      assertSums(s.callers, `callers of ${f.name}`);
+      assertSums(s.callees, `callees of ${f.name}`);
+    }
+  });
+
+  it('a sandwich counts a recursive stack once: callers from the outermost call, recursion among the callees', () => {
+    // main → f → g → f → h (5) and main → f (3, self).
+    const json: TreeJson = {
+      names: ['root', 'main', 'f', 'g', 'h'],
+      name: [0, 1, 2, 3, 2, 4],
+      depth: [0, 1, 2, 3, 4, 5],
+      self: [0, 0, 3, 0, 0, 5],
+      total: [8, 8, 8, 5, 5, 5],
+    };
+    const s = sandwich.sandwichOf(layout.layoutTree(json), 'f');
+    assert.equal(s.total, 8);
+    assert.equal(s.occurrences, 1);
+    const shape = (t: TreeJson) => t.name.map((n, i) => `${'  '.repeat(t.depth[i])}${t.names[n]} ${t.total?.[i]}/${t.self?.[i]}`);
+    assert.deepEqual(shape(s.callers), ['f 8/0', '  main 8/8']);
+    assert.deepEqual(shape(s.callees), ['f 8/3', '  g 5/0', '    f 5/0', '      h 5/5']);
+    const missing = sandwich.sandwichOf(layout.layoutTree(json), 'nowhere');
+    assert.equal(missing.total, 0);
+    assert.equal(missing.callers.names[missing.callers.name[0]], 'nowhere');
+  });
+
+  it('classes frames by package: runtime, standard library, own module and dependencies, in distinct colours', () => {
+    const own = 'hotpath.local/e2e/workloads';
+    const cases: Array<[string, string | null, PackageClassName]> = [
+      ['runtime.mallocgc', own, 'runtime'],
+      ['runtime/internal/atomic.Load', own, 'runtime'],
+      ['internal/runtime/maps.(*Map).getWithKey', own, 'runtime'],
+      ['encoding/json.(*decodeState).object', own, 'std'],
+      ['slices.SortFunc[go.shape.[]encoding/json.reflectWithString,go.shape.struct { encoding/json.v reflect.Value }]', own, 'std'],
+      ['main.main', null, 'own'],
+      [`${own}/internal/burn.Run`, own, 'own'],
+      [`${own}/internal/burn.Run`, null, 'dependency'],
+      [`${own}x/other.F`, own, 'dependency'],
+      ['github.com/DataDog/dd-trace-go/v2/profiler.(*profiler).collect', own, 'dependency'],
+      ['__libc_start_main', own, 'other'],
+      ['[unknown]', own, 'other'],
+    ];
+    for (const [name, module, expected] of cases) assert.equal(colors.packageClass(name, module), expected, name);
+    const hue = (c: string) => Number(/^hsl\((\d+)/.exec(c)?.[1]);
+    const hues = ['runtime.mallocgc', 'encoding/json.Marshal', 'main.main', 'github.com/x/y.F'].map((n) => hue(colors.classColor(n, own)));
+    assert.equal(new Set(hues).size, 4, `one hue per class: ${hues.join(', ')}`);
+    // Every pair of classes is at least 40° of hue apart.
+    for (const a of hues)
+      for (const b of hues) if (a !== b) assert.ok(Math.min(Math.abs(a - b), 360 - Math.abs(a - b)) >= 40, `${a} vs ${b}`);
+  });
+
+  it('stacks timeline series, scales the axis to round ticks, and turns a drag into a time range', () => {
+    const s = scale.stack([
+      [1, 2, 0],
+      [0.5, Number.NaN, 3],
+    ]);
+    assert.deepEqual(s.lower, [
+      [0, 0, 0],
+      [1, 2, 0],
+    ]);
+    assert.deepEqual(s.upper, [
+      [1, 2, 0],
+      [1.5, 2, 3],
+    ]);
+    assert.equal(s.max, 3);
+    for (const max of [0.003, 0.7, 1, 3.2, 17, 950, 12_345]) {
+      const { top, ticks } = scale.valueTicks(max);
+      assert.ok(top >= max && top <= max * 2.5 + 1e-12, `top ${top} for ${max}`);
+      assert.equal(ticks[0], 0);
+      assert.equal(ticks[ticks.length - 1], top);
+      assert.ok(ticks.length >= 2 && ticks.length <= 7, `${ticks.length} ticks for ${max}`);
+    }
+    const from = Date.UTC(2026, 10, 30, 12);
+    const area = { left: 50, width: 600, fromMs: from, toMs: from + 3_600_000 };
+    assert.equal(scale.xOfTime(area, from + 1_800_000), 350);
+    assert.equal(scale.timeOfX(area, 350), from + 1_800_000);
+    assert.equal(scale.timeOfX(area, 0), from, 'clamped left');
+    // A drag either way selects the same range; one too short to mean a range selects none.
+    const range = scale.brushRange(area, 650, 350);
+    assert.deepEqual(range, { from: new Date(from + 1_800_000).toISOString(), to: new Date(from + 3_600_000).toISOString() });
+    assert.deepEqual(scale.brushRange(area, 350, 700), range, 'clamped to the plot');
+    assert.equal(scale.brushRange(area, 200, 202), null);
+    const ticks = scale.timeTicks(from, from + 3_600_000, 6);
+    assert.ok(ticks.length >= 2 && ticks.every((t) => t % (ticks[1] - ticks[0]) === 0), ticks.join());
+    assert.equal(scale.bucketAt(from, 60_000, 60, from + 59_999), 0);
+    assert.equal(scale.bucketAt(from, 60_000, 60, from + 3_600_000), -1);
+  });
+});

@@ -41,7 +41,7 @@ export function startServer(extraArgs: string[] = [], dataDir?: string): Promise
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {
-      const serving = /"address":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"hotpath serving"/.exec(out);
+      const serving = /"address":"(https?:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"hotpath serving"/.exec(out);
       if (!serving) return;
       clearInterval(timer);
       const apiKey = /API key \(send profiles\): +(\S+)/.exec(out)?.[1] ?? '';

@@ -1,5 +1,9 @@
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseProfile } from '../../src/pprof/parse.js';
+import { sampleTypeNames } from '../../src/pprof/profile.js';
+import { profileStats } from '../../src/pprof/stats.js';
+import { cachedFixture } from '../../src/testing/fixtures.js';
 import { runOk } from './go.js';
 import { repoRoot } from './paths.js';
 
@@ -30,56 +34,71 @@ export function cpuburnBinary(): string {
 
 export interface LargeProfileOptions {
   seed: number;
-  /** Seconds of profiling; about 0.05 MB of gzip profile per second with the settings below. */
+  /**
+   * Seconds of profiling on two idle cores: the workload runs until it has used twice this much
+   * CPU time, however long a busy machine takes to give it (~1.3 MB for 30).
+   */
   seconds: number;
 }
 
 /**
- * The spec a cached large profile must meet: its size in bytes for `seconds` of profiling. On an
- * idle machine the workload writes ~50 KB a second; on a loaded one it gets less CPU, takes fewer
- * samples and writes less, so a recording under half of that rate is too small to be "large".
+ * The size in bytes a large profile of `seconds` must have: under half of what the workload
+ * writes, so only a recording cut short (by the wall-time cap on a machine too busy to give it
+ * the CPU, by a killed process, or recorded by an older generator) falls short of it.
  */
-function largeProfileSpec(seconds: number): number {
+export function largeProfileMinBytes(seconds: number): number {
   return seconds * 20_000;
+}
+
+/**
+ * Returns why the profile at `path` is not a large CPU profile of `seconds`: too small, not a
+ * complete pprof, or without CPU samples; null when it is one.
+ */
+function largeProfileShortfall(path: string, seconds: number): string | null {
+  const size = statSync(path).size;
+  const min = largeProfileMinBytes(seconds);
+  if (size < min) return `${size} bytes, below the ${min} of its spec`;
+  try {
+    const profile = parseProfile(readFileSync(path));
+    const types = sampleTypeNames(profile).map((t) => `${t.type}/${t.unit}`);
+    if (!types.includes('cpu/nanoseconds')) return `no cpu/nanoseconds samples (sample types ${types.join(', ')})`;
+    if (profileStats(profile).sampleCount === 0) return 'no samples';
+  } catch (err) {
+    return `not a readable profile: ${(err as Error).message}`;
+  }
+  return null;
 }
 
 /**
  * Returns the path of a large CPU profile written by the real cpuburn workload with deep,
  * varied stacks and labels (-variety 64 -rate 1000 -labels), generating it on first use and
- * caching it under .cache/profiles. Profiles of ~1–1.5 MB take 20–30 s each to record. A cached
- * or new recording smaller than its spec (recorded while the machine was busy) is recorded again,
- * for longer, up to four times the requested seconds, so callers can rely on its size.
+ * caching it under .cache/profiles. The workload runs for an amount of CPU time, not of wall
+ * time, so the profile's size does not depend on how busy the machine is: 2 × `seconds` of CPU,
+ * what it got in `seconds` on two idle cores when the benchmarks in bench/README.md were recorded.
+ * A cached or new profile that falls short of its spec (largeProfileMinBytes) is recorded again
+ * with twice the CPU time, so callers can rely on its size.
  */
 export function largeProfile({ seed, seconds }: LargeProfileOptions): string {
-  const dir = join(cacheDir, 'profiles');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `cpuburn-v64-r1000-${seconds}s-labels-seed${seed}.pprof`);
-  const spec = largeProfileSpec(seconds);
-  if (existsSync(path) && statSync(path).size >= spec) return path;
-  const tmp = `${path}.partial`;
-  let recordSeconds = seconds;
-  for (let attempt = 1; ; attempt++) {
-    runOk(cpuburnBinary(), [
-      '-o',
-      tmp,
-      '-variety',
-      '64',
-      '-rate',
-      '1000',
-      '-duration',
-      `${recordSeconds}s`,
-      '-labels',
-      '-seed',
-      String(seed),
-    ]);
-    const size = statSync(tmp).size;
-    if (size >= spec || attempt === 3) {
-      if (size < spec)
-        throw new Error(`large profile ${path}: ${size} bytes after ${recordSeconds}s of recording, below its spec of ${spec}`);
-      break;
-    }
-    recordSeconds = Math.min(seconds * 4, Math.ceil((recordSeconds * spec * 1.3) / Math.max(size, 1)));
-  }
-  renameSync(tmp, path);
-  return path;
+  return cachedFixture({
+    path: join(cacheDir, 'profiles', `cpuburn-v64-r1000-${seconds}s-labels-seed${seed}.pprof`),
+    shortfall: (path) => largeProfileShortfall(path, seconds),
+    attempts: 2,
+    generate: (path, attempt) =>
+      runOk(cpuburnBinary(), [
+        '-o',
+        path,
+        '-variety',
+        '64',
+        '-rate',
+        '1000',
+        '-cpu-time',
+        `${2 * seconds * attempt}s`,
+        // Only a cap, for a machine that gives the workload almost no CPU.
+        '-duration',
+        `${2 * seconds * attempt * 20}s`,
+        '-labels',
+        '-seed',
+        String(seed),
+      ]),
+  });
 }

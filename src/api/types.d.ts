@@ -119,6 +119,12 @@ export interface FlameJson {
   sampleTypes: SampleTypeJson[];
   sampleType: string;
   unit: string;
+  /**
+   * Import path of the profiled program's own module, read from function and file names (functions
+   * under `main.` are its own in any case); null when the profiles do not tell. The UI colours
+   * frames by it: runtime, standard library, own module, dependencies.
+   */
+  mainModule: string | null;
   total: number;
   /** Frames in the full tree, and how many of the smallest the server left out (maxNodes). */
   nodes: number;
@@ -227,4 +233,77 @@ export interface PgoAnswerJson {
   notInlined: string[];
   debugQuery: string;
   pgo: string;
+}
+
+/**
+ * POST /api/unstable/profiles/list (datadog-pgo's older search): Datadog's shape, as far as
+ * datadog-pgo reads it. The event id is the profile id.
+ */
+export interface DatadogProfileListJson {
+  data: Array<{
+    type: 'profile';
+    id: string;
+    attributes: {
+      id: string;
+      service: string;
+      env: string;
+      version: string;
+      /** Start of the profiled period, RFC 3339 UTC. */
+      timestamp: string;
+      duration_nanos: number;
+      custom: { metrics: { core_cpu_cores: number } };
+    };
+  }>;
+}
+
+/** How GET /api/v1/timeline splits CPU into series: by the version tag or by the pgo flag. */
+export type TimelineSplit = 'version' | 'pgo';
+
+/** One split value's CPU over the timeline's buckets (all arrays have one entry per bucket). */
+export interface TimelineSeriesJson {
+  /** The version, or "true"/"false" for pgo; "" when the profiles do not say, "(other)" for the smallest values summed. */
+  value: string;
+  /** The value as a legend shows it. */
+  label: string;
+  /** Profiles of this value overlapping the window. */
+  profiles: number;
+  /** CPU time spent in each bucket, in seconds. */
+  cpuSeconds: number[];
+  /** Mean CPU cores in each bucket: cpuSeconds over the bucket's length. */
+  cpuCores: number[];
+  /** Requests served in each bucket, from dd-trace-go's endpoint counts (0 where no profile sent them). */
+  requests: number[];
+  /** CPU seconds per request in each bucket, over the profiles that sent endpoint counts; null where there were none. */
+  cpuPerRequest: Array<number | null>;
+}
+
+/** The first profile of a new version or pgo value in the window. */
+export interface TimelineMarkerJson {
+  kind: 'version' | 'pgo';
+  at: string;
+  atMs: number;
+  value: string;
+  /** The value of the profile just before it. */
+  previous: string;
+}
+
+/** GET /api/v1/timeline: CPU over time for the profiles a query matches, split by version or pgo. */
+export interface TimelineJson {
+  query: string;
+  from: string;
+  to: string;
+  fromMs: number;
+  toMs: number;
+  /** Bucket length in ms; bucket i starts at fromMs + i × stepMs, the last one ends at toMs. */
+  stepMs: number;
+  buckets: number;
+  split: TimelineSplit;
+  series: TimelineSeriesJson[];
+  markers: TimelineMarkerJson[];
+  /** Sums over every series and bucket: CPU seconds and requests in the window, CPU seconds per request where counted. */
+  totals: { cpuSeconds: number; requests: number; cpuPerRequest: number | null };
+  /** Profiles matching, used (the newest, up to the limit), with a CPU profile, and with endpoint counts. */
+  profiles: { matched: number; used: number; withCpu: number; withRequests: number };
+  /** False when more profiles matched than the limit: only the newest were used and older buckets are short. */
+  complete: boolean;
 }

@@ -15,8 +15,8 @@ export function registerExplain(program: Command): void {
     .command('explain')
     .summary('show the hot call sites `go build -pgo` will see in a profile')
     .description(
-      'Compute the call edges the Go compiler derives from a CPU profile (what `go tool preprofile` prints),\n' +
-        'the hot-call-site threshold it prints with -gcflags=-d=pgodebug=1 (hot-callsite-thres-from-CDF), and which\n' +
+      'Compute the call edges the Go compiler derives from a CPU profile (what `go tool preprofile` prints), ' +
+        'the hot-call-site threshold it prints with -gcflags=-d=pgodebug=1 (hot-callsite-thres-from-CDF), and which ' +
         'call sites are hot: those may be inlined with a budget of 2000 instead of 80.',
     )
     .option('--json', 'print JSON instead of text')

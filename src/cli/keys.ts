@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { APP_SCOPES, type AppScope } from '../store/key-scopes.js';
@@ -6,16 +7,40 @@ import { CliError } from './errors.js';
 import { table } from './format.js';
 import { DEFAULT_DATA_DIR } from './serve.js';
 
-/** Opens the key store of a data directory; SQLite is loaded only when a keys command runs. */
-async function open(data: string): Promise<KeyStore> {
+/**
+ * Opens the key store of data directory `data` (as the user wrote it, for messages); SQLite is
+ * loaded only when a keys command runs. Throws CliError, one line naming the directory and what
+ * to do, when the directory is missing or is not a directory, or when `mustExist` and it holds no
+ * key store yet (so listing or revoking never leaves a keys.sqlite in a directory the user mistyped).
+ */
+async function open(data: string, mustExist: boolean): Promise<KeyStore> {
+  const dir = resolve(data);
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  if (stat === undefined) {
+    throw new CliError(
+      `data directory ${data} does not exist: start the server once with \`hotpath serve --data ${data}\` (it creates the directory and the first keys), or pass --data with the directory the server uses`,
+    );
+  }
+  if (!stat.isDirectory()) throw new CliError(`--data ${data} is not a directory: pass the server's data directory`);
+  const path = join(dir, 'keys.sqlite');
+  if (mustExist && !existsSync(path)) {
+    throw new CliError(
+      `${data} has no key store (keys.sqlite): is it the server's data directory? Start the server once with \`hotpath serve --data ${data}\`, or create a key there with \`hotpath keys create --data ${data}\``,
+    );
+  }
   const { SqliteKeyStore } = await import('../store/sqlite-keys.js');
-  return new SqliteKeyStore(join(resolve(data), 'keys.sqlite'));
+  try {
+    return new SqliteKeyStore(path);
+  } catch (err) {
+    throw new CliError(`cannot open the key store ${join(data, 'keys.sqlite')}: ${(err as Error).message}`);
+  }
 }
 
 export function registerKeys(program: Command): void {
   const keys = program
     .command('keys')
     .summary('create, list and revoke API and application keys')
+    .usage('create|list|revoke [options]')
     .description(
       'Manage the keys of a server data directory (works while the server runs). API keys send profiles; application keys read, with scopes.',
     );
@@ -31,7 +56,7 @@ export function registerKeys(program: Command): void {
       const scopes = flags.kind === 'app' ? (flags.scopes.split(',').filter((s) => s !== '') as AppScope[]) : [];
       for (const s of scopes)
         if (!APP_SCOPES.includes(s)) throw new CliError(`unknown scope ${JSON.stringify(s)} (scopes: ${APP_SCOPES.join(', ')})`);
-      const store = await open(flags.data);
+      const store = await open(flags.data, false);
       try {
         const { secret, key } = await store.create(flags.kind, flags.name, scopes);
         process.stdout.write(`${secret}\n`);
@@ -48,7 +73,7 @@ export function registerKeys(program: Command): void {
     .option('--data <DIR>', 'server data directory', DEFAULT_DATA_DIR)
     .option('--json', 'print JSON')
     .action(async (flags: { data: string; json?: boolean }) => {
-      const store = await open(flags.data);
+      const store = await open(flags.data, true);
       try {
         const list = await store.list();
         if (flags.json) {
@@ -76,7 +101,7 @@ export function registerKeys(program: Command): void {
     .argument('<ID>', 'key id, as `hotpath keys list` shows')
     .option('--data <DIR>', 'server data directory', DEFAULT_DATA_DIR)
     .action(async (id: string, flags: { data: string }) => {
-      const store = await open(flags.data);
+      const store = await open(flags.data, true);
       try {
         if (!(await store.revoke(id))) throw new CliError(`no live key with id ${id}`);
         process.stderr.write(`revoked key ${id}\n`);

@@ -3,6 +3,8 @@ import type * as CommanderModule from 'commander';
 import { ProfileError } from '../pprof/errors.js';
 import { CliError } from './errors.js';
 import { registerExplain } from './explain.js';
+import { withGoStyleFlags } from './go-flags.js';
+import { helpWidthFor, subcommandTerm } from './help-layout.js';
 import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
 import { registerMerge } from './merge.js';
@@ -24,7 +26,13 @@ export function buildProgram(): CommanderModule.Command {
     .description('Hotpath: continuous profiling for Go, made for profile-guided optimization (PGO).')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({
+      outputError: (str, write) => write(str),
+      getOutHelpWidth: () => helpWidthFor(process.stdout),
+      getErrHelpWidth: () => helpWidthFor(process.stderr),
+    })
+    // Before the commands are added: they inherit it.
+    .configureHelp({ subcommandTerm });
   registerServe(program);
   registerPgo(program);
   registerServices(program);
@@ -41,7 +49,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(withGoStyleFlags(program, argv), { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;

@@ -27,9 +27,9 @@ export function registerMerge(program: Command): void {
     .command('merge')
     .summary('merge local profiles into one (with --pgo: a trimmed default.pgo)')
     .description(
-      'Merge pprof profiles (gzip, zstd or raw protobuf) with the semantics of `go tool pprof -proto`.\n' +
-        'With --pgo the result is trimmed to what `go build -pgo` reads (two leaf frames per stack, CPU values,\n' +
-        'no labels or mappings) and functions on the no-inline safety list are renamed so they are never inlined.\n' +
+      'Merge pprof profiles (gzip, zstd or raw protobuf) with the semantics of `go tool pprof -proto`. ' +
+        'With --pgo the result is trimmed to what `go build -pgo` reads (two leaf frames per stack, CPU values, ' +
+        'no labels or mappings) and functions on the no-inline safety list are renamed so they are never inlined. ' +
         'The output is written atomically: on any error nothing is written and an existing OUT is kept.',
     )
     .requiredOption('-o, --output <OUT>', 'file to write (gzip pprof)')

@@ -3,10 +3,13 @@ import type { Command } from 'commander';
 import type { PgoAnswerJson } from '../api/types.js';
 import { hotCallSites } from '../pgo/hot-call-sites.js';
 import { parseProfile } from '../pprof/parse.js';
-import { parseDuration } from './durations.js';
+import { agoFromNow, parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { parseCount } from './format.js';
+import { LogDuration, PgoLog } from './pgo-log.js';
+import { addCaFileOption, serverFetch, trustFor } from './server-fetch.js';
+import { VERSION } from './version.js';
 
 interface PgoFlags {
   fail?: boolean;
@@ -15,50 +18,53 @@ interface PgoFlags {
   profiles: string;
   timeout: string;
   verbose?: boolean;
-  server: string;
+  server?: string;
   appKey?: string;
+  caFile?: string;
   explain?: boolean;
   noInline: string[];
 }
 
-/** Log lines, as text or (--json) one JSON object per line, on stdout like datadog-pgo. */
-class PgoLog {
-  constructor(
-    private readonly json: boolean,
-    private readonly verbose: boolean,
-  ) {}
-  info(msg: string, attrs: Record<string, unknown> = {}): void {
-    this.write('INFO', msg, attrs);
-  }
-  warn(msg: string, attrs: Record<string, unknown> = {}): void {
-    this.write('WARN', msg, attrs);
-  }
-  error(msg: string, attrs: Record<string, unknown> = {}): void {
-    this.write('ERROR', msg, attrs);
-  }
-  debug(msg: string, attrs: Record<string, unknown> = {}): void {
-    if (this.verbose) this.write('DEBUG', msg, attrs);
-  }
-  private write(level: string, msg: string, attrs: Record<string, unknown>): void {
-    if (this.json) {
-      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...attrs })}\n`);
-      return;
-    }
-    const text = Object.entries(attrs)
-      .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
-      .join(' ');
-    process.stdout.write(`${new Date().toISOString().slice(11, 23)} ${level} ${msg}${text ? ` ${text}` : ''}\n`);
-  }
+/** Where `hotpath pgo` finds its server and keys, and which flag or variable said so. */
+export interface PgoEndpoint {
+  server: string;
+  serverFrom: string;
+  appKey?: string;
+  apiKey?: string;
+}
+
+/**
+ * Resolves the server and keys as a datadog-pgo CI step has them: --server, else HOTPATH_URL,
+ * else https://app.$DD_SITE (the address datadog-pgo calls), else http://localhost:8126; the
+ * application key from --app-key, HOTPATH_APP_KEY, DD_APP_KEY or DD_APPLICATION_KEY; the API key
+ * (sent as DD-API-KEY, as datadog-pgo does) from HOTPATH_API_KEY or DD_API_KEY.
+ */
+export function pgoEndpoint(flags: { server?: string; appKey?: string }, env: NodeJS.ProcessEnv = process.env): PgoEndpoint {
+  const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+  const [server, serverFrom] =
+    flags.server !== undefined
+      ? [flags.server, '--server']
+      : nonEmpty(env.HOTPATH_URL) !== undefined
+        ? [env.HOTPATH_URL as string, 'HOTPATH_URL']
+        : nonEmpty(env.DD_SITE) !== undefined
+          ? [`https://app.${env.DD_SITE}`, 'DD_SITE']
+          : ['http://localhost:8126', 'the default'];
+  return {
+    server,
+    serverFrom,
+    appKey: flags.appKey ?? nonEmpty(env.HOTPATH_APP_KEY) ?? nonEmpty(env.DD_APP_KEY) ?? nonEmpty(env.DD_APPLICATION_KEY),
+    apiKey: nonEmpty(env.HOTPATH_API_KEY) ?? nonEmpty(env.DD_API_KEY),
+  };
 }
 
 export function registerPgo(program: Command): void {
-  program
+  const command = program
     .command('pgo')
     .summary('write a default.pgo from the server’s recent profiles (for CI, before go build)')
     .description(
-      'Ask a Hotpath server for a default.pgo built from the top profiles (by CPU cores) matching each QUERY\n' +
-        'in the window, and write it to DEST atomically. `runtime:go` is added to a query that names no runtime.\n' +
-        'It never breaks a build: on any failure it says what to fix, leaves DEST as it was and exits 0,\n' +
+      'Ask a Hotpath server for a default.pgo built from the top profiles (by CPU cores) matching each QUERY ' +
+        'in the window, and write it to DEST atomically. `runtime:go` is added to a query that names no runtime. ' +
+        'It never breaks a build: on any failure it says what to fix, leaves DEST as it was and exits 0, ' +
         'unless --fail is given.',
     )
     .option('--fail', 'exit non-zero on failure (default: exit 0 and build without a new profile)')
@@ -67,8 +73,8 @@ export function registerPgo(program: Command): void {
     .option('--profiles <N>', 'profiles to use per query', '5')
     .option('--timeout <DURATION>', 'give up after this long', '60s')
     .option('-v, --verbose', 'log more')
-    .option('--server <URL>', 'server URL (or HOTPATH_URL)', process.env.HOTPATH_URL ?? 'http://localhost:8126')
-    .option('--app-key <KEY>', 'application key with the pgo_read scope (or HOTPATH_APP_KEY)')
+    .option('--server <URL>', 'server URL (or HOTPATH_URL, or https://app.$DD_SITE; default http://localhost:8126)')
+    .option('--app-key <KEY>', 'application key with the pgo_read scope (or HOTPATH_APP_KEY, DD_APP_KEY)')
     .option(
       '--no-inline <FUNC>',
       'never inline FUNC (repeatable; adds to the built-in list)',
@@ -80,7 +86,9 @@ export function registerPgo(program: Command): void {
     .argument('<QUERY...>', 'one or more search queries (e.g. "service:api env:prod"), then DEST: where to write the profile')
     .addHelpText(
       'after',
-      '\nExample (CI, before go build):\n  HOTPATH_URL=https://hotpath.internal HOTPATH_APP_KEY=... hotpath pgo "service:api env:prod" ./cmd/api/default.pgo',
+      '\nExample (CI, before go build; the key needs the pgo_read scope):\n' +
+        '  export HOTPATH_URL=https://hotpath.internal:8126 HOTPATH_APP_KEY=...\n' +
+        '  hotpath pgo --from 72h "service:api env:prod" ./cmd/api/default.pgo',
     )
     .action(async (args: string[], flags: PgoFlags) => {
       // Usage errors are not build failures: they fail whatever --fail says.
@@ -93,6 +101,7 @@ export function registerPgo(program: Command): void {
       parseDuration(flags.from, '--from');
       parseDuration(flags.timeout, '--timeout');
       const log = new PgoLog(flags.json === true, flags.verbose === true);
+      log.info('hotpath', { version: VERSION, 'node-version': process.version });
       try {
         await runPgo(queries, dest, flags, log);
       } catch (err) {
@@ -102,41 +111,53 @@ export function registerPgo(program: Command): void {
         log.warn('hotpath pgo failed, but --fail is not set: exiting 0 so the build continues without a new profile', { dest });
       }
     });
+  addCaFileOption(command);
 }
 
 async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: PgoLog): Promise<void> {
   const started = performance.now();
   const profiles = parseCount(flags.profiles, '--profiles');
-  const fromMs = parseDuration(flags.from, '--from');
+  const from = agoFromNow(flags.from, '--from');
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
-  const key = flags.appKey ?? process.env.HOTPATH_APP_KEY;
+  const endpoint = pgoEndpoint(flags);
+  const key = endpoint.appKey;
   // Commander names `--no-inline <FUNC>` "inline".
   const noInline = (flags as unknown as { inline?: string[] }).inline ?? [];
   let url: URL;
   try {
-    url = new URL('/api/v1/pgo', flags.server);
+    url = new URL('/api/v1/pgo', endpoint.server);
   } catch {
-    throw new CliError(`--server must be a URL such as http://hotpath:8126, got ${JSON.stringify(flags.server)}`);
+    throw new CliError(`${endpoint.serverFrom} must give a URL such as http://hotpath:8126, got ${JSON.stringify(endpoint.server)}`);
   }
+  const trust = trustFor(url, flags.caFile);
   const body = {
-    queries: queries.map((query) => ({ query, from: `now-${Math.round(fromMs / 1000)}s`, to: 'now', limit: profiles })),
+    queries: queries.map((query) => ({ query, from, to: 'now', limit: profiles })),
     noInline,
   };
-  log.debug('requesting', { url: url.href, body });
+  log.debug('requesting', { url: url.href, 'server-from': endpoint.serverFrom, 'extra-ca': trust?.source ?? null, body });
   let res: Response;
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    res = await serverFetch(
+      url,
+      {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(endpoint.apiKey ? { 'dd-api-key': endpoint.apiKey } : {}),
+        },
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      trust,
+    );
   } catch (err) {
     const e = err as Error & { cause?: Error & { code?: string } };
     if (e.name === 'TimeoutError')
       throw new CliError(`no answer from ${url.origin} within ${flags.timeout}: raise --timeout or check the server`);
     throw new CliError(
-      `cannot reach ${url.origin} (${e.cause?.code ?? e.cause?.message ?? e.message}): check --server / HOTPATH_URL and that the server runs`,
+      `cannot reach ${url.origin} (${e.cause?.code ?? e.cause?.message ?? e.message}): check --server / HOTPATH_URL${endpoint.serverFrom === '--server' ? '' : ` (this address came from ${endpoint.serverFrom})`}, --ca-file / SSL_CERT_FILE for https, and that the server runs`,
     );
   }
   const text = await res.text().catch(() => '');
@@ -148,7 +169,7 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
   }
   if (res.status === 401 || res.status === 403) {
     throw new CliError(
-      `the server refused the key (${res.status}: ${answer.error ?? text}): set --app-key / HOTPATH_APP_KEY to an application key with the pgo_read scope`,
+      `the server refused the key (${res.status}: ${answer.error ?? text}): set --app-key / HOTPATH_APP_KEY (or DD_APP_KEY) to an application key with the pgo_read scope`,
     );
   }
   if (res.status === 404)
@@ -162,12 +183,14 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
     throw new CliError(`the profile's SHA-256 ${sha256} does not match the server's ${answer.sha256}: the download was corrupted`);
   for (const p of answer.profiles ?? []) {
     const ageMs = Date.now() - Date.parse(p.end);
-    log.info('selected profile', {
+    // datadog-pgo's line for each profile, with the tags it cannot show.
+    log.info('extracted profile', {
       service: p.service,
       env: p.env,
       version: p.version,
       'cpu-cores': p.cpuCores === null ? null : Number(p.cpuCores.toFixed(2)),
-      age: `${Math.round(ageMs / 60000)}m`,
+      duration: new LogDuration(Date.parse(p.end) - Date.parse(p.start)),
+      age: new LogDuration(ageMs),
       'profile-id': p.id,
     });
   }
@@ -177,7 +200,7 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
     samples: answer.samples,
     bytes: bytes.length,
     sha256,
-    duration: `${Math.round(performance.now() - started)}ms`,
+    'total-duration': new LogDuration(performance.now() - started),
     'not-inlined': answer.notInlined ?? [],
     'debug-query': answer.debugQuery,
   });

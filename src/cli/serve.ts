@@ -1,9 +1,12 @@
 import { join, resolve } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import type { Command } from 'commander';
 import { DEFAULT_LIMITS } from '../server/limits.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
+import { clientBaseUrl, firstStartBanner } from './first-start.js';
 import { parseCount } from './format.js';
+import { readTlsPair, type TlsPair } from './tls-files.js';
 
 /** dd-trace-go sends to localhost:8126 (the Datadog agent's port) when nothing is configured. */
 export const DEFAULT_PORT = 8126;
@@ -28,6 +31,8 @@ interface ServeFlags {
   rawRetention: string;
   pgoRetention: string;
   logLevel: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -35,10 +40,10 @@ export function registerServe(program: Command): void {
     .command('serve')
     .summary('run the profile server (intake, API, metrics) on embedded storage')
     .description(
-      'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native\n' +
-        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for\n' +
-        'the index and files for the profiles, under --data. On first start it creates an API key (to send\n' +
-        'profiles) and an admin application key (to read) and prints them once.',
+      'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native ' +
+        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for ' +
+        'the index and files for the profiles, under --data. On first start it creates an API key (to send ' +
+        'profiles) and an admin application key (to read) and prints them once, with ready-to-paste configuration for each kind of client.',
     )
     .option('--port <N>', `port to listen on (${DEFAULT_PORT}: where dd-trace-go sends profiles by default)`, String(DEFAULT_PORT))
     .option('--host <ADDR>', 'address to listen on (0.0.0.0: every interface)', '0.0.0.0')
@@ -86,6 +91,8 @@ export function registerServe(program: Command): void {
     .option('--raw-retention <DURATION>', 'how long raw profiles are kept', '7d')
     .option('--pgo-retention <DURATION>', 'how long trimmed PGO forms (and the profile records) are kept', '30d')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
+    .option('--tls-cert <FILE>', 'serve HTTPS with this PEM certificate (chain); reloaded with --tls-key on SIGHUP')
+    .option('--tls-key <FILE>', 'the PEM private key of --tls-cert (unencrypted)')
     .addHelpText(
       'after',
       `\nExample:\n  hotpath serve --data /var/lib/hotpath\n  DD_TRACE_AGENT_URL=http://hotpath:API_KEY@localhost:${DEFAULT_PORT} ./my-service`,
@@ -131,6 +138,12 @@ async function runServe(flags: ServeFlags): Promise<void> {
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new CliError(`--headers-timeout (${flags.headersTimeout}) must not be longer than --request-timeout (${flags.requestTimeout})`);
   }
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new CliError('--tls-cert and --tls-key go together: give both to serve HTTPS, or neither');
+  }
+  // Checked before anything is opened: a bad pair fails the start with the file named.
+  const tls: TlsPair | undefined =
+    flags.tlsCert !== undefined && flags.tlsKey !== undefined ? readTlsPair(flags.tlsCert, flags.tlsKey) : undefined;
   const rawMaxAgeMs = parseDuration(flags.rawRetention, '--raw-retention');
   const pgoMaxAgeMs = parseDuration(flags.pgoRetention, '--pgo-retention');
   const dataDir = resolve(flags.data);
@@ -146,16 +159,14 @@ async function runServe(flags: ServeFlags): Promise<void> {
 
   const store = await openSqliteStore(dataDir);
   const keys = new SqliteKeyStore(join(dataDir, 'keys.sqlite'));
-  if ((await keys.count()) === 0) {
-    const api = await keys.create('api', 'initial API key');
-    const app = await keys.create('app', 'initial admin key', ['admin']);
-    process.stdout.write(
-      `\nFirst start: created two keys. They are shown only now; store them (more with \`hotpath keys create --data ${flags.data}\`).\n` +
-        `  API key (send profiles):          ${api.secret}\n` +
-        `  Application key (read, admin):    ${app.secret}\n` +
-        `  dd-trace-go: DD_TRACE_AGENT_URL=http://hotpath:${api.secret}@<this host>:${port}\n\n`,
-    );
-  }
+  // Created before listening, shown after: the banner names the port actually bound (--port 0).
+  const firstKeys =
+    (await keys.count()) === 0
+      ? {
+          apiKey: (await keys.create('api', 'initial API key')).secret,
+          appKey: (await keys.create('app', 'initial admin key', ['admin'])).secret,
+        }
+      : null;
   const app = buildApp({
     store,
     keys,
@@ -165,7 +176,24 @@ async function runServe(flags: ServeFlags): Promise<void> {
     anonymousRead: flags.allowAnonymousRead === true,
     publicMetrics: flags.publicMetrics === true,
     storeBytes: () => store.blobs.totalBytes(),
+    tls,
   });
+  if (tls !== undefined && flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
+    const certFile = flags.tlsCert;
+    const keyFile = flags.tlsKey;
+    logger.info({ subject: tls.subject, names: tls.names, validTo: tls.validTo }, 'serving HTTPS');
+    // A renewed certificate (certbot, cert-manager) is picked up on SIGHUP without dropping
+    // connections; a pair that does not load keeps the one in use.
+    process.on('SIGHUP', () => {
+      try {
+        const next = readTlsPair(certFile, keyFile);
+        (app.server as unknown as TlsServer).setSecureContext({ cert: next.cert, key: next.key });
+        logger.info({ subject: next.subject, names: next.names, validTo: next.validTo }, 'SIGHUP: reloaded the TLS certificate');
+      } catch (err) {
+        logger.error({ reason: (err as Error).message }, 'SIGHUP: kept the TLS certificate in use: the new files do not load');
+      }
+    });
+  }
   const stopRetention = startRetentionJob({
     index: store.index,
     blobs: store.blobs,
@@ -192,8 +220,29 @@ async function runServe(flags: ServeFlags): Promise<void> {
 
   try {
     const address = await app.listen({ port, host: flags.host });
-    logger.info({ address, data: dataDir, anonymousIntake: flags.allowAnonymousIntake === true }, 'hotpath serving');
+    if (firstKeys) {
+      const bound = app.server.address();
+      const boundPort = typeof bound === 'object' && bound !== null ? bound.port : port;
+      process.stdout.write(
+        firstStartBanner({
+          ...firstKeys,
+          baseUrl: clientBaseUrl(tls === undefined ? 'http' : 'https', flags.host, boundPort),
+          dataDir: flags.data,
+        }),
+      );
+    }
+    logger.info(
+      {
+        address: tls === undefined ? address : address.replace(/^http:/, 'https:'),
+        data: dataDir,
+        anonymousIntake: flags.allowAnonymousIntake === true,
+      },
+      'hotpath serving',
+    );
   } catch (err) {
+    // The keys exist now and a later start will not show them again: show them even so.
+    if (firstKeys)
+      process.stdout.write(firstStartBanner({ ...firstKeys, baseUrl: clientBaseUrl('http', flags.host, port), dataDir: flags.data }));
     await store.close();
     await keys.close();
     throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);

@@ -3,9 +3,10 @@ import type { ServicesJson } from '../api/types.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { table } from './format.js';
+import { addCaFileOption, serverFetch, trustFor } from './server-fetch.js';
 
 export function registerServices(program: Command): void {
-  program
+  const command = program
     .command('services')
     .summary('list the services sending profiles, with their PGO adoption')
     .description(
@@ -15,7 +16,7 @@ export function registerServices(program: Command): void {
     .option('--server <URL>', 'server URL (or HOTPATH_URL)', process.env.HOTPATH_URL ?? 'http://localhost:8126')
     .option('--app-key <KEY>', 'application key with profiles_read (or HOTPATH_APP_KEY)')
     .option('--json', 'print JSON')
-    .action(async (flags: { from: string; server: string; appKey?: string; json?: boolean }) => {
+    .action(async (flags: { from: string; server: string; appKey?: string; json?: boolean; caFile?: string }) => {
       const fromMs = parseDuration(flags.from, '--from');
       const key = flags.appKey ?? process.env.HOTPATH_APP_KEY;
       let url: URL;
@@ -24,10 +25,11 @@ export function registerServices(program: Command): void {
       } catch {
         throw new CliError(`--server must be a URL, got ${JSON.stringify(flags.server)}`);
       }
+      const trust = trustFor(url, flags.caFile);
       url.searchParams.set('from', `now-${Math.round(fromMs / 1000)}s`);
       let res: Response;
       try {
-        res = await fetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+        res = await serverFetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} }, trust);
       } catch (err) {
         throw new CliError(`cannot reach ${url.origin}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
       }
@@ -56,4 +58,5 @@ export function registerServices(program: Command): void {
           `\n! ${flagged} service(s) run builds without PGO: add \`hotpath pgo QUERY ./default.pgo\` before their go build.\n`,
         );
     });
+  addCaFileOption(command);
 }

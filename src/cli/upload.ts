@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
 import { readInputFile } from './files.js';
+import { addCaFileOption, serverFetch, trustFor } from './server-fetch.js';
 
 interface UploadFlags {
   server: string;
   tags: string;
   apiKey?: string;
+  caFile?: string;
 }
 
 export function registerUpload(program: Command): void {
-  program
+  const command = program
     .command('upload')
     .summary('send local profile files to a Hotpath server')
     .description('Upload pprof files (gzip, zstd or raw) to a server, with tags. The key comes from --api-key or HOTPATH_API_KEY.')
@@ -25,16 +27,21 @@ export function registerUpload(program: Command): void {
       } catch {
         throw new CliError(`--server must be a URL such as http://localhost:8126, got ${JSON.stringify(flags.server)}`);
       }
+      const trust = trustFor(base, flags.caFile);
       if (flags.tags) base.searchParams.set('tags', flags.tags);
       for (const file of files) {
         const body = readInputFile(file);
         let res: Response;
         try {
-          res = await fetch(base, {
-            method: 'POST',
-            body,
-            headers: { 'content-type': 'application/octet-stream', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-          });
+          res = await serverFetch(
+            base,
+            {
+              method: 'POST',
+              body,
+              headers: { 'content-type': 'application/octet-stream', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+            },
+            trust,
+          );
         } catch (err) {
           throw new CliError(
             `${file}: cannot reach ${base.origin}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
@@ -51,4 +58,5 @@ export function registerUpload(program: Command): void {
         process.stdout.write(`${file}\t${answer.id}\n`);
       }
     });
+  addCaFileOption(command);
 }

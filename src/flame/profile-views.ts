@@ -4,6 +4,7 @@ import type { Profile } from '../pprof/profile.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import type { FlameTreeAccumulator } from './flame-tree.js';
+import { mainModuleOf } from './main-module.js';
 
 /** One value column of one attachment, named `<attachment>:<type>` (e.g. `cpu.pprof:cpu`). */
 export interface SampleTypeOption {
@@ -27,6 +28,8 @@ export interface AccumulatedView {
   unit: string;
   /** Sum of the durations of the profiles used, in seconds. */
   seconds: number;
+  /** The profiled program's own module (see mainModuleOf), from the first profile used that tells; null when none does. */
+  mainModule: string | null;
 }
 
 /** Attachments that are not profiles (dd-trace-go sends metrics and code provenance as JSON). */
@@ -147,6 +150,7 @@ export async function accumulateProfiles(
   const used: string[] = [];
   let unit = '';
   let seconds = 0;
+  let mainModule: string | null = null;
   const skipped = await eachProfile(reader, records, attachment, (record, p) => {
     let vi = -1;
     for (let t = 0; t < p.sampleTypes.length; t += 2) {
@@ -162,9 +166,10 @@ export async function accumulateProfiles(
     options.accumulator.add(p, vi, 1, options.side ?? 0);
     used.push(record.id);
     seconds += record.durationNanos / 1e9;
+    mainModule ??= mainModuleOf(p);
     return null;
   });
-  return { used, skipped, unit, seconds };
+  return { used, skipped, unit, seconds, mainModule };
 }
 
 /** Reads and decodes attachment `attachment` of every record, for a pprof download; records that cannot be read are skipped with the reason. */

@@ -1,6 +1,7 @@
 import { ProfileError } from '../pprof/errors.js';
 import { parseProfiles } from '../pprof/parse.js';
 import { QuerySyntaxError } from '../query/errors.js';
+import type { ProfileSort } from '../store/profile-index.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import { parseTimeWindow } from '../time/parse-time.js';
@@ -44,28 +45,34 @@ export interface PgoSelection {
   resolved: Array<PgoQuery & { matched: number }>;
 }
 
+/** The profiles a list of queries selected, before anything is read from the blob store. */
+export interface ProfileSelection {
+  /** Every selected profile (with a PGO form) by id, each once however many queries matched it. */
+  selected: Map<string, ProfileRecord>;
+  /** Each query as run (runtime:go added) with how many profiles it matched. */
+  resolved: Array<PgoQuery & { matched: number }>;
+}
+
 /**
- * Selects the profiles of `queries` (top `limit` by CPU cores per query, runtime:go added) and
- * merges their PGO forms in profile-id order with the safety renames, so the same stored
- * profiles always give the same bytes. Throws TimeParamError for a bad window and
- * PgoSelectionError for a query that does not parse, no matching profile, a stored PGO form
- * that cannot be read (naming the profile) or forms that cannot be merged.
+ * Selects the profiles of `queries`: per query the top `limit` profiles by CPU cores (or in the
+ * order `sorts` gives for that query) in its window, runtime:go added, keeping those with a PGO form. Throws TimeParamError
+ * for a bad window and PgoSelectionError for a query that does not parse or when no profile
+ * matches any query.
  */
-export async function buildFromQueries(
-  source: PgoSource,
+export async function selectProfiles(
+  source: Pick<PgoSource, 'search'>,
   queries: readonly PgoQuery[],
-  noInline: ReadonlySet<string>,
-  options: { maxDecompressedBytes: number; now?: number },
-): Promise<PgoSelection> {
+  options: { now?: number; sorts?: readonly ProfileSort[] } = {},
+): Promise<ProfileSelection> {
   const now = options.now ?? Date.now();
   const selected = new Map<string, ProfileRecord>();
   const resolved: Array<PgoQuery & { matched: number }> = [];
-  for (const q of queries) {
+  for (const [i, q] of queries.entries()) {
     const query = withGoRuntime(q.query);
     const { from, to } = parseTimeWindow(q, 'now-72h', now);
     let found: ProfileRecord[];
     try {
-      found = await source.search({ query, from, to, limit: q.limit, sort: '-cpu' });
+      found = await source.search({ query, from, to, limit: q.limit, sort: options.sorts?.[i] ?? '-cpu' });
     } catch (err) {
       if (err instanceof QuerySyntaxError) {
         throw new PgoSelectionError('query', `query ${JSON.stringify(query)}: ${err.message}`, { column: err.column });
@@ -83,7 +90,23 @@ export async function buildFromQueries(
       { queries: resolved },
     );
   }
+  return { selected, resolved };
+}
 
+/**
+ * Selects the profiles of `queries` (see selectProfiles) and merges their PGO forms in
+ * profile-id order with the safety renames, so the same stored profiles always give the same
+ * bytes. Throws TimeParamError for a bad window and PgoSelectionError for a query that does not
+ * parse, no matching profile, a stored PGO form that cannot be read (naming the profile) or
+ * forms that cannot be merged.
+ */
+export async function buildFromQueries(
+  source: PgoSource,
+  queries: readonly PgoQuery[],
+  noInline: ReadonlySet<string>,
+  options: { maxDecompressedBytes: number; now?: number },
+): Promise<PgoSelection> {
+  const { selected, resolved } = await selectProfiles(source, queries, { now: options.now });
   const allIds = [...selected.keys()].sort();
   const blobs = await Promise.all(allIds.map((id) => source.readPgoOf(selected.get(id) as ProfileRecord)));
   // A blob deleted by retention since the search is skipped.

@@ -1,4 +1,5 @@
-import { STATUS_CODES } from 'node:http';
+import { type createServer as createHttpServer, type Server as HttpServer, STATUS_CODES } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { KeyStore } from '../store/keys.js';
@@ -11,11 +12,13 @@ import { connectionsCheckingIntervalMs, DEFAULT_LIMITS, type ServerLimits } from
 import { ServerMetrics } from './metrics.js';
 import { AJV_OPTIONS, queryErrorFormatter } from './query-schema.js';
 import type { RouteContext } from './routes/context.js';
+import { datadogPgoRoutes } from './routes/datadog-pgo.js';
 import { intakeRoutes } from './routes/intake.js';
 import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
 import { profileRoutes } from './routes/profiles.js';
 import { serviceRoutes } from './routes/services.js';
+import { timelineRoutes } from './routes/timeline.js';
 import { viewRoutes } from './routes/views.js';
 import { registerStaticUi } from './static-ui.js';
 import { Throttle } from './throttled-log.js';
@@ -35,6 +38,8 @@ export interface AppOptions {
   uiDir?: string;
   /** The blob store's size, for /metrics. */
   storeBytes?: () => Promise<number>;
+  /** Serve HTTPS with this PEM certificate chain and key (the --tls-cert and --tls-key flags); replace it later with app.server.setSecureContext. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** A full disk is logged at most this often, however many requests it refuses. */
@@ -93,7 +98,26 @@ export function buildApp(options: AppOptions): FastifyInstance {
       .type('application/json')
       .send({ error: mapped.message, code: mapped.code, ...mapped.details });
   };
+  const serverOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: connectionsCheckingIntervalMs(limits),
+  };
+  const tls = options.tls;
   const app: FastifyInstance = Fastify({
+    // HTTPS: the same limits on an https.Server (fastify passes its `http` options to HTTP servers only).
+    ...(tls === undefined
+      ? {}
+      : {
+          serverFactory: (handler: Parameters<typeof createHttpServer>[1]) => {
+            const server = createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handler);
+            server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+            server.requestTimeout = limits.requestTimeoutMs;
+            server.headersTimeout = limits.headersTimeoutMs;
+            return server as unknown as HttpServer;
+          },
+        }),
     // Fastify's own per-request logging is off; the onResponse hook logs what is worth a line.
     logger: false,
     bodyLimit: limits.maxBodyBytes,
@@ -119,12 +143,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       }
       socket.destroy();
     },
-    http: {
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: limits.headersTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      connectionsCheckingInterval: connectionsCheckingIntervalMs(limits),
-    },
+    http: serverOptions,
   });
 
   // Every body is read as bytes: intake parses its own formats; the PGO routes read JSON (routes/pgo.ts).
@@ -205,7 +224,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     storeBytes: options.storeBytes,
   };
   // One plugin per area; each route declares its access and its query parameters.
-  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, opsRoutes]) app.register(routes, context);
+  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, timelineRoutes, pgoRoutes, datadogPgoRoutes, serviceRoutes, opsRoutes])
+    app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);
 

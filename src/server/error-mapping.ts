@@ -30,7 +30,7 @@ export function isDiskFull(err: unknown): boolean {
  * - a malformed query parameter (TimeParamError, a schema validation failure): 400 bad_parameter
  *   naming it; PgoSelectionError: its problem as the code (see PGO_SELECTION_STATUS);
  * - a full disk (ENOSPC, EDQUOT, SQLITE_FULL): 507, code disk_full;
- * - StoreUnavailableError (the index database is down or overloaded): 503 store_unavailable with
+ * - StoreUnavailableError (the index database or blob store is down or overloaded): 503 store_unavailable with
  *   Retry-After, since the same request can succeed once it is back;
  * - fastify's own refusals: a body over `bodyLimit` 413, a request timeout 408, any other error
  *   fastify or Node's parser marked with a 4xx statusCode (malformed request, aborted body)
@@ -49,7 +49,7 @@ export function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
     return new HttpError(PGO_SELECTION_STATUS[err.problem], err.problem, err.message, { details: { ...err.details } });
   }
   if (err instanceof StoreUnavailableError) {
-    return new HttpError(503, 'store_unavailable', "the server's index database is unavailable; retry later", {
+    return new HttpError(503, 'store_unavailable', "the server's storage (index database or blob store) is unavailable; retry later", {
       headers: { 'retry-after': '5' },
     });
   }

@@ -13,14 +13,13 @@ export class InvalidBlobKeyError extends TypeError {
 }
 
 /**
- * The index or key database cannot be reached (down, restarting, out of connections, too slow to
- * answer). Nothing of the call is known to be stored; the same call may succeed later, so the
- * server answers 503 with Retry-After. `cause` is the driver's error, for logs.
+ * A backend (PostgreSQL, an S3 store) could not be reached or refused to serve, so the operation
+ * did not happen or its outcome is unknown; the server answers 503 and the caller may retry.
  */
 export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
+  override name = 'StoreUnavailableError';
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super(message, options);
   }
 }

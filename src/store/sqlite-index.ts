@@ -184,6 +184,7 @@ export class SqliteProfileIndex implements ProfileIndex {
       expiredRaw: db.prepare('SELECT * FROM profiles WHERE received_at < ? AND raw_deleted = 0 ORDER BY received_at, id LIMIT ?'),
       expired: db.prepare('SELECT * FROM profiles WHERE received_at < ? ORDER BY received_at, id LIMIT ?'),
       count: db.prepare('SELECT count(*) FROM profiles').pluck(),
+      scanById: db.prepare('SELECT * FROM profiles WHERE id > ? ORDER BY id LIMIT ?'),
     };
     const s = this.statements;
     this.insertTransaction = db.transaction((record: ProfileRecord) => {
@@ -336,6 +337,11 @@ export class SqliteProfileIndex implements ProfileIndex {
 
   async expired(beforeMs: number, limit: number): Promise<ProfileRecord[]> {
     return (this.statements.expired.all(beforeMs, limit) as ProfileRow[]).map(fromRow);
+  }
+
+  /** Up to `limit` profiles whose id sorts after `afterId`, by id: a stable walk of the whole index (for `hotpath migrate`). */
+  async scanById(afterId: string, limit: number): Promise<ProfileRecord[]> {
+    return (this.statements.scanById.all(afterId, limit) as ProfileRow[]).map(fromRow);
   }
 
   async count(): Promise<number> {

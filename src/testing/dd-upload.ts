@@ -8,6 +8,8 @@ export interface DdUploadParts {
   start?: Date;
   end?: Date;
   boundary?: string;
+  /** dd-trace-go's `endpoint_counts` (requests per endpoint during the profile); default one endpoint with 1,234; null sends none. */
+  endpointCounts?: Record<string, number> | null;
 }
 
 /**
@@ -27,7 +29,7 @@ export function ddTraceGoUpload(parts: DdUploadParts): { body: Buffer; contentTy
     tags_profiler: parts.tags,
     family: 'go',
     version: '4',
-    endpoint_counts: { 'GET /api': 1234 },
+    ...(parts.endpointCounts === null ? {} : { endpoint_counts: parts.endpointCounts ?? { 'GET /api': 1234 } }),
   });
   const part = (name: string, contentType: string, bytes: Uint8Array, filename = name) =>
     Buffer.concat([

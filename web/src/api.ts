@@ -89,5 +89,6 @@ export type {
   SampleTypeJson,
   ServiceJson,
   ServicesJson,
+  TimelineJson,
   TreeJson,
 } from '../../src/api/types.js';

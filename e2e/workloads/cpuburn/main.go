@@ -7,8 +7,12 @@
 //
 // Usage:
 //
-//	cpuburn -o cpu.pprof [-duration 2s] [-rate 100] [-workers N] [-labels]
-//	        [-variety 1] [-seed 1] [-mode mixed|json|sort|hash|tree|render]
+//	cpuburn -o cpu.pprof [-duration 2s] [-cpu-time 0] [-rate 100] [-workers N]
+//	        [-labels] [-variety 1] [-seed 1] [-mode mixed|json|sort|hash|tree|render]
+//
+// With -cpu-time the run ends once the process has used that much CPU time, so
+// the profile holds about the same number of samples however busy the machine
+// is (-duration then only caps the wall time).
 //
 // A -rate other than 100 calls runtime.SetCPUProfileRate before
 // pprof.StartCPUProfile; the runtime then prints the harmless warning
@@ -24,6 +28,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"hotpath.local/e2e/workloads/internal/burn"
@@ -31,7 +37,8 @@ import (
 
 func main() {
 	out := flag.String("o", "", "write the CPU profile to `file` (required)")
-	duration := flag.Duration("duration", 2*time.Second, "how long to run and profile")
+	duration := flag.Duration("duration", 2*time.Second, "how long to run and profile (with -cpu-time: at most this long)")
+	cpuTime := flag.Duration("cpu-time", 0, "stop once the process has used this much CPU time, user and system (0: run for -duration)")
 	rate := flag.Int("rate", 100, "CPU profile sampling rate in `Hz`")
 	workers := flag.Int("workers", runtime.NumCPU(), "number of worker goroutines")
 	labels := flag.Bool("labels", false, "attach pprof labels endpoint and request_batch to each request")
@@ -53,6 +60,9 @@ func main() {
 	}
 	if *duration <= 0 {
 		fatalf("-duration must be > 0, got %s", *duration)
+	}
+	if *cpuTime < 0 {
+		fatalf("-cpu-time must be >= 0, got %s", *cpuTime)
 	}
 	cfg := burn.Config{
 		Mode:    *mode,
@@ -86,7 +96,12 @@ func main() {
 	}
 
 	stop := make(chan struct{})
-	time.AfterFunc(*duration, func() { close(stop) })
+	var once sync.Once
+	end := func() { once.Do(func() { close(stop) }) }
+	time.AfterFunc(*duration, end)
+	if *cpuTime > 0 {
+		go stopAfterCPUTime(*cpuTime, stop, end)
+	}
 	start := time.Now()
 	stats, err := burn.Run(context.Background(), cfg, stop)
 	pprof.StopCPUProfile()
@@ -99,6 +114,29 @@ func main() {
 	fmt.Fprintf(os.Stderr, "cpuburn: mode=%s seed=%d workers=%d variety=%d labels=%v rate=%d ran %s: %s\n",
 		cfg.Mode, cfg.Seed, cfg.Workers, cfg.Variety, cfg.Labels, *rate,
 		time.Since(start).Round(time.Millisecond), stats)
+}
+
+// stopAfterCPUTime calls end once the process has used limit of CPU time,
+// checking every 50 ms until stop is closed.
+func stopAfterCPUTime(limit time.Duration, stop <-chan struct{}, end func()) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			var ru syscall.Rusage
+			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+				fatalf("getrusage: %v", err)
+			}
+			used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			if used >= limit {
+				end()
+				return
+			}
+		}
+	}
 }
 
 func fatalf(format string, args ...any) {

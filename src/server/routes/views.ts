@@ -171,6 +171,7 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       sampleTypes: chosen.options,
       sampleType: chosen.key,
       unit: view.unit,
+      mainModule: view.mainModule,
       total: accumulator.grandTotal(),
       nodes: full.name.length,
       droppedNodes: pruned.dropped,

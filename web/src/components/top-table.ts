@@ -18,6 +18,7 @@ export function topTable(
   unit: string,
   selected: string | null,
   onSelect: (name: string | null) => void,
+  onSandwich?: (name: string) => void,
 ): HTMLElement {
   let sortBy: 'flat' | 'cum' = 'flat';
   let filter = '';
@@ -48,12 +49,35 @@ export function topTable(
             h('td', { class: 'num' }, percent(r.flat, total)),
             h('td', { class: 'num' }, formatValue(r.cum, unit)),
             h('td', { class: 'num' }, percent(r.cum, total)),
+            onSandwich
+              ? h(
+                  'td',
+                  {},
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'link',
+                      title: `Callers and callees of ${r.name}`,
+                      'aria-label': `Sandwich view of ${r.name}`,
+                      onclick: (e: Event) => {
+                        // The row's own click filters the graph: this button does only its own thing.
+                        e.stopPropagation();
+                        onSandwich(r.name);
+                      },
+                      onkeydown: (e: Event) => e.stopPropagation(),
+                    },
+                    'sandwich',
+                  ),
+                )
+              : null,
           ),
           () => onSelect(r.name === selected ? null : r.name),
         ),
       ),
     );
-    if (shown.length === 0) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No function matches the filter.')));
+    if (shown.length === 0)
+      body.append(h('tr', {}, h('td', { colspan: onSandwich ? 6 : 5, class: 'muted' }, 'No function matches the filter.')));
   };
   flatHead.addEventListener('click', () => {
     sortBy = 'flat';
@@ -94,6 +118,7 @@ export function topTable(
             h('th', { class: 'num' }, 'Flat %'),
             cumHead,
             h('th', { class: 'num' }, 'Cum %'),
+            onSandwich ? h('th', {}, h('span', { class: 'visually-hidden' }, 'Sandwich')) : null,
           ),
         ),
         body,

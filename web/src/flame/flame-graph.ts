@@ -1,7 +1,7 @@
 import type { TreeJson } from '../api.js';
 import { h } from '../dom.js';
 import { formatValue, percent } from '../format.js';
-import { DIMMED, diffColor, frameColor, MATCHED } from './colors.js';
+import { classColor, DIMMED, diffColor, MATCHED } from './colors.js';
 import { type FlameLayout, focusWeights, frameKey, frameKeys, layoutTree } from './layout.js';
 
 const ROW = 18;
@@ -18,6 +18,14 @@ export interface FlameGraphOptions {
   onZoom?: (key: string) => void;
   /** Called after each draw with what the search matches ("12.3% in 40 frames"), or null without a search. */
   onSearchResult?: (text: string | null) => void;
+  /** Names the root frame instead of "all" (a sandwich's halves are rooted at their function). */
+  rootName?: string;
+  /** Draws the root at the bottom and callers upwards (the callers half of a sandwich view). */
+  inverted?: boolean;
+  /** The program's own module (the API's mainModule), for colouring frames by package class. */
+  mainModule?: string | null;
+  /** Called with a frame's function on right-click or the S key on a zoomed frame: the page opens its sandwich view. */
+  onSandwich?: (fn: string) => void;
 }
 
 /**
@@ -40,6 +48,8 @@ export class FlameGraph {
   private drawn = { node: new Int32Array(0), x: new Float64Array(0), w: new Float64Array(0), count: 0 };
   private readonly resize: ResizeObserver;
   private frame = 0;
+  /** Deepest depth drawn by the last render: the bottom row of an inverted graph. */
+  private deepest = 0;
 
   constructor(
     private readonly tree: TreeJson,
@@ -57,7 +67,18 @@ export class FlameGraph {
     this.canvas.addEventListener('mouseleave', () => {
       this.tooltip.hidden = true;
     });
+    this.canvas.addEventListener('contextmenu', (e) => {
+      const i = this.hit(e);
+      if (i <= 0 || !this.options.onSandwich) return;
+      e.preventDefault();
+      this.options.onSandwich(this.layout.names[this.layout.name[i]]);
+    });
     this.canvas.addEventListener('keydown', (e) => {
+      if ((e.key === 's' || e.key === 'S') && this.zoom > 0 && this.options.onSandwich) {
+        e.preventDefault();
+        this.options.onSandwich(this.layout.names[this.layout.name[this.zoom]]);
+        return;
+      }
       if (this.zoom === 0 || (e.key !== 'Escape' && e.key !== 'Backspace')) return;
       e.preventDefault();
       this.zoomTo(e.key === 'Escape' ? 0 : Math.max(0, this.layout.parent[this.zoom]));
@@ -143,6 +164,7 @@ export class FlameGraph {
       if (L.depth[i] > deepest) deepest = L.depth[i];
       i++;
     }
+    this.deepest = deepest;
     const cssHeight = (deepest + 1) * ROW;
     const ratio = window.devicePixelRatio || 1;
     // Resizing the canvas reallocates its pixels: only when the size really changes.
@@ -190,11 +212,13 @@ export class FlameGraph {
   private drawFrame(ctx: CanvasRenderingContext2D, i: number, x: number, w: number, charWidth: number): void {
     const L = this.layout;
     const name = L.names[L.name[i]];
-    const y = L.depth[i] * ROW;
+    const y = (this.options.inverted ? this.deepest - L.depth[i] : L.depth[i]) * ROW;
     let fill: string;
     if (this.matches && i > 0) fill = this.matches[L.name[i]] ? MATCHED : DIMMED;
     else if (L.before && L.after) fill = diffColor(L.before[i], L.after[i]);
-    else fill = i === 0 ? '#d1d5db' : frameColor(name);
+    else if (i === 0)
+      fill = this.options.rootName === undefined ? '#d1d5db' : classColor(this.options.rootName, this.options.mainModule ?? null);
+    else fill = classColor(name, this.options.mainModule ?? null);
     ctx.fillStyle = fill;
     ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW - 1);
     if (w > charWidth * 3) {
@@ -225,7 +249,7 @@ export class FlameGraph {
   }
 
   private rootLabel(): string {
-    return `all (${this.fmt(this.layout.width[0])})`;
+    return `${this.options.rootName ?? 'all'} (${this.fmt(this.layout.width[0])})`;
   }
 
   /** Writes what the graph shows as text: frame counts, total, zoom, search share and the widest frames. */
@@ -270,7 +294,8 @@ export class FlameGraph {
   private hit(e: MouseEvent): number {
     const rect = this.canvas.getBoundingClientRect();
     const mx = e.clientX - rect.left;
-    const depth = Math.floor((e.clientY - rect.top) / ROW);
+    const row = Math.floor((e.clientY - rect.top) / ROW);
+    const depth = this.options.inverted ? this.deepest - row : row;
     const d = this.drawn;
     for (let k = 0; k < d.count; k++) {
       const i = d.node[k];
@@ -293,7 +318,7 @@ export class FlameGraph {
       return;
     }
     const L = this.layout;
-    const lines: Array<Node | string> = [h('b', {}, i === 0 ? 'all' : L.names[L.name[i]])];
+    const lines: Array<Node | string> = [h('b', {}, i === 0 ? (this.options.rootName ?? 'all') : L.names[L.name[i]])];
     if (L.before && L.after) {
       const delta = L.after[i] - L.before[i];
       lines.push(

@@ -1,6 +1,7 @@
 import { type ApiError, type FacetsJson, getJson, type ProfileJson, type ProfileListJson } from '../api.js';
 import { queryBar } from '../components/query-bar.js';
 import { windowOf, windowParams } from '../components/time-range.js';
+import { timelinePanel, timelineParams } from '../components/timeline-panel.js';
 import { h, replace } from '../dom.js';
 import { describeRange, formatTime } from '../format.js';
 import { queryTerms, term, toggleTerm } from '../query-terms.js';
@@ -34,7 +35,14 @@ export const explorerView: View = async (root, ctx) => {
   const bar = queryBar({ query, ...range }, (q, w) => go({ query: q, ...windowParams(w), page: null }));
   const facetsBox = h('aside', { class: 'facets', 'aria-label': 'Facets' });
   const results = h('section', { 'aria-label': 'Profiles', 'data-testid': 'results' }, h('p', { class: 'muted' }, 'Searching…'));
-  replace(root, h('h1', {}, 'Profiles'), bar.element, h('div', { class: 'layout' }, facetsBox, results));
+  // CPU over time above the table; brushing it narrows the window of the whole page.
+  const timeline = timelinePanel(ctx, query, range, timelineParams(ctx.route), (changes) => go({ ...changes, page: null }));
+  replace(
+    root,
+    h('h1', {}, 'Profiles'),
+    bar.element,
+    h('div', { class: 'layout' }, facetsBox, h('div', { class: 'main' }, timeline, results)),
+  );
 
   let list: ProfileListJson;
   let facets: FacetsJson;

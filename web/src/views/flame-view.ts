@@ -1,4 +1,6 @@
 import { apiUrl, download, type FlameJson, getJson, type ProfileJson } from '../api.js';
+import { packageLegend } from '../components/package-legend.js';
+import { sandwichPanel } from '../components/sandwich-panel.js';
 import { timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { topTable } from '../components/top-table.js';
 import { h, replace } from '../dom.js';
@@ -72,8 +74,32 @@ export const flameView: View = async (root, ctx) => {
     },
     title: `${data.sampleType} of ${id !== undefined ? `profile ${id}` : `${data.profiles} profile${data.profiles === 1 ? '' : 's'}`}`,
     onZoom: (key) => updateParams(route, { zoom: key || null }),
+    mainModule: data.mainModule,
+    onSandwich: (fn) => openSandwich(fn),
   });
   ctx.onDispose(() => graph.dispose());
+
+  // The sandwich of one function (its callers and callees), above the graph, kept in the URL.
+  const sandwichSlot = h('div');
+  let closeSandwich: () => void = () => undefined;
+  const openSandwich = (fn: string | null) => {
+    closeSandwich();
+    closeSandwich = () => undefined;
+    sandwichSlot.replaceChildren();
+    updateParams(route, { sandwich: fn });
+    if (fn === null) return;
+    const panel = sandwichPanel(data.tree, fn, {
+      unit: data.unit,
+      mainModule: data.mainModule,
+      droppedNodes: data.droppedNodes,
+      onClose: () => openSandwich(null),
+      onSandwich: (other) => openSandwich(other),
+    });
+    closeSandwich = panel.dispose;
+    sandwichSlot.append(panel.element);
+    panel.element.scrollIntoView({ block: 'nearest' });
+  };
+  ctx.onDispose(() => closeSandwich());
 
   const typeSelect = h('select', {
     'aria-label': 'Sample type',
@@ -131,7 +157,11 @@ export const flameView: View = async (root, ctx) => {
     drawTable(fn);
   };
   const tableSlot = h('div');
-  const drawTable = (selected: string | null) => replace(tableSlot, topTable(data.top, data.total, data.unit, selected, setFocus));
+  const drawTable = (selected: string | null) =>
+    replace(
+      tableSlot,
+      topTable(data.top, data.total, data.unit, selected, setFocus, (fn) => openSandwich(fn)),
+    );
 
   replace(
     body,
@@ -161,7 +191,7 @@ export const flameView: View = async (root, ctx) => {
     h(
       'p',
       { class: 'muted' },
-      `Total ${formatValue(data.total, data.unit)} · click a frame to zoom, click it again (or Backspace) to step out, Escape to reset`,
+      `Total ${formatValue(data.total, data.unit)} · click a frame to zoom, click it again (or Backspace) to step out, Escape to reset; right-click a frame (or S on a zoomed one) for its callers and callees`,
       data.droppedNodes > 0
         ? ` · showing the largest ${data.tree.name.length.toLocaleString('en')} of ${data.nodes.toLocaleString('en')} frames (the rest are under ${formatValue(
             (data.tree.total ?? [0]).reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY),
@@ -169,6 +199,8 @@ export const flameView: View = async (root, ctx) => {
           )} each)`
         : '',
     ),
+    packageLegend(data.tree, data.mainModule),
+    sandwichSlot,
     graph.element,
     tableSlot,
   );
@@ -180,6 +212,8 @@ export const flameView: View = async (root, ctx) => {
     clearFocus.hidden = false;
   }
   drawTable(focus);
+  const sandwich = p.get('sandwich');
+  if (sandwich) openSandwich(sandwich);
   if (p.get('search')) graph.setSearch(p.get('search') ?? '');
   // A zoom on a frame this data does not have (gone from the window, another sample type) shows the root.
   if (!graph.zoomToKey(p.get('zoom') ?? '')) updateParams(route, { zoom: null });

@@ -1,10 +1,11 @@
 import { download, type ExplainJson, getJson, type ProfileListJson, type ServiceJson, type ServicesJson } from '../api.js';
 import { copyButton } from '../components/copy-button.js';
 import { timeRange, windowOf, windowParams } from '../components/time-range.js';
+import { timelinePanel, timelineParams } from '../components/timeline-panel.js';
 import { h, replace } from '../dom.js';
 import { describeRange, formatTime } from '../format.js';
 import { serviceQuery } from '../query-terms.js';
-import { href, navigate } from '../route.js';
+import { href, navigate, withParams } from '../route.js';
 import { loadForView, type View } from '../view.js';
 
 /** Quotes a query for a POSIX shell. */
@@ -215,6 +216,16 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
     info?.withoutPgo
       ? h('p', { class: 'badge no' }, 'The newest profiles of this service say pgo:false: its builds do not use a profile yet.')
       : null,
+    timelinePanel(
+      ctx,
+      query,
+      windowOf(ctx.route.params, 'now-7d'),
+      timelineParams(ctx.route),
+      (changes) => navigate(['services', service], withParams(ctx.route, changes)),
+      ctx.route.params.has('from') || ctx.route.params.has('to')
+        ? () => navigate(['services', service], withParams(ctx.route, { from: null, to: null }))
+        : undefined,
+    ),
     h('h2', {}, 'CI step'),
     h('div', { class: 'panel row' }, commandText, copyButton(commandText)),
     h('p', { class: 'muted' }, 'As a GitHub Actions step, before the go build step:'),

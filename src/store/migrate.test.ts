@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { MigrationMismatchError, type MigrationProgress, migrateStore } from './migrate.js';
+import { makeTestRecord } from './profile-index.contract.js';
+import type { SqliteProfileIndex } from './sqlite-index.js';
+import { SqliteKeyStore } from './sqlite-keys.js';
+import { type NewProfile, openSqliteStore, type ProfileStore } from './store.js';
+import { overrideIndex } from './testing.js';
+import type { ProfileRecord } from './types.js';
+
+function newProfile(service: string): NewProfile {
+  const { id: _id, attachments: _a, pgoBlobKey: _p, rawDeleted: _r, ...rest } = makeTestRecord('x', { service });
+  return rest;
+}
+
+/** A record without its blob keys, which a copy renames. */
+function withoutKeys(r: ProfileRecord): unknown {
+  return { ...r, attachments: r.attachments.map(({ blobKey: _, ...a }) => a), pgoBlobKey: r.pgoBlobKey === null ? null : 'pgo' };
+}
+
+describe('migrateStore', () => {
+  let dir: string;
+  let source: ProfileStore;
+  let sourceKeys: SqliteKeyStore;
+  let target: ProfileStore;
+  let targetKeys: SqliteKeyStore;
+  const saved: ProfileRecord[] = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hotpath-migrate-'));
+    source = await openSqliteStore(join(dir, 'source'));
+    sourceKeys = new SqliteKeyStore(join(dir, 'source', 'keys.sqlite'));
+    target = await openSqliteStore(join(dir, 'target'));
+    targetKeys = new SqliteKeyStore(join(dir, 'target', 'keys.sqlite'));
+    saved.length = 0;
+    for (let i = 0; i < 23; i++) {
+      saved.push(
+        await source.saveProfile(
+          newProfile(`svc-${i % 3}`),
+          [
+            { name: 'cpu.pprof', bytes: Uint8Array.from([i, 1, 2]), compression: 'gzip' },
+            { name: 'metrics.json', bytes: Uint8Array.from([i]), compression: 'none' },
+          ],
+          i % 5 === 0 ? null : Uint8Array.from([9, i]),
+        ),
+      );
+    }
+    await source.index.markRawDeleted([saved[1].id]);
+    for (const a of saved[1].attachments) await source.blobs.delete(a.blobKey);
+  });
+  afterEach(async () => {
+    for (const s of [source, target]) await s.close();
+    for (const k of [sourceKeys, targetKeys]) await k.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const from = () => ({ index: source.index as SqliteProfileIndex, blobs: source.blobs, keys: sourceKeys });
+  const to = () => ({ index: target.index, blobs: target.blobs, keys: targetKeys });
+
+  it('copies every profile, blob and key, and verifies them', async () => {
+    const api = await sourceKeys.create('api', 'ci');
+    const revoked = await sourceKeys.create('app', 'old', ['pgo_read']);
+    await sourceKeys.revoke(revoked.key.id);
+    const progress: MigrationProgress[] = [];
+    const result = await migrateStore(from(), to(), { concurrency: 4, onProgress: (p) => progress.push(p) });
+    assert.equal(result.total, 23);
+    assert.equal(result.copied, 23);
+    assert.equal(result.keysCopied, 2);
+    assert.equal(result.targetCount, 23);
+    assert.deepEqual(result.missingInSource, []);
+    // 22 profiles with 2 attachments, 18 PGO forms.
+    assert.equal(result.blobsVerified, 22 * 2 + 18);
+    assert.ok(progress.length >= 2 && progress.at(-1)?.done === 23, 'progress after every batch');
+
+    for (const record of saved) {
+      const copy = await target.getProfile(record.id);
+      assert.ok(copy !== null);
+      const original = (await source.getProfile(record.id))!;
+      assert.deepEqual(withoutKeys(copy), withoutKeys(original));
+      assert.deepEqual(await target.readPgo(record.id), await source.readPgo(record.id));
+      for (const a of original.rawDeleted ? [] : original.attachments) {
+        assert.deepEqual((await target.readAttachment(record.id, a.name))?.bytes, (await source.readAttachment(record.id, a.name))?.bytes);
+      }
+    }
+    assert.equal((await targetKeys.verify(api.secret))?.id, api.key.id, 'a key made before the move still works after it');
+    assert.equal(await targetKeys.verify(revoked.secret), null, 'a revoked key stays revoked');
+  });
+
+  it('resumes after an interruption without copying twice, and leaves no row without its blobs', async () => {
+    let inserts = 0;
+    const failing = {
+      ...to(),
+      index: overrideIndex(target.index, {
+        insert: async (record) => {
+          if (++inserts > 10) throw new Error('connection lost');
+          await target.index.insert(record);
+        },
+      }),
+    };
+    await assert.rejects(migrateStore(from(), failing, { concurrency: 1 }), /connection lost/);
+    assert.equal(await target.index.count(), 10);
+    for (const record of await target.search({ query: '', from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 })) {
+      const raw = record.rawDeleted ? [] : record.attachments.map((a) => a.blobKey);
+      for (const key of [...raw, record.pgoBlobKey]) {
+        if (key !== null) assert.notEqual(await target.blobs.get(key), null, `${key} of a copied row exists`);
+      }
+    }
+    const result = await migrateStore(from(), to());
+    assert.equal(result.alreadyThere, 10);
+    assert.equal(result.copied, 13);
+    assert.equal(result.targetCount, 23);
+  });
+
+  it('refuses a target whose copy differs from the source', async () => {
+    await migrateStore(from(), to());
+    const copy = (await target.getProfile(saved[3].id))!;
+    await target.blobs.put(copy.pgoBlobKey!, Uint8Array.from([0]));
+    await assert.rejects(
+      migrateStore(from(), to()),
+      (err: unknown) => err instanceof MigrationMismatchError && err.message.includes(saved[3].id),
+    );
+  });
+
+  it('reports blobs the source lost instead of failing the whole move', async () => {
+    await source.blobs.delete(saved[4].pgoBlobKey!);
+    const result = await migrateStore(from(), to());
+    assert.deepEqual(result.missingInSource, [{ profileId: saved[4].id, blobKey: saved[4].pgoBlobKey }]);
+    assert.equal(result.copied, 23);
+  });
+});
