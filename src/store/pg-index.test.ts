@@ -208,6 +208,53 @@ describe('PgProfileIndex when PostgreSQL goes away', () => {
     }
   });
 
+  it('survives losing the connection of a running job: the run rejects, the process and the next run go on', async () => {
+    const url = await server.freshDatabase();
+    const backend = await openPostgres(url);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let entered = (): void => undefined;
+      const running = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const run = backend.index.runExclusive('cut-job', 0, async () => {
+        entered();
+        await held;
+        return 'never stored';
+      });
+      await running;
+      // End the session that holds the job's advisory lock, as a server restart or a network cut would.
+      const { rows } = await admin.query<{ ended: boolean }>(
+        "SELECT pg_terminate_backend(pid) AS ended FROM pg_locks WHERE locktype = 'advisory' AND granted",
+      );
+      assert.deepEqual(
+        rows.map((r) => r.ended),
+        [true],
+      );
+      // The connection's error arrives while the job waits; then the job ends and its state cannot be written.
+      await waitFor(async () => (await admin.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).rows[0].n === 0);
+      release();
+      await assert.rejects(run, StoreUnavailableError);
+      let state: string | null = 'unset';
+      assert.equal(
+        await backend.index.runExclusive('cut-job', 0, async (s) => {
+          state = s;
+          return 'next';
+        }),
+        true,
+      );
+      assert.equal(state, null, 'the cut run stored no state');
+    } finally {
+      await admin.end();
+      await backend.close();
+    }
+  });
+
   it('rejects with StoreUnavailableError when the server cannot be reached at open', async () => {
     const own = await startPostgres({ own: true });
     const url = own.url;
@@ -215,3 +262,12 @@ describe('PgProfileIndex when PostgreSQL goes away', () => {
     await assert.rejects(openPostgres(url, { connectTimeoutMs: 2000 }), StoreUnavailableError);
   });
 });
+
+/** Resolves when `condition` holds, checking every 20 ms; rejects after 10 s. */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

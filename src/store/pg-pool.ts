@@ -123,13 +123,20 @@ export class PostgresPool {
       throw storeError(err);
     }
     let broken: Error | undefined;
+    // A checked-out connection that fails between statements (the server restarted during a
+    // long job) emits 'error'; unheard, that would end the process. Its next statement fails too.
+    const onError = (err: Error): void => {
+      broken ??= new StoreUnavailableError(`the index database (PostgreSQL) connection failed: ${err.message}`, { cause: err });
+    };
+    client.on('error', onError);
     try {
       return await f(client);
     } catch (err) {
       const mapped = storeError(err);
-      if (mapped instanceof StoreUnavailableError) broken = mapped;
+      if (mapped instanceof StoreUnavailableError) broken ??= mapped;
       throw mapped;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
