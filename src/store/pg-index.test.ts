@@ -7,6 +7,7 @@ import { PG_SCHEMA_VERSION, PostgresSchemaError } from './pg-migrations.js';
 import { openPostgres, type PostgresBackend } from './pg-store.js';
 import { makeTestRecord, profileIndexContract, T0 } from './profile-index.contract.js';
 import type { ProfileIndex } from './profile-index.js';
+import { SqliteProfileIndex } from './sqlite-index.js';
 
 const server: TestPostgres = await startPostgres();
 after(() => server.close());
@@ -176,6 +177,41 @@ describe('PgProfileIndex across replicas', () => {
       ['nul-free'],
     );
     assert.equal(await one.index.get('a\u0000b'), null);
+  });
+});
+
+describe('PgProfileIndex time windows', () => {
+  it('selects the same profiles as SQLite for random windows, long profiles and ends before starts included', async () => {
+    const backend = await openPostgres(await server.freshDatabase());
+    const sqlite = new SqliteProfileIndex(':memory:');
+    try {
+      let state = 5;
+      const random = (n: number): number => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return (state >>> 8) % n;
+      };
+      for (let i = 0; i < 60; i++) {
+        const start = random(10_000);
+        // Mostly short profiles, some long ones (they widen every window's start range), some
+        // with an end before the start (a client's clock), which no window may find by its start alone.
+        const length = i % 10 === 0 ? random(5000) : i % 7 === 0 ? -random(300) : random(100);
+        const record = makeTestRecord(`w${i}`, { start });
+        record.end = start + length;
+        await backend.index.insert(record);
+        await sqlite.insert(record);
+      }
+      for (let i = 0; i < 200; i++) {
+        const from = random(11_000) - 500;
+        const to = from + random(i % 2 === 0 ? 50 : 3000);
+        const search = { query: '', from, to, limit: 100, sort: 'start' as const };
+        const ids = async (index: ProfileIndex): Promise<string[]> => (await index.search(search)).map((r) => r.id);
+        assert.deepEqual(await ids(backend.index), await ids(sqlite), `${from}..${to}`);
+        assert.equal(await backend.index.countMatching(search), await sqlite.countMatching(search), `${from}..${to}`);
+      }
+    } finally {
+      await backend.close();
+      await sqlite.close();
+    }
   });
 });
 

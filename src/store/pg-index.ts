@@ -47,12 +47,20 @@ const FACET_COLUMNS: Record<FacetField, string> = {
 
 /**
  * The overlap of a profile with [from, to] as conditions on `alias`, bounding start_ms from both
- * sides so the window is one range of profiles_by_start: no profile is longer than `longestMs`
- * (profile_span, read before each search). A constant, not a subquery: the planner estimates
- * the range from its statistics only when it knows both ends. Parameters are placeholders.
+ * sides so the window is one range of profiles_by_start: no profile is longer than the longest
+ * stored (profile_span, read before each search and passed as `earliestStartParam`, a value the
+ * planner can estimate, unlike a subquery). The end test is a CASE, exactly `end_ms >= from`
+ * (a profile that starts in the window and ends after it starts ends in it): as a plain
+ * comparison the planner would multiply its selectivity with the start range's, as if start and
+ * end were independent, and expect a few hundred rows in a window holding thousands. Parameters
+ * are placeholders.
  */
 function windowCondition(alias: string, fromParam: string, toParam: string, earliestStartParam: string): string {
-  return `${alias}.start_ms <= ${toParam} AND ${alias}.start_ms >= ${earliestStartParam} AND ${alias}.end_ms >= ${fromParam}`;
+  const a = alias;
+  return (
+    `${a}.start_ms <= ${toParam} AND ${a}.start_ms >= ${earliestStartParam}` +
+    ` AND CASE WHEN ${a}.start_ms >= ${fromParam} AND ${a}.end_ms >= ${a}.start_ms THEN true ELSE ${a}.end_ms >= ${fromParam} END`
+  );
 }
 
 const INSERT_SQL = `WITH
