@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { WildcardSegment } from './ast.js';
-import { toSqliteGlob } from './dialect.js';
+import { postgresDialect, toPostgresLike, toSqliteGlob } from './dialect.js';
 import { matchesWildcard } from './wildcard.js';
 
 describe('toSqliteGlob', () => {
@@ -39,5 +39,31 @@ describe('toSqliteGlob', () => {
       const expected = matchesWildcard(segments, value);
       assert.equal(glob.get(value, toSqliteGlob(segments)) === 1, expected, `${JSON.stringify(segments)} vs ${JSON.stringify(value)}`);
     }
+  });
+});
+
+describe('toPostgresLike', () => {
+  it('keeps wildcards and escapes LIKE metacharacters and the escape character in literal text', () => {
+    const segments: WildcardSegment[] = [
+      { kind: 'literal', text: 'a%b_c\\' },
+      { kind: 'anyChars' },
+      { kind: 'oneChar' },
+      { kind: 'literal', text: '*?[' },
+    ];
+    assert.equal(toPostgresLike(segments), 'a\\%b\\_c\\\\%_*?[');
+  });
+
+  it('writes numbered placeholders and a LIKE condition (agreement with PostgreSQL is in src/store/pg-query.test.ts)', () => {
+    const params: string[] = [];
+    const bind = (v: string): string => {
+      params.push(v);
+      return postgresDialect.placeholder(params.length);
+    };
+    assert.equal(
+      postgresDialect.wildcardCondition('t.value', [{ kind: 'literal', text: 'web-' }, { kind: 'anyChars' }], bind),
+      't.value LIKE $1',
+    );
+    assert.deepEqual(params, ['web-%']);
+    assert.equal(postgresDialect.childRowTest, 'exists');
   });
 });

@@ -56,3 +56,31 @@ export function toSqliteGlob(segments: readonly WildcardSegment[]): string {
   }
   return glob;
 }
+
+/**
+ * PostgreSQL: `$n` placeholders, LIKE for wildcards and EXISTS for child rows (planned as
+ * semi-joins and anti-joins). LIKE rather than a `~` regular expression: with the store's
+ * `COLLATE "C"` columns the planner turns a literal prefix (`LIKE 'web-%'`) into a btree range,
+ * `_` counts characters in a UTF8 database as matchesWildcard does, and the pattern needs no
+ * regular-expression escaping. The whole value must match, case-sensitive.
+ */
+export const postgresDialect: SqlDialect = {
+  placeholder: (n) => `$${n}`,
+  wildcardCondition: (column, segments, bind) => `${column} LIKE ${bind(toPostgresLike(segments))}`,
+  childRowTest: 'exists',
+};
+
+/**
+ * Returns the LIKE pattern for the segments: `%` and `_` for the wildcards, and `%`, `_` and the
+ * escape character `\` (LIKE's default) in literal text escaped with `\`. A leading literal stays
+ * a plain prefix, which is what lets PostgreSQL use the index.
+ */
+export function toPostgresLike(segments: readonly WildcardSegment[]): string {
+  let like = '';
+  for (const s of segments) {
+    if (s.kind === 'anyChars') like += '%';
+    else if (s.kind === 'oneChar') like += '_';
+    else like += s.text.replace(/[%_\\]/g, (c) => `\\${c}`);
+  }
+  return like;
+}

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { IngestError } from '../ingest/errors.js';
 import { ProfileError } from '../pprof/errors.js';
 import { QuerySyntaxError } from '../query/errors.js';
+import { StoreUnavailableError } from '../store/errors.js';
 import { clientErrorAnswer, toHttpError } from './error-mapping.js';
 import { HttpError } from './http-error.js';
 
@@ -15,6 +16,7 @@ describe('toHttpError', () => {
       [new IngestError(413, 'decompressed_size', 'too big'), 413, 'decompressed_size'],
       [new QuerySyntaxError('expected ")"', 3, 4), 400, 'query'],
       [new ProfileError('truncated'), 422, 'profile'],
+      [new StoreUnavailableError('connect ECONNREFUSED'), 503, 'store_unavailable'],
       [withCode('ENOSPC'), 507, 'disk_full'],
       [withCode('EDQUOT'), 507, 'disk_full'],
       [withCode('SQLITE_FULL'), 507, 'disk_full'],
@@ -30,6 +32,9 @@ describe('toHttpError', () => {
     assert.deepEqual(toHttpError(new QuerySyntaxError('bad', 3, 4), 0)?.details, { column: 4 });
     assert.match(toHttpError(withCode('FST_ERR_CTP_BODY_TOO_LARGE'), 1024)?.message ?? '', /limit of 1024 bytes/);
     assert.match(toHttpError(withCode('ENOSPC'), 0)?.message ?? '', /data directory is full/);
+    const unavailable = toHttpError(new StoreUnavailableError('connect ECONNREFUSED 10.0.0.5:5432'), 0);
+    assert.equal(unavailable?.headers?.['retry-after'], '5');
+    assert.doesNotMatch(unavailable?.message ?? '', /10\.0\.0\.5/, 'the database address stays in the logs');
   });
 
   it('leaves bugs unmapped (500), whatever their message says', () => {

@@ -2,6 +2,7 @@ import { IngestError } from '../ingest/errors.js';
 import { PgoSelectionError, type PgoSelectionProblem } from '../pgo/errors.js';
 import { ProfileError } from '../pprof/errors.js';
 import { QuerySyntaxError } from '../query/errors.js';
+import { StoreUnavailableError } from '../store/errors.js';
 import { TimeParamError } from '../time/parse-time.js';
 import { HttpError } from './http-error.js';
 
@@ -29,6 +30,8 @@ export function isDiskFull(err: unknown): boolean {
  * - a malformed query parameter (TimeParamError, a schema validation failure): 400 bad_parameter
  *   naming it; PgoSelectionError: its problem as the code (see PGO_SELECTION_STATUS);
  * - a full disk (ENOSPC, EDQUOT, SQLITE_FULL): 507, code disk_full;
+ * - StoreUnavailableError (the index database or blob store is down or overloaded): 503 store_unavailable with
+ *   Retry-After, since the same request can succeed once it is back;
  * - fastify's own refusals: a body over `bodyLimit` 413, a request timeout 408, any other error
  *   fastify or Node's parser marked with a 4xx statusCode (malformed request, aborted body)
  *   that status.
@@ -44,6 +47,11 @@ export function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
   if (err instanceof TimeParamError) return new HttpError(400, 'bad_parameter', err.message);
   if (err instanceof PgoSelectionError) {
     return new HttpError(PGO_SELECTION_STATUS[err.problem], err.problem, err.message, { details: { ...err.details } });
+  }
+  if (err instanceof StoreUnavailableError) {
+    return new HttpError(503, 'store_unavailable', "the server's storage (index database or blob store) is unavailable; retry later", {
+      headers: { 'retry-after': '5' },
+    });
   }
   if (isDiskFull(err)) {
     return new HttpError(

@@ -1,0 +1,309 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { startPostgres, type TestPostgres } from '../testing/postgres.js';
+import { StoreUnavailableError } from './errors.js';
+import { PG_SCHEMA_VERSION, PostgresSchemaError } from './pg-migrations.js';
+import { openPostgres, type PostgresBackend } from './pg-store.js';
+import { makeTestRecord, profileIndexContract, T0 } from './profile-index.contract.js';
+import type { ProfileIndex } from './profile-index.js';
+import { SqliteProfileIndex } from './sqlite-index.js';
+
+const server: TestPostgres = await startPostgres();
+after(() => server.close());
+
+profileIndexContract('PgProfileIndex', async () => {
+  const url = await server.freshDatabase();
+  let backend = await openPostgres(url);
+  return {
+    index: backend.index,
+    async reopen() {
+      await backend.close();
+      backend = await openPostgres(url);
+      return backend.index;
+    },
+    async cleanup() {
+      await backend.close();
+    },
+  };
+});
+
+async function withClient<T>(url: string, f: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await f(client);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('PostgreSQL migrations', () => {
+  it('migrates once when two replicas open an empty database at the same time', async () => {
+    const url = await server.freshDatabase();
+    // Without the advisory lock, both would find no schema_migrations and one would fail on CREATE TABLE.
+    const backends = await Promise.all(Array.from({ length: 4 }, () => openPostgres(url)));
+    try {
+      const versions = await withClient(url, async (c) => (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows);
+      assert.deepEqual(
+        versions.map((r) => r.version),
+        Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1),
+      );
+      await backends[0].index.insert(makeTestRecord('a'));
+      assert.equal((await backends[3].index.get('a'))?.id, 'a');
+    } finally {
+      for (const b of backends) await b.close();
+    }
+  });
+
+  it('refuses a database written by a newer schema, changing nothing', async () => {
+    const url = await server.freshDatabase();
+    await (await openPostgres(url)).close();
+    await withClient(url, (c) => c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [PG_SCHEMA_VERSION + 1]));
+    await assert.rejects(
+      openPostgres(url),
+      (err: unknown) =>
+        err instanceof PostgresSchemaError &&
+        err.message.includes(`schema version ${PG_SCHEMA_VERSION + 1}, newer than this Hotpath understands (${PG_SCHEMA_VERSION})`),
+    );
+  });
+});
+
+describe('PgProfileIndex across replicas', () => {
+  let url: string;
+  let one: PostgresBackend;
+  let two: PostgresBackend;
+  before(async () => {
+    url = await server.freshDatabase();
+    [one, two] = await Promise.all([openPostgres(url), openPostgres(url)]);
+  });
+  after(async () => {
+    await one.close();
+    await two.close();
+  });
+
+  it('runs a job on one replica at a time, and at most once per interval across replicas', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered = (): void => undefined;
+    const running = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const first = one.index.runExclusive('shared-job', 60_000, async () => {
+      entered();
+      await held;
+      return 'from-one';
+    });
+    await running;
+    assert.equal(await two.index.runExclusive('shared-job', 0, async () => 'never'), false, 'the other replica holds the lock');
+    release();
+    assert.equal(await first, true);
+    assert.equal(
+      await two.index.runExclusive('shared-job', 60_000, async () => 'never'),
+      false,
+      'started on the other replica less than an interval ago',
+    );
+    let seen: string | null = null;
+    assert.equal(
+      await two.index.runExclusive('shared-job', 60_000, async (state) => {
+        seen = state;
+        return 'from-two';
+      }),
+      false,
+    );
+    // An interval later (by the caller's clock), the second replica runs it, with the first one's state.
+    assert.equal(
+      await two.index.runExclusive(
+        'shared-job',
+        60_000,
+        async (state) => {
+          seen = state;
+          return 'from-two';
+        },
+        Date.now() + 120_000,
+      ),
+      true,
+    );
+    assert.equal(seen, 'from-one');
+  });
+
+  it('lets many concurrent calls on both replicas run a job exactly once per interval', async () => {
+    let runs = 0;
+    const job = async (): Promise<string> => {
+      runs++;
+      return 'x';
+    };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).index.runExclusive('race-job', 3_600_000, job)),
+    );
+    assert.equal(runs, 1);
+    assert.equal(results.filter((r) => r).length, 1);
+  });
+
+  it('takes concurrent inserts from both replicas, each all or nothing', async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `c${i}`);
+    const results = await Promise.allSettled(
+      ids.flatMap((id, i) => [
+        (i % 2 === 0 ? one : two).index.insert(makeTestRecord(id, { tags: [['batch', 'c']] })),
+        // The same id again, on the other replica: exactly one of the two is stored.
+        (i % 2 === 0 ? two : one).index.insert(
+          makeTestRecord(id, { tags: [['batch', 'dup']], pgoBlobKey: `${id}/pgo-dup`, attachments: [] }),
+        ),
+      ]),
+    );
+    const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    assert.equal(rejected.length, ids.length);
+    for (const r of rejected) assert.equal((r.reason as Error).name, 'ProfileExistsError');
+    const window = { from: 0, to: T0 * 2 };
+    assert.equal(
+      (await one.index.countMatching({ query: 'batch:c', ...window })) + (await one.index.countMatching({ query: 'batch:dup', ...window })),
+      200,
+    );
+    const referenced = await two.index.referencedBlobKeys(ids.flatMap((id) => [`${id}/pgo`, `${id}/pgo-dup`]));
+    assert.equal(referenced.size, 200, 'one PGO blob per stored profile, none of a refused one');
+  });
+
+  it('does not find a NUL character, and refuses to store one, naming the field', async () => {
+    await one.index.insert(makeTestRecord('nul-free'));
+    await assert.rejects(one.index.insert(makeTestRecord('nul', { env: 'prod\u0000eu' })), /env holds a NUL character/);
+    const window = { from: 0, to: T0 * 2, limit: 10 };
+    assert.deepEqual(await one.index.search({ query: 'env:"prod\u0000eu"', ...window }), []);
+    assert.deepEqual(await one.index.search({ query: 'env:prod\u0000*', ...window }), []);
+    const negated = await one.index.search({ query: '-env:"prod\u0000eu" profile-id:nul-free', ...window });
+    assert.deepEqual(
+      negated.map((r) => r.id),
+      ['nul-free'],
+    );
+    assert.equal(await one.index.get('a\u0000b'), null);
+  });
+});
+
+describe('PgProfileIndex time windows', () => {
+  it('selects the same profiles as SQLite for random windows, long profiles and ends before starts included', async () => {
+    const backend = await openPostgres(await server.freshDatabase());
+    const sqlite = new SqliteProfileIndex(':memory:');
+    try {
+      let state = 5;
+      const random = (n: number): number => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return (state >>> 8) % n;
+      };
+      for (let i = 0; i < 60; i++) {
+        const start = random(10_000);
+        // Mostly short profiles, some long ones (they widen every window's start range), some
+        // with an end before the start (a client's clock), which no window may find by its start alone.
+        const length = i % 10 === 0 ? random(5000) : i % 7 === 0 ? -random(300) : random(100);
+        const record = makeTestRecord(`w${i}`, { start });
+        record.end = start + length;
+        await backend.index.insert(record);
+        await sqlite.insert(record);
+      }
+      for (let i = 0; i < 200; i++) {
+        const from = random(11_000) - 500;
+        const to = from + random(i % 2 === 0 ? 50 : 3000);
+        const search = { query: '', from, to, limit: 100, sort: 'start' as const };
+        const ids = async (index: ProfileIndex): Promise<string[]> => (await index.search(search)).map((r) => r.id);
+        assert.deepEqual(await ids(backend.index), await ids(sqlite), `${from}..${to}`);
+        assert.equal(await backend.index.countMatching(search), await sqlite.countMatching(search), `${from}..${to}`);
+      }
+    } finally {
+      await backend.close();
+      await sqlite.close();
+    }
+  });
+});
+
+describe('PgProfileIndex when PostgreSQL goes away', () => {
+  it('rejects with StoreUnavailableError while the server is down and recovers without a reopen', async () => {
+    const own = await startPostgres({ own: true });
+    const backend = await openPostgres(own.url, { connectTimeoutMs: 2000 });
+    try {
+      const index: ProfileIndex = backend.index;
+      await index.insert(makeTestRecord('before'));
+      const { secret } = await backend.keys.create('api', 'ci');
+      await own.stop();
+      await assert.rejects(index.insert(makeTestRecord('during')), StoreUnavailableError);
+      await assert.rejects(index.get('before'), StoreUnavailableError);
+      await assert.rejects(index.search({ query: 'service:web-api', from: 0, to: T0 * 2, limit: 5 }), StoreUnavailableError);
+      await assert.rejects(backend.keys.verify(secret), StoreUnavailableError);
+      await assert.rejects(
+        index.runExclusive('down-job', 0, async () => 'never'),
+        StoreUnavailableError,
+      );
+      await own.start();
+      // The pool dropped its dead connections; the first call after the restart opens a new one.
+      assert.equal((await index.get('before'))?.id, 'before');
+      await index.insert(makeTestRecord('after'));
+      assert.equal(await index.count(), 2);
+      assert.equal((await backend.keys.verify(secret))?.name, 'ci');
+    } finally {
+      await backend.close();
+      await own.close();
+    }
+  });
+
+  it('survives losing the connection of a running job: the run rejects, the process and the next run go on', async () => {
+    const url = await server.freshDatabase();
+    const backend = await openPostgres(url);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let entered = (): void => undefined;
+      const running = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const run = backend.index.runExclusive('cut-job', 0, async () => {
+        entered();
+        await held;
+        return 'never stored';
+      });
+      await running;
+      // End the session that holds the job's advisory lock, as a server restart or a network cut would.
+      const { rows } = await admin.query<{ ended: boolean }>(
+        "SELECT pg_terminate_backend(pid) AS ended FROM pg_locks WHERE locktype = 'advisory' AND granted",
+      );
+      assert.deepEqual(
+        rows.map((r) => r.ended),
+        [true],
+      );
+      // The connection's error arrives while the job waits; then the job ends and its state cannot be written.
+      await waitFor(async () => (await admin.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).rows[0].n === 0);
+      release();
+      await assert.rejects(run, StoreUnavailableError);
+      let state: string | null = 'unset';
+      assert.equal(
+        await backend.index.runExclusive('cut-job', 0, async (s) => {
+          state = s;
+          return 'next';
+        }),
+        true,
+      );
+      assert.equal(state, null, 'the cut run stored no state');
+    } finally {
+      await admin.end();
+      await backend.close();
+    }
+  });
+
+  it('rejects with StoreUnavailableError when the server cannot be reached at open', async () => {
+    const own = await startPostgres({ own: true });
+    const url = own.url;
+    await own.close();
+    await assert.rejects(openPostgres(url, { connectTimeoutMs: 2000 }), StoreUnavailableError);
+  });
+});
+
+/** Resolves when `condition` holds, checking every 20 ms; rejects after 10 s. */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,499 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { QueryNode, ValuePattern } from '../query/ast.js';
+import { postgresDialect } from '../query/dialect.js';
+import { queryToSql } from '../query/sql.js';
+import { ProfileExistsError } from './errors.js';
+import { ADVISORY_LOCK_NAMESPACE } from './pg-migrations.js';
+import { type PostgresPool, StoreClosedError } from './pg-pool.js';
+import {
+  checkProfileRecord,
+  checkSearch,
+  type FacetCounts,
+  type FacetField,
+  MAX_REFERENCE_CHECK,
+  type ProfileFilter,
+  type ProfileIndex,
+  type ProfileSearch,
+  type ProfileSort,
+  queryTree,
+  type ServiceSummary,
+} from './profile-index.js';
+import type { ProfileRecord } from './types.js';
+
+const ORDER_BY: Record<ProfileSort, string> = {
+  '-start': 'p.start_ms DESC, p.id DESC',
+  start: 'p.start_ms ASC, p.id ASC',
+  '-cpu': 'p.cpu_cores DESC NULLS LAST, p.start_ms DESC, p.id DESC',
+  cpu: 'p.cpu_cores ASC NULLS LAST, p.start_ms DESC, p.id DESC',
+  // Text columns: ties newest first, so a page of one service reads like the default order.
+  service: 'p.service ASC, p.start_ms DESC, p.id DESC',
+  '-service': 'p.service DESC, p.start_ms DESC, p.id DESC',
+  env: 'p.env ASC, p.start_ms DESC, p.id DESC',
+  '-env': 'p.env DESC, p.start_ms DESC, p.id DESC',
+  version: 'p.version ASC, p.start_ms DESC, p.id DESC',
+  '-version': 'p.version DESC, p.start_ms DESC, p.id DESC',
+  host: 'p.host ASC, p.start_ms DESC, p.id DESC',
+  '-host': 'p.host DESC, p.start_ms DESC, p.id DESC',
+};
+
+/** The column behind each facet; pgo is a nullable boolean, reported as "true"/"false". */
+const FACET_COLUMNS: Record<FacetField, string> = {
+  service: 'p.service',
+  env: 'p.env',
+  version: 'p.version',
+  pgo: "CASE WHEN p.pgo THEN 'true' WHEN NOT p.pgo THEN 'false' END",
+};
+
+/**
+ * The overlap of a profile with [from, to] as conditions on `alias`, bounding start_ms from both
+ * sides so the window is one range of profiles_by_start: no profile is longer than the longest
+ * stored (profile_span, read before each search and passed as `earliestStartParam`, a value the
+ * planner can estimate, unlike a subquery). The end test is a CASE, exactly `end_ms >= from`
+ * (a profile that starts in the window and ends after it starts ends in it): as a plain
+ * comparison the planner would multiply its selectivity with the start range's, as if start and
+ * end were independent, and expect a few hundred rows in a window holding thousands. Parameters
+ * are placeholders.
+ */
+function windowCondition(alias: string, fromParam: string, toParam: string, earliestStartParam: string): string {
+  const a = alias;
+  return (
+    `${a}.start_ms <= ${toParam} AND ${a}.start_ms >= ${earliestStartParam}` +
+    ` AND CASE WHEN ${a}.start_ms >= ${fromParam} AND ${a}.end_ms >= ${a}.start_ms THEN true ELSE ${a}.end_ms >= ${fromParam} END`
+  );
+}
+
+const INSERT_SQL = `WITH
+  p AS (
+    INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
+      sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
+    VALUES ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+  ),
+  t AS (INSERT INTO profile_tags (profile_id, key, value) SELECT DISTINCT $1::text, k, v FROM unnest($21::text[], $22::text[]) AS x(k, v)),
+  m AS (INSERT INTO profile_metrics (profile_id, name, value) SELECT $1::text, n, v FROM unnest($23::text[], $24::float8[]) AS x(n, v)),
+  b AS (INSERT INTO profile_blobs (blob_key, profile_id, kind) SELECT k, $1::text, kd FROM unnest($25::text[], $26::text[]) AS x(k, kd)),
+  s AS (UPDATE profile_span SET longest_ms = $27 WHERE longest_ms < $27)
+SELECT 1`;
+
+interface ProfileRow {
+  id: string;
+  start_ms: number;
+  end_ms: number;
+  received_at: number;
+  protocol: ProfileRecord['protocol'];
+  service: string;
+  env: string;
+  version: string;
+  host: string;
+  runtime: string;
+  pgo: boolean | null;
+  cpu_cores: number | null;
+  sample_count: number;
+  duration_nanos: number;
+  tags_json: string;
+  metrics_json: string;
+  attachments_json: string;
+  pgo_blob_key: string | null;
+  endpoint_counts_json: string | null;
+  raw_deleted: boolean;
+}
+
+/**
+ * ProfileIndex in a PostgreSQL database shared by any number of `hotpath serve` replicas; the
+ * schema is PG_MIGRATIONS (applied by openPostgres). Every call is one statement, so one round
+ * trip and its own transaction, except runExclusive. An insert is one statement with all its
+ * rows (data-modifying CTEs): atomic without BEGIN/COMMIT round trips, and concurrent inserts
+ * on the pool's connections share WAL flushes through PostgreSQL's group commit. Every call
+ * rejects with StoreUnavailableError when the database cannot serve it.
+ */
+export class PgProfileIndex implements ProfileIndex {
+  private closed = false;
+
+  /** `onClose` runs once, at the first close (the backend ends the pool when nothing uses it). */
+  constructor(
+    private readonly db: PostgresPool,
+    private readonly onClose: () => Promise<void> = async () => undefined,
+  ) {}
+
+  async insert(record: ProfileRecord): Promise<void> {
+    checkProfileRecord(record);
+    checkStorableText(record);
+    const tagKeys = record.tags.map((t) => t[0]);
+    const tagValues = record.tags.map((t) => t[1]);
+    const metrics = Object.entries(record.metrics);
+    const blobKeys: string[] = [];
+    const blobKinds: string[] = [];
+    if (!record.rawDeleted) {
+      for (const a of record.attachments) {
+        blobKeys.push(a.blobKey);
+        blobKinds.push('raw');
+      }
+    }
+    if (record.pgoBlobKey !== null) {
+      blobKeys.push(record.pgoBlobKey);
+      blobKinds.push('pgo');
+    }
+    try {
+      await this.open().query(
+        INSERT_SQL,
+        [
+          record.id,
+          record.start,
+          record.end,
+          record.receivedAt,
+          record.protocol,
+          record.service,
+          record.env,
+          record.version,
+          record.host,
+          record.runtime,
+          record.pgo,
+          record.cpuCores,
+          record.sampleCount,
+          record.durationNanos,
+          JSON.stringify(record.tags),
+          JSON.stringify(record.metrics),
+          JSON.stringify(record.attachments),
+          record.pgoBlobKey,
+          record.endpointCounts === null ? null : JSON.stringify(record.endpointCounts),
+          record.rawDeleted,
+          tagKeys,
+          tagValues,
+          metrics.map((m) => m[0]),
+          metrics.map((m) => m[1]),
+          blobKeys,
+          blobKinds,
+          Math.max(0, record.end - record.start),
+        ],
+        'hotpath_insert_profile',
+      );
+    } catch (err) {
+      // Which unique index reports a taken id first depends on the order the CTEs run in
+      // (profiles, or the profile's tags or metrics, under a concurrent insert of the same id).
+      if (err instanceof pg.DatabaseError && err.code === '23505') {
+        if (err.constraint === 'profiles_pkey' || (await this.get(record.id)) !== null) throw new ProfileExistsError(record.id);
+      }
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<ProfileRecord | null> {
+    if (id.includes('\u0000')) return null;
+    const { rows } = await this.open().query<ProfileRow>('SELECT * FROM profiles WHERE id = $1', [id]);
+    return rows.length === 0 ? null : fromRow(rows[0]);
+  }
+
+  async search(options: ProfileSearch): Promise<ProfileRecord[]> {
+    checkSearch(options);
+    const { text, values } = searchStatement(options, await this.longestProfileMs());
+    const { rows } = await this.open().query<ProfileRow>(text, values);
+    return rows.map(fromRow);
+  }
+
+  async countMatching(filter: ProfileFilter): Promise<number> {
+    checkSearch({ ...filter, limit: 0 });
+    const { sql, params } = filteredSelect(filter, 'count(*) AS n', await this.longestProfileMs());
+    const { rows } = await this.open().query<{ n: string }>(sql, params);
+    return Number(rows[0].n);
+  }
+
+  async facets(filter: ProfileFilter, perField: number): Promise<FacetCounts> {
+    checkSearch({ ...filter, limit: perField });
+    const fields = Object.keys(FACET_COLUMNS) as FacetField[];
+    const longestMs = await this.longestProfileMs();
+    const counts = await Promise.all(
+      fields.map(async (field) => {
+        const column = FACET_COLUMNS[field];
+        const { sql, params } = filteredSelect(filter, `${column} AS value, count(*) AS count`, longestMs);
+        const n = params.length;
+        const { rows } = await this.open().query<{ value: string; count: string }>(
+          `${sql} AND ${column} IS NOT NULL AND ${column} <> '' GROUP BY 1 ORDER BY 2 DESC, (${column}) COLLATE "C" ASC LIMIT $${n + 1}`,
+          [...params, perField],
+        );
+        return rows.map((r) => ({ value: r.value, count: Number(r.count) }));
+      }),
+    );
+    const result = {} as FacetCounts;
+    fields.forEach((field, i) => {
+      result[field] = counts[i];
+    });
+    return result;
+  }
+
+  async referencedBlobKeys(keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length > MAX_REFERENCE_CHECK) throw new RangeError(`at most ${MAX_REFERENCE_CHECK} blob keys per call, got ${keys.length}`);
+    const storable = keys.filter((k) => !k.includes('\u0000'));
+    if (storable.length === 0) return new Set();
+    const { rows } = await this.open().query<{ blob_key: string }>('SELECT blob_key FROM profile_blobs WHERE blob_key = ANY($1::text[])', [
+      storable,
+    ]);
+    return new Set(rows.map((r) => r.blob_key));
+  }
+
+  /**
+   * Exclusive across every process sharing the database: the run holds a session advisory lock
+   * (`pg_try_advisory_lock`) on a connection of its own, and the jobs table's start time is
+   * read and written under it, so one replica runs a job at a time and at most once per
+   * interval. The lock ends with the session: if the connection to PostgreSQL is lost during a
+   * run, another replica may start the job while this run continues, so jobs must be safe to
+   * overlap (retention is: deletes of what is already deleted do nothing).
+   */
+  async runExclusive(
+    job: string,
+    everyMs: number,
+    run: (state: string | null) => Promise<string | null>,
+    now = Date.now(),
+  ): Promise<boolean> {
+    const lock = [ADVISORY_LOCK_NAMESPACE, jobLockKey(job)];
+    // The job's own rejection passes through untouched: only the database's errors are mapped.
+    let jobFailure: { error: unknown } | null = null;
+    const ran = await this.open().withClient(async (client) => {
+      const locked = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', lock)).rows[0].locked;
+      if (!locked) return false;
+      try {
+        const { rows } = await client.query<{ last_started_at: number; state: string | null }>(
+          'SELECT last_started_at, state FROM jobs WHERE name = $1',
+          [job],
+        );
+        const previous = rows[0];
+        if (previous !== undefined && now - previous.last_started_at < everyMs) return false;
+        await client.query(
+          `INSERT INTO jobs (name, last_started_at, state) VALUES ($1, $2, NULL)
+           ON CONFLICT (name) DO UPDATE SET last_started_at = excluded.last_started_at`,
+          [job, now],
+        );
+        let state: string | null;
+        try {
+          state = await run(previous?.state ?? null);
+        } catch (err) {
+          jobFailure = { error: err };
+          return true;
+        }
+        await client.query('UPDATE jobs SET state = $1 WHERE name = $2', [state, job]);
+        return true;
+      } finally {
+        // A failure here means the session is gone, and the lock with it; the connection is discarded.
+        await client.query('SELECT pg_advisory_unlock($1, $2)', lock);
+      }
+    });
+    if (jobFailure !== null) throw (jobFailure as { error: unknown }).error;
+    return ran;
+  }
+
+  async markRawDeleted(ids: readonly string[]): Promise<void> {
+    const storable = ids.filter((id) => !id.includes('\u0000'));
+    if (storable.length === 0) return;
+    await this.open().query(
+      `WITH u AS (UPDATE profiles SET raw_deleted = true WHERE id = ANY($1::text[]))
+       DELETE FROM profile_blobs WHERE profile_id = ANY($1::text[]) AND kind = 'raw'`,
+      [storable],
+    );
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    const storable = ids.filter((id) => !id.includes('\u0000'));
+    if (storable.length === 0) return;
+    await this.open().query(
+      `WITH t AS (DELETE FROM profile_tags WHERE profile_id = ANY($1::text[])),
+         m AS (DELETE FROM profile_metrics WHERE profile_id = ANY($1::text[])),
+         b AS (DELETE FROM profile_blobs WHERE profile_id = ANY($1::text[]))
+       DELETE FROM profiles WHERE id = ANY($1::text[])`,
+      [storable],
+    );
+  }
+
+  async expiredRaw(beforeMs: number, limit: number): Promise<ProfileRecord[]> {
+    const { rows } = await this.open().query<ProfileRow>(
+      'SELECT * FROM profiles WHERE received_at < $1 AND NOT raw_deleted ORDER BY received_at, id LIMIT $2',
+      [beforeMs, limit],
+    );
+    return rows.map(fromRow);
+  }
+
+  async expired(beforeMs: number, limit: number): Promise<ProfileRecord[]> {
+    const { rows } = await this.open().query<ProfileRow>(
+      'SELECT * FROM profiles WHERE received_at < $1 ORDER BY received_at, id LIMIT $2',
+      [beforeMs, limit],
+    );
+    return rows.map(fromRow);
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.open().query<{ n: string }>('SELECT count(*) AS n FROM profiles');
+    return Number(rows[0].n);
+  }
+
+  async services(from: number, to: number): Promise<ServiceSummary[]> {
+    const { rows } = await this.open().query<{
+      service: string;
+      envs: string[];
+      profiles: string;
+      cpu: number | null;
+      pgo_true: string;
+      pgo_known: string;
+      latest_version: string;
+      latest_pgo: boolean | null;
+    }>(
+      `SELECT p.service, array_agg(DISTINCT p.env) AS envs, count(*) AS profiles, avg(p.cpu_cores) AS cpu,
+         count(*) FILTER (WHERE p.pgo) AS pgo_true, count(p.pgo) AS pgo_known,
+         (SELECT q.version FROM profiles q WHERE q.service = p.service AND ${windowCondition('q', '$1', '$2', '$3')}
+           ORDER BY q.start_ms DESC, q.id DESC LIMIT 1) AS latest_version,
+         (SELECT q.pgo FROM profiles q WHERE q.service = p.service AND ${windowCondition('q', '$1', '$2', '$3')}
+           ORDER BY q.start_ms DESC, q.id DESC LIMIT 1) AS latest_pgo
+       FROM profiles p WHERE ${windowCondition('p', '$1', '$2', '$3')} GROUP BY p.service ORDER BY p.service`,
+      [from, to, from - (await this.longestProfileMs())],
+    );
+    return rows.map((r) => {
+      const known = Number(r.pgo_known);
+      return {
+        service: r.service,
+        envs: r.envs.filter((e) => e !== '').sort(),
+        latestVersion: r.latest_version,
+        profiles: Number(r.profiles),
+        cpuCores: r.cpu,
+        pgoShare: known === 0 ? 0 : Number(r.pgo_true) / known,
+        latestPgo: r.latest_pgo,
+      };
+    });
+  }
+
+  /** Closes this index; the pool ends once the key store is closed too. Calling it twice is harmless. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.onClose();
+  }
+
+  /** The longest end - start of any stored profile (it only grows; deletes leave it). */
+  private async longestProfileMs(): Promise<number> {
+    const { rows } = await this.open().query<{ longest_ms: number }>('SELECT longest_ms FROM profile_span');
+    return rows[0].longest_ms;
+  }
+
+  private open(): PostgresPool {
+    if (this.closed) throw new StoreClosedError('the PostgreSQL index is closed');
+    return this.db;
+  }
+}
+
+/**
+ * The statement `search` runs for checked `options` when no stored profile is longer than
+ * `longestMs`, with its parameters (exported for EXPLAIN in tests).
+ */
+export function searchStatement(options: ProfileSearch, longestMs: number): { text: string; values: Array<string | number> } {
+  const { sql, params } = filteredSelect(options, 'p.*', longestMs);
+  const n = params.length;
+  return {
+    text: `${sql} ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT $${n + 1} OFFSET $${n + 2}`,
+    values: [...params, options.limit, options.offset ?? 0],
+  };
+}
+
+/** `SELECT <columns> FROM profiles p WHERE <window> AND (<query>)` and its parameters. */
+function filteredSelect(filter: ProfileFilter, columns: string, longestMs: number): { sql: string; params: Array<string | number> } {
+  const { where, params } = queryToSql(withoutUnstorableTerms(queryTree(filter.query)), {
+    profileIdColumn: 'p.id',
+    dialect: postgresDialect,
+  });
+  const n = params.length;
+  return {
+    sql: `SELECT ${columns} FROM profiles p WHERE ${windowCondition('p', `$${n + 1}`, `$${n + 2}`, `$${n + 3}`)} AND (${where})`,
+    params: [...params, filter.from, filter.to, filter.from - longestMs],
+  };
+}
+
+/** Matches nothing: an OR without children. */
+const NOTHING: QueryNode = { kind: 'or', children: [] };
+
+/**
+ * The tree with every term that names a NUL character replaced by NOTHING. PostgreSQL text
+ * cannot hold NUL, so no stored key, value, metric name or id has one (inserts refuse it), and
+ * such a term matches no profile; sent as a parameter it would be an error instead.
+ */
+export function withoutUnstorableTerms(node: QueryNode): QueryNode {
+  switch (node.kind) {
+    case 'all':
+      return node;
+    case 'and':
+    case 'or':
+      return { kind: node.kind, children: node.children.map(withoutUnstorableTerms) };
+    case 'not':
+      return { kind: 'not', child: withoutUnstorableTerms(node.child) };
+    case 'tag':
+      return hasNul(node.key) || patternHasNul(node.value) ? NOTHING : node;
+    case 'id':
+      return patternHasNul(node.value) ? NOTHING : node;
+    case 'metric':
+      return hasNul(node.name) ? NOTHING : node;
+  }
+}
+
+function hasNul(text: string): boolean {
+  return text.includes('\u0000');
+}
+
+function patternHasNul(value: ValuePattern): boolean {
+  if (value.kind === 'exact') return hasNul(value.value);
+  return value.segments.some((s) => s.kind === 'literal' && hasNul(s.text));
+}
+
+/**
+ * Throws TypeError naming the field when a text the index keeps in a column holds a NUL
+ * character, which PostgreSQL text cannot store (JSON columns escape it and need no check).
+ */
+function checkStorableText(record: ProfileRecord): void {
+  const fields: Array<[string, string | null]> = [
+    ['id', record.id],
+    ['protocol', record.protocol],
+    ['service', record.service],
+    ['env', record.env],
+    ['version', record.version],
+    ['host', record.host],
+    ['runtime', record.runtime],
+    ['pgoBlobKey', record.pgoBlobKey],
+    ...record.tags.flatMap(
+      ([k, v]): Array<[string, string]> => [
+        ['a tag key', k],
+        [`tag ${k}`, v],
+      ],
+    ),
+    ...Object.keys(record.metrics).map((name): [string, string] => ['a metric name', name]),
+    ...record.attachments.map((a): [string, string] => ['an attachment blob key', a.blobKey]),
+  ];
+  for (const [field, value] of fields) {
+    if (value !== null && hasNul(value)) {
+      throw new TypeError(`profile ${JSON.stringify(record.id)}: ${field} holds a NUL character, which the PostgreSQL index cannot store`);
+    }
+  }
+}
+
+/** The advisory lock number of a job: 31 bits of its name's hash, never MIGRATION_LOCK's 0. */
+function jobLockKey(job: string): number {
+  const n = createHash('sha256').update(`job:${job}`).digest().readUInt32BE(0) & 0x7fffffff;
+  return n === 0 ? 1 : n;
+}
+
+function fromRow(row: ProfileRow): ProfileRecord {
+  return {
+    id: row.id,
+    start: row.start_ms,
+    end: row.end_ms,
+    receivedAt: row.received_at,
+    protocol: row.protocol,
+    service: row.service,
+    env: row.env,
+    version: row.version,
+    host: row.host,
+    runtime: row.runtime,
+    pgo: row.pgo,
+    cpuCores: row.cpu_cores,
+    sampleCount: row.sample_count,
+    durationNanos: row.duration_nanos,
+    tags: JSON.parse(row.tags_json),
+    metrics: JSON.parse(row.metrics_json),
+    attachments: JSON.parse(row.attachments_json),
+    pgoBlobKey: row.pgo_blob_key,
+    endpointCounts: row.endpoint_counts_json === null ? null : JSON.parse(row.endpoint_counts_json),
+    rawDeleted: row.raw_deleted,
+  };
+}

@@ -1,0 +1,177 @@
+import type pg from 'pg';
+import type { PostgresPool } from './pg-pool.js';
+
+/**
+ * The versioned schema of a PostgreSQL index: PG_MIGRATIONS[n] takes a database from version n
+ * to n + 1 (versions are kept in `schema_migrations`). To change the schema, append a step;
+ * never edit one that shipped.
+ *
+ * Text that is searched or sorted is `COLLATE "C"`: byte order, as SQLite sorts and as the
+ * contract expects, and what lets `LIKE 'prefix%'` use a btree index whatever the database's
+ * locale. Times are ms since the epoch in double precision, as the records carry them (a start
+ * may have a fraction of a ms). Composite fields are JSON text, read back exactly as written.
+ *
+ * Indexes, one per search shape:
+ * - profile_tags (key, value, profile_id): a tag term with an exact value, a list of values, a
+ *   literal prefix (`key:web-*` is a range on value) or just the key; (profile_id) for deletes
+ *   and the per-profile lookups of EXISTS;
+ * - profile_metrics (name, value): a metric comparison or range is a range on value;
+ * - profiles (start_ms, id): the time window (the search bounds start_ms on both sides, see
+ *   profile_span) and the default newest-first order, read backwards;
+ * - profiles (service), (env), (version), (host): the text sorts, in either direction (a
+ *   backward scan), with ties ordered by an incremental sort;
+ * - profiles (cpu_cores NULLS LAST) in both directions: profiles without CPU sort last either way;
+ * - profiles (received_at, id) and the partial one WHERE NOT raw_deleted: retention's batches.
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE profiles (
+  id text COLLATE "C" PRIMARY KEY,
+  start_ms double precision NOT NULL,
+  end_ms double precision NOT NULL,
+  received_at double precision NOT NULL,
+  protocol text NOT NULL,
+  service text COLLATE "C" NOT NULL,
+  env text COLLATE "C" NOT NULL,
+  version text COLLATE "C" NOT NULL,
+  host text COLLATE "C" NOT NULL,
+  runtime text NOT NULL,
+  pgo boolean,
+  cpu_cores double precision,
+  sample_count double precision NOT NULL,
+  duration_nanos double precision NOT NULL,
+  tags_json text NOT NULL,
+  metrics_json text NOT NULL,
+  attachments_json text NOT NULL,
+  pgo_blob_key text,
+  endpoint_counts_json text,
+  raw_deleted boolean NOT NULL DEFAULT false
+);
+CREATE INDEX profiles_by_start ON profiles (start_ms, id);
+CREATE INDEX profiles_by_service ON profiles (service);
+CREATE INDEX profiles_by_env ON profiles (env);
+CREATE INDEX profiles_by_version ON profiles (version);
+CREATE INDEX profiles_by_host ON profiles (host);
+CREATE INDEX profiles_by_cpu_asc ON profiles (cpu_cores ASC NULLS LAST);
+CREATE INDEX profiles_by_cpu_desc ON profiles (cpu_cores DESC NULLS LAST);
+CREATE INDEX profiles_by_received ON profiles (received_at, id);
+CREATE INDEX profiles_raw_by_received ON profiles (received_at, id) WHERE NOT raw_deleted;
+
+-- One row: the longest end - start of any profile ever stored. A profile overlaps [from, to]
+-- only if from - longest <= start <= to, so a window is a range on profiles_by_start. Inserts
+-- raise it in the same statement, so a search that reads it first never misses a profile.
+CREATE TABLE profile_span (
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  longest_ms double precision NOT NULL
+);
+INSERT INTO profile_span (longest_ms) VALUES (0);
+
+CREATE TABLE profile_tags (
+  profile_id text COLLATE "C" NOT NULL,
+  key text COLLATE "C" NOT NULL,
+  value text COLLATE "C" NOT NULL,
+  PRIMARY KEY (key, value, profile_id)
+);
+CREATE INDEX profile_tags_by_profile ON profile_tags (profile_id);
+
+CREATE TABLE profile_metrics (
+  profile_id text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  value double precision NOT NULL,
+  PRIMARY KEY (profile_id, name)
+);
+CREATE INDEX profile_metrics_by_value ON profile_metrics (name, value);
+
+CREATE TABLE profile_blobs (
+  blob_key text COLLATE "C" PRIMARY KEY,
+  profile_id text COLLATE "C" NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('raw', 'pgo'))
+);
+CREATE INDEX profile_blobs_by_profile ON profile_blobs (profile_id);
+
+CREATE TABLE jobs (
+  name text PRIMARY KEY,
+  last_started_at double precision NOT NULL,
+  state text
+);
+`,
+  `
+CREATE TABLE api_keys (
+  id text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('api', 'app')),
+  name text NOT NULL,
+  scopes text NOT NULL,
+  hash bytea NOT NULL UNIQUE,
+  created_at bigint NOT NULL,
+  revoked_at bigint
+);
+`,
+];
+
+/** The schema version this code writes. */
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
+
+/**
+ * Advisory lock keys of Hotpath (two-int form: this namespace, then a number). Migrations use
+ * MIGRATION_LOCK; jobs use a hash of their name (see pg-index.ts).
+ */
+export const ADVISORY_LOCK_NAMESPACE = 0x48505448; // "HPTH"
+const MIGRATION_LOCK = 0;
+/** Longest a migration step, or the wait for another replica's migration, may take. */
+const MIGRATION_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * A database Hotpath must not use: written by a newer schema (upgrade Hotpath, never write to it),
+ * or not in UTF8.
+ */
+export class PostgresSchemaError extends Error {
+  override readonly name = 'PostgresSchemaError';
+}
+
+/**
+ * Brings the database to PG_SCHEMA_VERSION, in one transaction holding
+ * `pg_advisory_xact_lock`: replicas starting together take turns, and the second finds the
+ * schema current. A step that fails rolls back with everything else. Rejects with
+ * PostgresSchemaError when the database was written by a newer schema, and refuses a database
+ * whose encoding is not UTF8 (wildcards count characters, and keys and values are Unicode).
+ * Resolves the version the database was at before.
+ */
+export async function migratePostgres(pool: PostgresPool): Promise<number> {
+  return pool.transaction(async (client) => {
+    // A step may rebuild an index of a large table, and a replica waits for another's steps:
+    // longer than the pool's timeouts for everyday statements, but still bounded.
+    await client.query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
+    await client.query(migrationStatement('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK]));
+    const encoding = (await client.query<{ server_encoding: string }>('SHOW server_encoding')).rows[0].server_encoding;
+    if (encoding !== 'UTF8') {
+      throw new PostgresSchemaError(
+        `the index database has encoding ${encoding}; Hotpath needs UTF8 (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0)`,
+      );
+    }
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const before = await currentVersion(client);
+    if (before > PG_SCHEMA_VERSION) {
+      throw new PostgresSchemaError(
+        `the index database has schema version ${before}, newer than this Hotpath understands (${PG_SCHEMA_VERSION}); upgrade Hotpath on every replica`,
+      );
+    }
+    for (let v = before; v < PG_SCHEMA_VERSION; v++) {
+      await client.query(migrationStatement(PG_MIGRATIONS[v]));
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v + 1]);
+    }
+    return before;
+  });
+}
+
+/** A statement with the client-side timeout of migrations (pg honours `query_timeout` per query; its types omit it). */
+function migrationStatement(text: string, values: unknown[] = []): pg.QueryConfig {
+  const config: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: MIGRATION_TIMEOUT_MS + 5000 };
+  return config;
+}
+
+async function currentVersion(client: pg.PoolClient): Promise<number> {
+  const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+  return rows[0].version ?? 0;
+}

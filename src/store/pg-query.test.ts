@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import type { QueryNode, WildcardSegment } from '../query/ast.js';
+import { postgresDialect, toPostgresLike } from '../query/dialect.js';
+import { matchesQuery } from '../query/evaluate.js';
+import { FIXTURE_PROFILES } from '../query/fixture-profiles.testing.js';
+import { parseQuery } from '../query/parse.js';
+import { caseName, randomQueries, VALID_QUERIES } from '../query/query-cases.testing.js';
+import { queryToSql } from '../query/sql.js';
+import { matchesWildcard } from '../query/wildcard.js';
+import { startPostgres, type TestPostgres } from '../testing/postgres.js';
+import { searchStatement, withoutUnstorableTerms } from './pg-index.js';
+import { openPostgres, type PostgresBackend } from './pg-store.js';
+import { makeTestRecord, T0 } from './profile-index.contract.js';
+import type { ProfileSearch } from './profile-index.js';
+
+// The query language on PostgreSQL: the same table and random queries as on SQLite
+// (src/query/sql.test.ts), against the store's real schema, and the plans that make it scale.
+
+const server: TestPostgres = await startPostgres();
+after(() => server.close());
+
+function idsByEvaluation(node: QueryNode): string[] {
+  return FIXTURE_PROFILES.filter((p) => matchesQuery(node, p)).map((p) => p.id);
+}
+
+describe('queryToSql on PostgreSQL agrees with matchesQuery', () => {
+  let backend: PostgresBackend;
+  let client: pg.Client;
+  before(async () => {
+    const url = await server.freshDatabase();
+    backend = await openPostgres(url);
+    for (const p of FIXTURE_PROFILES) {
+      const tags = p.tags instanceof Map ? [...p.tags] : Object.entries(p.tags);
+      await backend.index.insert(
+        makeTestRecord(p.id, {
+          tags: tags.flatMap(([key, values]) => values.map((v: string): [string, string] => [key, v])),
+          metrics: { ...p.metrics },
+        }),
+      );
+    }
+    client = new pg.Client({ connectionString: url });
+    await client.connect();
+  });
+  after(async () => {
+    await client.end();
+    await backend.close();
+  });
+
+  async function idsBySql(node: QueryNode): Promise<string[]> {
+    const { where, params } = queryToSql(withoutUnstorableTerms(node), { dialect: postgresDialect });
+    const { rows } = await client.query<{ id: string }>(`SELECT p.id FROM profiles p WHERE ${where} ORDER BY p.id`, params);
+    return rows.map((r) => r.id);
+  }
+
+  async function idsBySearch(query: string): Promise<string[]> {
+    const found = await backend.index.search({ query, from: 0, to: T0 * 2, limit: 100, sort: 'start' });
+    return found.map((r) => r.id).sort();
+  }
+
+  for (const { query, ids } of VALID_QUERIES) {
+    it(caseName(query), async () => {
+      const node = parseQuery(query);
+      assert.deepEqual(await idsBySql(node), ids, 'SQL');
+      assert.deepEqual(await idsBySearch(query), ids, 'PgProfileIndex.search');
+      assert.deepEqual(idsByEvaluation(node), ids, 'matchesQuery');
+    });
+  }
+
+  it('gives the same profiles as matchesQuery for every random query that parses', async () => {
+    let valid = 0;
+    for (const query of randomQueries()) {
+      let node: QueryNode;
+      try {
+        node = parseQuery(query);
+      } catch (e) {
+        assert.equal((e as Error).name, 'QuerySyntaxError', query);
+        continue;
+      }
+      valid++;
+      assert.deepEqual(await idsBySql(node), idsByEvaluation(node), query);
+    }
+    assert.ok(valid > 1000, `only ${valid} valid queries`);
+  });
+
+  it('runs LIKE patterns exactly as matchesWildcard, escapes included, counting code points', async () => {
+    // Random patterns and values over characters that matter to LIKE, including non-ASCII.
+    const chars = ['a', 'b', '%', '_', '\\', '[', '*', '?', 'é', '🔥'];
+    let state = 11;
+    const random = (n: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return (state >>> 8) % n;
+    };
+    const text = (length: number): string => Array.from({ length }, () => chars[random(chars.length)]).join('');
+    const values: string[] = [];
+    const patterns: string[] = [];
+    const expected: boolean[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const segments: WildcardSegment[] = [];
+      for (let j = random(4); j >= 0; j--) {
+        const r = random(4);
+        if (r === 0) segments.push({ kind: 'anyChars' });
+        else if (r === 1) segments.push({ kind: 'oneChar' });
+        else segments.push({ kind: 'literal', text: text(1 + random(2)) });
+      }
+      const value = text(random(6));
+      values.push(value);
+      patterns.push(toPostgresLike(segments));
+      expected.push(matchesWildcard(segments, value));
+    }
+    const { rows } = await client.query<{ matched: boolean }>(
+      'SELECT v COLLATE "C" LIKE p AS matched FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(v, p, n) ORDER BY n',
+      [values, patterns],
+    );
+    rows.forEach((r, i) => {
+      assert.equal(r.matched, expected[i], `${JSON.stringify(patterns[i])} vs ${JSON.stringify(values[i])}`);
+    });
+  });
+});
+
+/** Index names in a JSON plan, and the relations read by sequential scan. */
+function planSummary(plan: unknown): { indexes: Set<string>; seqScans: Set<string> } {
+  const indexes = new Set<string>();
+  const seqScans = new Set<string>();
+  const visit = (node: Record<string, unknown>): void => {
+    if (typeof node['Index Name'] === 'string') indexes.add(node['Index Name']);
+    if (node['Node Type'] === 'Seq Scan') seqScans.add(String(node['Relation Name']));
+    for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) visit(child);
+  };
+  visit((plan as Array<{ Plan: Record<string, unknown> }>)[0].Plan);
+  return { indexes, seqScans };
+}
+
+describe('PostgreSQL plans for the query shapes', () => {
+  // Real rows, planned with real statistics (no enable_seqscan = off): what the assertions show
+  // is the plan the server chooses, not only that an index could be used. 40,000 profiles over
+  // 30 days, five tags each: a store where a scan costs clearly more than an index lookup.
+  const PROFILES = 40_000;
+  const HOUR = 3_600_000;
+  const end = T0;
+  const start = T0 - 30 * 24 * HOUR;
+  let backend: PostgresBackend;
+  let client: pg.Client;
+  before(async () => {
+    const url = await server.freshDatabase();
+    backend = await openPostgres(url);
+    client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const step = (end - start) / PROFILES;
+    await client.query(
+      `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
+         sample_count, duration_nanos, tags_json, metrics_json, attachments_json)
+       SELECT 'id-' || lpad(i::text, 6, '0'), $1::float8 + i * $2::float8, $1::float8 + i * $2::float8 + 60000, $1::float8 + i * $2::float8 + 60500, 'datadog',
+         'svc-' || (i % 50), (ARRAY['prod', 'staging', 'dev'])[i % 3 + 1], 'v1.' || (i % 20), 'host-' || (i % 500), 'go',
+         i % 2 = 0, CASE WHEN i % 10 = 0 THEN NULL ELSE (i % 16) / 4.0 END, 6000, 60e9, '[]', '{}', '[]'
+       FROM generate_series(1, $3::integer) AS i`,
+      [start, step, PROFILES],
+    );
+    await client.query(
+      `INSERT INTO profile_tags (profile_id, key, value)
+       SELECT id, 'service', service FROM profiles UNION ALL SELECT id, 'env', env FROM profiles
+       UNION ALL SELECT id, 'version', version FROM profiles UNION ALL SELECT id, 'host', host FROM profiles
+       UNION ALL SELECT id, 'pgo', pgo::text FROM profiles`,
+    );
+    await client.query(
+      `INSERT INTO profile_metrics (profile_id, name, value) SELECT id, 'core_cpu_cores', cpu_cores FROM profiles WHERE cpu_cores IS NOT NULL
+       UNION ALL SELECT id, 'heap_mb', substr(id, 4)::float8 FROM profiles`,
+    );
+    await client.query('UPDATE profile_span SET longest_ms = 60000');
+    // Statistics from every row (the sample covers the tables), so the plans are the same on every run.
+    await client.query('SET default_statistics_target = 1000');
+    await client.query('ANALYZE');
+  });
+  after(async () => {
+    await client.end();
+    await backend.close();
+  });
+
+  async function plan(search: Partial<ProfileSearch>): Promise<{ indexes: Set<string>; seqScans: Set<string> }> {
+    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000);
+    const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
+    return planSummary(rows[0]['QUERY PLAN']);
+  }
+
+  const lastHour = { from: end - HOUR, to: end };
+  /** Each shape of the language, the index it must use, and tables it must not scan whole. */
+  const shapes: Array<{ name: string; search: Partial<ProfileSearch>; index: string | string[]; noScanOf: string[] }> = [
+    { name: 'exact tag value', search: { query: 'host:host-7' }, index: 'profile_tags_pkey', noScanOf: ['profile_tags', 'profiles'] },
+    {
+      name: 'values of one key OR-ed',
+      search: { query: 'host:(host-7 OR host-8)' },
+      index: 'profile_tags_pkey',
+      noScanOf: ['profile_tags', 'profiles'],
+    },
+    {
+      name: 'literal prefix wildcard',
+      search: { query: 'host:host-12*' },
+      index: 'profile_tags_pkey',
+      noScanOf: ['profile_tags', 'profiles'],
+    },
+    // Hundreds of matches: a hash join against profiles may cost less than lookups by id.
+    { name: 'wildcard inside the value', search: { query: 'host:host-1?3' }, index: 'profile_tags_pkey', noScanOf: ['profile_tags'] },
+    { name: 'leading wildcard (reads the key)', search: { query: 'host:*-77' }, index: 'profile_tags_pkey', noScanOf: ['profile_tags'] },
+    { name: 'two terms', search: { query: 'host:host-7 env:prod' }, index: 'profile_tags_pkey', noScanOf: ['profile_tags', 'profiles'] },
+    // Most profiles match: walking newest first and testing each one's own tags fills a page soonest.
+    {
+      name: 'negated term',
+      search: { query: '-env:prod' },
+      index: ['profile_tags_pkey', 'profile_tags_by_profile'],
+      noScanOf: ['profile_tags'],
+    },
+    {
+      name: 'rare metric comparison',
+      search: { query: '@metrics.heap_mb:>39990' },
+      index: 'profile_metrics_by_value',
+      noScanOf: ['profile_metrics', 'profiles'],
+    },
+    {
+      name: 'rare metric range',
+      search: { query: '@metrics.heap_mb:[100 TO 120]' },
+      index: 'profile_metrics_by_value',
+      noScanOf: ['profile_metrics', 'profiles'],
+    },
+    // One profile in 16 matches: walking newest first and looking up each one's metric fills a page soonest.
+    {
+      name: 'common metric comparison',
+      search: { query: '@metrics.core_cpu_cores:>3.7' },
+      index: ['profile_metrics_by_value', 'profile_metrics_pkey'],
+      noScanOf: ['profile_metrics'],
+    },
+    { name: 'profile id', search: { query: 'profile-id:id-000123' }, index: 'profiles_pkey', noScanOf: ['profiles'] },
+    { name: 'profile id prefix', search: { query: 'profile-id:id-0001*' }, index: 'profiles_pkey', noScanOf: ['profiles'] },
+    { name: 'time window, newest first', search: { query: '', ...lastHour }, index: 'profiles_by_start', noScanOf: ['profiles'] },
+    {
+      name: 'time window, oldest first',
+      search: { query: '', ...lastHour, sort: 'start' },
+      index: 'profiles_by_start',
+      noScanOf: ['profiles'],
+    },
+    { name: 'everything, newest first', search: { query: '' }, index: 'profiles_by_start', noScanOf: ['profiles'] },
+    { name: 'sort by service', search: { sort: 'service' }, index: 'profiles_by_service', noScanOf: ['profiles'] },
+    { name: 'sort by -service', search: { sort: '-service' }, index: 'profiles_by_service', noScanOf: ['profiles'] },
+    { name: 'sort by env', search: { sort: 'env' }, index: 'profiles_by_env', noScanOf: ['profiles'] },
+    { name: 'sort by -version', search: { sort: '-version' }, index: 'profiles_by_version', noScanOf: ['profiles'] },
+    { name: 'sort by host', search: { sort: 'host' }, index: 'profiles_by_host', noScanOf: ['profiles'] },
+    { name: 'sort by cpu', search: { sort: 'cpu' }, index: 'profiles_by_cpu_asc', noScanOf: ['profiles'] },
+    { name: 'sort by -cpu', search: { sort: '-cpu' }, index: 'profiles_by_cpu_desc', noScanOf: ['profiles'] },
+  ];
+  for (const shape of shapes) {
+    const accepted = Array.isArray(shape.index) ? shape.index : [shape.index];
+    it(`uses ${accepted.join(' or ')} for ${shape.name}`, async () => {
+      const { indexes, seqScans } = await plan(shape.search);
+      const summary = `indexes ${[...indexes].join(', ')}; scans ${[...seqScans].join(', ')}`;
+      assert.ok(
+        accepted.some((i) => indexes.has(i)),
+        summary,
+      );
+      for (const table of shape.noScanOf) assert.ok(!seqScans.has(table), summary);
+    });
+  }
+
+  it('reads only a window of retention candidates, oldest first', async () => {
+    for (const text of [
+      'SELECT * FROM profiles WHERE received_at < $1 ORDER BY received_at, id LIMIT $2',
+      'SELECT * FROM profiles WHERE received_at < $1 AND NOT raw_deleted ORDER BY received_at, id LIMIT $2',
+    ]) {
+      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${text}`, [end, 500]);
+      const { indexes, seqScans } = planSummary(rows[0]['QUERY PLAN']);
+      assert.ok(indexes.has('profiles_by_received') || indexes.has('profiles_raw_by_received'), [...indexes].join(', '));
+      assert.ok(!seqScans.has('profiles'));
+    }
+  });
+});

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { startPostgres, type TestPostgres } from '../testing/postgres.js';
+import { FsBlobs } from './fs-blobs.js';
+import { openPostgres } from './pg-store.js';
+import { makeTestRecord } from './profile-index.contract.js';
+import { enforceRetention, RETENTION_JOB } from './retention.js';
+
+const server: TestPostgres = await startPostgres();
+after(() => server.close());
+
+const DAY = 24 * 60 * 60 * 1000;
+
+describe('retention on the PostgreSQL index', () => {
+  it('deletes old profiles and raw data in batches, and their blobs, across several batches', async () => {
+    const backend = await openPostgres(await server.freshDatabase());
+    const dir = await mkdtemp(join(tmpdir(), 'hotpath-pg-retention-'));
+    const blobs = await FsBlobs.open(dir);
+    try {
+      const now = Date.UTC(2025, 5, 1);
+      const bytes = new Uint8Array([1, 2, 3]);
+      const ages: Array<[string, number]> = [];
+      for (let i = 0; i < 12; i++) ages.push([`old${i}`, 40 * DAY], [`mid${i}`, 10 * DAY], [`new${i}`, DAY]);
+      for (const [id, age] of ages) {
+        const record = makeTestRecord(id, { receivedAt: now - age });
+        for (const a of record.attachments) await blobs.put(a.blobKey, bytes);
+        await blobs.put(record.pgoBlobKey!, bytes);
+        await backend.index.insert(record);
+      }
+      const result = await enforceRetention({ index: backend.index, blobs, now, batchSize: 5, orphanGraceMs: 0, sweptUpTo: null });
+      assert.equal(result.profilesDeleted, 12);
+      assert.equal(result.rawDeleted, 12);
+      assert.equal(await backend.index.count(), 24);
+      assert.equal(await backend.index.get('old3'), null);
+      assert.equal((await backend.index.get('mid3'))?.rawDeleted, true);
+      assert.equal((await backend.index.get('new3'))?.rawDeleted, false);
+      assert.equal(await blobs.get('old3/pgo'), null);
+      assert.equal(await blobs.get('mid3/raw-0-cpu.pprof'), null);
+      assert.deepEqual(await blobs.get('mid3/pgo'), bytes, 'the PGO form stays with the record');
+      assert.deepEqual(await blobs.get('new3/raw-0-cpu.pprof'), bytes);
+    } finally {
+      await backend.close();
+      await blobs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs on one replica only when two replicas tick together', async () => {
+    const url = await server.freshDatabase();
+    const replicas = await Promise.all([openPostgres(url), openPostgres(url)]);
+    const dir = await mkdtemp(join(tmpdir(), 'hotpath-pg-retention-'));
+    const blobs = await FsBlobs.open(dir);
+    try {
+      const now = Date.UTC(2025, 5, 1);
+      for (let i = 0; i < 10; i++) await replicas[0].index.insert(makeTestRecord(`old${i}`, { receivedAt: now - 40 * DAY }));
+      const results: number[] = [];
+      // Ten ticks at once, alternating replicas, all due: exactly one runs.
+      const runs: string[] = [];
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          replicas[i % 2].index.runExclusive(RETENTION_JOB, 60 * 60 * 1000, async () => {
+            runs.push(`replica ${i % 2}`);
+            const res = await enforceRetention({ index: replicas[i % 2].index, blobs, now });
+            results.push(res.profilesDeleted);
+            return res.sweptUpTo;
+          }),
+        ),
+      );
+      assert.equal(runs.length, 1, runs.join(', '));
+      assert.deepEqual(results, [10]);
+      assert.equal(await replicas[1].index.count(), 0);
+    } finally {
+      for (const r of replicas) await r.close();
+      await blobs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
