@@ -12,6 +12,7 @@ import { ServerMetrics } from './metrics.js';
 import { AJV_OPTIONS, queryErrorFormatter } from './query-schema.js';
 import type { RouteContext } from './routes/context.js';
 import { intakeRoutes } from './routes/intake.js';
+import { keyRoutes } from './routes/keys.js';
 import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
 import { profileRoutes } from './routes/profiles.js';
@@ -198,6 +199,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   const context: RouteContext = {
     store: options.store,
+    keys: options.keys,
     limits,
     metrics,
     gate,
@@ -205,7 +207,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     storeBytes: options.storeBytes,
   };
   // One plugin per area; each route declares its access and its query parameters.
-  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, opsRoutes]) app.register(routes, context);
+  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, keyRoutes, opsRoutes])
+    app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);
 
