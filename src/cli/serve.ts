@@ -186,7 +186,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     pgoMaxAgeMs,
     intervalMs: positiveDuration(flags.retentionInterval, '--retention-interval'),
     onError: (err) => logger.error({ err }, 'retention failed'),
-    onResult: (result) => logger.info(result, 'retention'),
+    onResult: (result, run) => logger.info({ ...result, ...run }, 'retention'),
   });
 
   let closing = false;
