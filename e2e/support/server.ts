@@ -15,6 +15,13 @@ export interface RunningServer {
   output: () => string;
   /** Stops the server with SIGTERM (graceful shutdown) and returns its exit code; removes a data directory it made unless keepData. */
   stop: (options?: { keepData?: boolean }) => Promise<number | null>;
+  /** Kills the server with SIGKILL (a crash: nothing is flushed or closed) and resolves when it is gone. */
+  kill: () => Promise<void>;
+}
+
+export interface StartServerOptions {
+  /** Extra environment for the server (AWS_* credentials, HOTPATH_* URLs). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -22,13 +29,14 @@ export interface RunningServer {
  * fresh data directory unless one is given) and resolves once it listens, with the keys it
  * printed on first start.
  */
-export function startServer(extraArgs: string[] = [], dataDir?: string): Promise<RunningServer> {
+export function startServer(extraArgs: string[] = [], dataDir?: string, options: StartServerOptions = {}): Promise<RunningServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'hotpath-serve-'));
   const child: ChildProcess = spawn(
     process.execPath,
     [hotpathBin, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dir, ...extraArgs],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
     },
   );
   let out = '';
@@ -53,11 +61,15 @@ export function startServer(extraArgs: string[] = [], dataDir?: string): Promise
         dataDir: dir,
         pid: child.pid ?? 0,
         output: () => out,
-        stop: async (options = {}) => {
+        stop: async (stopOptions = {}) => {
           child.kill('SIGTERM');
           const code = await exited;
-          if (!dataDir && !options.keepData) rmSync(dir, { recursive: true, force: true });
+          if (!dataDir && !stopOptions.keepData) rmSync(dir, { recursive: true, force: true });
           return code;
+        },
+        kill: async () => {
+          child.kill('SIGKILL');
+          await exited;
         },
       });
     }, 20);

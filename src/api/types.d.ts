@@ -307,3 +307,23 @@ export interface TimelineJson {
   /** False when more profiles matched than the limit: only the newest were used and older buckets are short. */
   complete: boolean;
 }
+
+/** One API or application key, never its secret (GET /api/v1/keys). */
+export interface KeyJson {
+  id: string;
+  kind: 'api' | 'app';
+  name: string;
+  scopes: Array<'profiles_read' | 'pgo_read' | 'admin'>;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface KeyListJson {
+  keys: KeyJson[];
+}
+
+/** POST /api/v1/keys: the new key, with its secret shown this once. */
+export interface CreatedKeyJson {
+  key: KeyJson;
+  secret: string;
+}

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as CommanderModule from 'commander';
 import { ProfileError } from '../pprof/errors.js';
+import { StoreConfigError } from '../store/store-urls.js';
 import { CliError } from './errors.js';
 import { registerExplain } from './explain.js';
 import { withGoStyleFlags } from './go-flags.js';
@@ -8,6 +9,7 @@ import { helpWidthFor, subcommandTerm } from './help-layout.js';
 import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
 import { registerMerge } from './merge.js';
+import { registerMigrate } from './migrate.js';
 import { registerPgo } from './pgo.js';
 import { registerServe } from './serve.js';
 import { registerServices } from './services.js';
@@ -38,6 +40,7 @@ export function buildProgram(): CommanderModule.Command {
   registerServices(program);
   registerUpload(program);
   registerKeys(program);
+  registerMigrate(program);
   registerMerge(program);
   registerInspect(program);
   registerExplain(program);
@@ -56,6 +59,10 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof CliError) {
       process.stderr.write(`hotpath: ${err.message}\n`);
       return err.exitCode;
+    }
+    if (err instanceof StoreConfigError) {
+      process.stderr.write(`hotpath: ${err.message}\n`);
+      return 1;
     }
     if (err instanceof ProfileError) {
       process.stderr.write(`hotpath: ${err.message}\n`);

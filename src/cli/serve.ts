@@ -1,4 +1,3 @@
-import { join, resolve } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { Command } from 'commander';
 import { DEFAULT_LIMITS } from '../server/limits.js';
@@ -6,16 +5,15 @@ import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { clientBaseUrl, firstStartBanner } from './first-start.js';
 import { parseCount } from './format.js';
+import { addStoreOptions, type StoreFlags, storeConfig } from './store-options.js';
 import { readTlsPair, type TlsPair } from './tls-files.js';
 
 /** dd-trace-go sends to localhost:8126 (the Datadog agent's port) when nothing is configured. */
 export const DEFAULT_PORT = 8126;
-export const DEFAULT_DATA_DIR = 'hotpath-data';
 
-interface ServeFlags {
+interface ServeFlags extends StoreFlags {
   port: string;
   host: string;
-  data: string;
   allowAnonymousIntake?: boolean;
   allowAnonymousRead?: boolean;
   publicMetrics?: boolean;
@@ -30,24 +28,25 @@ interface ServeFlags {
   maxDecompressedMb: string;
   rawRetention: string;
   pgoRetention: string;
+  retentionInterval: string;
   logLevel: string;
   tlsCert?: string;
   tlsKey?: string;
 }
 
 export function registerServe(program: Command): void {
-  program
+  const serve = program
     .command('serve')
-    .summary('run the profile server (intake, API, metrics) on embedded storage')
+    .summary('run the profile server (intake, API, metrics)')
     .description(
       'Run the Hotpath server: dd-trace-go intake (/profiling/v1/input), pyroscope-go intake (/ingest), native ' +
-        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded: SQLite for ' +
-        'the index and files for the profiles, under --data. On first start it creates an API key (to send ' +
+        'uploads, the JSON API under /api/v1/, /metrics and /healthz, on one port. Storage is embedded by default: SQLite for ' +
+        'the index and files for the profiles, under --data. With --index (PostgreSQL) and --blobs (S3-compatible) any number of ' +
+        'replicas share one store behind a load balancer. On first start it creates an API key (to send ' +
         'profiles) and an admin application key (to read) and prints them once, with ready-to-paste configuration for each kind of client.',
     )
     .option('--port <N>', `port to listen on (${DEFAULT_PORT}: where dd-trace-go sends profiles by default)`, String(DEFAULT_PORT))
     .option('--host <ADDR>', 'address to listen on (0.0.0.0: every interface)', '0.0.0.0')
-    .option('--data <DIR>', 'data directory (index, profiles, keys)', DEFAULT_DATA_DIR)
     .option('--allow-anonymous-intake', 'accept profiles without an API key (only on a trusted network)')
     .option('--allow-anonymous-read', 'serve the API without an application key (only on a trusted network)')
     .option('--public-metrics', 'serve /metrics without a key (otherwise it needs an application key with profiles_read or admin)')
@@ -90,15 +89,20 @@ export function registerServe(program: Command): void {
     .option('--intake-queue-timeout <DURATION>', 'longest wait in that queue before 503', seconds(DEFAULT_LIMITS.intakeQueueTimeoutMs))
     .option('--raw-retention <DURATION>', 'how long raw profiles are kept', '7d')
     .option('--pgo-retention <DURATION>', 'how long trimmed PGO forms (and the profile records) are kept', '30d')
+    .option('--retention-interval <DURATION>', 'how often retention runs (one replica at a time when they share an index)', '10m')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
     .option('--tls-cert <FILE>', 'serve HTTPS with this PEM certificate (chain); reloaded with --tls-key on SIGHUP')
-    .option('--tls-key <FILE>', 'the PEM private key of --tls-cert (unencrypted)')
+    .option('--tls-key <FILE>', 'the PEM private key of --tls-cert (unencrypted)');
+  addStoreOptions(serve)
     .addHelpText(
       'after',
       `\nExample:\n  hotpath serve --data /var/lib/hotpath\n  DD_TRACE_AGENT_URL=http://hotpath:API_KEY@localhost:${DEFAULT_PORT} ./my-service`,
     )
     .action((flags: ServeFlags) => runServe(flags));
 }
+
+/** The job that makes the first keys, once per store. */
+const FIRST_KEYS_JOB = 'first-keys';
 
 /** A default duration as a flag value ("60s"). */
 function seconds(ms: number): string {
@@ -146,27 +150,32 @@ async function runServe(flags: ServeFlags): Promise<void> {
     flags.tlsCert !== undefined && flags.tlsKey !== undefined ? readTlsPair(flags.tlsCert, flags.tlsKey) : undefined;
   const rawMaxAgeMs = parseDuration(flags.rawRetention, '--raw-retention');
   const pgoMaxAgeMs = parseDuration(flags.pgoRetention, '--pgo-retention');
-  const dataDir = resolve(flags.data);
+  const retentionIntervalMs = positiveDuration(flags.retentionInterval, '--retention-interval');
+  const config = storeConfig(flags);
   // Loaded here, not at start-up: every other command would otherwise pay for fastify and SQLite.
-  const [{ buildApp }, { SqliteKeyStore }, { createLogger }, { startRetentionJob }, { openSqliteStore }] = await Promise.all([
+  const [{ buildApp }, { createLogger }, { startRetentionJob }, { openStore }] = await Promise.all([
     import('../server/app.js'),
-    import('../store/sqlite-keys.js'),
     import('../server/logger.js'),
     import('../store/retention.js'),
-    import('../store/store.js'),
+    import('../store/open-store.js'),
   ]);
   const logger = createLogger(flags.logLevel);
 
-  const store = await openSqliteStore(dataDir);
-  const keys = new SqliteKeyStore(join(dataDir, 'keys.sqlite'));
+  const opened = await openStore(config);
+  const { profiles: store, keys } = opened;
   // Created before listening, shown after: the banner names the port actually bound (--port 0).
-  const firstKeys =
-    (await keys.count()) === 0
-      ? {
-          apiKey: (await keys.create('api', 'initial API key')).secret,
-          appKey: (await keys.create('app', 'initial admin key', ['admin'])).secret,
-        }
-      : null;
+  // Replicas starting together on an empty shared index: exactly one makes the first keys.
+  const made: Array<{ apiKey: string; appKey: string }> = [];
+  await store.index.runExclusive(FIRST_KEYS_JOB, Number.MAX_SAFE_INTEGER, async () => {
+    if ((await keys.count()) === 0) {
+      made.push({
+        apiKey: (await keys.create('api', 'initial API key')).secret,
+        appKey: (await keys.create('app', 'initial admin key', ['admin'])).secret,
+      });
+    }
+    return 'done';
+  });
+  const firstKeys = made[0] ?? null;
   const app = buildApp({
     store,
     keys,
@@ -199,9 +208,9 @@ async function runServe(flags: ServeFlags): Promise<void> {
     blobs: store.blobs,
     rawMaxAgeMs,
     pgoMaxAgeMs,
-    intervalMs: 10 * 60 * 1000,
+    intervalMs: retentionIntervalMs,
     onError: (err) => logger.error({ err }, 'retention failed'),
-    onResult: (result) => logger.info(result, 'retention'),
+    onResult: (result, run) => logger.info({ ...result, ...run }, 'retention'),
   });
 
   let closing = false;
@@ -211,8 +220,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     await stopRetention();
     await app.close();
-    await store.close();
-    await keys.close();
+    await opened.close();
     logger.info('stopped');
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
@@ -234,7 +242,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     logger.info(
       {
         address: tls === undefined ? address : address.replace(/^http:/, 'https:'),
-        data: dataDir,
+        ...opened.description,
         anonymousIntake: flags.allowAnonymousIntake === true,
       },
       'hotpath serving',
@@ -243,8 +251,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     // The keys exist now and a later start will not show them again: show them even so.
     if (firstKeys)
       process.stdout.write(firstStartBanner({ ...firstKeys, baseUrl: clientBaseUrl('http', flags.host, port), dataDir: flags.data }));
-    await store.close();
-    await keys.close();
+    await stopRetention();
+    await opened.close();
     throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
   }
 }

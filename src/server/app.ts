@@ -14,6 +14,7 @@ import { AJV_OPTIONS, queryErrorFormatter } from './query-schema.js';
 import type { RouteContext } from './routes/context.js';
 import { datadogPgoRoutes } from './routes/datadog-pgo.js';
 import { intakeRoutes } from './routes/intake.js';
+import { keyRoutes } from './routes/keys.js';
 import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
 import { profileRoutes } from './routes/profiles.js';
@@ -217,6 +218,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   const context: RouteContext = {
     store: options.store,
+    keys: options.keys,
     limits,
     metrics,
     gate,
@@ -224,7 +226,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
     storeBytes: options.storeBytes,
   };
   // One plugin per area; each route declares its access and its query parameters.
-  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, timelineRoutes, pgoRoutes, datadogPgoRoutes, serviceRoutes, opsRoutes])
+  for (const routes of [
+    intakeRoutes,
+    profileRoutes,
+    viewRoutes,
+    timelineRoutes,
+    pgoRoutes,
+    datadogPgoRoutes,
+    serviceRoutes,
+    keyRoutes,
+    opsRoutes,
+  ])
     app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);

@@ -71,7 +71,7 @@ export async function openTestApp(
 export async function injectFetch(
   app: FastifyInstance,
   path: string,
-  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: Uint8Array | string } = {},
+  init: { method?: 'GET' | 'POST' | 'DELETE'; headers?: Record<string, string>; body?: Uint8Array | string } = {},
 ): Promise<Response> {
   // light-my-request sends a Buffer as bytes but would serialise any other Uint8Array as JSON.
   const body =

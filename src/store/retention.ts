@@ -137,8 +137,8 @@ export interface RetentionJobOptions extends Omit<RetentionOptions, 'now' | 'swe
   intervalMs: number;
   /** Called with every error of a run; the job keeps running. */
   onError: (err: unknown) => void;
-  /** Called with the result of every successful run. */
-  onResult?: (result: RetentionResult) => void;
+  /** Called with the result of every successful run on this process, and when it started and ended (the job's clock). */
+  onResult?: (result: RetentionResult, run: { startedAt: number; finishedAt: number }) => void;
   /** The clock; default Date.now. */
   now?: () => number;
 }
@@ -178,7 +178,7 @@ export function startRetentionJob(options: RetentionJobOptions): StopRetentionJo
           },
           startedAt,
         );
-        if (result !== null) onResult?.(result);
+        if (result !== null) onResult?.(result, { startedAt, finishedAt: now() });
       } catch (err) {
         try {
           onError(err);

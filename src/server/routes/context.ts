@@ -1,3 +1,4 @@
+import type { KeyStore } from '../../store/keys.js';
 import type { ProfileStore } from '../../store/store.js';
 import type { IntakeGate } from '../intake-gate.js';
 import type { ServerLimits } from '../limits.js';
@@ -6,6 +7,7 @@ import type { ServerMetrics } from '../metrics.js';
 /** What every route plugin is given: the store, the limits and the app's shared counters. */
 export interface RouteContext {
   store: ProfileStore;
+  keys: KeyStore;
   limits: ServerLimits;
   metrics: ServerMetrics;
   gate: IntakeGate;

@@ -213,6 +213,7 @@ describe('datadog-pgo routes: the zip bound', () => {
     });
     const ctx = {
       store: t.store,
+      keys,
       limits: DEFAULT_LIMITS,
       metrics: new ServerMetrics(),
       gate: new IntakeGate(1, 0, 1000, 1 << 20),
