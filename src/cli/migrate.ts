@@ -26,8 +26,8 @@ export function registerMigrate(program: Command): void {
       .option('--json', 'print the result as JSON')
       .addHelpText(
         'after',
-        '\nExample:\n  hotpath migrate --data /var/lib/hotpath --index postgres://hotpath@db/hotpath \\\n' +
-          "    --blobs 's3://profiles/hotpath?endpoint=http://s3.internal:7070&region=us-east-1&forcePathStyle=true'",
+        '\nExample:\n  hotpath migrate --data /var/lib/hotpath \\\n    --index postgres://hotpath@db/hotpath \\\n' +
+          "    --blobs 's3://profiles/hotpath?endpoint=http://s3:7070&forcePathStyle=true'",
       ),
   ).action((flags: MigrateFlags) => runMigrate(flags));
 }

@@ -26,7 +26,7 @@ export function addStoreOptions(command: Command): Command {
     )
     .option(
       '--blobs <URL>',
-      'S3-compatible blobs instead of files: s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=REGION&forcePathStyle=true (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) [env: HOTPATH_BLOBS_URL]',
+      'S3-compatible blobs instead of files: s3://BUCKET/PREFIX with ?endpoint=http://HOST:PORT, &region=REGION and &forcePathStyle=true for stores other than AWS (credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) [env: HOTPATH_BLOBS_URL]',
     );
 }
 
