@@ -28,6 +28,7 @@ interface ServeFlags {
   rawRetention: string;
   pgoRetention: string;
   logLevel: string;
+  scrape?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -86,6 +87,10 @@ export function registerServe(program: Command): void {
     .option('--raw-retention <DURATION>', 'how long raw profiles are kept', '7d')
     .option('--pgo-retention <DURATION>', 'how long trimmed PGO forms (and the profile records) are kept', '30d')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
+    .option(
+      '--scrape <FILE>',
+      "pull CPU profiles from Go services' net/http/pprof as this Prometheus-style YAML says (scrape_configs; see the README)",
+    )
     .addHelpText(
       'after',
       `\nExample:\n  hotpath serve --data /var/lib/hotpath\n  DD_TRACE_AGENT_URL=http://hotpath:API_KEY@localhost:${DEFAULT_PORT} ./my-service`,
@@ -134,14 +139,28 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const rawMaxAgeMs = parseDuration(flags.rawRetention, '--raw-retention');
   const pgoMaxAgeMs = parseDuration(flags.pgoRetention, '--pgo-retention');
   const dataDir = resolve(flags.data);
+  // A bad scrape config stops the server before it opens anything, with every problem and its line.
+  let scrapeConfig: import('../scrape/config.js').ScrapeConfig | null = null;
+  if (flags.scrape !== undefined) {
+    const { loadScrapeConfig, ConfigFileError } = await import('../scrape/config.js');
+    try {
+      scrapeConfig = loadScrapeConfig(flags.scrape, { defaultBodySizeLimit: limits.maxBodyBytes });
+    } catch (err) {
+      if (err instanceof ConfigFileError) throw new CliError(`--scrape: ${err.message}`);
+      throw err;
+    }
+  }
   // Loaded here, not at start-up: every other command would otherwise pay for fastify and SQLite.
-  const [{ buildApp }, { KeyStore }, { createLogger }, { startRetentionJob }, { openSqliteStore }] = await Promise.all([
-    import('../server/app.js'),
-    import('../store/keys.js'),
-    import('../server/logger.js'),
-    import('../store/retention.js'),
-    import('../store/store.js'),
-  ]);
+  const [{ buildApp }, { KeyStore }, { createLogger }, { startRetentionJob }, { openSqliteStore }, { Scraper }, { ingestProfile }] =
+    await Promise.all([
+      import('../server/app.js'),
+      import('../store/keys.js'),
+      import('../server/logger.js'),
+      import('../store/retention.js'),
+      import('../store/store.js'),
+      import('../scrape/scraper.js'),
+      import('../ingest/pipeline.js'),
+    ]);
   const logger = createLogger(flags.logLevel);
 
   const store = await openSqliteStore(dataDir);
@@ -156,6 +175,13 @@ async function runServe(flags: ServeFlags): Promise<void> {
         `  dd-trace-go: DD_TRACE_AGENT_URL=http://hotpath:${api.secret}@<this host>:${port}\n\n`,
     );
   }
+  // Scraped profiles go through the same pipeline as uploads, under the same decompression limit.
+  const scraper =
+    scrapeConfig === null
+      ? null
+      : new Scraper(scrapeConfig, (profile) => ingestProfile(store, profile, { maxDecompressedBytes: limits.maxDecompressedBytes }), {
+          log: logger,
+        });
   const app = buildApp({
     store,
     keys,
@@ -165,6 +191,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     anonymousRead: flags.allowAnonymousRead === true,
     publicMetrics: flags.publicMetrics === true,
     storeBytes: () => store.blobs.totalBytes(),
+    scrape: scraper ?? undefined,
   });
   const stopRetention = startRetentionJob({
     index: store.index,
@@ -181,6 +208,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // Scrapes in flight are aborted (a profile being stored is stored) before the store closes.
+    await scraper?.stop();
     await stopRetention();
     await app.close();
     await store.close();
@@ -198,4 +227,5 @@ async function runServe(flags: ServeFlags): Promise<void> {
     keys.close();
     throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
   }
+  if (scraper !== null && !closing) await scraper.start();
 }

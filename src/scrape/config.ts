@@ -193,7 +193,12 @@ class ConfigParser {
       });
       if (job === null) return;
       const earlier = names.get(job.name);
-      if (earlier !== undefined) this.r.fail(item, `scrape_configs[${i}]`, `job_name ${quote(job.name)} is also the name of scrape_configs[${earlier}]: names must be unique`);
+      if (earlier !== undefined)
+        this.r.fail(
+          item,
+          `scrape_configs[${i}]`,
+          `job_name ${quote(job.name)} is also the name of scrape_configs[${earlier}]: names must be unique`,
+        );
       names.set(job.name, i);
       jobs.push(job);
     });
@@ -236,7 +241,8 @@ class ConfigParser {
     }
     const extraProfiles = this.profiles(f.profiles, `${p}: profiles`);
     const schemeText = this.r.string(f.scheme, `${p}: scheme`) ?? 'http';
-    if (schemeText !== 'http' && schemeText !== 'https') this.r.fail(f.scheme, `${p}: scheme`, `must be http or https, got ${quote(schemeText)}`);
+    if (schemeText !== 'http' && schemeText !== 'https')
+      this.r.fail(f.scheme, `${p}: scheme`, `must be http or https, got ${quote(schemeText)}`);
     const scheme = schemeText === 'https' ? 'https' : 'http';
     let pathPrefix = this.r.string(f.path_prefix, `${p}: path_prefix`) ?? '';
     if (pathPrefix !== '' && !/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1000}$/.test(pathPrefix)) {
@@ -252,10 +258,14 @@ class ConfigParser {
     const sizeText = this.r.string(f.body_size_limit, `${p}: body_size_limit`);
     if (sizeText !== null) {
       const size = parseConfigSize(sizeText);
-      if (size === null || size < 1024) this.r.fail(f.body_size_limit, `${p}: body_size_limit`, `must be a size of at least 1KB such as 64MB, got ${quote(sizeText)}`);
+      if (size === null || size < 1024)
+        this.r.fail(f.body_size_limit, `${p}: body_size_limit`, `must be a size of at least 1KB such as 64MB, got ${quote(sizeText)}`);
       else bodySizeLimit = size;
     }
-    const maxBackoffMs = Math.max(intervalMs, this.duration(f.max_backoff, `${p}: max_backoff`, 1000, MAX_TIMER_MS) ?? DEFAULTS.maxBackoffMs);
+    const maxBackoffMs = Math.max(
+      intervalMs,
+      this.duration(f.max_backoff, `${p}: max_backoff`, 1000, MAX_TIMER_MS) ?? DEFAULTS.maxBackoffMs,
+    );
     const staticGroups = this.staticConfigs(f.static_configs, `${p}: static_configs`);
     const fileSd = this.fileSdConfigs(f.file_sd_configs, `${p}: file_sd_configs`);
     if (staticGroups.length === 0 && fileSd.length === 0 && !this.r.failed) {
@@ -362,7 +372,8 @@ class ConfigParser {
       if (f === null) return;
       const targets = this.r.stringList(f.targets, `${path}[${i}].targets`, MAX_TARGETS_PER_GROUP);
       if (targets === null || targets.length === 0) {
-        if (targets !== null || this.r.isNull(f.targets)) this.r.fail(f.targets ?? item, `${path}[${i}].targets`, 'is missing or empty: list host:port addresses');
+        if (targets !== null || this.r.isNull(f.targets))
+          this.r.fail(f.targets ?? item, `${path}[${i}].targets`, 'is missing or empty: list host:port addresses');
         return;
       }
       for (const t of targets) {
@@ -391,12 +402,17 @@ class ConfigParser {
       for (const { value, node: at } of files) {
         const full = isAbsolute(value) ? value : resolve(this.baseDir, value);
         if (/[*?[]/.test(dirname(full))) {
-          this.r.fail(at, `${path}[${i}].files`, `${quote(value)}: patterns (*, ?, [...]) may only be in the file name, not in its directories`);
+          this.r.fail(
+            at,
+            `${path}[${i}].files`,
+            `${quote(value)}: patterns (*, ?, [...]) may only be in the file name, not in its directories`,
+          );
         } else if (!['.json', '.yml', '.yaml'].includes(extname(basename(full)))) {
           this.r.fail(at, `${path}[${i}].files`, `${quote(value)} must end in .json, .yml or .yaml (the file's format)`);
         } else resolved.push(full);
       }
-      const refreshIntervalMs = this.duration(f.refresh_interval, `${path}[${i}].refresh_interval`, 100, MAX_TIMER_MS) ?? DEFAULTS.refreshIntervalMs;
+      const refreshIntervalMs =
+        this.duration(f.refresh_interval, `${path}[${i}].refresh_interval`, 100, MAX_TIMER_MS) ?? DEFAULTS.refreshIntervalMs;
       out.push({ files: resolved, refreshIntervalMs });
     });
     return out;
@@ -442,7 +458,8 @@ class ConfigParser {
       const a = this.r.fields(f.authorization, `${p}: authorization`, AUTHORIZATION_FIELDS);
       if (a === null) return null;
       const type = this.r.string(a.type, `${p}: authorization.type`) ?? 'Bearer';
-      if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(type)) this.r.fail(a.type, `${p}: authorization.type`, `must be one word such as Bearer, got ${quote(type)}`);
+      if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(type))
+        this.r.fail(a.type, `${p}: authorization.type`, `must be one word such as Bearer, got ${quote(type)}`);
       const credentials = this.secret(a.credentials, a.credentials_file, `${p}: authorization`, 'credentials', 'credentials_file');
       if (credentials === null) {
         this.r.fail(f.authorization, `${p}: authorization`, 'credentials (or credentials_file) is missing');

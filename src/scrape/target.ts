@@ -40,7 +40,8 @@ const LABEL_NAME = /^[A-Za-z0-9_.\-/]{1,100}$/;
 
 /** Returns why a label cannot become a tag, or null when it can (names starting with __ are internal and never become tags). */
 export function labelProblem(name: string, value: string): string | null {
-  if (!LABEL_NAME.test(name)) return `label name ${JSON.stringify(name.slice(0, 80))} may only contain letters, digits and _.-/ (1 to 100 of them)`;
+  if (!LABEL_NAME.test(name))
+    return `label name ${JSON.stringify(name.slice(0, 80))} may only contain letters, digits and _.-/ (1 to 100 of them)`;
   try {
     checkTag(name, value, DEFAULT_INTAKE_LIMITS);
   } catch (err) {

@@ -53,7 +53,9 @@ export class YamlReader {
     const doc = parseDocument(text, { lineCounter: lines, schema: 'failsafe', uniqueKeys: true, prettyErrors: false });
     for (const err of doc.errors) {
       const at = err.linePos?.[0];
-      reader.record(`${file}:${at ? `${at.line}:${at.col}` : '1:1'}: ${err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+      reader.record(
+        `${file}:${at ? `${at.line}:${at.col}` : '1:1'}: ${err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      );
     }
     return { reader, root: doc.errors.length > 0 ? null : ((doc.contents as Node | null) ?? null) };
   }
@@ -121,7 +123,11 @@ export class YamlReader {
       if (!(known as readonly string[]).includes(key)) {
         const near = known.map((k) => [k, editDistance(k, key)] as const).sort((a, b) => a[1] - b[1])[0];
         const suggestion = near && near[1] <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${near[0]}"?)` : '';
-        this.fail(keyNode, path, `unknown field ${quote(key)}${suggestion}${suggestion ? '' : `; the fields here are ${known.join(', ')}`}${hint}`);
+        this.fail(
+          keyNode,
+          path,
+          `unknown field ${quote(key)}${suggestion}${suggestion ? '' : `; the fields here are ${known.join(', ')}`}${hint}`,
+        );
         continue;
       }
       // A key with no value (`scrape_interval:`) is kept as its key node, so a problem points at it.
@@ -141,7 +147,6 @@ export class YamlReader {
     }
     return String(node.value);
   }
-
 
   /** Returns a list's items, recording a problem when it is not a list or has more than `max` items. */
   list(node: Node | null | undefined, path: string, max: number): Node[] | null {

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { ScrapeStatus } from '../scrape/scraper.js';
 import type { KeyStore } from '../store/keys.js';
 import type { ProfileStore } from '../store/store.js';
 import { registerAccessControl } from './access.js';
@@ -16,6 +17,7 @@ import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
 import { profileRoutes } from './routes/profiles.js';
 import { serviceRoutes } from './routes/services.js';
+import { targetRoutes } from './routes/targets.js';
 import { viewRoutes } from './routes/views.js';
 import { registerStaticUi } from './static-ui.js';
 import { Throttle } from './throttled-log.js';
@@ -35,6 +37,8 @@ export interface AppOptions {
   uiDir?: string;
   /** The blob store's size, for /metrics. */
   storeBytes?: () => Promise<number>;
+  /** The scrape targets' health (hotpath serve --scrape), for /api/v1/targets and /metrics. */
+  scrape?: ScrapeStatus;
 }
 
 /** A full disk is logged at most this often, however many requests it refuses. */
@@ -203,9 +207,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
     gate,
     publicMetrics: options.publicMetrics === true,
     storeBytes: options.storeBytes,
+    scrape: options.scrape,
   };
   // One plugin per area; each route declares its access and its query parameters.
-  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, opsRoutes]) app.register(routes, context);
+  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, targetRoutes, opsRoutes])
+    app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);
 
