@@ -268,7 +268,7 @@ class ConfigParser {
     );
     const staticGroups = this.staticConfigs(f.static_configs, `${p}: static_configs`);
     const fileSd = this.fileSdConfigs(f.file_sd_configs, `${p}: file_sd_configs`);
-    if (staticGroups.length === 0 && fileSd.length === 0 && !this.r.failed) {
+    if (f.static_configs === undefined && f.file_sd_configs === undefined) {
       this.r.fail(node, p, 'has no targets: add static_configs (targets: [host:port]) or file_sd_configs (files: [targets.json])');
     }
     return {

@@ -52,10 +52,8 @@ export class YamlReader {
     const reader = new YamlReader(file, lines);
     const doc = parseDocument(text, { lineCounter: lines, schema: 'failsafe', uniqueKeys: true, prettyErrors: false });
     for (const err of doc.errors) {
-      const at = err.linePos?.[0];
-      reader.record(
-        `${file}:${at ? `${at.line}:${at.col}` : '1:1'}: ${err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-      );
+      const { line, col } = lines.linePos(err.pos[0]);
+      reader.record(`${file}:${line}:${col}: ${err.message.split('\n')[0]}`);
     }
     return { reader, root: doc.errors.length > 0 ? null : ((doc.contents as Node | null) ?? null) };
   }

@@ -89,5 +89,7 @@ export type {
   SampleTypeJson,
   ServiceJson,
   ServicesJson,
+  TargetJson,
+  TargetsJson,
   TreeJson,
 } from '../../src/api/types.js';
