@@ -121,7 +121,10 @@ describe('parseScrapeConfig: configs that must be refused, each problem with its
     scrape_intervall: 60s
     static_configs: [{targets: ['h:1']}]
 `);
-    assert.match(p, /^\/etc\/hotpath\/scrape\.yaml:3:5: scrape_configs\[0\]: unknown field "scrape_intervall" \(did you mean "scrape_interval"\?\)/);
+    assert.match(
+      p,
+      /^\/etc\/hotpath\/scrape\.yaml:3:5: scrape_configs\[0\]: unknown field "scrape_intervall" \(did you mean "scrape_interval"\?\)/,
+    );
   });
 
   it('refuses unknown fields at every level', () => {
@@ -151,7 +154,10 @@ scrape_configs:
         labels: {"bad key": x, "k": "a\\u0001b"}
 `);
     const text = found.join('\n');
-    assert.match(text, /:3:22: job "api": scrape_interval: must be a duration such as 15s, 1m or 1h30m, got "60" \(a duration needs a unit: 60s\)/);
+    assert.match(
+      text,
+      /:3:22: job "api": scrape_interval: must be a duration such as 15s, 1m or 1h30m, got "60" \(a duration needs a unit: 60s\)/,
+    );
     assert.match(text, /:4:22: job "api": profile_seconds: must be whole seconds from 1 to 3600/);
     assert.match(text, /:5:13: job "api": scheme: must be http or https, got "ftp"/);
     assert.match(text, /:6:21: job "api": profiles: unknown profile "threads"/);
@@ -214,7 +220,10 @@ scrape_configs:
   });
 
   it('stops listing after 20 problems', () => {
-    const jobs = Array.from({ length: 40 }, (_, i) => `  - {job_name: j${i}, scrape_interval: x, static_configs: [{targets: ['h:1']}]}`).join('\n');
+    const jobs = Array.from(
+      { length: 40 },
+      (_, i) => `  - {job_name: j${i}, scrape_interval: x, static_configs: [{targets: ['h:1']}]}`,
+    ).join('\n');
     const found = problems(`scrape_configs:\n${jobs}\n`);
     assert.equal(found.length, 21);
     assert.equal(found[20], '(more problems not shown)');
@@ -244,7 +253,10 @@ describe('loadScrapeConfig', () => {
   });
 
   it('names a missing file and an oversized one', () => {
-    assert.throws(() => loadScrapeConfig(join(dir, 'nope.yaml'), { defaultBodySizeLimit: 1 }), /nope\.yaml: cannot read the scrape config: ENOENT/);
+    assert.throws(
+      () => loadScrapeConfig(join(dir, 'nope.yaml'), { defaultBodySizeLimit: 1 }),
+      /nope\.yaml: cannot read the scrape config: ENOENT/,
+    );
     const big = join(dir, 'big.yaml');
     writeFileSync(big, Buffer.alloc(MAX_CONFIG_BYTES + 1, 0x20));
     assert.throws(() => loadScrapeConfig(big, { defaultBodySizeLimit: 1 }), /the limit for a scrape config is 1048576/);

@@ -26,7 +26,10 @@ const addresses = (w: FileTargetWatcher) => w.groups().flatMap((g) => g.targets)
 
 describe('parseTargetFile', () => {
   it("reads Prometheus's JSON and YAML forms", () => {
-    const json = parseTargetFile('[{"targets": ["10.0.0.1:6060", "b:6060"], "labels": {"service": "api", "env": "prod"}}, {"targets": []}]', '/t.json');
+    const json = parseTargetFile(
+      '[{"targets": ["10.0.0.1:6060", "b:6060"], "labels": {"service": "api", "env": "prod"}}, {"targets": []}]',
+      '/t.json',
+    );
     assert.deepEqual(json, [
       { targets: ['10.0.0.1:6060', 'b:6060'], labels: { service: 'api', env: 'prod' }, source: '/t.json' },
       { targets: [], labels: {}, source: '/t.json' },
@@ -48,7 +51,10 @@ describe('parseTargetFile', () => {
     };
     assert.match(refused(''), /is empty/);
     assert.match(refused('[{"targets": ["a:1"]'), /\/t\.json:1:\d+: Flow/);
-    assert.match(refused('[{"targets": ["a:1"], "lables": {}}]'), /\/t\.json:1:23: \[0\]: unknown field "lables" \(did you mean "labels"\?\)/);
+    assert.match(
+      refused('[{"targets": ["a:1"], "lables": {}}]'),
+      /\/t\.json:1:23: \[0\]: unknown field "lables" \(did you mean "labels"\?\)/,
+    );
     assert.match(refused('[\n  {"targets": ["http://a:1"]}\n]'), /\/t\.json:2:16: \[0\]\.targets: "http:\/\/a:1" must be host:port/);
     assert.match(refused('{"targets": ["a:1"]}'), /target groups: must be a list/);
     assert.match(refused('[{"targets": ["a:1"], "labels": {"a b": "c"}}]'), /label name "a b"/);
