@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay, firstScrapeOffset } from './backoff.js';
+import { backoffDelay, nextGridTime, scrapePhase } from './backoff.js';
 
 describe('backoffDelay', () => {
   it('waits the interval after one failure, then doubles per failure up to the cap', () => {
@@ -27,16 +27,24 @@ describe('backoffDelay', () => {
   });
 });
 
-describe('firstScrapeOffset', () => {
+describe('scrapePhase', () => {
   it('is the same for a target every time, within the interval, and spreads targets out', () => {
-    const offsets = Array.from({ length: 200 }, (_, i) => firstScrapeOffset(`["api","10.0.0.${i}:6060",[]]`, 60_000));
-    assert.deepEqual(
-      offsets,
-      Array.from({ length: 200 }, (_, i) => firstScrapeOffset(`["api","10.0.0.${i}:6060",[]]`, 60_000)),
-    );
+    const offsets = Array.from({ length: 200 }, (_, i) => scrapePhase(`["api","10.0.0.${i}:6060",[]]`, 60_000));
+    assert.deepEqual(offsets, Array.from({ length: 200 }, (_, i) => scrapePhase(`["api","10.0.0.${i}:6060",[]]`, 60_000)));
     assert.ok(offsets.every((o) => Number.isInteger(o) && o >= 0 && o < 60_000));
     // 200 targets over ten 6-second slices: every slice gets some.
     const slices = new Set(offsets.map((o) => Math.floor(o / 6000)));
     assert.equal(slices.size, 10);
+  });
+});
+
+describe('nextGridTime', () => {
+  it('returns the first grid point after now, skipping the ones a long scrape overran', () => {
+    assert.equal(nextGridTime(1000, 60_000, 1500), 61_000);
+    assert.equal(nextGridTime(1000, 60_000, 61_000), 121_000);
+    assert.equal(nextGridTime(1000, 60_000, 250_000), 301_000);
+    // Before the anchor: the anchor itself, or the grid point before it that is still ahead.
+    assert.equal(nextGridTime(100_000, 60_000, 10_000), 40_000);
+    assert.equal(nextGridTime(100_000, 60_000, 40_000), 100_000);
   });
 });

@@ -11,16 +11,29 @@ export function backoffDelay(failures: number, intervalMs: number, maxMs: number
   return Math.round(Math.min(cap, doubled * (1 + 0.1 * Math.min(Math.max(jitter, 0), 0.999))));
 }
 
+/** New targets are first scraped within this time of being found, so a new config shows results quickly. */
+export const FIRST_SCRAPE_WINDOW_MS = 5000;
+
 /**
- * Returns the offset of a target's first scrape within its interval, from a hash of its key: the
- * same target always lands on the same offset (as in Prometheus), and many targets spread over
- * the interval instead of all starting at once.
+ * Returns the phase of a target's scrapes within its interval, from a hash of its key: the same
+ * target always gets the same phase (as in Prometheus), and many targets spread over the
+ * interval instead of all scraping at once.
  */
-export function firstScrapeOffset(key: string, intervalMs: number): number {
+export function scrapePhase(key: string, intervalMs: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash % Math.max(1, Math.floor(intervalMs));
+}
+
+/**
+ * Returns the next time on a target's grid (`anchor` plus whole intervals) strictly after
+ * `now`: a scrape that overran skips the grid points it missed instead of running late ones.
+ */
+export function nextGridTime(anchor: number, intervalMs: number, now: number): number {
+  let next = anchor + Math.ceil((now - anchor) / intervalMs) * intervalMs;
+  if (next <= now) next += intervalMs;
+  return next;
 }

@@ -1,6 +1,6 @@
 import { IngestError } from '../ingest/errors.js';
 import type { IngestedProfile } from '../ingest/record.js';
-import { backoffDelay, firstScrapeOffset } from './backoff.js';
+import { backoffDelay, FIRST_SCRAPE_WINDOW_MS, nextGridTime, scrapePhase } from './backoff.js';
 import { collectProfile } from './collect.js';
 import { FetchError } from './fetcher.js';
 import type { TargetState } from './health.js';
@@ -26,9 +26,9 @@ export interface TargetLoopDeps {
 
 /**
  * Scrapes one target on its own timer, so a slow or dead target never delays another: the
- * first scrape at a fixed offset within the interval (from the target's key), then one every
- * interval on the same grid (a scrape that overruns skips the grid points it missed, never
- * runs twice at once); after a failure the next one waits the backoff instead (the interval,
+ * first scrape within a few seconds, then one every interval at the target's own phase (from a
+ * hash of its key; a scrape that overruns skips the grid points it missed, never runs twice at
+ * once); after a failure the next one waits the backoff instead (the interval,
  * doubled per failure in a row, up to the job's max_backoff). Every scrape holds a slot of
  * the shared bound while it runs. stop() clears the timer, aborts a scrape in flight (its
  * requests and its wait for a slot) and resolves once it has ended.
@@ -38,6 +38,8 @@ export class TargetLoop {
   private readonly abort = new AbortController();
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** A point of the target's grid: successful scrapes start at anchor plus whole intervals. */
+  private anchor = 0;
 
   constructor(
     readonly state: TargetState,
@@ -45,8 +47,13 @@ export class TargetLoop {
   ) {}
 
   start(): void {
-    const offset = firstScrapeOffset(targetKey(this.state.target), this.state.job.intervalMs);
-    this.scheduleAt(Date.now() + offset);
+    const now = Date.now();
+    const { job, target } = this.state;
+    const phase = scrapePhase(targetKey(target), job.intervalMs);
+    this.anchor = now + phase;
+    // The first scrape soon (within FIRST_SCRAPE_WINDOW_MS, by the same hash); the later ones on
+    // the target's own phase of the interval.
+    this.scheduleAt(now + (phase % Math.min(job.intervalMs, FIRST_SCRAPE_WINDOW_MS)));
   }
 
   async stop(): Promise<void> {
@@ -64,7 +71,7 @@ export class TargetLoop {
     this.timer = setTimeout(
       () => {
         this.timer = null;
-        this.running = this.scrape(at).finally(() => {
+        this.running = this.scrape().finally(() => {
           this.running = null;
         });
       },
@@ -72,7 +79,7 @@ export class TargetLoop {
     );
   }
 
-  private async scrape(scheduledAt: number): Promise<void> {
+  private async scrape(): Promise<void> {
     const { state, deps } = this;
     const { job, target } = state;
     let release: (() => void) | null = null;
@@ -109,9 +116,7 @@ export class TargetLoop {
       this.scheduleAt(now + backoffDelay(state.consecutiveFailures, job.intervalMs, job.maxBackoffMs, deps.random()));
       return;
     }
-    const interval = job.intervalMs;
-    let next = scheduledAt + Math.ceil((now - scheduledAt) / interval) * interval;
-    if (next <= now) next += interval;
+    const next = nextGridTime(this.anchor, job.intervalMs, now);
     this.scheduleAt(next);
   }
 }

@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	pprofserver [-addr 127.0.0.1:0] [-workers 1] [-hold-cpu-profile]
+//	pprofserver [-addr 127.0.0.1:0] [-workers 1] [-mode mixed] [-hold-cpu-profile]
 //
 // It prints "listening on HOST:PORT" on stdout once it accepts connections.
 // With -hold-cpu-profile it starts a CPU profile of its own (to io.Discard) and
@@ -31,11 +31,11 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "`address` to serve /debug/pprof/ on (port 0: any free port)")
-	workers := flag.Int("workers", 1, "worker goroutines burning CPU")
+	workers := flag.Int("workers", 1, "worker goroutines burning CPU (0: none)")
 	mode := flag.String("mode", "mixed", "workload of the workers (see cpuburn -mode)")
 	hold := flag.Bool("hold-cpu-profile", false, "keep a CPU profile of our own running, so /debug/pprof/profile answers 500")
 	flag.Parse()
-	if flag.NArg() > 0 || *workers < 1 {
+	if flag.NArg() > 0 || *workers < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -52,11 +52,13 @@ func main() {
 	if err != nil {
 		fatalf("%v", err)
 	}
-	go func() {
-		if _, err := burn.Run(context.Background(), cfg, make(chan struct{})); err != nil {
-			fatalf("workload: %v", err)
-		}
-	}()
+	if *workers > 0 {
+		go func() {
+			if _, err := burn.Run(context.Background(), cfg, make(chan struct{})); err != nil {
+				fatalf("workload: %v", err)
+			}
+		}()
+	}
 	fmt.Printf("listening on %s\n", ln.Addr())
 	// http.DefaultServeMux holds the /debug/pprof/ handlers registered by the import.
 	fatalf("%v", http.Serve(ln, nil))
