@@ -30,7 +30,10 @@ describe('backoffDelay', () => {
 describe('scrapePhase', () => {
   it('is the same for a target every time, within the interval, and spreads targets out', () => {
     const offsets = Array.from({ length: 200 }, (_, i) => scrapePhase(`["api","10.0.0.${i}:6060",[]]`, 60_000));
-    assert.deepEqual(offsets, Array.from({ length: 200 }, (_, i) => scrapePhase(`["api","10.0.0.${i}:6060",[]]`, 60_000)));
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: 200 }, (_, i) => scrapePhase(`["api","10.0.0.${i}:6060",[]]`, 60_000)),
+    );
     assert.ok(offsets.every((o) => Number.isInteger(o) && o >= 0 && o < 60_000));
     // 200 targets over ten 6-second slices: every slice gets some.
     const slices = new Set(offsets.map((o) => Math.floor(o / 6000)));
