@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { repoRoot } from '../testing/fixtures.js';
 import { ConfigFileError, loadScrapeConfig, MAX_CONFIG_BYTES, parseScrapeConfig, type ScrapeConfig } from './config.js';
 
 const OPTIONS = { defaultBodySizeLimit: 64 << 20, readFile: (path: string) => Buffer.from(`contents of ${path}`) };
@@ -260,5 +261,21 @@ describe('loadScrapeConfig', () => {
     const big = join(dir, 'big.yaml');
     writeFileSync(big, Buffer.alloc(MAX_CONFIG_BYTES + 1, 0x20));
     assert.throws(() => loadScrapeConfig(big, { defaultBodySizeLimit: 1 }), /the limit for a scrape config is 1048576/);
+  });
+});
+
+describe('the README', () => {
+  it('has a scrape config that parses as written', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Scrape net/http/pprof'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(yaml, 'a yaml block in the section');
+    const config = parse(yaml);
+    assert.deepEqual(
+      config.jobs.map((j) => j.name),
+      ['api', 'payments'],
+    );
+    assert.deepEqual(config.jobs[1].extraProfiles, ['heap', 'goroutine']);
+    assert.equal(config.jobs[1].tls?.serverName, 'payments.internal');
   });
 });
