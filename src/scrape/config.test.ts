@@ -220,6 +220,17 @@ scrape_configs:
     assert.match(problems('scrape_configs:\n  - job_name: [a]\n')[0], /job_name: must be a single value, not a list/);
   });
 
+  it('refuses nesting no config needs before the YAML parser recurses into it', () => {
+    assert.match(problems(`scrape_configs: ${'['.repeat(200_000)}`)[0], /:1:49: nests \[ and \{ more than 32 deep/);
+    assert.match(problems(`${'- '.repeat(100_000)}a`)[0], /:1:65: nests lists more than 32 deep/);
+    assert.match(problems(`a:\n${' '.repeat(300)}b: c\n`)[0], /:2:257: is indented more than 256 columns/);
+    // Brackets in quotes and comments are text, not nesting.
+    const config = parse(
+      `# ${'['.repeat(100)}\nscrape_configs:\n  - {job_name: "a${'{'.repeat(40)}", static_configs: [{targets: ['h:1']}]}\n`,
+    );
+    assert.equal(config.jobs[0].name, `a${'{'.repeat(40)}`);
+  });
+
   it('stops listing after 20 problems', () => {
     const jobs = Array.from(
       { length: 40 },

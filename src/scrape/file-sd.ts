@@ -150,7 +150,18 @@ export class FileTargetWatcher {
       try {
         do {
           this.again = false;
-          if (await this.readAll()) this.onChange();
+          let changed = false;
+          try {
+            changed = await this.readAll();
+          } catch (err) {
+            // A file system error no single file explains (say, the directory turned unreadable): keep the targets, say why.
+            this.problems.set(this.config.files[0] ?? '', {
+              file: this.config.files.join(', '),
+              error: `cannot be read: ${(err as Error).message}`,
+              since: Date.now(),
+            });
+          }
+          if (changed) this.onChange();
         } while (this.again && !this.stopped);
       } finally {
         this.running = null;
@@ -247,8 +258,9 @@ export class FileTargetWatcher {
         this.files.set(file, { text: read.text, groups });
         changed = true;
       } catch (err) {
-        if (!(err instanceof ConfigFileError)) throw err;
-        report(file, `${err.message}${old ? ' (its last good targets are kept)' : ''}`);
+        // Whatever the parser throws on a hostile file is that file's problem, never the server's.
+        const message = err instanceof ConfigFileError ? err.message : `${file}: cannot be read as YAML or JSON: ${(err as Error).message}`;
+        report(file, `${message}${old ? ' (its last good targets are kept)' : ''}`);
         seenProblems.add(file);
       }
     }

@@ -14,6 +14,62 @@ export class ConfigFileError extends Error {
   }
 }
 
+/** Deepest nesting read: a config or target file needs a handful of levels. */
+const MAX_DEPTH = 32;
+/** Widest indentation read, in columns. */
+const MAX_INDENT = 256;
+
+/**
+ * Returns where and why `text` nests deeper than any config needs, or null. Checked before the
+ * YAML parser sees the text: it recurses per level, and a file of 100,000 "[" exhausts its stack
+ * or the process's memory. Flow brackets outside quotes count one level each; a block line counts
+ * its indentation and its leading "- " markers.
+ */
+export function nestingProblem(text: string): { line: number; col: number; message: string } | null {
+  let depth = 0;
+  let quote: string | null = null;
+  let line = 1;
+  let lineStart = 0;
+  let atLineStart = true;
+  let dashes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      line++;
+      lineStart = i + 1;
+      atLineStart = true;
+      dashes = 0;
+      if (quote === "'") quote = null;
+      continue;
+    }
+    if (atLineStart) {
+      if (c === ' ') {
+        if (i - lineStart >= MAX_INDENT) return { line, col: i - lineStart + 1, message: `is indented more than ${MAX_INDENT} columns` };
+        continue;
+      }
+      if (c === '-' && (text[i + 1] === ' ' || text[i + 1] === '\n')) {
+        if (++dashes > MAX_DEPTH) return { line, col: i - lineStart + 1, message: `nests lists more than ${MAX_DEPTH} deep` };
+        i++;
+        continue;
+      }
+      atLineStart = false;
+    }
+    if (quote !== null) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"') i++;
+      continue;
+    }
+    if (c === '#' && (i === lineStart || text[i - 1] === ' ' || text[i - 1] === '\t')) {
+      const end = text.indexOf('\n', i);
+      i = (end < 0 ? text.length : end) - 1;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') {
+      if (++depth > MAX_DEPTH) return { line, col: i - lineStart + 1, message: `nests [ and { more than ${MAX_DEPTH} deep` };
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return null;
+}
+
 /** Returns the edit distance of two short strings (for "did you mean"). */
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -50,6 +106,11 @@ export class YamlReader {
   static parse(text: string, file: string): { reader: YamlReader; root: Node | null } {
     const lines = new LineCounter();
     const reader = new YamlReader(file, lines);
+    const tooDeep = nestingProblem(text);
+    if (tooDeep !== null) {
+      reader.record(`${file}:${tooDeep.line}:${tooDeep.col}: ${tooDeep.message}; no config needs that`);
+      return { reader, root: null };
+    }
     const doc = parseDocument(text, { lineCounter: lines, schema: 'failsafe', uniqueKeys: true, prettyErrors: false });
     for (const err of doc.errors) {
       const { line, col } = lines.linePos(err.pos[0]);
