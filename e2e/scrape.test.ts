@@ -303,4 +303,22 @@ scrape_configs:
       await browser.close();
     }
   });
+
+  it('stops at SIGTERM with a scrape in flight: the hanging request is closed, the exit is clean', async () => {
+    assert.equal((await target('hanging')).scraping, true, 'the hanging scrape is still in flight');
+    const socket = held[0];
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // A timer or watch left behind would keep the process alive: it must exit by itself.
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      server.stop({ keepData: true }),
+      new Promise<'still running'>((resolve) => {
+        timer = setTimeout(() => resolve('still running'), 60_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    assert.equal(exit, 0, server.output().slice(-2000));
+    await closed;
+    assert.match(server.output(), /"msg":"stopped"/);
+  });
 });

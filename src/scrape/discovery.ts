@@ -26,10 +26,16 @@ export class TargetDiscovery {
   constructor(
     private readonly config: ScrapeConfig,
     private readonly onChange: (targets: Target[]) => void,
+    onProblem: (problem: DiscoveryError) => void = () => undefined,
   ) {
     for (const job of config.jobs) {
       for (const sd of job.fileSd) {
-        this.watchers.push({ job, watcher: new FileTargetWatcher(sd, () => this.changed()) });
+        const watcher = new FileTargetWatcher(
+          sd,
+          () => this.changed(),
+          (p) => onProblem({ ...p, job: job.name }),
+        );
+        this.watchers.push({ job, watcher });
       }
     }
   }

@@ -104,9 +104,11 @@ export class FileTargetWatcher {
   private again = false;
   private stopped = false;
 
+  /** `onProblem` hears of each new or changed problem once (to log it), not at every re-read. */
   constructor(
     private readonly config: FileSdConfig,
     private readonly onChange: () => void,
+    private readonly onProblem: (problem: TargetFileError) => void = () => undefined,
   ) {}
 
   /** Reads the files once, then starts watching; resolves after the first read. */
@@ -230,7 +232,10 @@ export class FileTargetWatcher {
     const now = Date.now();
     const report = (file: string, error: string) => {
       const old = this.problems.get(file);
-      if (old?.error !== error) this.problems.set(file, { file, error, since: now });
+      if (old?.error === error) return;
+      const problem = { file, error, since: now };
+      this.problems.set(file, problem);
+      this.onProblem(problem);
     };
     const seenProblems = new Set<string>(problems.keys());
     for (const [pattern, error] of problems) report(pattern, error);

@@ -41,7 +41,11 @@ export class Scraper implements ScrapeStatus {
     private readonly options: ScraperOptions,
   ) {
     this.slots = new ScrapeSlots(config.maxConcurrentScrapes);
-    this.discovery = new TargetDiscovery(config, (targets) => this.reconcile(targets));
+    this.discovery = new TargetDiscovery(
+      config,
+      (targets) => this.reconcile(targets),
+      (p) => options.log.warn({ job: p.job, file: p.file, error: p.error }, 'target file not used'),
+    );
   }
 
   /** Reads the target files and starts scraping; resolves once every target found has its timer. */
