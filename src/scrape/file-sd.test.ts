@@ -58,6 +58,7 @@ describe('parseTargetFile', () => {
     assert.match(refused('[\n  {"targets": ["http://a:1"]}\n]'), /\/t\.json:2:16: \[0\]\.targets: "http:\/\/a:1" must be host:port/);
     assert.match(refused('{"targets": ["a:1"]}'), /target groups: must be a list/);
     assert.match(refused('[{"targets": ["a:1"], "labels": {"a b": "c"}}]'), /label name "a b"/);
+    assert.match(refused(`[{"targets": ["${'a'.repeat(190)}:1"]}]`), /is 192 characters long; the limit is 191/);
   });
 });
 

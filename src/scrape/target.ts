@@ -23,11 +23,17 @@ export interface Target {
 /** host:port with a DNS name or IPv4 address, or [IPv6]:port; the port may be left out. */
 const ADDRESS = /^(?:\[[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9_.-]{1,64})?\]|[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?$/;
 
+/** Longest target address: "instance:" and the address fit in a tag (DEFAULT_INTAKE_LIMITS.maxTagLength). */
+const MAX_ADDRESS_LENGTH = DEFAULT_INTAKE_LIMITS.maxTagLength - 'instance:'.length;
+
 /** Returns why `address` cannot be a target address, or null when it is one. */
 export function addressProblem(address: string): string | null {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(address)) {
     return `${JSON.stringify(address)} must be host:port without a scheme or path: put the scheme in "scheme" and a path in "path_prefix"`;
   }
+  // It becomes the tag instance:<address>, which must fit in a tag's 200 characters.
+  if (address.length > MAX_ADDRESS_LENGTH)
+    return `${JSON.stringify(`${address.slice(0, 40)}…`)} is ${address.length} characters long; the limit is ${MAX_ADDRESS_LENGTH}`;
   const m = ADDRESS.exec(address);
   if (!m) return `${JSON.stringify(address.slice(0, 80))} is not host:port (for example 10.0.0.5:6060, api.internal:6060 or [::1]:6060)`;
   if (m[1] !== undefined && (Number(m[1]) < 1 || Number(m[1]) > 65535))
