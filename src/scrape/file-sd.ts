@@ -232,8 +232,10 @@ export class FileTargetWatcher {
     const now = Date.now();
     const report = (file: string, error: string) => {
       const old = this.problems.get(file);
-      if (old?.error === error) return;
-      const problem = { file, error, since: now };
+      // Every message names its file; the parser's already do.
+      const message = error.startsWith(file) ? error : `${file}: ${error}`;
+      if (old?.error === message) return;
+      const problem = { file, error: message, since: now };
       this.problems.set(file, problem);
       this.onProblem(problem);
     };

@@ -22,28 +22,35 @@ function healthBadge(t: TargetJson): HTMLElement {
   return h('span', { class: 'badge' }, t.scraping ? 'first scrape…' : 'not scraped yet');
 }
 
-function targetRow(t: TargetJson, now: number): HTMLTableRowElement {
+const COLUMNS = ['Job', 'Instance', 'Labels', 'Health', 'Last scrape', 'Duration', 'Failures', 'Next scrape', ''];
+
+/** A target's row, and below it a full-width row with its error when it has one (errors are read whole). */
+function targetRows(t: TargetJson, now: number): HTMLTableRowElement[] {
   const labels = Object.entries(t.labels)
     .filter(([k]) => !k.startsWith('__'))
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
-  return h(
+  const ids = { 'data-job': t.job, 'data-instance': t.instance };
+  const main = h(
     'tr',
-    { class: t.health === 'down' ? 'flagged' : undefined, 'data-job': t.job, 'data-instance': t.instance, 'data-health': t.health },
+    { class: t.health === 'down' ? 'flagged' : undefined, ...ids, 'data-health': t.health },
     h('td', {}, t.job),
     h('td', {}, h('span', { title: t.url }, t.instance), t.source === 'static_configs' ? null : h('div', { class: 'muted' }, t.source)),
-    h('td', {}, labels),
+    h('td', { class: 'wrap' }, labels),
     h('td', {}, healthBadge(t), t.scraping && t.health !== 'unknown' ? h('span', { class: 'muted' }, ' scraping…') : null),
     h('td', { title: t.lastScrape === null ? '' : formatTime(t.lastScrape) }, relative(t.lastScrape, now)),
     h('td', { class: 'num' }, t.lastDurationSeconds === null ? '' : `${t.lastDurationSeconds.toFixed(2)} s`),
     h('td', { class: 'num' }, t.consecutiveFailures === 0 ? '' : t.consecutiveFailures),
     h('td', { title: t.nextScrape === null ? '' : formatTime(t.nextScrape) }, relative(t.nextScrape, now)),
-    h(
-      'td',
-      { class: 'target-error', 'data-testid': 'target-error' },
-      t.lastError ?? (t.lastProfileId ? h('a', { href: href(['profile', t.lastProfileId]) }, 'last profile') : ''),
-    ),
+    h('td', {}, t.lastProfileId ? h('a', { href: href(['profile', t.lastProfileId]) }, 'last profile') : ''),
   );
+  if (t.lastError === null) return [main];
+  const error = h(
+    'tr',
+    { class: `target-error-row${t.health === 'down' ? ' flagged' : ''}`, ...ids, 'data-testid': 'target-error' },
+    h('td', { colspan: COLUMNS.length }, t.lastError),
+  );
+  return [main, error];
 }
 
 /**
@@ -81,29 +88,23 @@ export const targetsView: View = async (root, ctx) => {
         down === 0 ? '.' : `; ${down} down.`,
       ),
       ...loaded.discoveryErrors.map((e) =>
-        h('p', { class: 'badge no', 'data-testid': 'discovery-error' }, `Job ${e.job}: ${e.file}: ${e.error}`),
+        h('p', { class: 'discovery-error', 'data-testid': 'discovery-error' }, `Job ${e.job}: ${e.error}`),
       ),
       loaded.targets.length === 0
         ? h('p', { class: 'empty' }, 'No targets yet: the jobs list none, or their target files are empty.')
         : h(
-            'div',
-            { class: 'scroll' },
+            'table',
+            { 'data-testid': 'targets-table' },
             h(
-              'table',
-              { 'data-testid': 'targets-table' },
+              'thead',
+              {},
               h(
-                'thead',
+                'tr',
                 {},
-                h(
-                  'tr',
-                  {},
-                  ...['Job', 'Instance', 'Labels', 'Health', 'Last scrape', 'Duration', 'Failures', 'Next scrape', 'Error'].map((t) =>
-                    h('th', { scope: 'col', class: t === 'Duration' || t === 'Failures' ? 'num' : undefined }, t),
-                  ),
-                ),
+                ...COLUMNS.map((t) => h('th', { scope: 'col', class: t === 'Duration' || t === 'Failures' ? 'num' : undefined }, t)),
               ),
-              h('tbody', {}, ...loaded.targets.map((t) => targetRow(t, now))),
             ),
+            h('tbody', {}, ...loaded.targets.flatMap((t) => targetRows(t, now))),
           ),
     );
     if (!ctx.isStale()) timer = window.setTimeout(() => void draw(), REFRESH_MS);
