@@ -253,7 +253,7 @@ export interface TargetJson {
   /** Why the last scrape failed: profiler_busy, connection, timeout, tls, http_status, too_large, credentials, ingest; null when it did not. */
   lastErrorReason: string | null;
   consecutiveFailures: number;
-  /** When the next scrape starts (later than the interval while backing off after failures). */
+  /** When the next scrape starts (later than the interval while backing off after failures); null while one runs. */
   nextScrape: string | null;
   /** The profile stored by the last successful scrape. */
   lastProfileId: string | null;

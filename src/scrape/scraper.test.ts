@@ -100,6 +100,7 @@ describe('Scraper', () => {
       assert.equal(hanging.scraping, true);
       assert.equal(hanging.lastScrape, null);
       assert.equal(hanging.health, 'unknown');
+      assert.equal(hanging.nextScrape, null, 'not known while a scrape runs');
 
       const healthy = state('healthy');
       assert.equal(healthy.health, 'up');

@@ -89,6 +89,8 @@ export class TargetLoop {
       return; // stopped while waiting
     }
     state.scraping = true;
+    // Not known until this scrape ends (the backoff depends on how it ends).
+    state.nextScrapeAt = null;
     const started = Date.now();
     let failure: { reason: string; message: string } | null = null;
     try {
