@@ -120,7 +120,7 @@ scrape_configs:
     profile_seconds: 1
     file_sd_configs:
       - files: ['sd/*.json']
-        refresh_interval: 1m
+        refresh_interval: 5s   # the fallback if the directory watch misses the change
 `,
     );
     server = await startServer(['--scrape', config]);
