@@ -327,3 +327,54 @@ export interface CreatedKeyJson {
   key: KeyJson;
   secret: string;
 }
+
+/** A scrape target's state: `up` after a successful scrape, `down` after a failed one, `unknown` before the first. */
+export type TargetHealth = 'up' | 'down' | 'unknown';
+
+/** One net/http/pprof target of `hotpath serve --scrape` and how its scrapes go. */
+export interface TargetJson {
+  job: string;
+  /** The address as configured (host:port). */
+  instance: string;
+  /** The CPU profile URL scraped. */
+  url: string;
+  labels: Record<string, string>;
+  /** Where the target came from: "static_configs" or a file_sd file's path. */
+  source: string;
+  health: TargetHealth;
+  /** True while a scrape of it runs (a CPU profile takes profile_seconds). */
+  scraping: boolean;
+  /** When the last scrape finished, and how long it took (seconds), or null before the first. */
+  lastScrape: string | null;
+  lastDurationSeconds: number | null;
+  /** What went wrong at the last scrape (or what was left out of it); null when it went well. */
+  lastError: string | null;
+  /** Why the last scrape failed: profiler_busy, connection, timeout, tls, http_status, too_large, credentials, ingest; null when it did not. */
+  lastErrorReason: string | null;
+  consecutiveFailures: number;
+  /** When the next scrape starts (later than the interval while backing off after failures); null while one runs. */
+  nextScrape: string | null;
+  /** The profile stored by the last successful scrape. */
+  lastProfileId: string | null;
+  profilesStored: number;
+  intervalSeconds: number;
+  profileSeconds: number;
+}
+
+/** A file_sd file that could not be used; the targets it last listed are still scraped. */
+export interface TargetDiscoveryErrorJson {
+  job: string;
+  file: string;
+  error: string;
+  since: string;
+}
+
+/** GET /api/v1/targets: every scrape target with its health. */
+export interface TargetsJson {
+  /** False when the server runs without --scrape. */
+  scraping: boolean;
+  /** The scrape config file, when there is one. */
+  configFile: string | null;
+  targets: TargetJson[];
+  discoveryErrors: TargetDiscoveryErrorJson[];
+}

@@ -32,6 +32,7 @@ interface ServeFlags extends StoreFlags {
   logLevel: string;
   tlsCert?: string;
   tlsKey?: string;
+  scrape?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -92,7 +93,11 @@ export function registerServe(program: Command): void {
     .option('--retention-interval <DURATION>', 'how often retention runs (one replica at a time when they share an index)', '10m')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn or error', 'info')
     .option('--tls-cert <FILE>', 'serve HTTPS with this PEM certificate (chain); reloaded with --tls-key on SIGHUP')
-    .option('--tls-key <FILE>', 'the PEM private key of --tls-cert (unencrypted)');
+    .option('--tls-key <FILE>', 'the PEM private key of --tls-cert (unencrypted)')
+    .option(
+      '--scrape <FILE>',
+      "pull CPU profiles from Go services' net/http/pprof as this Prometheus-style YAML says (scrape_configs; see the README)",
+    );
   addStoreOptions(serve)
     .addHelpText(
       'after',
@@ -152,12 +157,25 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const pgoMaxAgeMs = parseDuration(flags.pgoRetention, '--pgo-retention');
   const retentionIntervalMs = positiveDuration(flags.retentionInterval, '--retention-interval');
   const config = storeConfig(flags);
+  // A bad scrape config stops the server before it opens anything, with every problem and its line.
+  let scrapeConfig: import('../scrape/config.js').ScrapeConfig | null = null;
+  if (flags.scrape !== undefined) {
+    const { loadScrapeConfig, ConfigFileError } = await import('../scrape/config.js');
+    try {
+      scrapeConfig = loadScrapeConfig(flags.scrape, { defaultBodySizeLimit: limits.maxBodyBytes });
+    } catch (err) {
+      if (err instanceof ConfigFileError) throw new CliError(`--scrape: ${err.message}`);
+      throw err;
+    }
+  }
   // Loaded here, not at start-up: every other command would otherwise pay for fastify and SQLite.
-  const [{ buildApp }, { createLogger }, { startRetentionJob }, { openStore }] = await Promise.all([
+  const [{ buildApp }, { createLogger }, { startRetentionJob }, { openStore }, { Scraper }, { ingestProfile }] = await Promise.all([
     import('../server/app.js'),
     import('../server/logger.js'),
     import('../store/retention.js'),
     import('../store/open-store.js'),
+    import('../scrape/scraper.js'),
+    import('../ingest/pipeline.js'),
   ]);
   const logger = createLogger(flags.logLevel);
 
@@ -176,6 +194,13 @@ async function runServe(flags: ServeFlags): Promise<void> {
     return 'done';
   });
   const firstKeys = made[0] ?? null;
+  // Scraped profiles go through the same pipeline as uploads, under the same decompression limit.
+  const scraper =
+    scrapeConfig === null
+      ? null
+      : new Scraper(scrapeConfig, (profile) => ingestProfile(store, profile, { maxDecompressedBytes: limits.maxDecompressedBytes }), {
+          log: logger,
+        });
   const app = buildApp({
     store,
     keys,
@@ -186,6 +211,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     publicMetrics: flags.publicMetrics === true,
     storeBytes: () => store.blobs.totalBytes(),
     tls,
+    scrape: scraper ?? undefined,
   });
   if (tls !== undefined && flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
     const certFile = flags.tlsCert;
@@ -218,6 +244,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // Scrapes in flight are aborted (a profile being stored is stored) before the store closes.
+    await scraper?.stop();
     await stopRetention();
     await app.close();
     await opened.close();
@@ -255,4 +283,5 @@ async function runServe(flags: ServeFlags): Promise<void> {
     await opened.close();
     throw new CliError(`cannot listen on ${flags.host}:${port}: ${(err as Error).message}`);
   }
+  if (scraper !== null && !closing) await scraper.start();
 }

@@ -59,11 +59,17 @@ function refuseNegativeSamples(p: Profile): void {
   }
 }
 
-/** True when the profile has the functions every Go program's CPU profile shows. */
-function looksLikeGo(p: Profile): boolean {
+/**
+ * True when the profile is plainly a Go program's: it names a function every Go program runs
+ * (runtime.goexit, runtime.main, runtime.mcall) or a function in a .go source file. The second
+ * is needed for short profiles from net/http/pprof: Go 1.2x CPU profiles of worker goroutines
+ * often hold none of those runtime functions, but every symbolized Go frame has its .go file.
+ */
+export function looksLikeGo(p: Profile): boolean {
   for (let f = 0; f < p.functions.count; f++) {
     const name = p.strings[p.functions.name[f]];
     if (name === 'runtime.goexit' || name === 'runtime.main' || name === 'runtime.mcall') return true;
+    if (p.strings[p.functions.filename[f]]?.endsWith('.go')) return true;
   }
   return false;
 }

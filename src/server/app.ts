@@ -2,6 +2,7 @@ import { type createServer as createHttpServer, type Server as HttpServer, STATU
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { ScrapeStatus } from '../scrape/scraper.js';
 import type { KeyStore } from '../store/keys.js';
 import type { ProfileStore } from '../store/store.js';
 import { registerAccessControl } from './access.js';
@@ -19,6 +20,7 @@ import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
 import { profileRoutes } from './routes/profiles.js';
 import { serviceRoutes } from './routes/services.js';
+import { targetRoutes } from './routes/targets.js';
 import { timelineRoutes } from './routes/timeline.js';
 import { viewRoutes } from './routes/views.js';
 import { registerStaticUi } from './static-ui.js';
@@ -41,6 +43,8 @@ export interface AppOptions {
   storeBytes?: () => Promise<number>;
   /** Serve HTTPS with this PEM certificate chain and key (the --tls-cert and --tls-key flags); replace it later with app.server.setSecureContext. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The scrape targets' health (hotpath serve --scrape), for /api/v1/targets and /metrics. */
+  scrape?: ScrapeStatus;
 }
 
 /** A full disk is logged at most this often, however many requests it refuses. */
@@ -224,6 +228,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     gate,
     publicMetrics: options.publicMetrics === true,
     storeBytes: options.storeBytes,
+    scrape: options.scrape,
   };
   // One plugin per area; each route declares its access and its query parameters.
   for (const routes of [
@@ -235,6 +240,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     datadogPgoRoutes,
     serviceRoutes,
     keyRoutes,
+    targetRoutes,
     opsRoutes,
   ])
     app.register(routes, context);

@@ -89,6 +89,8 @@ export type {
   SampleTypeJson,
   ServiceJson,
   ServicesJson,
+  TargetJson,
+  TargetsJson,
   TimelineJson,
   TreeJson,
 } from '../../src/api/types.js';

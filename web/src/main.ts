@@ -6,6 +6,7 @@ import { compareView } from './views/compare.js';
 import { explorerView } from './views/explorer.js';
 import { flameView } from './views/flame-view.js';
 import { servicesView } from './views/services.js';
+import { targetsView } from './views/targets.js';
 
 const VIEWS: Record<string, View> = {
   explore: explorerView,
@@ -13,6 +14,7 @@ const VIEWS: Record<string, View> = {
   aggregate: flameView,
   compare: compareView,
   services: servicesView,
+  targets: targetsView,
 };
 
 const viewRoot = document.getElementById('view') as HTMLElement;

@@ -1,3 +1,4 @@
+import type { ScrapeStatus } from '../../scrape/scraper.js';
 import type { KeyStore } from '../../store/keys.js';
 import type { ProfileStore } from '../../store/store.js';
 import type { IntakeGate } from '../intake-gate.js';
@@ -15,6 +16,8 @@ export interface RouteContext {
   publicMetrics: boolean;
   /** The blob store's size, for /metrics. */
   storeBytes?: () => Promise<number>;
+  /** The scrape targets' health (hotpath serve --scrape), for /api/v1/targets and /metrics. */
+  scrape?: ScrapeStatus;
 }
 
 /** Route options for each access level (see access.ts): every route says who may call it. */

@@ -16,6 +16,7 @@ export const opsRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
     if (ctx.storeBytes) {
       gauges.push({ name: 'hotpath_store_blob_bytes', help: 'Bytes held by the blob store.', value: await ctx.storeBytes() });
     }
-    return reply.type('text/plain; version=0.0.4').send(ctx.metrics.render(gauges));
+    const scrape = ctx.scrape?.renderMetrics() ?? '';
+    return reply.type('text/plain; version=0.0.4').send(ctx.metrics.render(gauges) + scrape);
   });
 };
