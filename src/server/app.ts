@@ -16,6 +16,7 @@ import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
 import { profileRoutes } from './routes/profiles.js';
 import { serviceRoutes } from './routes/services.js';
+import { traceAgentRoutes } from './routes/trace-agent.js';
 import { viewRoutes } from './routes/views.js';
 import { registerStaticUi } from './static-ui.js';
 import { Throttle } from './throttled-log.js';
@@ -205,7 +206,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     storeBytes: options.storeBytes,
   };
   // One plugin per area; each route declares its access and its query parameters.
-  for (const routes of [intakeRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, opsRoutes]) app.register(routes, context);
+  for (const routes of [intakeRoutes, traceAgentRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, opsRoutes])
+    app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);
 
