@@ -52,7 +52,13 @@ describe('estimates and intervals', () => {
     const r = 20 / 11;
     const expected = Math.sqrt(((10 - r * 10) ** 2 + (10 - r) ** 2) / 2) / 5.5;
     close(e.standardError, expected, 1e-12, 'SE');
-    assert.equal(ratioEstimate([{ numerator: 3, denominator: 3 }, { numerator: 6, denominator: 6 }]).standardError, 0);
+    assert.equal(
+      ratioEstimate([
+        { numerator: 3, denominator: 3 },
+        { numerator: 6, denominator: 6 },
+      ]).standardError,
+      0,
+    );
     assert.throws(() => ratioEstimate([{ numerator: 1, denominator: 0 }]), /more than zero/);
   });
 

@@ -11,6 +11,7 @@ import { connectionsCheckingIntervalMs, DEFAULT_LIMITS, type ServerLimits } from
 import { ServerMetrics } from './metrics.js';
 import { AJV_OPTIONS, queryErrorFormatter } from './query-schema.js';
 import type { RouteContext } from './routes/context.js';
+import { impactRoutes } from './routes/impact.js';
 import { intakeRoutes } from './routes/intake.js';
 import { opsRoutes } from './routes/ops.js';
 import { pgoRoutes } from './routes/pgo.js';
@@ -206,7 +207,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     storeBytes: options.storeBytes,
   };
   // One plugin per area; each route declares its access and its query parameters.
-  for (const routes of [intakeRoutes, traceAgentRoutes, profileRoutes, viewRoutes, pgoRoutes, serviceRoutes, opsRoutes])
+  for (const routes of [intakeRoutes, traceAgentRoutes, profileRoutes, viewRoutes, impactRoutes, pgoRoutes, serviceRoutes, opsRoutes])
     app.register(routes, context);
 
   registerStaticUi(app, options.uiDir);

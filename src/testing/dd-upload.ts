@@ -8,6 +8,8 @@ export interface DdUploadParts {
   start?: Date;
   end?: Date;
   boundary?: string;
+  /** event.json's endpoint_counts; { 'GET /api': 1234 } unless given, left out when null. */
+  endpointCounts?: Record<string, number> | null;
 }
 
 /**
@@ -27,7 +29,7 @@ export function ddTraceGoUpload(parts: DdUploadParts): { body: Buffer; contentTy
     tags_profiler: parts.tags,
     family: 'go',
     version: '4',
-    endpoint_counts: { 'GET /api': 1234 },
+    ...(parts.endpointCounts === null ? {} : { endpoint_counts: parts.endpointCounts ?? { 'GET /api': 1234 } }),
   });
   const part = (name: string, contentType: string, bytes: Uint8Array, filename = name) =>
     Buffer.concat([
