@@ -3,6 +3,7 @@ import type * as CommanderModule from 'commander';
 import { ProfileError } from '../pprof/errors.js';
 import { CliError } from './errors.js';
 import { registerExplain } from './explain.js';
+import { registerImpact } from './impact.js';
 import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
 import { registerMerge } from './merge.js';
@@ -33,6 +34,7 @@ export function buildProgram(): CommanderModule.Command {
   registerMerge(program);
   registerInspect(program);
   registerExplain(program);
+  registerImpact(program);
   return program;
 }
 
