@@ -153,7 +153,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
       `\nFirst start: created two keys. They are shown only now; store them (more with \`hotpath keys create --data ${flags.data}\`).\n` +
         `  API key (send profiles):          ${api.secret}\n` +
         `  Application key (read, admin):    ${app.secret}\n` +
-        `  dd-trace-go: DD_TRACE_AGENT_URL=http://hotpath:${api.secret}@<this host>:${port}\n\n`,
+        `  dd-trace-go: DD_TRACE_AGENT_URL=http://hotpath:${api.secret}@<this host>:${port}\n` +
+        `  For CPU per request (did PGO help?): start dd-trace-go's tracer too and set DD_PROFILING_ENDPOINT_COUNT_ENABLED=true\n\n`,
     );
   }
   const app = buildApp({
