@@ -296,4 +296,27 @@ export interface ImpactJson {
   notes: string[];
   /** Per-endpoint rows, most requests first (at most the report's endpoint limit); empty without counts. */
   endpoints: ImpactEndpointJson[];
+  /** The regression guard: heap in use and goroutines, each flagged on a significant rise. */
+  guard: ImpactGuardJson[];
+}
+
+/**
+ * One resource the regression guard of GET /api/v1/impact watches: its mean per profile on each
+ * side, the rise after − before with Welch's interval, and whether it is flagged (a significant rise).
+ */
+export interface ImpactGuardJson {
+  metric: 'heap_inuse_bytes' | 'goroutines';
+  unit: 'bytes' | 'count';
+  beforeProfiles: number;
+  afterProfiles: number;
+  before: ImpactIntervalJson | null;
+  after: ImpactIntervalJson | null;
+  rise: ImpactIntervalJson | null;
+  relativeRise: ImpactIntervalJson | null;
+  verdict: ImpactVerdict;
+  flagged: boolean;
+  /** When flagged: the functions whose share (mean per profile, stacks through them) grew most. */
+  grew: Array<{ function: string; before: number; after: number }>;
+  /** When flagged: functions inlined in the after side's stacks but never before, heaviest first (candidates for `hotpath pgo --no-inline`). */
+  noInlineCandidates: string[];
 }

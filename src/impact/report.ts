@@ -1,6 +1,7 @@
 import type {
   ImpactDifferenceJson,
   ImpactEndpointJson,
+  ImpactGuardJson,
   ImpactIntervalJson,
   ImpactJson,
   ImpactSideJson,
@@ -8,13 +9,13 @@ import type {
 } from '../api/types.js';
 import type { ProfileRecord } from '../store/types.js';
 import { type Estimate, estimateInterval, type Interval, meanEstimate, ratioEstimate } from './estimate.js';
+import { guardFigure } from './guard.js';
+import { MIN_PROFILES, MIN_REQUESTS } from './minimums.js';
 import { profileFigures } from './profile-figures.js';
+import type { ResourceFigures } from './resource-figures.js';
 import { welchDifference } from './welch.js';
 
-/** Fewest profiles per side an interval is computed from: two give a t factor of 12.7, three of 4.3. */
-export const MIN_PROFILES = 3;
-/** Fewest requests per side (or per endpoint) CPU per request is computed from. */
-export const MIN_REQUESTS = 20;
+export { MIN_PROFILES, MIN_REQUESTS };
 /** Most endpoint rows in a report (those with the most requests). */
 export const MAX_ENDPOINT_ROWS = 20;
 const LEVEL = 0.95;
@@ -30,6 +31,9 @@ export interface ImpactSideInput {
    * endpoint row.
    */
   endpointCpu: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Heap in use and goroutines of the profiles read for the regression guard; none when absent. */
+  heap?: readonly ResourceFigures[];
+  goroutines?: readonly ResourceFigures[];
 }
 
 export interface ImpactInput {
@@ -192,6 +196,22 @@ function endpointRows(before: ImpactSideInput, after: ImpactSideInput): ImpactEn
   });
 }
 
+/** The warning line of a flagged guard figure: what rose, by how much, through which functions. */
+export function guardNote(g: ImpactGuardJson): string {
+  const what = g.metric === 'heap_inuse_bytes' ? 'Heap in use' : 'Goroutines';
+  const rel = g.relativeRise;
+  const by =
+    rel !== null && rel.low !== null && rel.high !== null
+      ? `${formatPercent(rel.value)} (95% CI ${formatPercent(rel.low)} to ${formatPercent(rel.high)})`
+      : '';
+  const grew = g.grew
+    .slice(0, 3)
+    .map((x) => x.function)
+    .join(', ');
+  const candidates = g.noInlineCandidates.slice(0, 5).join(', ');
+  return `${what} rose ${by}${grew ? `, mostly through ${grew}` : ''}.${candidates ? ` Newly inlined there: ${candidates} (candidates for hotpath pgo --no-inline).` : ''}`;
+}
+
 /**
  * The impact report of two selections of profiles. CPU per request when both sides have at least
  * MIN_PROFILES CPU profiles with request counts and MIN_REQUESTS requests: the ratio of total CPU
@@ -199,6 +219,8 @@ function endpointRows(before: ImpactSideInput, after: ImpactSideInput): ImpactEn
  * Otherwise average CPU cores, with a note that load is not accounted for. The verdict is "not
  * significant" whenever the 95% interval of the difference includes zero, "not enough data" below
  * the minimums. Endpoint rows use the `trace endpoint` label's CPU of the decoded profiles only.
+ * The guard compares heap in use and goroutines per profile and flags a significant rise; a
+ * flagged one adds a note naming what grew.
  */
 export function impactReport(input: ImpactInput): ImpactJson {
   const before = sideFigures(input.before);
@@ -218,6 +240,11 @@ export function impactReport(input: ImpactInput): ImpactJson {
     );
   }
   const d = perRequest ? difference(before.perRequest, after.perRequest) : difference(before.cores, after.cores);
+  const guard = [
+    guardFigure({ metric: 'heap_inuse_bytes', unit: 'bytes', before: input.before.heap ?? [], after: input.after.heap ?? [] }),
+    guardFigure({ metric: 'goroutines', unit: 'count', before: input.before.goroutines ?? [], after: input.after.goroutines ?? [] }),
+  ];
+  for (const g of guard.filter((x) => x.flagged)) notes.push(guardNote(g));
   return {
     from: input.from,
     to: input.to,
@@ -230,5 +257,6 @@ export function impactReport(input: ImpactInput): ImpactJson {
     summary: summaryOf(metric, unit, before.json, after.json, d),
     notes,
     endpoints: perRequest ? endpointRows(input.before, input.after) : [],
+    guard,
   };
 }

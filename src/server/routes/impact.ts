@@ -3,6 +3,7 @@ import type { ImpactJson } from '../../api/types.js';
 import { AttachmentReader } from '../../flame/profile-views.js';
 import { cpuByEndpoint } from '../../impact/profile-figures.js';
 import { type ImpactSideInput, impactReport } from '../../impact/report.js';
+import { type ResourceFigures, resourceFigures } from '../../impact/resource-figures.js';
 import { QuerySyntaxError } from '../../query/errors.js';
 import type { ProfileStore } from '../../store/store.js';
 import type { ProfileRecord } from '../../store/types.js';
@@ -21,6 +22,11 @@ const DEFAULT_IMPACT_PROFILES = 500;
 export const MAX_ENDPOINT_DECODES = 24;
 /** dd-trace-go's CPU profile attachment, the one carrying the `trace endpoint` label. */
 const CPU_ATTACHMENT = 'cpu.pprof';
+/** The attachments the regression guard reads (dd-trace-go's names), and the value column of each. */
+const HEAP_ATTACHMENTS = ['delta-heap.pprof', 'heap.pprof'];
+const GOROUTINE_ATTACHMENT = 'goroutines.pprof';
+/** Most heap and goroutine profiles per side decoded for the regression guard (the newest). */
+export const MAX_GUARD_DECODES = 24;
 
 interface ImpactQuery {
   before?: string;
@@ -74,14 +80,29 @@ async function selectSide(
     notes.push(`${side}: per-endpoint rows use the newest ${chosen.length} of ${decodable.length} profiles with request counts.`);
   }
   if (unreadable > 0) notes.push(`${side}: ${unreadable} CPU profiles could not be read for the per-endpoint rows.`);
-  return { query, records, endpointCpu };
+  const heap: ResourceFigures[] = [];
+  const goroutines: ResourceFigures[] = [];
+  const readFigures = async (r: ProfileRecord, name: string, type: string, unit: string, into: ResourceFigures[]) => {
+    const p = await reader.read(r, name);
+    if ('reason' in p) return;
+    const f = resourceFigures(p, type, unit);
+    if (f !== null) into.push(f);
+  };
+  for (const r of records.filter((x) => !x.rawDeleted).slice(0, MAX_GUARD_DECODES)) {
+    const heapName = HEAP_ATTACHMENTS.find((n) => r.attachments.some((a) => a.name === n));
+    if (heapName !== undefined) await readFigures(r, heapName, 'inuse_space', 'bytes', heap);
+    if (r.attachments.some((a) => a.name === GOROUTINE_ATTACHMENT))
+      await readFigures(r, GOROUTINE_ATTACHMENT, 'goroutine', 'count', goroutines);
+  }
+  return { query, records, endpointCpu, heap, goroutines };
 }
 
 /**
  * GET /api/v1/impact?before=QUERY&after=QUERY&from=&to=&limit=: the impact report of two
  * selections (see impact/report.ts), e.g. `service:x env:prod pgo:false` against `pgo:true`.
- * Bounded work: at most `limit` index rows per side, and at most MAX_ENDPOINT_DECODES CPU
- * profiles per side decoded (each within the server's decompression limit).
+ * Bounded work: at most `limit` index rows per side, at most MAX_ENDPOINT_DECODES CPU profiles
+ * and MAX_GUARD_DECODES heap and goroutine profiles per side decoded (each within the server's
+ * decompression limit).
  */
 export const impactRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   app.get<{ Querystring: ImpactQuery }>('/api/v1/impact', { ...PROFILES_READ, schema: { querystring: IMPACT_QUERY } }, async (req) => {
