@@ -177,6 +177,7 @@ describe('did PGO help: CPU per request from a real traced service', () => {
   let base: Phase;
   let control: Phase;
   let optimised: Phase;
+  let heavier: Phase;
 
   before(async () => {
     server = await startServer();
@@ -194,6 +195,11 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     pgoBuild = join(work, 'service-pgo');
     runOk('go', ['build', `-pgo=${profile}`, '-o', pgoBuild, './tracedservice'], { cwd: clients });
     optimised = await runPhase(server, pgoBuild, '2.0.0', 200);
+    // The same PGO build with the build-time switch that stands in for inlining that made
+    // long-running goroutines heavier (the dependencies come from the build cache).
+    const heavierBuild = join(work, 'service-pgo-heavier');
+    runOk('go', ['build', `-pgo=${profile}`, '-ldflags=-X=main.holdDefault=true', '-o', heavierBuild, './tracedservice'], { cwd: clients });
+    heavier = await runPhase(server, heavierBuild, '2.0.1', 200);
   });
   after(async () => {
     await server?.stop();
@@ -207,7 +213,7 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     assert.ok(dropped !== null && Number(dropped[1]) > 100, 'the tracer sent its traces');
   });
 
-  it('the PGO build at twice the request rate: CPU per request agrees with getrusage while cores double', async () => {
+  it('the PGO build at twice the request rate: CPU per request agrees with getrusage while cores double', async (t) => {
     const r = await impact(
       server,
       `service:${SERVICE} version:1.0.0`,
@@ -237,7 +243,7 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     );
   });
 
-  it('control: two builds without PGO under the same load are "not significant"', async () => {
+  it('control: two builds without PGO under the same load are "not significant"', async (t) => {
     const r = await impact(
       server,
       `service:${SERVICE} version:1.0.0`,
@@ -245,6 +251,7 @@ describe('did PGO help: CPU per request from a real traced service', () => {
       earlier(base.steadyFrom, control.steadyFrom),
     );
     assert.equal(r.metric, 'cpu_per_request');
+    t.diagnostic(`control: ${r.summary}`);
     assert.equal(r.difference.verdict, 'not significant', JSON.stringify(r, null, 1));
     const measured = control.cpuPerRequestNanos - base.cpuPerRequestNanos;
     const { low, high } = r.difference.absolute;
@@ -312,5 +319,53 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     const bad = run(process.execPath, [hotpathBin, 'impact', '--server', server.url, 'service:(', 'service:x'], { env });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^hotpath: the server answered 400: before: query/);
+  });
+
+  it('regression guard: the PGO build holding more heap and goroutines is flagged with what grew; without the switch it is not', async () => {
+    const flagged = await impact(
+      server,
+      `service:${SERVICE} version:1.0.0`,
+      `service:${SERVICE} version:2.0.1 pgo:true`,
+      earlier(base.steadyFrom, heavier.steadyFrom),
+    );
+    const diag = JSON.stringify(flagged.guard, null, 1);
+    for (const metric of ['heap_inuse_bytes', 'goroutines'] as const) {
+      const g = flagged.guard.find((x) => x.metric === metric);
+      assert.ok(g !== undefined, metric);
+      assert.ok(g.flagged && g.verdict === 'more', `${metric} flagged\n${diag}`);
+      assert.ok(
+        g.grew.some((x) => x.function.startsWith('main.holdMemory')),
+        `${metric}: the functions that grew name main.holdMemory\n${diag}`,
+      );
+    }
+    assert.ok(
+      flagged.notes.some((n) => /^Goroutines rose/.test(n)),
+      flagged.notes.join('\n'),
+    );
+
+    const clean = await impact(
+      server,
+      `service:${SERVICE} version:1.0.0`,
+      `service:${SERVICE} version:2.0.0 pgo:true`,
+      earlier(base.steadyFrom, optimised.steadyFrom),
+    );
+    for (const g of clean.guard) assert.equal(g.flagged, false, JSON.stringify(clean.guard, null, 1));
+
+    // hotpath pgo warns (a line and a JSON field) when the service's pgo:true profiles show it.
+    const dest = join(work, 'guarded.pgo');
+    const pgo = run(process.execPath, [hotpathBin, 'pgo', '--json', '--server', server.url, `service:${SERVICE} env:ci`, dest], {
+      env: { ...process.env, HOTPATH_APP_KEY: server.appKey },
+    });
+    assert.equal(pgo.status, 0, pgo.stderr);
+    const warnings = pgo.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { level: string; msg: string; 'pgo-regression'?: { metric: string; flagged: boolean } })
+      .filter((l) => l['pgo-regression'] !== undefined);
+    assert.ok(warnings.length >= 1 && warnings.every((w) => w.level === 'WARN' && w.msg.startsWith('PGO regression:')), pgo.stdout);
+    assert.ok(
+      warnings.some((w) => w['pgo-regression']?.metric === 'goroutines'),
+      pgo.stdout,
+    );
   });
 });

@@ -76,6 +76,25 @@ export function formatImpact(r: ImpactJson): string {
       '(endpoint rows count only CPU on goroutines labelled with the endpoint, not GC or background work)',
     );
   }
+  const guard = (r.guard ?? []).filter((g) => g.beforeProfiles > 0 || g.afterProfiles > 0);
+  if (guard.length > 0) {
+    const fmt = (g: (typeof guard)[number], i: ImpactIntervalJson | null) =>
+      i === null ? '-' : g.unit === 'bytes' ? `${(i.value / 1048576).toFixed(1)} MiB` : i.value.toFixed(0);
+    lines.push(
+      '',
+      table(
+        ['regression guard', 'before', 'after', 'change [95% CI]', 'verdict'],
+        guard.map((g) => [
+          g.metric === 'heap_inuse_bytes' ? 'heap in use' : 'goroutines',
+          fmt(g, g.before),
+          fmt(g, g.after),
+          relative(g.relativeRise),
+          g.flagged ? 'FLAGGED: rose' : g.verdict,
+        ]),
+        [false, true, true, true, false],
+      ),
+    );
+  }
   for (const n of r.notes) lines.push('', `note: ${n}`);
   return `${lines.join('\n')}\n`;
 }

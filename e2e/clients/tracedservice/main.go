@@ -7,8 +7,10 @@
 // GET /work and GET /light do a fixed amount of CPU work each (/work four times /light's).
 // GET /rusage, not traced, answers the process's own CPU time (getrusage, user + system) and
 // the requests served, so a test can compare Hotpath's CPU per request with the process's.
-// -hold makes each request leave a parked goroutine holding memory behind: the stand-in for a
-// build whose inlining made long-running goroutines heavier.
+// -hold makes each request leave a parked goroutine holding memory behind (up to maxHeld): the
+// stand-in for a build whose inlining made long-running goroutines heavier. It defaults to the
+// build-time switch holdDefault (-ldflags=-X=main.holdDefault=true), so that a test can build the
+// "bad" binary the way a PGO build would differ: at build time.
 // The service prints its address, serves until stdin closes, then stops the tracer and the
 // profiler, which flush their last payloads.
 package main
@@ -33,10 +35,17 @@ import (
 	"github.com/DataDog/dd-trace-go/v2/profiler"
 )
 
+// holdDefault is the build-time default of -hold.
+var holdDefault = "false"
+
+// maxHeld bounds the goroutines -hold leaves behind (and so the memory: 8 KiB each).
+const maxHeld = 4000
+
 var (
-	served atomic.Int64
-	sink   atomic.Uint32
-	held   = make(chan []byte)
+	heldCount atomic.Int64
+	served    atomic.Int64
+	sink      atomic.Uint32
+	held      = make(chan []byte)
 )
 
 // traced runs fn in a root web span named after the endpoint, as dd-trace-go's net/http
@@ -60,11 +69,14 @@ func traced(resource string, units int, hold bool) http.HandlerFunc {
 	}
 }
 
-// holdMemory parks a goroutine holding 64 KiB until the process exits.
+// holdMemory parks a goroutine holding 8 KiB until the process exits, up to maxHeld of them.
 //
 //go:noinline
 func holdMemory() {
-	buf := make([]byte, 64<<10)
+	if heldCount.Add(1) > maxHeld {
+		return
+	}
+	buf := make([]byte, 8<<10)
 	go func() { held <- buf }()
 }
 
@@ -78,7 +90,7 @@ func rusage(w http.ResponseWriter, _ *http.Request) {
 func main() {
 	period := flag.Duration("period", 2*time.Second, "profile upload period")
 	units := flag.Int("units", 10, "CPU work units of one /light request; /work does four times as many")
-	hold := flag.Bool("hold", false, "each request leaves a goroutine holding 64 KiB behind")
+	hold := flag.Bool("hold", holdDefault == "true", "each request leaves a goroutine holding 8 KiB behind (at most 4000)")
 	flag.Parse()
 	if err := tracer.Start(); err != nil {
 		log.Fatal(err)
