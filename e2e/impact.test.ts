@@ -225,6 +225,10 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     assert.ok(r.before.profilesWithCounts >= STEADY_PROFILES && r.after.profilesWithCounts >= STEADY_PROFILES, diag);
     const measured = optimised.cpuPerRequestNanos - base.cpuPerRequestNanos;
     const { low, high } = r.difference.absolute;
+    const us = (v: number | null | undefined) => ((v ?? 0) / 1e3).toFixed(1);
+    t.diagnostic(
+      `getrusage µs/request ${us(base.cpuPerRequestNanos)} -> ${us(optimised.cpuPerRequestNanos)} (change ${us(measured)}); report ${us(r.before.cpuPerRequestNanos?.value)} -> ${us(r.after.cpuPerRequestNanos?.value)}, change interval ${us(low)}..${us(high)}; ${r.summary}`,
+    );
     assert.ok(
       low !== null && high !== null && low <= measured && measured <= high,
       `getrusage says ${measured} ns per request; the report ${low}..${high}\n${diag}`,
