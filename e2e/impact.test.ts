@@ -176,15 +176,20 @@ describe('did PGO help: CPU per request from a real traced service', () => {
   let pgoBuild: string;
   let base: Phase;
   let control: Phase;
+  let base2: Phase;
   let optimised: Phase;
   let heavier: Phase;
+  let quiet: Phase;
+  let clean: Phase;
 
   before(async () => {
     server = await startServer();
     plain = join(work, 'service-plain');
     runOk('go', ['build', '-o', plain, './tracedservice'], { cwd: clients });
-    base = await runPhase(server, plain, '1.0.0', 100);
-    control = await runPhase(server, plain, '1.0.1', 100);
+    // Each comparison runs its two sides at the same time, so both meet the same neighbours on
+    // this shared machine: run one after the other, a change in their load between the runs
+    // moves CPU per request by more than the effects measured here.
+    [base, control] = await Promise.all([runPhase(server, plain, '1.0.0', 100), runPhase(server, plain, '1.0.1', 100)]);
 
     const profile = join(work, 'default.pgo');
     const pgo = run(process.execPath, [hotpathBin, 'pgo', '--fail', '--server', server.url, `service:${SERVICE} env:ci`, profile], {
@@ -194,12 +199,18 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     assert.ok(existsSync(profile));
     pgoBuild = join(work, 'service-pgo');
     runOk('go', ['build', `-pgo=${profile}`, '-o', pgoBuild, './tracedservice'], { cwd: clients });
-    optimised = await runPhase(server, pgoBuild, '2.0.0', 200);
+    [base2, optimised] = await Promise.all([runPhase(server, plain, '1.1.0', 100), runPhase(server, pgoBuild, '2.0.0', 200)]);
     // The same PGO build with the build-time switch that stands in for inlining that made
     // long-running goroutines heavier (the dependencies come from the build cache).
     const heavierBuild = join(work, 'service-pgo-heavier');
     runOk('go', ['build', `-pgo=${profile}`, '-ldflags=-X=main.holdDefault=true', '-o', heavierBuild, './tracedservice'], { cwd: clients });
-    heavier = await runPhase(server, heavierBuild, '2.0.1', 200);
+    // The guard's pair of PGO builds, with and without the switch, at the baseline's rate (heap in
+    // use grows with load, so a rate change would be a change of its own).
+    [quiet, heavier, clean] = await Promise.all([
+      runPhase(server, plain, '0.9.0', 100, false),
+      runPhase(server, heavierBuild, '2.0.1', 100),
+      runPhase(server, pgoBuild, '2.0.2', 100),
+    ]);
   });
   after(async () => {
     await server?.stop();
@@ -207,7 +218,7 @@ describe('did PGO help: CPU per request from a real traced service', () => {
   });
 
   it("dd-trace-go's tracer and profiler log no errors against Hotpath, and their traces are counted", async () => {
-    for (const phase of [base, control, optimised]) assertQuietLog(phase);
+    for (const phase of [base, control, base2, optimised, quiet, heavier, clean]) assertQuietLog(phase);
     const res = await fetch(`${server.url}/metrics`, { headers: { 'DD-APPLICATION-KEY': server.appKey } });
     const dropped = /^hotpath_traces_dropped_total (\d+)/m.exec(await res.text());
     assert.ok(dropped !== null && Number(dropped[1]) > 100, 'the tracer sent its traces');
@@ -216,11 +227,12 @@ describe('did PGO help: CPU per request from a real traced service', () => {
   it('the PGO build at twice the request rate: CPU per request agrees with getrusage while cores double', async (t) => {
     const r = await impact(
       server,
-      `service:${SERVICE} version:1.0.0`,
+      `service:${SERVICE} version:1.1.0`,
       `service:${SERVICE} version:2.0.0 pgo:true`,
-      earlier(base.steadyFrom, optimised.steadyFrom),
+      earlier(base2.steadyFrom, optimised.steadyFrom),
     );
-    const diag = JSON.stringify({ report: r, base, optimised: { ...optimised, log: undefined } }, null, 1).replace(/"log": "[^"]*"/g, '');
+    const base = base2;
+    const diag = JSON.stringify({ report: r, base: { ...base, log: undefined }, optimised: { ...optimised, log: undefined } }, null, 1);
     assert.equal(r.metric, 'cpu_per_request', diag);
     assert.ok(r.before.profilesWithCounts >= STEADY_PROFILES && r.after.profilesWithCounts >= STEADY_PROFILES, diag);
     const measured = optimised.cpuPerRequestNanos - base.cpuPerRequestNanos;
@@ -235,9 +247,9 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     );
     // Twice the load: the per-second view doubles, which is what the report must not mistake for cost.
     const cores = (r.after.cpuCores?.value ?? 0) / (r.before.cpuCores?.value ?? 1);
-    assert.ok(cores > 1.6 && cores < 2.5, `cores after / before = ${cores}\n${diag}`);
-    assert.ok(optimised.cores / base.cores > 1.6, `getrusage cores ratio ${optimised.cores / base.cores}`);
-    assert.notEqual(r.difference.verdict, 'more', diag);
+    const ownCores = optimised.cores / base.cores;
+    assert.ok(ownCores > 1.5, `getrusage: the PGO build at twice the rate used ${ownCores}× the cores`);
+    assert.ok(Math.abs(cores / ownCores - 1) < 0.25, `cores after / before: report ${cores}, getrusage ${ownCores}\n${diag}`);
     assert.ok(r.endpoints.some((e) => e.endpoint === 'GET /work') && r.endpoints.some((e) => e.endpoint === 'GET /light'), diag);
     const heavy = r.endpoints.find((e) => e.endpoint === 'GET /work');
     const light = r.endpoints.find((e) => e.endpoint === 'GET /light');
@@ -263,8 +275,6 @@ describe('did PGO help: CPU per request from a real traced service', () => {
   });
 
   it('without endpoint counts the report falls back to CPU cores and says so', async () => {
-    const quiet = await runPhase(server, plain, '0.9.0', 100, false);
-    assertQuietLog(quiet);
     const r = await impact(
       server,
       `service:${SERVICE} version:0.9.0`,
@@ -347,13 +357,13 @@ describe('did PGO help: CPU per request from a real traced service', () => {
       flagged.notes.join('\n'),
     );
 
-    const clean = await impact(
+    const unchanged = await impact(
       server,
       `service:${SERVICE} version:1.0.0`,
-      `service:${SERVICE} version:2.0.0 pgo:true`,
-      earlier(base.steadyFrom, optimised.steadyFrom),
+      `service:${SERVICE} version:2.0.2 pgo:true`,
+      earlier(base.steadyFrom, clean.steadyFrom),
     );
-    for (const g of clean.guard) assert.equal(g.flagged, false, JSON.stringify(clean.guard, null, 1));
+    for (const g of unchanged.guard) assert.equal(g.flagged, false, JSON.stringify(unchanged.guard, null, 1));
 
     // hotpath pgo warns (a line and a JSON field) when the service's pgo:true profiles show it.
     const dest = join(work, 'guarded.pgo');

@@ -314,6 +314,7 @@ export interface ImpactGuardJson {
   rise: ImpactIntervalJson | null;
   relativeRise: ImpactIntervalJson | null;
   verdict: ImpactVerdict;
+  /** A significant rise that is also material: at least 10% and at least 32 MiB of heap or 100 goroutines. */
   flagged: boolean;
   /** When flagged: the functions whose share (mean per profile, stacks through them) grew most. */
   grew: Array<{ function: string; before: number; after: number }>;

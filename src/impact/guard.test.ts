@@ -45,7 +45,7 @@ describe('regression guard', () => {
 
   it('flags a significant rise, names the functions that grew and the newly inlined ones', () => {
     const before = [40, 42, 38, 41].map((n) => goroutines(n, false));
-    const after = [80, 83, 79, 82].map((n) => goroutines(n, true));
+    const after = [400, 403, 399, 402].map((n) => goroutines(n, true));
     const g = guardFigure({ metric: 'goroutines', unit: 'count', before, after });
     assert.equal(g.verdict, 'more');
     assert.equal(g.flagged, true);
@@ -58,7 +58,7 @@ describe('regression guard', () => {
     assert.deepEqual(g.noInlineCandidates, ['main.worker']);
   });
 
-  it('does not flag the same build, a fall, or too few profiles', () => {
+  it('does not flag the same build, a fall, a small rise, or too few profiles', () => {
     const same = guardFigure({
       metric: 'goroutines',
       unit: 'count',
@@ -76,6 +76,15 @@ describe('regression guard', () => {
     });
     assert.equal(fall.verdict, 'less');
     assert.equal(fall.flagged, false);
+    // Significant, but 12 goroutines more is not worth a warning.
+    const small = guardFigure({
+      metric: 'goroutines',
+      unit: 'count',
+      before: [40, 41, 39].map((n) => goroutines(n, false)),
+      after: [52, 53, 51].map((n) => goroutines(n, true)),
+    });
+    assert.equal(small.verdict, 'more');
+    assert.equal(small.flagged, false);
     const few = guardFigure({ metric: 'goroutines', unit: 'count', before: [goroutines(1, false)], after: [goroutines(9, false)] });
     assert.equal(few.verdict, 'not enough data');
     assert.equal(few.flagged, false);

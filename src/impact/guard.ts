@@ -9,6 +9,14 @@ const MAX_GREW = 10;
 /** Newly inlined functions named as --no-inline candidates. */
 const MAX_CANDIDATES = 20;
 const LEVEL = 0.95;
+/**
+ * A rise is flagged only when it is significant and also material: at least this share of before
+ * and at least this much. Heap in use of a small service swings by megabytes with buffers of its
+ * libraries (a compressor's window, a metrics client's pool) and goroutine counts with requests in
+ * flight; a flag on those would teach users to ignore it. golang/go#65532 was +18% memory and +35%
+ * goroutine stacks.
+ */
+export const MATERIAL_RISE = { fraction: 0.1, bytes: 32 * 1024 * 1024, count: 100 } as const;
 
 /** One figure the guard watches, as read from each side's profiles. */
 export interface GuardInput {
@@ -27,7 +35,7 @@ function meanByFunction(figures: readonly ResourceFigures[]): Map<string, number
 /**
  * Compares one resource (heap in use, goroutines) between the sides: the mean per profile with
  * its 95% interval, Welch's interval of the rise, and `flagged` when the rise is significant
- * (the interval lies above zero). A flagged figure names the functions whose share grew most and,
+ * (the interval lies above zero) and material (MATERIAL_RISE). A flagged figure names the functions whose share grew most and,
  * from the after side's stacks, the functions inlined there but never inlined before: with PGO,
  * the candidates for `hotpath pgo --no-inline` (golang/go#65532: inlining into long-running
  * goroutines grows their stacks and what they keep alive).
@@ -57,7 +65,8 @@ export function guardFigure(input: GuardInput): ImpactGuardJson {
   if (b === null || a === null || b.n < MIN_PROFILES || a.n < MIN_PROFILES) return base;
   const d = welchDifference(b, a, LEVEL);
   const verdict = d.low > 0 ? 'more' : d.high < 0 ? 'less' : 'not significant';
-  const flagged = verdict === 'more';
+  const floor = input.unit === 'bytes' ? MATERIAL_RISE.bytes : MATERIAL_RISE.count;
+  const flagged = verdict === 'more' && d.value >= floor && d.value >= MATERIAL_RISE.fraction * b.value;
   let grew: ImpactGuardJson['grew'] = [];
   let candidates: string[] = [];
   if (flagged) {
