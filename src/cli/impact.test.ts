@@ -49,9 +49,9 @@ describe('hotpath impact output', () => {
       }),
     );
     const lines = text.split('\n');
-    assert.match(lines[0], /^CPU per request fell −10\.0% \(95% CI −\d+\.\d% to −\d+\.\d%\): 100\.0 µs → 90\.0 µs\.$/);
+    assert.match(lines[0], /^CPU per request fell −10\.0% \(95% CI −\d+\.\d% to −\d+\.\d%\): 1\.00 ms → 900\.0 µs\.$/);
     assert.ok(
-      lines.some((l) => /^before +pgo:false +3 +3000 +100\.0 µs ± \d/.test(l)),
+      lines.some((l) => /^before +pgo:false +3 +3000 +1\.00 ms ± \d/.test(l)),
       text,
     );
     assert.ok(
