@@ -411,6 +411,10 @@ describe('web UI in Chromium', () => {
     await page.goto(`${server.url}/#/compare`);
     await page.getByRole('combobox', { name: 'Before/after PGO preset' }).selectOption('shop');
     await page.getByTestId('diff-summary').waitFor();
+    // The impact report above the diff: these uploads carry no request counts, and it says so.
+    await page.getByTestId('impact-summary').waitFor();
+    assert.match(await page.getByTestId('impact').innerText(), /CPU cores \(load not accounted for\)/);
+    assert.match(await page.getByTestId('no-counts').innerText(), /DD_PROFILING_ENDPOINT_COUNT_ENABLED=true/);
     await flameReady();
     assert.match(page.url(), /before=service%3Ashop(%20|\+)pgo%3Afalse/);
     const pixels = await canvasPixels(page);

@@ -378,3 +378,96 @@ export interface TargetsJson {
   targets: TargetJson[];
   discoveryErrors: TargetDiscoveryErrorJson[];
 }
+
+/** A figure and its 95% confidence interval (low and high are ±Infinity, sent as null, when it cannot be bounded). */
+export interface ImpactIntervalJson {
+  value: number;
+  low: number | null;
+  high: number | null;
+}
+
+/** What the impact report concludes: less or more CPU per request (or cores), or why it cannot say. */
+export type ImpactVerdict = 'less' | 'more' | 'not significant' | 'not enough data';
+
+/** One side (before or after) of GET /api/v1/impact. */
+export interface ImpactSideJson {
+  query: string;
+  /** Profiles matching the query in the window (at most the report's limit), and of those, the ones with a CPU profile. */
+  profiles: number;
+  profilesWithCpu: number;
+  /** Profiles carrying dd-trace-go's endpoint_counts, and the requests they count. */
+  profilesWithCounts: number;
+  requests: number;
+  /** Wall-clock seconds the profiles with a CPU profile cover. */
+  seconds: number;
+  /** CPU nanoseconds per request (total CPU / total requests over the profiles with counts); null without counts. */
+  cpuPerRequestNanos: ImpactIntervalJson | null;
+  /** Average CPU cores (load included); null without CPU profiles. */
+  cpuCores: ImpactIntervalJson | null;
+}
+
+/** after − before, in the report's unit, and relative to before (a fraction: −0.1 is 10% less). */
+export interface ImpactDifferenceJson {
+  absolute: ImpactIntervalJson;
+  relative: ImpactIntervalJson | null;
+  /** Welch–Satterthwaite degrees of freedom; null when there was not enough data. */
+  df: number | null;
+  verdict: ImpactVerdict;
+}
+
+/** One endpoint (dd-trace-go's `trace endpoint`, e.g. "GET /users") of the impact report. */
+export interface ImpactEndpointJson {
+  endpoint: string;
+  beforeRequests: number;
+  afterRequests: number;
+  beforeCpuPerRequestNanos: ImpactIntervalJson | null;
+  afterCpuPerRequestNanos: ImpactIntervalJson | null;
+  difference: ImpactDifferenceJson;
+}
+
+/**
+ * GET /api/v1/impact: did the change between two selections (typically pgo:false and pgo:true of
+ * one service) use less CPU? Measured per request when both sides send request counts, so that a
+ * change in load is not mistaken for a change in cost; otherwise in CPU cores, saying so.
+ */
+export interface ImpactJson {
+  from: string;
+  to: string;
+  /** The confidence level of every interval (0.95). */
+  level: number;
+  metric: 'cpu_per_request' | 'cpu_cores';
+  unit: 'nanoseconds' | 'cores';
+  before: ImpactSideJson;
+  after: ImpactSideJson;
+  difference: ImpactDifferenceJson;
+  /** One sentence a reader can act on: the verdict with its numbers. */
+  summary: string;
+  /** Caveats: load not accounted for, profiles skipped, limits reached. */
+  notes: string[];
+  /** Per-endpoint rows, most requests first (at most the report's endpoint limit); empty without counts. */
+  endpoints: ImpactEndpointJson[];
+  /** The regression guard: heap in use and goroutines, each flagged on a significant rise. */
+  guard: ImpactGuardJson[];
+}
+
+/**
+ * One resource the regression guard of GET /api/v1/impact watches: its mean per profile on each
+ * side, the rise after − before with Welch's interval, and whether it is flagged (a significant rise).
+ */
+export interface ImpactGuardJson {
+  metric: 'heap_inuse_bytes' | 'goroutines';
+  unit: 'bytes' | 'count';
+  beforeProfiles: number;
+  afterProfiles: number;
+  before: ImpactIntervalJson | null;
+  after: ImpactIntervalJson | null;
+  rise: ImpactIntervalJson | null;
+  relativeRise: ImpactIntervalJson | null;
+  verdict: ImpactVerdict;
+  /** A significant rise that is also material: at least 10% and at least 32 MiB of heap or 100 goroutines. */
+  flagged: boolean;
+  /** When flagged: the functions whose share (mean per profile, stacks through them) grew most. */
+  grew: Array<{ function: string; before: number; after: number }>;
+  /** When flagged: functions inlined in the after side's stacks but never before, heaviest first (candidates for `hotpath pgo --no-inline`). */
+  noInlineCandidates: string[];
+}

@@ -6,6 +6,7 @@ import { CliError } from './errors.js';
 import { registerExplain } from './explain.js';
 import { withGoStyleFlags } from './go-flags.js';
 import { helpWidthFor, subcommandTerm } from './help-layout.js';
+import { registerImpact } from './impact.js';
 import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
 import { registerMerge } from './merge.js';
@@ -44,6 +45,7 @@ export function buildProgram(): CommanderModule.Command {
   registerMerge(program);
   registerInspect(program);
   registerExplain(program);
+  registerImpact(program);
   return program;
 }
 

@@ -7,6 +7,7 @@ import { agoFromNow, parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { parseCount } from './format.js';
+import { warnOnPgoRegression } from './pgo-guard.js';
 import { LogDuration, PgoLog } from './pgo-log.js';
 import { addCaFileOption, serverFetch, trustFor } from './server-fetch.js';
 import { VERSION } from './version.js';
@@ -204,6 +205,8 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
     'not-inlined': answer.notInlined ?? [],
     'debug-query': answer.debugQuery,
   });
+  // Did the PGO builds already running grow heap or goroutines? A warning, never a failure.
+  await warnOnPgoRegression(url.href, key, queries, from, log, (u, init) => serverFetch(u, init, trust));
   if (flags.explain) {
     const report = hotCallSites(parseProfile(bytes));
     log.info('hot call sites', { 'threshold-percent': report.thresholdPercent, hot: report.hotCount, edges: report.edges.length });

@@ -46,11 +46,11 @@ describe('access control', () => {
   });
   after(() => t.close());
 
-  it('every route declares its access, and only /healthz and the web UI are public', () => {
+  it('every route declares its access, and only /healthz, the trace agent /info and the web UI are public', () => {
     const routes = registeredRoutes(t.app);
     assert.ok(routes.length >= 20, `only ${routes.length} routes collected`);
     const open = [...new Set(routes.filter((r) => r.access === 'public').map((r) => r.url))].sort();
-    assert.deepEqual(open, ['/', '/healthz', '/ui/*']);
+    assert.deepEqual(open, ['/', '/healthz', '/info', '/ui/*']);
     assert.equal(routes.find((r) => r.url === '/metrics')?.access, 'profiles_read');
   });
 

@@ -14,6 +14,7 @@ import { ServerMetrics } from './metrics.js';
 import { AJV_OPTIONS, queryErrorFormatter } from './query-schema.js';
 import type { RouteContext } from './routes/context.js';
 import { datadogPgoRoutes } from './routes/datadog-pgo.js';
+import { impactRoutes } from './routes/impact.js';
 import { intakeRoutes } from './routes/intake.js';
 import { keyRoutes } from './routes/keys.js';
 import { opsRoutes } from './routes/ops.js';
@@ -22,6 +23,7 @@ import { profileRoutes } from './routes/profiles.js';
 import { serviceRoutes } from './routes/services.js';
 import { targetRoutes } from './routes/targets.js';
 import { timelineRoutes } from './routes/timeline.js';
+import { traceAgentRoutes } from './routes/trace-agent.js';
 import { viewRoutes } from './routes/views.js';
 import { registerStaticUi } from './static-ui.js';
 import { Throttle } from './throttled-log.js';
@@ -233,9 +235,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // One plugin per area; each route declares its access and its query parameters.
   for (const routes of [
     intakeRoutes,
+    traceAgentRoutes,
     profileRoutes,
     viewRoutes,
     timelineRoutes,
+    impactRoutes,
     pgoRoutes,
     datadogPgoRoutes,
     serviceRoutes,

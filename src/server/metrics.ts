@@ -66,6 +66,14 @@ export class ServerMetrics {
   readonly profilesIngested = new Counter('hotpath_profiles_ingested_total', 'Profiles stored, by intake protocol.');
   readonly bytesIngested = new Counter('hotpath_ingested_bytes_total', 'Request body bytes of stored profiles, by intake protocol.');
   readonly rejections = new Counter('hotpath_rejections_total', 'Requests refused, by reason.');
+  readonly tracesDropped = new Counter(
+    'hotpath_traces_dropped_total',
+    "Traces dd-trace-go's tracer sent (as it counts them), dropped unstored.",
+  );
+  readonly traceBytesDropped = new Counter(
+    'hotpath_trace_bytes_dropped_total',
+    "Body bytes of dd-trace-go's trace and stats payloads, dropped unstored, by kind.",
+  );
   readonly requestSeconds = new Histogram(
     'hotpath_request_duration_seconds',
     'HTTP request durations, by route and status class.',
@@ -73,7 +81,13 @@ export class ServerMetrics {
   );
 
   render(gauges: Array<{ name: string; help: string; value: number }>): string {
-    let out = this.profilesIngested.render() + this.bytesIngested.render() + this.rejections.render() + this.requestSeconds.render();
+    let out =
+      this.profilesIngested.render() +
+      this.bytesIngested.render() +
+      this.rejections.render() +
+      this.tracesDropped.render() +
+      this.traceBytesDropped.render() +
+      this.requestSeconds.render();
     for (const g of gauges) out += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} gauge\n${g.name} ${g.value}\n`;
     return out;
   }

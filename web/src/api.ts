@@ -84,6 +84,8 @@ export type {
   FacetsJson,
   FacetValue,
   FlameJson,
+  ImpactIntervalJson,
+  ImpactJson,
   ProfileJson,
   ProfileListJson,
   SampleTypeJson,

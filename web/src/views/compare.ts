@@ -1,4 +1,5 @@
 import { type ApiError, type DiffJson, type FlameJson, getJson, type ServicesJson } from '../api.js';
+import { impactPanel } from '../components/impact-panel.js';
 import { type TimeWindow, timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { clickableRow, h, replace } from '../dom.js';
 import { FlameGraph } from '../flame/flame-graph.js';
@@ -213,6 +214,8 @@ export const compareView: View = async (root, ctx) => {
   const delta = diff.after.total - diff.before.total;
   replace(
     body,
+    // Per second, a diff measures load as much as the build: the impact report divides by requests.
+    beforeId || afterId ? null : impactPanel(before, after, from, to, ctx.isStale),
     h(
       'p',
       { 'data-testid': 'diff-summary' },

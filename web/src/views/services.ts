@@ -1,5 +1,6 @@
 import { download, type ExplainJson, getJson, type ProfileListJson, type ServiceJson, type ServicesJson } from '../api.js';
 import { copyButton } from '../components/copy-button.js';
+import { impactPanel } from '../components/impact-panel.js';
 import { timeRange, windowOf, windowParams } from '../components/time-range.js';
 import { timelinePanel, timelineParams } from '../components/timeline-panel.js';
 import { h, replace } from '../dom.js';
@@ -226,6 +227,8 @@ async function serviceDetail(root: HTMLElement, ctx: Parameters<View>[1], servic
         ? () => navigate(['services', service], withParams(ctx.route, { from: null, to: null }))
         : undefined,
     ),
+    h('h2', {}, 'Did PGO help?'),
+    impactPanel(`${query} pgo:false`, `${query} pgo:true`, 'now-7d', 'now', ctx.isStale),
     h('h2', {}, 'CI step'),
     h('div', { class: 'panel row' }, commandText, copyButton(commandText)),
     h('p', { class: 'muted' }, 'As a GitHub Actions step, before the go build step:'),
