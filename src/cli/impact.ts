@@ -104,10 +104,10 @@ export function registerImpact(program: Command): void {
     .command('impact')
     .summary('did a change (PGO, a release) lower CPU per request? compares two selections with confidence intervals')
     .description(
-      'Compares the profiles matching BEFORE with those matching AFTER (search queries, e.g.\n' +
-        "'service:shop env:prod pgo:false' and 'service:shop env:prod pgo:true'): CPU per request with 95%\n" +
-        "confidence intervals, the change (Welch's interval) and a verdict, per endpoint too. Request counts\n" +
-        "come from dd-trace-go's tracer with DD_PROFILING_ENDPOINT_COUNT_ENABLED=true; without them the\n" +
+      'Compares the profiles matching BEFORE with those matching AFTER (search queries, e.g. ' +
+        "'service:shop env:prod pgo:false' and 'service:shop env:prod pgo:true'): CPU per request with 95% " +
+        "confidence intervals, the change (Welch's interval) and a verdict, per endpoint too. Request counts " +
+        "come from dd-trace-go's tracer with DD_PROFILING_ENDPOINT_COUNT_ENABLED=true; without them the " +
         'report compares CPU cores and says that load is not accounted for.',
     )
     .argument('<before>', 'search query of the profiles before the change')
