@@ -51,7 +51,10 @@ export interface ProfileJson extends ProfileOrigin {
 /** GET /api/v1/profiles: one page of a search and how many profiles match in all. */
 export interface ProfileListJson {
   profiles: ProfileJson[];
+  /** Profiles matching, counted up to 10,000 or the end of the requested page, whichever is further. */
   total: number;
+  /** False when more profiles match than `total` says (the count stopped there). */
+  totalExact: boolean;
   from: string;
   to: string;
 }

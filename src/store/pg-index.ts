@@ -7,6 +7,7 @@ import { ProfileExistsError } from './errors.js';
 import { ADVISORY_LOCK_NAMESPACE } from './pg-migrations.js';
 import { type PostgresPool, StoreClosedError } from './pg-pool.js';
 import {
+  checkCountCap,
   checkProfileRecord,
   checkSearch,
   type FacetCounts,
@@ -190,10 +191,20 @@ export class PgProfileIndex implements ProfileIndex {
     return rows.map(fromRow);
   }
 
-  async countMatching(filter: ProfileFilter): Promise<number> {
+  async countMatching(filter: ProfileFilter, atMost?: number): Promise<number> {
     checkSearch({ ...filter, limit: 0 });
-    const { sql, params } = filteredSelect(filter, 'count(*) AS n', await this.longestProfileMs());
-    const { rows } = await this.open().query<{ n: string }>(sql, params);
+    checkCountCap(atMost);
+    const longest = await this.longestProfileMs();
+    if (atMost === undefined) {
+      const { sql, params } = filteredSelect(filter, 'count(*) AS n', longest);
+      const { rows } = await this.open().query<{ n: string }>(sql, params);
+      return Number(rows[0].n);
+    }
+    const { sql, params } = filteredSelect(filter, '1', longest);
+    const { rows } = await this.open().query<{ n: string }>(`SELECT count(*) AS n FROM (${sql} LIMIT $${params.length + 1}) capped`, [
+      ...params,
+      atMost,
+    ]);
     return Number(rows[0].n);
   }
 

@@ -329,6 +329,12 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.equal(await index.countMatching({ query: '', ...window }), 6);
       assert.equal(await index.countMatching({ query: 'service:worker OR env:staging', ...window }), 3);
       assert.equal(await index.countMatching({ query: '', from: 0, to: 1 }), 0);
+      // A cap stops the count: at most atMost, exact below it.
+      assert.equal(await index.countMatching({ query: '', ...window }, 4), 4);
+      assert.equal(await index.countMatching({ query: '', ...window }, 6), 6);
+      assert.equal(await index.countMatching({ query: 'service:worker OR env:staging', ...window }, 100), 3);
+      await assert.rejects(index.countMatching({ query: '', ...window }, 0), RangeError);
+      await assert.rejects(index.countMatching({ query: '', ...window }, 1.5), RangeError);
       await assert.rejects(index.countMatching({ query: 'env:(', ...window }), QuerySyntaxError);
       await assert.rejects(index.search({ query: '', ...window, limit: 1, offset: -1 }), RangeError);
     });

@@ -58,8 +58,13 @@ export interface ProfileIndex {
    * with QuerySyntaxError (which carries the column) when the query does not parse.
    */
   search(options: ProfileSearch): Promise<ProfileRecord[]>;
-  /** Returns how many records `search` would find without a limit. Rejects like `search`. */
-  countMatching(filter: ProfileFilter): Promise<number>;
+  /**
+   * Returns how many records `search` would find without a limit, or `atMost` when there are at
+   * least that many: counting stops there, so a broad query over millions of rows costs what
+   * `atMost` rows cost. Rejects like `search`, and with RangeError when `atMost` is not a
+   * positive integer.
+   */
+  countMatching(filter: ProfileFilter, atMost?: number): Promise<number>;
   /**
    * Returns, for the records matching the filter, how many have each value of service, env,
    * version and pgo ("true"/"false"; profiles without it are not counted), at most `perField`
@@ -100,6 +105,13 @@ export interface ProfileIndex {
 
 /** One service seen in a window, for PGO adoption (declared with the API, which answers it as is). */
 export type ServiceSummary = ServiceAdoption;
+
+/** Throws RangeError unless `atMost` is absent or a positive integer (countMatching's cap). */
+export function checkCountCap(atMost: number | undefined): void {
+  if (atMost !== undefined && (!Number.isSafeInteger(atMost) || atMost < 1)) {
+    throw new RangeError(`count cap must be a positive integer, got ${atMost}`);
+  }
+}
 
 /** Most keys one referencedBlobKeys call accepts. */
 export const MAX_REFERENCE_CHECK = 1000;

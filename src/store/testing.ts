@@ -9,7 +9,7 @@ export function overrideIndex(index: ProfileIndex, overrides: Partial<ProfileInd
     insert: (record) => index.insert(record),
     get: (id) => index.get(id),
     search: (options) => index.search(options),
-    countMatching: (filter) => index.countMatching(filter),
+    countMatching: (filter, atMost) => index.countMatching(filter, atMost),
     facets: (filter, perField) => index.facets(filter, perField),
     referencedBlobKeys: (keys) => index.referencedBlobKeys(keys),
     runExclusive: (job, everyMs, run, now) => index.runExclusive(job, everyMs, run, now),

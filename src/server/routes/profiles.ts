@@ -20,6 +20,9 @@ interface SearchQuery {
   sort?: ProfileSort;
 }
 
+/** Matches counted exactly for `total`; beyond this (or the end of the requested page) it is a lower bound. */
+export const TOTAL_COUNTED = 10_000;
+
 const SEARCH_QUERY = querySchema({
   query: TEXT,
   from: TEXT,
@@ -62,13 +65,17 @@ export const profileRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
     const { from, to } = parseWindow(q, 'now-72h');
     // Parsed once for both calls (a syntax error is a 400 with its column).
     const query = parseQuery(q.query ?? '');
-    const [profiles, total] = await Promise.all([
+    // Counting every match of a broad query over millions of rows costs more than the page: count
+    // up to the end of this page or TOTAL_COUNTED, whichever is further, and say when there are more.
+    const cap = Math.max(TOTAL_COUNTED, (q.offset ?? 0) + q.limit) + 1;
+    const [profiles, counted] = await Promise.all([
       ctx.store.search({ query, from, to, limit: q.limit, offset: q.offset, sort: q.sort ?? '-start' }),
-      ctx.store.index.countMatching({ query, from, to }),
+      ctx.store.index.countMatching({ query, from, to }, cap),
     ]);
     const answer: ProfileListJson = {
       profiles: profiles.map(publicRecord),
-      total,
+      total: Math.min(counted, cap - 1),
+      totalExact: counted < cap,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
     };

@@ -189,6 +189,8 @@ export const explorerView: View = async (root, ctx) => {
     ),
   );
   const lastPage = Math.ceil(list.total / size);
+  // The server counts up to 10,000 matches (or the end of the page asked for): beyond, "10000+".
+  const totalText = `${list.total}${list.totalExact === false ? '+' : ''}`;
   if (list.profiles.length === 0) {
     // A bookmark of page 9 after retention removed profiles: say so and offer the last page.
     replace(
@@ -220,7 +222,7 @@ export const explorerView: View = async (root, ctx) => {
       h(
         'p',
         { class: 'grow', 'data-testid': 'result-count' },
-        `${list.total} profile${list.total === 1 ? '' : 's'} ${describeRange(from, to)}`,
+        `${totalText} profile${list.total === 1 && list.totalExact !== false ? '' : 's'} ${describeRange(from, to)}`,
       ),
       h('a', { href: href(['aggregate'], { query, ...windowParams(range) }) }, `Flame graph of the newest ${Math.min(list.total, 100)}`),
       h('a', { href: href(['compare'], { after: query, ...windowParams(range) }) }, 'Compare…'),
@@ -231,8 +233,12 @@ export const explorerView: View = async (root, ctx) => {
       'div',
       { class: 'pager' },
       h('button', { type: 'button', disabled: page <= 1, onclick: () => go({ page: page - 1 }) }, '← Previous'),
-      h('span', { 'data-testid': 'page-range' }, `${first}–${last} of ${list.total}`),
-      h('button', { type: 'button', disabled: last >= list.total, onclick: () => go({ page: page + 1 }) }, 'Next →'),
+      h('span', { 'data-testid': 'page-range' }, `${first}–${last} of ${totalText}`),
+      h(
+        'button',
+        { type: 'button', disabled: last >= list.total && list.totalExact !== false, onclick: () => go({ page: page + 1 }) },
+        'Next →',
+      ),
       h('span', { class: 'grow' }),
       sizeSelect,
     ),
