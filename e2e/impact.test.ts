@@ -241,9 +241,16 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     t.diagnostic(
       `getrusage µs/request ${us(base.cpuPerRequestNanos)} -> ${us(optimised.cpuPerRequestNanos)} (change ${us(measured)}); report ${us(r.before.cpuPerRequestNanos?.value)} -> ${us(r.after.cpuPerRequestNanos?.value)}, change interval ${us(low)}..${us(high)}; ${r.summary}`,
     );
+    // getrusage also counts what the profiler spends outside its CPU profiles (encoding and
+    // sending them: a fixed cost per second, measured here at about 30 ms/s), so its CPU per
+    // request is higher at 100 requests/s than at 200 by that cost alone; the report, from the
+    // profiles, is not. The interval is reported above; what must hold is that the report's
+    // relative change is near getrusage's and far from the +100% that dividing by seconds gives.
+    const ownChange = measured / base.cpuPerRequestNanos;
+    const reported = r.difference.relative?.value ?? Number.NaN;
     assert.ok(
-      low !== null && high !== null && low <= measured && measured <= high,
-      `getrusage says ${measured} ns per request; the report ${low}..${high}\n${diag}`,
+      Math.abs(reported - ownChange) < 0.15,
+      `getrusage says ${(ownChange * 100).toFixed(1)}% per request, the report ${(reported * 100).toFixed(1)}%\n${diag}`,
     );
     // Twice the load: the per-second view doubles, which is what the report must not mistake for cost.
     const cores = (r.after.cpuCores?.value ?? 0) / (r.before.cpuCores?.value ?? 1);
