@@ -96,6 +96,9 @@ const FACET_COLUMNS: Record<FacetField, string> = {
   pgo: "CASE p.pgo WHEN 1 THEN 'true' WHEN 0 THEN 'false' END",
 };
 
+/** Overlap with [from, to] as a range on the start index (parameters from `window`). */
+const WINDOW = 'p.start_ms <= ? AND p.start_ms >= ? AND p.end_ms >= ?';
+
 /** Profiles in the newest slice a first page is looked for in (see searchNewestSlice). */
 const NEWEST_SLICE = 20_000;
 /** Pages ending after this many matches are searched in the whole window. */
@@ -137,6 +140,8 @@ export class SqliteProfileIndex implements ProfileIndex {
   private readonly statements;
   private readonly searchStatements = new Map<string, Database.Statement>();
   private readonly runningJobs = new Set<string>();
+  /** The longest end − start of any profile ever inserted (deletions leave it, which stays correct). */
+  private longestMs = 0;
   private readonly insertTransaction: (record: ProfileRecord) => void;
   private pendingInserts: Array<{ record: ProfileRecord; resolve: () => void; reject: (err: unknown) => void }> = [];
   private readonly markRawDeletedTransaction: (ids: readonly string[]) => void;
@@ -161,6 +166,7 @@ export class SqliteProfileIndex implements ProfileIndex {
       throw err;
     }
     const db = this.db;
+    this.longestMs = Math.max(0, (db.prepare('SELECT max(end_ms - start_ms) FROM profiles').pluck().get() as number | null) ?? 0);
     this.statements = {
       services: db.prepare(
         `SELECT p.service AS service, json_group_array(DISTINCT p.env) AS envs, count(*) AS profiles, avg(p.cpu_cores) AS cpu,
@@ -200,6 +206,9 @@ export class SqliteProfileIndex implements ProfileIndex {
     };
     const s = this.statements;
     this.insertTransaction = db.transaction((record: ProfileRecord) => {
+      // Raised before the row can be seen, so no search misses it; a failed insert leaves it
+      // larger than needed, which only widens the range searches read.
+      this.longestMs = Math.max(this.longestMs, record.end - record.start);
       try {
         s.insertProfile.run(toRow(record));
       } catch (err) {
@@ -281,8 +290,8 @@ export class SqliteProfileIndex implements ProfileIndex {
     const newest = this.searchNewestSlice(tree, options);
     if (newest !== null) return newest;
     const { where, params } = queryToSql(tree, { profileIdColumn: 'p.id' });
-    const sql = `SELECT p.* FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where}) ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT ? OFFSET ?`;
-    const rows = this.searchStatement(sql).all(options.to, options.from, ...params, options.limit, options.offset ?? 0) as ProfileRow[];
+    const sql = `SELECT p.* FROM profiles p WHERE ${WINDOW} AND (${where}) ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT ? OFFSET ?`;
+    const rows = this.searchStatement(sql).all(...this.window(options), ...params, options.limit, options.offset ?? 0) as ProfileRow[];
     return rows.map(fromRow);
   }
 
@@ -314,19 +323,29 @@ export class SqliteProfileIndex implements ProfileIndex {
     return rows.length === options.limit ? rows.map(fromRow) : null;
   }
 
+  /**
+   * The parameters of WINDOW for [from, to]. A profile overlaps the window when it starts by `to`
+   * and ends from `from` on; since none lasts longer than the longest stored, it also starts after
+   * `from` minus that, which makes the window a range on the start index instead of everything
+   * that started before `to`.
+   */
+  private window(filter: { from: number; to: number }): [number, number, number] {
+    return [filter.to, filter.from - this.longestMs - 1, filter.from];
+  }
+
   async countMatching(filter: ProfileFilter, atMost?: number): Promise<number> {
     checkSearch({ ...filter, limit: 0 });
     checkCountCap(atMost);
     const { where, params } = queryToSql(queryTree(filter.query), { profileIdColumn: 'p.id' });
-    const matching = `SELECT 1 FROM profiles p WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where})`;
+    const matching = `SELECT 1 FROM profiles p WHERE ${WINDOW} AND (${where})`;
     if (atMost === undefined) {
       return this.searchStatement(`SELECT count(*) FROM (${matching})`)
         .pluck()
-        .get(filter.to, filter.from, ...params) as number;
+        .get(...this.window(filter), ...params) as number;
     }
     return this.searchStatement(`SELECT count(*) FROM (${matching} LIMIT ?)`)
       .pluck()
-      .get(filter.to, filter.from, ...params, atMost) as number;
+      .get(...this.window(filter), ...params, atMost) as number;
   }
 
   async facets(filter: ProfileFilter, perField: number): Promise<FacetCounts> {
@@ -336,9 +355,9 @@ export class SqliteProfileIndex implements ProfileIndex {
     for (const field of Object.keys(FACET_COLUMNS) as FacetField[]) {
       const column = FACET_COLUMNS[field];
       const sql = `SELECT ${column} AS value, count(*) AS count FROM profiles p
-        WHERE p.start_ms <= ? AND p.end_ms >= ? AND (${where}) AND ${column} IS NOT NULL AND ${column} != ''
+        WHERE ${WINDOW} AND (${where}) AND ${column} IS NOT NULL AND ${column} != ''
         GROUP BY 1 ORDER BY 2 DESC, 1 ASC LIMIT ?`;
-      result[field] = this.searchStatement(sql).all(filter.to, filter.from, ...params, perField) as Array<{ value: string; count: number }>;
+      result[field] = this.searchStatement(sql).all(...this.window(filter), ...params, perField) as Array<{ value: string; count: number }>;
     }
     return result;
   }
