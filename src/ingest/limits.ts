@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../pprof/compression.js';
 import { IngestError } from './errors.js';
+import { jsonShapeViolation } from './json-shape.js';
 import type { IngestedProfile } from './record.js';
 
 /**
@@ -153,22 +154,8 @@ export function checkEventJsonSize(bytes: number, limits: IntakeLimits): void {
  * skipping strings; it does not otherwise check the JSON.
  */
 export function checkJsonDepth(bytes: Uint8Array, limits: IntakeLimits, what: string): void {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (inString) {
-      if (b === 0x5c) i++;
-      else if (b === 0x22) inString = false;
-    } else if (b === 0x22) {
-      inString = true;
-    } else if (b === 0x5b || b === 0x7b) {
-      if (++depth > limits.maxEventJsonDepth) {
-        throw new IngestError(400, 'event', `${what} nests arrays and objects deeper than ${limits.maxEventJsonDepth} levels`);
-      }
-    } else if (b === 0x5d || b === 0x7d) {
-      depth--;
-    }
+  if (jsonShapeViolation(bytes, limits.maxEventJsonDepth) === 'depth') {
+    throw new IngestError(400, 'event', `${what} nests arrays and objects deeper than ${limits.maxEventJsonDepth} levels`);
   }
 }
 

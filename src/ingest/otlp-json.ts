@@ -1,5 +1,6 @@
 import { ProfileError } from '../pprof/errors.js';
 import { ProtoWriter } from '../pprof/proto-writer.js';
+import { jsonShapeViolation } from './json-shape.js';
 
 /**
  * OTLP/JSON for profiles: the protobuf JSON mapping of the same ExportProfilesServiceRequest
@@ -179,29 +180,13 @@ export function otlpJsonToProtobuf(text: Uint8Array): Uint8Array {
   return w.finish();
 }
 
-/** One pass over the text, skipping strings: nesting depth and the number of objects and arrays. */
+/** Nesting depth and the number of objects and arrays, checked before JSON.parse. */
 function checkShape(bytes: Uint8Array): void {
   const maxContainers = Math.floor(bytes.length * MAX_CONTAINERS_PER_BYTE) + CONTAINER_SLACK;
-  let depth = 0;
-  let containers = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (inString) {
-      if (b === 0x5c) i++;
-      else if (b === 0x22) inString = false;
-    } else if (b === 0x22) {
-      inString = true;
-    } else if (b === 0x5b || b === 0x7b) {
-      if (++depth > MAX_JSON_DEPTH) throw new ProfileError(`the JSON nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
-      if (++containers > maxContainers) {
-        throw new ProfileError(
-          `the JSON has more than ${maxContainers} objects and arrays for its ${bytes.length} bytes: not an OTLP request`,
-        );
-      }
-    } else if (b === 0x5d || b === 0x7d) {
-      depth--;
-    }
+  const violation = jsonShapeViolation(bytes, MAX_JSON_DEPTH, maxContainers);
+  if (violation === 'depth') throw new ProfileError(`the JSON nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
+  if (violation === 'containers') {
+    throw new ProfileError(`the JSON has more than ${maxContainers} objects and arrays for its ${bytes.length} bytes: not an OTLP request`);
   }
 }
 

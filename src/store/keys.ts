@@ -64,3 +64,25 @@ export function scopesToText(scopes: readonly AppScope[]): string {
 export function scopesFromText(text: string): AppScope[] {
   return text === '' ? [] : (text.split(',') as AppScope[]);
 }
+
+/** A key row as both stores read it; PostgreSQL's bigint times arrive as strings. */
+export interface StoredKeyRow {
+  id: string;
+  kind: string;
+  name: string;
+  scopes: string;
+  created_at: number | string;
+  revoked_at: number | string | null;
+}
+
+/** The KeyInfo of a stored row. */
+export function keyInfoFromRow(row: StoredKeyRow): KeyInfo {
+  return {
+    id: row.id,
+    kind: row.kind as KeyKind,
+    name: row.name,
+    scopes: scopesFromText(row.scopes),
+    createdAt: Number(row.created_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import pg from 'pg';
 import type { AppScope, KeyInfo, KeyKind } from './key-scopes.js';
-import { hashKey, type KeyStore, newKey, scopesFromText, scopesToText } from './keys.js';
+import { hashKey, type KeyStore, keyInfoFromRow, newKey, scopesToText } from './keys.js';
 import { type PostgresPool, StoreClosedError } from './pg-pool.js';
 
 /**
@@ -28,7 +28,7 @@ export class PgKeyStore implements KeyStore {
 
   async list(): Promise<KeyInfo[]> {
     const { rows } = await this.open().query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);
-    return rows.map(toInfo);
+    return rows.map(keyInfoFromRow);
   }
 
   async revoke(id: string): Promise<boolean> {
@@ -47,7 +47,7 @@ export class PgKeyStore implements KeyStore {
     const { rows } = await this.open().query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE hash = $1`, [hash]);
     const row = rows[0];
     if (row === undefined || !timingSafeEqual(row.hash, hash) || row.revoked_at !== null) return null;
-    return toInfo(row);
+    return keyInfoFromRow(row);
   }
 
   async importKey(key: KeyInfo, hash: Buffer): Promise<boolean> {
@@ -62,7 +62,7 @@ export class PgKeyStore implements KeyStore {
 
   async exportKeys(): Promise<Array<{ key: KeyInfo; hash: Buffer }>> {
     const { rows } = await this.open().query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);
-    return rows.map((row) => ({ key: toInfo(row), hash: row.hash }));
+    return rows.map((row) => ({ key: keyInfoFromRow(row), hash: row.hash }));
   }
 
   /** Closes this key store; the pool ends once the index is closed too. Calling it twice is harmless. */
@@ -97,15 +97,4 @@ interface KeyRow {
   /** bigint columns arrive as strings. */
   created_at: string;
   revoked_at: string | null;
-}
-
-function toInfo(row: KeyRow): KeyInfo {
-  return {
-    id: row.id,
-    kind: row.kind as KeyKind,
-    name: row.name,
-    scopes: scopesFromText(row.scopes),
-    createdAt: Number(row.created_at),
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-  };
 }

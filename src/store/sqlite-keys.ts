@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { AppScope, KeyInfo, KeyKind } from './key-scopes.js';
-import { hashKey, type KeyStore, newKey, scopesFromText, scopesToText } from './keys.js';
+import { hashKey, type KeyStore, keyInfoFromRow, newKey, scopesToText } from './keys.js';
 
 /**
  * KeyStore in a SQLite file of the data directory. Every lookup reads the file, so a key
@@ -39,7 +39,7 @@ export class SqliteKeyStore implements KeyStore {
     const rows = this.db
       .prepare('SELECT id, kind, name, scopes, created_at, revoked_at FROM keys ORDER BY created_at, id')
       .all() as KeyRow[];
-    return rows.map(toInfo);
+    return rows.map(keyInfoFromRow);
   }
 
   async revoke(id: string): Promise<boolean> {
@@ -54,7 +54,7 @@ export class SqliteKeyStore implements KeyStore {
     const hash = hashKey(secret);
     const row = this.byHash.get(hash) as (KeyRow & { hash: Buffer }) | undefined;
     if (!row || !timingSafeEqual(row.hash, hash) || row.revoked_at !== null) return null;
-    return toInfo(row);
+    return keyInfoFromRow(row);
   }
 
   async importKey(key: KeyInfo, hash: Buffer): Promise<boolean> {
@@ -67,7 +67,7 @@ export class SqliteKeyStore implements KeyStore {
     const rows = this.db
       .prepare('SELECT id, kind, name, scopes, hash, created_at, revoked_at FROM keys ORDER BY created_at, id')
       .all() as Array<KeyRow & { hash: Buffer }>;
-    return rows.map((row) => ({ key: toInfo(row), hash: row.hash }));
+    return rows.map((row) => ({ key: keyInfoFromRow(row), hash: row.hash }));
   }
 
   async close(): Promise<void> {
@@ -88,15 +88,4 @@ interface KeyRow {
   scopes: string;
   created_at: number;
   revoked_at: number | null;
-}
-
-function toInfo(row: KeyRow): KeyInfo {
-  return {
-    id: row.id,
-    kind: row.kind as KeyKind,
-    name: row.name,
-    scopes: scopesFromText(row.scopes),
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
 }
