@@ -106,6 +106,13 @@ CREATE TABLE api_keys (
   revoked_at bigint
 );
 `,
+  // The prepared form the flame graph views merge: a key on the row (NULL for rows stored before,
+  // which the views read raw; adding a nullable column rewrites nothing) and a blob kind of its own.
+  `
+ALTER TABLE profiles ADD COLUMN prepared_blob_key text;
+ALTER TABLE profile_blobs DROP CONSTRAINT profile_blobs_kind_check;
+ALTER TABLE profile_blobs ADD CONSTRAINT profile_blobs_kind_check CHECK (kind IN ('raw', 'pgo', 'prepared'));
+`,
 ];
 
 /** The schema version this code writes. */

@@ -71,6 +71,7 @@ export function makeTestRecord(id: string, overrides: Partial<ProfileRecord> = {
       { name: 'heap.pprof', blobKey: `${id}/raw-1-heap.pprof`, size: 99, compression: 'gzip' },
     ],
     pgoBlobKey: `${id}/pgo`,
+    preparedBlobKey: `${id}/prepared`,
     endpointCounts: null,
     rawDeleted: false,
     ...base,

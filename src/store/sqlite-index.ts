@@ -21,7 +21,7 @@ import { QUERY_SCHEMA_SQLITE } from './sqlite-query-schema.js';
 import type { ProfileRecord } from './types.js';
 
 /** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to MIGRATIONS to change the schema. */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 /**
  * MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
@@ -69,6 +69,21 @@ CREATE TABLE jobs (
   last_started_at REAL NOT NULL,
   state TEXT
 );
+`,
+  // The prepared form: a key on the row (NULL for the rows already there, which the views read
+  // raw), and a blob kind of its own. SQLite cannot change a CHECK constraint, so profile_blobs
+  // is rebuilt with every row it has.
+  `
+ALTER TABLE profiles ADD COLUMN prepared_blob_key TEXT;
+CREATE TABLE profile_blobs_v3 (
+  blob_key TEXT PRIMARY KEY,
+  profile_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('raw', 'pgo', 'prepared'))
+) WITHOUT ROWID;
+INSERT INTO profile_blobs_v3 (blob_key, profile_id, kind) SELECT blob_key, profile_id, kind FROM profile_blobs;
+DROP TABLE profile_blobs;
+ALTER TABLE profile_blobs_v3 RENAME TO profile_blobs;
+CREATE INDEX profile_blobs_by_profile ON profile_blobs (profile_id);
 `,
 ];
 
@@ -126,6 +141,7 @@ interface ProfileRow {
   metrics_json: string;
   attachments_json: string;
   pgo_blob_key: string | null;
+  prepared_blob_key: string | null;
   endpoint_counts_json: string | null;
   raw_deleted: number;
 }
@@ -177,9 +193,11 @@ export class SqliteProfileIndex implements ProfileIndex {
       ),
       insertProfile: db.prepare(
         `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
-           sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
+           sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, prepared_blob_key, endpoint_counts_json,
+           raw_deleted)
          VALUES (@id, @start_ms, @end_ms, @received_at, @protocol, @service, @env, @version, @host, @runtime, @pgo, @cpu_cores,
-           @sample_count, @duration_nanos, @tags_json, @metrics_json, @attachments_json, @pgo_blob_key, @endpoint_counts_json, @raw_deleted)`,
+           @sample_count, @duration_nanos, @tags_json, @metrics_json, @attachments_json, @pgo_blob_key, @prepared_blob_key,
+           @endpoint_counts_json, @raw_deleted)`,
       ),
       // One row per distinct (key, value): a repeated identical tag matches the same queries.
       insertTag: db.prepare('INSERT OR IGNORE INTO profile_tags (profile_id, key, value) VALUES (?, ?, ?)'),
@@ -193,7 +211,8 @@ export class SqliteProfileIndex implements ProfileIndex {
       ),
       jobState: db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
       markRawDeleted: db.prepare('UPDATE profiles SET raw_deleted = 1 WHERE id = ?'),
-      deleteRawBlobs: db.prepare("DELETE FROM profile_blobs WHERE profile_id = ? AND kind = 'raw'"),
+      // The prepared form is derived from the raw attachments and goes with them.
+      deleteRawBlobs: db.prepare("DELETE FROM profile_blobs WHERE profile_id = ? AND kind IN ('raw', 'prepared')"),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
       deleteTags: db.prepare('DELETE FROM profile_tags WHERE profile_id = ?'),
       deleteMetrics: db.prepare('DELETE FROM profile_metrics WHERE profile_id = ?'),
@@ -217,7 +236,10 @@ export class SqliteProfileIndex implements ProfileIndex {
       }
       for (const [key, value] of record.tags) s.insertTag.run(record.id, key, value);
       for (const [name, value] of Object.entries(record.metrics)) s.insertMetric.run(record.id, name, value);
-      if (!record.rawDeleted) for (const a of record.attachments) s.insertBlob.run(a.blobKey, record.id, 'raw');
+      if (!record.rawDeleted) {
+        for (const a of record.attachments) s.insertBlob.run(a.blobKey, record.id, 'raw');
+        if (record.preparedBlobKey !== null) s.insertBlob.run(record.preparedBlobKey, record.id, 'prepared');
+      }
       if (record.pgoBlobKey !== null) s.insertBlob.run(record.pgoBlobKey, record.id, 'pgo');
     });
     this.markRawDeletedTransaction = db.transaction((ids: readonly string[]) => {
@@ -493,6 +515,7 @@ function toRow(r: ProfileRecord): ProfileRow {
     metrics_json: JSON.stringify(r.metrics),
     attachments_json: JSON.stringify(r.attachments),
     pgo_blob_key: r.pgoBlobKey,
+    prepared_blob_key: r.preparedBlobKey,
     endpoint_counts_json: r.endpointCounts === null ? null : JSON.stringify(r.endpointCounts),
     raw_deleted: r.rawDeleted ? 1 : 0,
   };
@@ -518,6 +541,7 @@ function fromRow(row: ProfileRow): ProfileRecord {
     metrics: JSON.parse(row.metrics_json),
     attachments: JSON.parse(row.attachments_json),
     pgoBlobKey: row.pgo_blob_key,
+    preparedBlobKey: row.prepared_blob_key,
     endpointCounts: row.endpoint_counts_json === null ? null : JSON.parse(row.endpoint_counts_json),
     rawDeleted: row.raw_deleted === 1,
   };
