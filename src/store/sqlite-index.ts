@@ -20,15 +20,15 @@ import {
 import { QUERY_SCHEMA_SQLITE } from './sqlite-query-schema.js';
 import type { ProfileRecord } from './types.js';
 
-/** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to MIGRATIONS to change the schema. */
+/** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to SQLITE_MIGRATIONS to change the schema. */
 export const SQLITE_SCHEMA_VERSION = 3;
 
 /**
- * MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
+ * SQLITE_MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
  * are columns; composite fields are JSON read back as they were written. profile_blobs holds the
  * keys that must be kept, so orphan collection is one index scan.
  */
-const MIGRATIONS: readonly string[] = [
+export const SQLITE_MIGRATIONS: readonly string[] = [
   `
 CREATE TABLE profiles (
   id TEXT PRIMARY KEY,
@@ -483,15 +483,15 @@ export class SqliteProfileIndex implements ProfileIndex {
 
 function migrate(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
+  if (version > SQLITE_MIGRATIONS.length) {
     throw new Error(
-      `index ${path} has schema version ${version}, newer than this Hotpath understands (${MIGRATIONS.length}); upgrade Hotpath`,
+      `index ${path} has schema version ${version}, newer than this Hotpath understands (${SQLITE_MIGRATIONS.length}); upgrade Hotpath`,
     );
   }
   db.transaction(() => {
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]);
     // PRAGMA does not take parameters; the value is our own integer.
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
   })();
 }
 
