@@ -131,9 +131,10 @@ export class PgProfileIndex implements ProfileIndex {
         blobKeys.push(a.blobKey);
         blobKinds.push('raw');
       }
+      // Kind 'raw': the prepared form is derived from the raw data and goes with it.
       if (record.preparedBlobKey !== null) {
         blobKeys.push(record.preparedBlobKey);
-        blobKinds.push('prepared');
+        blobKinds.push('raw');
       }
     }
     if (record.pgoBlobKey !== null) {
@@ -303,7 +304,7 @@ export class PgProfileIndex implements ProfileIndex {
     if (storable.length === 0) return;
     await this.open().query(
       `WITH u AS (UPDATE profiles SET raw_deleted = true WHERE id = ANY($1::text[]))
-       DELETE FROM profile_blobs WHERE profile_id = ANY($1::text[]) AND kind IN ('raw', 'prepared')`,
+       DELETE FROM profile_blobs WHERE profile_id = ANY($1::text[]) AND kind = 'raw'`,
       [storable],
     );
   }

@@ -106,12 +106,11 @@ CREATE TABLE api_keys (
   revoked_at bigint
 );
 `,
-  // The prepared form the flame graph views merge: a key on the row (NULL for rows stored before,
-  // which the views read raw; adding a nullable column rewrites nothing) and a blob kind of its own.
+  // The key of the prepared form the flame graph views merge: NULL on rows stored before, which
+  // the views read raw (adding a nullable column rewrites nothing). Its profile_blobs row has kind
+  // 'raw', "goes with the raw data", as on SQLite: the prepared form is derived from it.
   `
 ALTER TABLE profiles ADD COLUMN prepared_blob_key text;
-ALTER TABLE profile_blobs DROP CONSTRAINT profile_blobs_kind_check;
-ALTER TABLE profile_blobs ADD CONSTRAINT profile_blobs_kind_check CHECK (kind IN ('raw', 'pgo', 'prepared'));
 `,
 ];
 

@@ -163,7 +163,7 @@ describe('SqliteProfileIndex', () => {
       assert.deepEqual(
         [...(await index.referencedBlobKeys(['old/raw-0-cpu.pprof', 'old/pgo']))].sort(),
         ['old/pgo', 'old/raw-0-cpu.pprof'],
-        'the blob references survive the rebuild of their table',
+        'the blob references of the old row are kept',
       );
       const fresh = makeTestRecord('new');
       await index.insert(fresh);

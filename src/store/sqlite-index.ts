@@ -70,20 +70,12 @@ CREATE TABLE jobs (
   state TEXT
 );
 `,
-  // The prepared form: a key on the row (NULL for the rows already there, which the views read
-  // raw), and a blob kind of its own. SQLite cannot change a CHECK constraint, so profile_blobs
-  // is rebuilt with every row it has.
+  // The prepared form's key; NULL on the rows already there, which the views read raw. Its
+  // profile_blobs row has kind 'raw': that kind means "goes with the raw data", and the prepared
+  // form is derived from it. A kind of its own would need profile_blobs rebuilt (SQLite cannot
+  // change a CHECK), about 10 s per million blobs at open, for nothing any query tells apart.
   `
 ALTER TABLE profiles ADD COLUMN prepared_blob_key TEXT;
-CREATE TABLE profile_blobs_v3 (
-  blob_key TEXT PRIMARY KEY,
-  profile_id TEXT NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('raw', 'pgo', 'prepared'))
-) WITHOUT ROWID;
-INSERT INTO profile_blobs_v3 (blob_key, profile_id, kind) SELECT blob_key, profile_id, kind FROM profile_blobs;
-DROP TABLE profile_blobs;
-ALTER TABLE profile_blobs_v3 RENAME TO profile_blobs;
-CREATE INDEX profile_blobs_by_profile ON profile_blobs (profile_id);
 `,
 ];
 
@@ -211,8 +203,8 @@ export class SqliteProfileIndex implements ProfileIndex {
       ),
       jobState: db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
       markRawDeleted: db.prepare('UPDATE profiles SET raw_deleted = 1 WHERE id = ?'),
-      // The prepared form is derived from the raw attachments and goes with them.
-      deleteRawBlobs: db.prepare("DELETE FROM profile_blobs WHERE profile_id = ? AND kind IN ('raw', 'prepared')"),
+      // Kind 'raw' covers the attachments and the prepared form derived from them.
+      deleteRawBlobs: db.prepare("DELETE FROM profile_blobs WHERE profile_id = ? AND kind = 'raw'"),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
       deleteTags: db.prepare('DELETE FROM profile_tags WHERE profile_id = ?'),
       deleteMetrics: db.prepare('DELETE FROM profile_metrics WHERE profile_id = ?'),
@@ -238,7 +230,7 @@ export class SqliteProfileIndex implements ProfileIndex {
       for (const [name, value] of Object.entries(record.metrics)) s.insertMetric.run(record.id, name, value);
       if (!record.rawDeleted) {
         for (const a of record.attachments) s.insertBlob.run(a.blobKey, record.id, 'raw');
-        if (record.preparedBlobKey !== null) s.insertBlob.run(record.preparedBlobKey, record.id, 'prepared');
+        if (record.preparedBlobKey !== null) s.insertBlob.run(record.preparedBlobKey, record.id, 'raw');
       }
       if (record.pgoBlobKey !== null) s.insertBlob.run(record.pgoBlobKey, record.id, 'pgo');
     });
