@@ -228,6 +228,17 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.equal(await index.count(), 0);
     });
 
+    it('refuses a record whose prepared blob key is absent or not a string, storing nothing', async () => {
+      const { preparedBlobKey: _, ...absent } = makeTestRecord('absent');
+      await assert.rejects(
+        index.insert(absent as ProfileRecord),
+        /absent: preparedBlobKey must be a non-empty string or null, got undefined/,
+      );
+      await assert.rejects(index.insert(makeTestRecord('empty', { preparedBlobKey: '' })), TypeError);
+      await assert.rejects(index.insert(makeTestRecord('number', { preparedBlobKey: 7 as unknown as string })), TypeError);
+      assert.equal(await index.count(), 0);
+    });
+
     it('finds profiles by tags, negation, OR, groups, wildcards and quoted values', async () => {
       await insertFixtures();
       const cases: Array<[string, string[]]> = [
