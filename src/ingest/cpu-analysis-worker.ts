@@ -13,7 +13,8 @@ serveWorkerTasks((task: CpuAnalysisTask) => {
   const analysis: CpuAnalysis = analyzeCpuProfile(task.bytes, task.maxDecompressedBytes);
   const pgoBytes = wholeBuffer(analysis.pgoBytes);
   let preparedBytes = wholeBuffer(analysis.preparedBytes);
-  // One buffer cannot be transferred twice (postMessage throws); two forms sharing one is unlikely, but cheap to rule out.
+  // One buffer cannot be listed twice for transfer (postMessage throws): two forms sharing one is
+  // unlikely, but cheap to rule out.
   if (preparedBytes.buffer === pgoBytes.buffer) preparedBytes = new Uint8Array(preparedBytes);
   return {
     value: { ...analysis, pgoBytes, preparedBytes },

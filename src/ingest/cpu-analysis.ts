@@ -23,10 +23,10 @@ export interface CpuAnalysis {
 
 /**
  * Returns what intake stores of an uploaded CPU profile (gzip, zstd or raw): its stats, its
- * trimmed PGO form and its prepared form, done once here so that no read repeats it. Decompression is bounded by
- * `maxDecompressedBytes` and decoding by decodeProfile's budget. Throws DecompressedSizeError
- * over the limit and ProfileError for anything else wrong with the bytes, including a negative
- * sample value. Synchronous and self-contained, so it can run in a worker thread.
+ * trimmed PGO form and its prepared form, done once here so that no read repeats it.
+ * Decompression is bounded by `maxDecompressedBytes` and decoding by decodeProfile's budget.
+ * Throws DecompressedSizeError over the limit and ProfileError for anything else wrong with the
+ * bytes, including a negative sample value. Synchronous and self-contained, so it can run in a worker thread.
  */
 export function analyzeCpuProfile(bytes: Uint8Array, maxDecompressedBytes: number): CpuAnalysis {
   if (bytes.length === 0) throw new ProfileError('empty file: a profile cannot be zero bytes');

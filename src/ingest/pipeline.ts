@@ -14,12 +14,12 @@ export interface PipelineOptions {
 
 /**
  * Stores one normalised upload, doing once what every later read would otherwise repeat:
- * the CPU profile is decoded and validated, its stats computed (CPU cores, samples, duration)
- * and its trimmed PGO form and the prepared form the flame graph views merge built. The other attachments are checked as checkAttachments says
- * and kept as received. Resolves when the profile is durable; a CPU profile that cannot be
- * decoded, inflates beyond the limit or has a negative sample value, or an attachment that fails
- * its check, is an IngestError (400, 413, or 503 when inflating is saturated) and nothing is
- * stored.
+ * the CPU profile is decoded and validated, its stats computed (CPU cores, samples, duration),
+ * and its trimmed PGO form and the prepared form the flame graph views merge are built. The
+ * other attachments are checked as checkAttachments says and kept as received. Resolves when
+ * the profile is durable; a CPU profile that cannot be decoded, inflates beyond the limit or has
+ * a negative sample value, or an attachment that fails its check, is an IngestError (400, 413,
+ * or 503 when inflating is saturated) and nothing is stored.
  */
 export async function ingestProfile(store: ProfileStore, upload: IngestedProfile, options: PipelineOptions): Promise<ProfileRecord> {
   await checkAttachments(upload, options.maxDecompressedBytes);
