@@ -363,6 +363,21 @@ describe('did PGO help: CPU per request from a real traced service', () => {
       flagged.notes.some((n) => /^Goroutines rose/.test(n)),
       flagged.notes.join('\n'),
     );
+    // dd-trace-go's metrics.json says the same of goroutines. Its memory figures are rates
+    // (allocation, heap growth), not a heap level: the heavier build reaches its bound during
+    // warm-up, so in the steady profiles they are compared and not flagged.
+    const client = (metric: string) => flagged.guard.find((x) => x.metric === metric && x.source === 'metrics.json');
+    const clientGoroutines = client('go_num_goroutine');
+    assert.ok(clientGoroutines?.flagged && clientGoroutines.verdict === 'more', `metrics.json goroutines flagged\n${diag}`);
+    assert.ok(
+      (clientGoroutines.rise?.value ?? 0) > 800 && (clientGoroutines.rise?.value ?? 0) < 1200,
+      `metrics.json: about 1000 more goroutines\n${diag}`,
+    );
+    for (const metric of ['go_alloc_bytes_per_sec', 'go_heap_growth_bytes_per_sec']) {
+      const g = client(metric);
+      assert.ok(g !== undefined && g.beforeProfiles >= STEADY_PROFILES && g.afterProfiles >= STEADY_PROFILES, `${metric}\n${diag}`);
+      assert.ok(g.before?.low !== null && g.after?.high !== null, `${metric} has intervals\n${diag}`);
+    }
 
     const unchanged = await impact(
       server,
