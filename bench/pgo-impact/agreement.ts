@@ -10,7 +10,11 @@
 // Not a test: a run takes a few minutes.
 //
 //   npm run build && node dist/bench/pgo-impact/agreement.js [--mode variety] [--collect 60]
-//       [--collect-period 15] [--rate 150] [--period 5] [--profiles 12] [--rounds 1]
+//       [--collect-period 15] [--rate 150] [--period 5] [--profiles 12] [--rounds 1] [--idle 10]
+//
+// Before the load starts, each build runs --idle seconds without requests: its getrusage then is
+// the fixed cost per second of the profiler, the tracer and the runtime, which getrusage also
+// counts under load; the script prints getrusage per request with that cost taken out as well.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -33,6 +37,7 @@ const rate = flag('rate', 150);
 const periodSeconds = flag('period', 5);
 const steadyProfiles = flag('profiles', 12);
 const rounds = flag('rounds', 1);
+const idleSeconds = flag('idle', 10);
 const SERVICE = 'pgo-impact-agreement';
 
 if (spawnSync('wrk', ['--version']).error) {
@@ -183,6 +188,8 @@ interface Measured {
   cores: number;
   /** Requests per second the build served over the window (the generator falls behind the nominal rate on a busy machine). */
   served: number;
+  /** getrusage cores while idle, before the load (the fixed cost per second). */
+  idleCores: number;
 }
 const us = (ns: number | null | undefined) => (ns === null || ns === undefined ? 'n/a' : `${(ns / 1e3).toFixed(1)}`);
 const pct = (f: number | null | undefined) => (f === null || f === undefined ? 'n/a' : `${f >= 0 ? '+' : ''}${(f * 100).toFixed(2)}%`);
@@ -191,8 +198,15 @@ for (let round = 1; round <= rounds; round++) {
     { name: 'no PGO', binary: join(work, 'svc-none'), version: `nopgo-${round}` },
     { name: 'PGO (hotpath)', binary: join(work, 'svc-pgo'), version: `pgo-${round}` },
   ];
-  const lifetime = (steadyProfiles + 4) * periodSeconds + 120;
+  const lifetime = idleSeconds + (steadyProfiles + 4) * periodSeconds + 120;
   const services = await Promise.all(builds.map((b) => startService(b.binary, agentEnv(b.version), periodSeconds, lifetime)));
+  // Idle first: what each build spends per second without requests.
+  const idleA = await Promise.all(services.map((s) => usage(s.url)));
+  const idleFrom = Date.now();
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const idleZ = await Promise.all(services.map((s) => usage(s.url)));
+  const idleCores = idleZ.map((z, i) => (z.cpuNanos - idleA[i].cpuNanos) / ((Date.now() - idleFrom) * 1e6));
+  const loadFrom = Date.now();
   const stopLoad = fixedRate(
     services.map((s) => s.url),
     rate,
@@ -201,14 +215,15 @@ for (let round = 1; round <= rounds; round++) {
   const measured = await Promise.all(
     builds.map(async (b, i): Promise<Measured & { steadyFrom: string }> => {
       const query = `service:${SERVICE} version:${b.version}`;
+      // The warm-up profile: the first that starts under load (the one before it is partly idle).
       const first = await waitFor(`the warm-up profile of ${b.name}`, 120_000, async () => {
-        const ps = await profilesOf(query);
+        const ps = (await profilesOf(query)).filter((p) => Date.parse(p.start) >= loadFrom);
         return ps.length >= 1 ? ps[ps.length - 1] : null;
       });
       const a = await usage(services[i].url);
       const wallA = Date.now();
       await waitFor(`${steadyProfiles} steady profiles of ${b.name}`, (steadyProfiles + 4) * periodSeconds * 1000 + 60_000, async () =>
-        (await profilesOf(query)).length >= steadyProfiles + 1 ? true : null,
+        (await profilesOf(query)).filter((p) => Date.parse(p.start) >= Date.parse(first.end) - 1000).length >= steadyProfiles ? true : null,
       );
       const z = await usage(services[i].url);
       const wallZ = Date.now();
@@ -218,6 +233,7 @@ for (let round = 1; round <= rounds; round++) {
         requests: z.requests - a.requests,
         cores: (z.cpuNanos - a.cpuNanos) / ((wallZ - wallA) * 1e6),
         served: ((z.requests - a.requests) * 1000) / (wallZ - wallA),
+        idleCores: idleCores[i],
         steadyFrom: new Date(Date.parse(first.end) + 1).toISOString(),
       };
     }),
@@ -268,6 +284,12 @@ for (let round = 1; round <= rounds; round++) {
       `  ${m.name}: getrusage − report = ${(outside * 1000).toFixed(1)} ms/s outside the CPU profiles (${us((outside * 1e9) / m.served)} µs per request at ${m.served.toFixed(1)}/s)`,
     );
   }
+  // getrusage with the fixed cost per second measured idle taken out, per request.
+  const corrected = (m: Measured) => m.getrusage - (m.idleCores * 1e9) / m.served;
+  const ownCorrected = (corrected(withPgo) - corrected(none)) / corrected(none);
+  console.log(
+    `  getrusage less the idle cost (${(none.idleCores * 1000).toFixed(1)} and ${(withPgo.idleCores * 1000).toFixed(1)} ms/s): no PGO ${us(corrected(none))} µs, PGO ${us(corrected(withPgo))} µs, change ${pct(ownCorrected)}`,
+  );
   console.log(`  report: ${report.summary}`);
   for (const n of report.notes) console.log(`  note: ${n}`);
 }
