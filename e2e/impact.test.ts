@@ -252,10 +252,10 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     t.diagnostic(
       `getrusage µs/request ${us(base.cpuPerRequestNanos)} -> ${us(optimised.cpuPerRequestNanos)} (change ${us(measured)}); report ${us(r.before.cpuPerRequestNanos?.value)} -> ${us(r.after.cpuPerRequestNanos?.value)}, change interval ${us(low)}..${us(high)}; ${r.summary}`,
     );
-    // getrusage also counts what the profiler spends outside its CPU profiles (encoding and
-    // sending them: a fixed cost per second, measured here at about 30 ms/s), so its CPU per
-    // request is higher at 100 requests/s than at 200 by that cost alone; the report, from the
-    // profiles, is not. The interval is reported above; what must hold is that the report's
+    // getrusage also counts CPU the CPU profiles do not hold (about 30 ms/s here; bench/README's
+    // "The impact report against getrusage" found only a few ms/s of it fixed per second, the
+    // rest growing with load), so at different rates its CPU per request moves by more than the
+    // build; the report, from the profiles, does not. The interval is reported above; what must hold is that the report's
     // relative change is near getrusage's and far from the +100% that dividing by seconds gives.
     const ownChange = measured / base.cpuPerRequestNanos;
     const reported = r.difference.relative?.value ?? Number.NaN;
