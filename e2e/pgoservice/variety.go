@@ -42,18 +42,24 @@ var spanIDs atomic.Uint64
 
 // handleVariety serves /catalog like handle, through a chain of generated calls, with the pprof
 // labels dd-trace-go's code hotspots put on every sample of a traced request (its span ids and
-// endpoint), which production profiles carry.
+// endpoint), which production profiles carry; under -trace the tracer's own labels stand instead.
 func handleVariety(w http.ResponseWriter, r *http.Request) {
 	span := spanIDs.Add(1)
 	labels := pprof.Labels(
 		"span id", strconv.FormatUint(span*0x9E3779B97F4A7C15>>1, 10),
 		"local root span id", strconv.FormatUint(span*0xBF58476D1CE4E5B9>>1, 10),
-		"trace endpoint", "GET /catalog",
+		"trace endpoint", endpoint,
 	)
-	pprof.Do(r.Context(), labels, func(context.Context) {
+	run := func(context.Context) {
 		c := &chain{rng: span*0x2545F4914F6CDD1D | 1}
 		c.depth = 16 + int(c.rng%32)
 		c.leaf = func(*chain) { handle(w, r) }
 		steps[c.next()](c)
-	})
+	}
+	if tracing {
+		// The tracer has put its own labels (the real span ids and endpoint) on this goroutine.
+		run(r.Context())
+		return
+	}
+	pprof.Do(r.Context(), labels, run)
 }

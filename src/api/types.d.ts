@@ -449,7 +449,11 @@ export interface ImpactJson {
   notes: string[];
   /** Per-endpoint rows, most requests first (at most the report's endpoint limit); empty without counts. */
   endpoints: ImpactEndpointJson[];
-  /** The regression guard: heap in use and goroutines, each flagged on a significant rise. */
+  /**
+   * The regression guard: heap in use and goroutines from the profiles, each flagged on a
+   * significant rise; then the memory and goroutine figures of the client's metrics.json
+   * (dd-trace-go), only those either side sent.
+   */
   guard: ImpactGuardJson[];
 }
 
@@ -458,8 +462,14 @@ export interface ImpactJson {
  * side, the rise after − before with Welch's interval, and whether it is flagged (a significant rise).
  */
 export interface ImpactGuardJson {
-  metric: 'heap_inuse_bytes' | 'goroutines';
-  unit: 'bytes' | 'count';
+  /**
+   * heap_inuse_bytes and goroutines are read from heap and goroutine profiles; the go_* figures
+   * are dd-trace-go's metrics.json values as sent (mean over the profiles that carry them).
+   */
+  metric: 'heap_inuse_bytes' | 'goroutines' | 'go_num_goroutine' | 'go_alloc_bytes_per_sec' | 'go_heap_growth_bytes_per_sec';
+  unit: 'bytes' | 'count' | 'bytes_per_second';
+  /** Where the figure comes from: the profiles themselves, or the client's metrics.json. Absent in answers of older servers. */
+  source?: 'profiles' | 'metrics.json';
   beforeProfiles: number;
   afterProfiles: number;
   before: ImpactIntervalJson | null;
@@ -467,9 +477,9 @@ export interface ImpactGuardJson {
   rise: ImpactIntervalJson | null;
   relativeRise: ImpactIntervalJson | null;
   verdict: ImpactVerdict;
-  /** A significant rise that is also material: at least 10% and at least 32 MiB of heap or 100 goroutines. */
+  /** A significant rise that is also material: at least 10% and at least 32 MiB of heap (32 MiB/s of a rate) or 100 goroutines. */
   flagged: boolean;
-  /** When flagged: the functions whose share (mean per profile, stacks through them) grew most. */
+  /** When flagged: the functions whose share (mean per profile, stacks through them) grew most; empty for metrics.json figures. */
   grew: Array<{ function: string; before: number; after: number }>;
   /** When flagged: functions inlined in the after side's stacks but never before, heaviest first (candidates for `hotpath pgo --no-inline`). */
   noInlineCandidates: string[];

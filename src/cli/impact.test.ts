@@ -67,4 +67,35 @@ describe('hotpath impact output', () => {
     assert.match(text, /cpu cores \(95% CI\)/);
     assert.match(text, /note: Compared in CPU cores, so load is not accounted for/);
   });
+
+  it("lists the regression guard's rows with their intervals, metrics.json figures in their units", () => {
+    const records = [0.1, 0.1, 0.1].map((c) => record(c, { 'GET /': 1000 }));
+    const metrics = (goroutines: number, allocMiBs: number) =>
+      new Map([
+        ['go_num_goroutine', goroutines],
+        ['go_alloc_bytes_per_sec', allocMiBs * 1048576],
+      ]);
+    const text = formatImpact(
+      impactReport({
+        from: 'a',
+        to: 'b',
+        before: { query: 'v1', records, endpointCpu: new Map(), clientMetrics: [metrics(10, 4), metrics(12, 4), metrics(11, 4)] },
+        after: { query: 'v2', records, endpointCpu: new Map(), clientMetrics: [metrics(1010, 4), metrics(1012, 4), metrics(1011, 4)] },
+      }),
+    );
+    const lines = text.split('\n');
+    assert.ok(
+      lines.some((l) => /^goroutines \(metrics\.json\) +11 ± \d+ +1011 ± \d+ +\+9090\.9% .* FLAGGED: rose$/.test(l)),
+      text,
+    );
+    assert.ok(
+      lines.some((l) =>
+        /^allocation rate \(metrics\.json\) +4\.0 MiB\/s ± 0\.0 MiB\/s +4\.0 MiB\/s ± 0\.0 MiB\/s .* not significant$/.test(l),
+      ),
+      text,
+    );
+    // No heap or goroutine profiles were read: those rows are left out.
+    assert.ok(!lines.some((l) => /^heap in use /.test(l)), text);
+    assert.match(text, /note: Goroutines \(metrics\.json\) rose \+9090\.9%/);
+  });
 });

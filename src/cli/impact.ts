@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ImpactIntervalJson, ImpactJson } from '../api/types.js';
-import { formatImpactValue, formatPercent } from '../impact/report.js';
+import { formatImpactValue, formatPercent, guardLabel } from '../impact/report.js';
 import { durationMs } from '../time/parse-time.js';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
@@ -78,14 +78,21 @@ export function formatImpact(r: ImpactJson): string {
   }
   const guard = (r.guard ?? []).filter((g) => g.beforeProfiles > 0 || g.afterProfiles > 0);
   if (guard.length > 0) {
+    const one = (g: (typeof guard)[number], v: number) =>
+      g.unit === 'bytes'
+        ? `${(v / 1048576).toFixed(1)} MiB`
+        : g.unit === 'bytes_per_second'
+          ? `${(v / 1048576).toFixed(1)} MiB/s`
+          : v.toFixed(0);
+    // The mean per profile, ± the half-width of its 95% interval when there is one.
     const fmt = (g: (typeof guard)[number], i: ImpactIntervalJson | null) =>
-      i === null ? '-' : g.unit === 'bytes' ? `${(i.value / 1048576).toFixed(1)} MiB` : i.value.toFixed(0);
+      i === null ? '-' : i.low === null || i.high === null ? one(g, i.value) : `${one(g, i.value)} ± ${one(g, (i.high - i.low) / 2)}`;
     lines.push(
       '',
       table(
         ['regression guard', 'before', 'after', 'change [95% CI]', 'verdict'],
         guard.map((g) => [
-          g.metric === 'heap_inuse_bytes' ? 'heap in use' : 'goroutines',
+          guardLabel(g.metric),
           fmt(g, g.before),
           fmt(g, g.after),
           relative(g.relativeRise),

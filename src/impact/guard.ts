@@ -16,12 +16,14 @@ const LEVEL = 0.95;
  * flight; a flag on those would teach users to ignore it. golang/go#65532 was +18% memory and +35%
  * goroutine stacks.
  */
-export const MATERIAL_RISE = { fraction: 0.1, bytes: 32 * 1024 * 1024, count: 100 } as const;
+export const MATERIAL_RISE = { fraction: 0.1, bytes: 32 * 1024 * 1024, bytesPerSecond: 32 * 1024 * 1024, count: 100 } as const;
 
 /** One figure the guard watches, as read from each side's profiles. */
 export interface GuardInput {
   metric: ImpactGuardJson['metric'];
   unit: ImpactGuardJson['unit'];
+  /** Where the figures come from (profiles unless said). */
+  source?: ImpactGuardJson['source'];
   before: readonly ResourceFigures[];
   after: readonly ResourceFigures[];
 }
@@ -51,6 +53,7 @@ export function guardFigure(input: GuardInput): ImpactGuardJson {
   const base: ImpactGuardJson = {
     metric: input.metric,
     unit: input.unit,
+    source: input.source ?? 'profiles',
     beforeProfiles: input.before.length,
     afterProfiles: input.after.length,
     before: interval(b),
@@ -65,7 +68,8 @@ export function guardFigure(input: GuardInput): ImpactGuardJson {
   if (b === null || a === null || b.n < MIN_PROFILES || a.n < MIN_PROFILES) return base;
   const d = welchDifference(b, a, LEVEL);
   const verdict = d.low > 0 ? 'more' : d.high < 0 ? 'less' : 'not significant';
-  const floor = input.unit === 'bytes' ? MATERIAL_RISE.bytes : MATERIAL_RISE.count;
+  const floor =
+    input.unit === 'bytes' ? MATERIAL_RISE.bytes : input.unit === 'bytes_per_second' ? MATERIAL_RISE.bytesPerSecond : MATERIAL_RISE.count;
   const flagged = verdict === 'more' && d.value >= floor && d.value >= MATERIAL_RISE.fraction * b.value;
   let grew: ImpactGuardJson['grew'] = [];
   let candidates: string[] = [];

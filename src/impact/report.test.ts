@@ -152,4 +152,63 @@ describe('impact report', () => {
     assert.ok(Math.abs((heavy.afterCpuPerRequestNanos?.value ?? 0) - 2e6) < 1);
     assert.ok(Math.abs((r.endpoints[0].afterCpuPerRequestNanos?.value ?? 0) - 1e6) < 1);
   });
+
+  it("compares the client's metrics.json figures, flagging a material goroutine rise and only the figures sent", () => {
+    const records = [0, 1, 2, 3].map(() => record(0.1, { x: 100 }));
+    const metrics = (goroutines: number, allocMiBs: number) =>
+      new Map([
+        ['go_num_goroutine', goroutines],
+        ['go_alloc_bytes_per_sec', allocMiBs * 1048576],
+        ['go_gcs_per_sec', 1],
+      ]);
+    const r = impactReport({
+      from: 'a',
+      to: 'b',
+      before: { ...side('b', records), clientMetrics: [12, 14, 13, 12].map((g, i) => metrics(g, [20, 20.1, 19.9, 20][i])) },
+      after: { ...side('a', records), clientMetrics: [1013, 1012, 1014, 1013].map((g, i) => metrics(g, [21, 21.1, 20.9, 21][i])) },
+    });
+    // No go_heap_growth_bytes_per_sec was sent, and go_gcs_per_sec is not a memory figure.
+    assert.deepEqual(
+      r.guard.map((g) => g.metric),
+      ['heap_inuse_bytes', 'goroutines', 'go_num_goroutine', 'go_alloc_bytes_per_sec'],
+    );
+    const goroutines = r.guard[2];
+    assert.equal(goroutines.source, 'metrics.json');
+    assert.equal(goroutines.unit, 'count');
+    assert.equal(goroutines.beforeProfiles, 4);
+    assert.ok(Math.abs((goroutines.before?.value ?? 0) - 12.75) < 1e-9);
+    assert.ok(goroutines.before?.low !== null && goroutines.before?.high !== null);
+    assert.equal(goroutines.verdict, 'more');
+    assert.equal(goroutines.flagged, true);
+    assert.deepEqual(goroutines.grew, []);
+    assert.ok(
+      r.notes.some((n) => n.startsWith('Goroutines (metrics.json) rose +')),
+      r.notes.join('\n'),
+    );
+    // Allocation rose by about 1 MiB/s (~5%): significant but not material.
+    const alloc = r.guard[3];
+    assert.equal(alloc.unit, 'bytes_per_second');
+    assert.equal(alloc.verdict, 'more');
+    assert.equal(alloc.flagged, false);
+    assert.equal(r.guard[0].source, 'profiles');
+  });
+
+  it('flags a material rise in allocation rate (32 MiB/s and 10%), and none without metrics.json', () => {
+    const records = [0, 1, 2].map(() => record(0.1, { x: 100 }));
+    const alloc = (miBs: number) => new Map([['go_alloc_bytes_per_sec', miBs * 1048576]]);
+    const r = impactReport({
+      from: 'a',
+      to: 'b',
+      before: { ...side('b', records), clientMetrics: [100, 102, 98].map(alloc) },
+      after: { ...side('a', records), clientMetrics: [150, 151, 149].map(alloc) },
+    });
+    const g = r.guard.find((x) => x.metric === 'go_alloc_bytes_per_sec');
+    assert.ok(g?.flagged, JSON.stringify(r.guard));
+    assert.ok(r.notes.some((n) => n.startsWith('Allocation rate (metrics.json) rose')));
+    const none = impactReport({ from: 'a', to: 'b', before: side('b', records), after: side('a', records) });
+    assert.deepEqual(
+      none.guard.map((x) => x.metric),
+      ['heap_inuse_bytes', 'goroutines'],
+    );
+  });
 });

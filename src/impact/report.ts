@@ -8,6 +8,7 @@ import type {
   ImpactVerdict,
 } from '../api/types.js';
 import type { ProfileRecord } from '../store/types.js';
+import { CLIENT_GUARD_FIGURES } from './client-metrics.js';
 import { type Estimate, estimateInterval, type Interval, meanEstimate, ratioEstimate } from './estimate.js';
 import { guardFigure } from './guard.js';
 import { MIN_PROFILES, MIN_REQUESTS } from './minimums.js';
@@ -34,6 +35,8 @@ export interface ImpactSideInput {
   /** Heap in use and goroutines of the profiles read for the regression guard; none when absent. */
   heap?: readonly ResourceFigures[];
   goroutines?: readonly ResourceFigures[];
+  /** The figures of the client's metrics.json (see client-metrics.ts), one map per profile that sent one. */
+  clientMetrics?: ReadonlyArray<ReadonlyMap<string, number>>;
 }
 
 export interface ImpactInput {
@@ -196,9 +199,33 @@ function endpointRows(before: ImpactSideInput, after: ImpactSideInput): ImpactEn
   });
 }
 
+const GUARD_LABELS: Record<ImpactGuardJson['metric'], string> = {
+  heap_inuse_bytes: 'heap in use',
+  goroutines: 'goroutines',
+  go_num_goroutine: 'goroutines (metrics.json)',
+  go_alloc_bytes_per_sec: 'allocation rate (metrics.json)',
+  go_heap_growth_bytes_per_sec: 'heap growth rate (metrics.json)',
+};
+
+/** What a guard figure is, in words ("heap in use", "allocation rate (metrics.json)"). */
+export function guardLabel(metric: ImpactGuardJson['metric']): string {
+  return GUARD_LABELS[metric] ?? metric;
+}
+
+/** The metrics.json figure `name` of each profile that sent it, as guard input (no per-function split). */
+function clientFigures(maps: ReadonlyArray<ReadonlyMap<string, number>> | undefined, name: string): ResourceFigures[] {
+  const out: ResourceFigures[] = [];
+  for (const m of maps ?? []) {
+    const v = m.get(name);
+    if (v !== undefined) out.push({ total: v, byFunction: new Map(), inlined: new Set() });
+  }
+  return out;
+}
+
 /** The warning line of a flagged guard figure: what rose, by how much, through which functions. */
 export function guardNote(g: ImpactGuardJson): string {
-  const what = g.metric === 'heap_inuse_bytes' ? 'Heap in use' : 'Goroutines';
+  const label = guardLabel(g.metric);
+  const what = label.charAt(0).toUpperCase() + label.slice(1);
   const rel = g.relativeRise;
   const by =
     rel !== null && rel.low !== null && rel.high !== null
@@ -219,8 +246,9 @@ export function guardNote(g: ImpactGuardJson): string {
  * Otherwise average CPU cores, with a note that load is not accounted for. The verdict is "not
  * significant" whenever the 95% interval of the difference includes zero, "not enough data" below
  * the minimums. Endpoint rows use the `trace endpoint` label's CPU of the decoded profiles only.
- * The guard compares heap in use and goroutines per profile and flags a significant rise; a
- * flagged one adds a note naming what grew.
+ * The guard compares heap in use and goroutines per profile, and the memory and goroutine figures
+ * of the client's metrics.json (those either side sent), and flags a significant, material rise;
+ * a flagged one adds a note naming what grew.
  */
 export function impactReport(input: ImpactInput): ImpactJson {
   const before = sideFigures(input.before);
@@ -244,6 +272,11 @@ export function impactReport(input: ImpactInput): ImpactJson {
     guardFigure({ metric: 'heap_inuse_bytes', unit: 'bytes', before: input.before.heap ?? [], after: input.after.heap ?? [] }),
     guardFigure({ metric: 'goroutines', unit: 'count', before: input.before.goroutines ?? [], after: input.after.goroutines ?? [] }),
   ];
+  for (const { name, unit } of CLIENT_GUARD_FIGURES) {
+    const b = clientFigures(input.before.clientMetrics, name);
+    const a = clientFigures(input.after.clientMetrics, name);
+    if (b.length > 0 || a.length > 0) guard.push(guardFigure({ metric: name, unit, source: 'metrics.json', before: b, after: a }));
+  }
   for (const g of guard.filter((x) => x.flagged)) notes.push(guardNote(g));
   return {
     from: input.from,

@@ -10,6 +10,8 @@ export interface DdUploadParts {
   boundary?: string;
   /** dd-trace-go's `endpoint_counts` (requests per endpoint during the profile); default one endpoint with 1,234; null sends none. */
   endpointCounts?: Record<string, number> | null;
+  /** The metrics.json part: pairs as dd-trace-go writes them, or raw bytes; default one unknown figure. */
+  metrics?: Array<[string, number]> | Uint8Array;
 }
 
 /**
@@ -42,9 +44,14 @@ export function ddTraceGoUpload(parts: DdUploadParts): { body: Buffer; contentTy
   const body = Buffer.concat([
     part('cpu.pprof', 'application/octet-stream', parts.cpu),
     ...(parts.heap ? [part('delta-heap.pprof', 'application/octet-stream', parts.heap)] : []),
-    part('metrics.json', 'application/octet-stream', Buffer.from(JSON.stringify([['go_goroutines', 12]]))),
+    part('metrics.json', 'application/octet-stream', metricsPart(parts.metrics)),
     part('event', 'application/json', Buffer.from(event), 'event.json'),
     Buffer.from(`--${boundary}--\r\n`),
   ]);
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+function metricsPart(metrics: DdUploadParts['metrics']): Uint8Array {
+  if (metrics instanceof Uint8Array) return metrics;
+  return Buffer.from(JSON.stringify(metrics ?? [['go_goroutines', 12]]));
 }

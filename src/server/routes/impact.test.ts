@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import type { ImpactJson } from '../../api/types.js';
 import { ddTraceGoUpload } from '../../testing/dd-upload.js';
 import { fixture } from '../../testing/fixtures.js';
@@ -21,9 +22,14 @@ describe('GET /api/v1/impact', () => {
 
   before(async () => {
     t = await openTestApp();
-    const upload = async (tags: string, counts: Record<string, number> | null, minutesAgo: number) => {
+    const upload = async (
+      tags: string,
+      counts: Record<string, number> | null,
+      minutesAgo: number,
+      metrics?: Array<[string, number]> | Uint8Array,
+    ) => {
       const end = new Date(Date.now() - minutesAgo * 60_000);
-      const dd = ddTraceGoUpload({ cpu, tags, endpointCounts: counts, end, start: new Date(end.getTime() - 60_000) });
+      const dd = ddTraceGoUpload({ cpu, tags, endpointCounts: counts, end, start: new Date(end.getTime() - 60_000), metrics });
       const res = await injectFetch(t.app, '/profiling/v1/input', {
         method: 'POST',
         body: dd.body,
@@ -36,6 +42,16 @@ describe('GET /api/v1/impact', () => {
       await upload('service:shop,env:prod,pgo:true', { 'GET /a': 200 }, 5 + i);
       await upload('service:quiet,env:prod,pgo:false', null, 10 + i);
       await upload('service:quiet,env:prod,pgo:true', null, 5 + i);
+      // dd-trace-go's metrics.json: the pgo:true build holds a thousand more goroutines.
+      const metrics = (goroutines: number): Array<[string, number]> => [
+        ['go_alloc_bytes_per_sec', 4e6 + i * 1e4],
+        ['go_heap_growth_bytes_per_sec', 0],
+        ['go_num_goroutine', goroutines],
+      ];
+      await upload('service:held,env:prod,pgo:false', { 'GET /a': 100 }, 10 + i, metrics(20 + i));
+      await upload('service:held,env:prod,pgo:true', { 'GET /a': 100 }, 5 + i, metrics(1020 + i));
+      await upload('service:garbled,env:prod,pgo:false', { 'GET /a': 100 }, 10 + i, Buffer.from('{"go_num_goroutine": 3}'));
+      await upload('service:garbled,env:prod,pgo:true', { 'GET /a': 100 }, 5 + i, gzipSync(Buffer.from('go_num_goroutine 3\n')));
     }
   });
   after(() => t.close());
@@ -53,6 +69,47 @@ describe('GET /api/v1/impact', () => {
     assert.ok(b > 0 && Math.abs(a / b - 0.5) < 1e-9, `${a} / ${b}`);
     assert.equal(body.difference.verdict, 'less');
     assert.equal(body.endpoints[0].endpoint, 'GET /a');
+  });
+
+  it("compares the memory and goroutine figures of dd-trace-go's metrics.json and flags the goroutine rise", async () => {
+    const { status, body } = await get('before=service:held%20pgo:false&after=service:held%20pgo:true');
+    assert.equal(status, 200, JSON.stringify(body));
+    const fromClient = body.guard.filter((g) => g.source === 'metrics.json');
+    assert.deepEqual(
+      fromClient.map((g) => g.metric),
+      ['go_num_goroutine', 'go_alloc_bytes_per_sec', 'go_heap_growth_bytes_per_sec'],
+    );
+    const goroutines = fromClient[0];
+    assert.equal(goroutines.beforeProfiles, 3);
+    assert.equal(goroutines.before?.value, 21);
+    assert.equal(goroutines.after?.value, 1021);
+    assert.equal(goroutines.flagged, true);
+    assert.ok(fromClient.slice(1).every((g) => !g.flagged));
+    assert.ok(body.notes.some((n) => n.startsWith('Goroutines (metrics.json) rose')));
+    // The fixture's metrics.json names no figure the guard compares: no rows from it.
+    const shop = await get('before=service:shop%20pgo:false&after=service:shop%20pgo:true');
+    assert.deepEqual(
+      shop.body.guard.filter((g) => g.source === 'metrics.json'),
+      [],
+    );
+  });
+
+  it('leaves out a metrics.json that is not the client format (plain or gzip), with a note, not an error', async () => {
+    const { status, body } = await get('before=service:garbled%20pgo:false&after=service:garbled%20pgo:true');
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.metric, 'cpu_per_request');
+    assert.deepEqual(
+      body.guard.filter((g) => g.source === 'metrics.json'),
+      [],
+    );
+    assert.ok(
+      body.notes.includes('before: 3 metrics.json attachments could not be read; the guard leaves them out.'),
+      body.notes.join('\n'),
+    );
+    assert.ok(
+      body.notes.includes('after: 3 metrics.json attachments could not be read; the guard leaves them out.'),
+      body.notes.join('\n'),
+    );
   });
 
   it('falls back to CPU cores without counts, saying so', async () => {

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ImpactJson } from '../../api/types.js';
 import { AttachmentReader } from '../../flame/profile-views.js';
+import { CLIENT_METRICS_ATTACHMENT, MAX_CLIENT_METRICS_BYTES, parseClientMetrics } from '../../impact/client-metrics.js';
 import { cpuByEndpoint } from '../../impact/profile-figures.js';
 import { type ImpactSideInput, impactReport } from '../../impact/report.js';
 import { type ResourceFigures, resourceFigures } from '../../impact/resource-figures.js';
+import { decompressAsync } from '../../pprof/compression.js';
 import { QuerySyntaxError } from '../../query/errors.js';
 import type { ProfileStore } from '../../store/store.js';
 import type { ProfileRecord } from '../../store/types.js';
@@ -88,21 +90,41 @@ async function selectSide(
     const f = resourceFigures(p, type, unit);
     if (f !== null) into.push(f);
   };
+  const clientMetrics: Array<Map<string, number>> = [];
+  let badMetrics = 0;
   for (const r of records.filter((x) => !x.rawDeleted).slice(0, MAX_GUARD_DECODES)) {
     const heapName = HEAP_ATTACHMENTS.find((n) => r.attachments.some((a) => a.name === n));
     if (heapName !== undefined) await readFigures(r, heapName, 'inuse_space', 'bytes', heap);
     if (r.attachments.some((a) => a.name === GOROUTINE_ATTACHMENT))
       await readFigures(r, GOROUTINE_ATTACHMENT, 'goroutine', 'count', goroutines);
+    const metrics = r.attachments.find((a) => a.name === CLIENT_METRICS_ATTACHMENT);
+    if (metrics !== undefined) {
+      const m = await readClientMetrics(store, metrics.blobKey);
+      if (m === null) badMetrics++;
+      else clientMetrics.push(m);
+    }
   }
-  return { query, records, endpointCpu, heap, goroutines };
+  if (badMetrics > 0) notes.push(`${side}: ${badMetrics} metrics.json attachments could not be read; the guard leaves them out.`);
+  return { query, records, endpointCpu, heap, goroutines, clientMetrics };
+}
+
+/** The figures of one stored metrics.json, or null when it is missing, too large or not the client's format. */
+async function readClientMetrics(store: ProfileStore, blobKey: string): Promise<Map<string, number> | null> {
+  const bytes = await store.blobs.get(blobKey);
+  if (bytes === null) return null;
+  try {
+    return parseClientMetrics(await decompressAsync(bytes, MAX_CLIENT_METRICS_BYTES));
+  } catch {
+    return null;
+  }
 }
 
 /**
  * GET /api/v1/impact?before=QUERY&after=QUERY&from=&to=&limit=: the impact report of two
  * selections (see impact/report.ts), e.g. `service:x env:prod pgo:false` against `pgo:true`.
  * Bounded work: at most `limit` index rows per side, at most MAX_ENDPOINT_DECODES CPU profiles
- * and MAX_GUARD_DECODES heap and goroutine profiles per side decoded (each within the server's
- * decompression limit).
+ * and MAX_GUARD_DECODES heap and goroutine profiles and metrics.json files per side decoded (each
+ * within the server's decompression limit; metrics.json within MAX_CLIENT_METRICS_BYTES).
  */
 export const impactRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   app.get<{ Querystring: ImpactQuery }>('/api/v1/impact', { ...PROFILES_READ, schema: { querystring: IMPACT_QUERY } }, async (req) => {
