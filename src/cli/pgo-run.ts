@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { PgoAnswerJson } from '../api/types.js';
-import { hotCallSites } from '../pgo/hot-call-sites.js';
-import { parseProfile } from '../pprof/parse.js';
 import { agoFromNow, parseDuration } from './durations.js';
 import { CliError } from './errors.js';
 import { writeFileAtomic } from './files.js';
@@ -131,6 +129,8 @@ async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: Pgo
   // Did the PGO builds already running grow heap or goroutines? A warning, never a failure.
   await warnOnPgoRegression(url.href, key, queries, from, log, (u, init) => serverFetch(u, init, trust));
   if (flags.explain) {
+    // Only --explain decodes the profile: the decoder is not loaded otherwise.
+    const [{ hotCallSites }, { parseProfile }] = await Promise.all([import('../pgo/hot-call-sites.js'), import('../pprof/parse.js')]);
     const report = hotCallSites(parseProfile(bytes));
     log.info('hot call sites', { 'threshold-percent': report.thresholdPercent, hot: report.hotCount, edges: report.edges.length });
     for (const e of report.edges.slice(0, 20)) {
