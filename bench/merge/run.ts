@@ -1,33 +1,44 @@
-// Benchmark of `hotpath merge` against `go tool pprof -proto` (whole process), and of our
-// profile.proto decoder against pprof-format's, on real Go CPU profiles of 1–3 MB.
+// Benchmark of `hotpath merge` against Go's pprof binary (`-proto`, whole process) on three
+// input sets of real Go CPU profiles (5 × ~50 KB, 5 × ~200 KB, 5 × ~1.5 MB), and of our
+// profile.proto decoder against pprof-format's, on the largest set run.
 //
-//   npm run bench:merge -- [--count N] [--seconds S] [--rounds N] [--decode-rounds N]
+//   npm run bench:merge -- [--sets 50k,200k,1500k] [--count N] [--rounds N] [--decode-rounds N]
 //
-// Each flag can also be given as an environment variable: HOTPATH_BENCH_COUNT (default 5),
-// HOTPATH_BENCH_SECONDS (30), HOTPATH_BENCH_ROUNDS (10), HOTPATH_BENCH_DECODE_ROUNDS (20).
+// Each flag can also be given as an environment variable: HOTPATH_BENCH_SETS, HOTPATH_BENCH_COUNT
+// (default 5), HOTPATH_BENCH_ROUNDS (10), HOTPATH_BENCH_DECODE_ROUNDS (20; 0 skips the decoder).
 // Results are printed and written as JSON to bench/results/merge-<timestamp>.json.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { basename, join, relative, sep } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { Profile as PprofFormatProfile } from 'pprof-format';
 import { pprofBinary } from '../../e2e/support/go.js';
 import { hotpathBin, repoRoot } from '../../e2e/support/paths.js';
-import { cacheDir, largeProfile } from '../../e2e/support/workloads.js';
+import { cacheDir } from '../../e2e/support/workloads.js';
 import { decodeProfile } from '../../src/pprof/decode.js';
 import { parseProfile } from '../../src/pprof/parse.js';
 import { sampleTypeNames, valueCount } from '../../src/pprof/profile.js';
-
-const MB = 1024 * 1024;
-const MIN_INPUT_BYTES = 1 * MB;
-const MAX_INPUT_BYTES = 3 * MB;
+import { INPUT_SETS, type InputSet, inputSet, setProfile } from './inputs.js';
+import {
+  kb,
+  loadAverage,
+  machine,
+  mb,
+  measuresRusage,
+  ms,
+  type Stats,
+  shown,
+  stats,
+  table,
+  timeProcess,
+  verdict,
+} from './process-timing.js';
 
 interface Options {
+  sets: InputSet[];
   count: number;
-  seconds: number;
   rounds: number;
   decodeRounds: number;
 }
@@ -35,83 +46,38 @@ interface Options {
 function readOptions(): Options {
   const { values } = parseArgs({
     options: {
+      sets: { type: 'string' },
       count: { type: 'string' },
-      seconds: { type: 'string' },
       rounds: { type: 'string' },
       'decode-rounds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench:merge -- [--count N] [--seconds S] [--rounds N] [--decode-rounds N]');
+    console.log(
+      `usage: npm run bench:merge -- [--sets ${INPUT_SETS.map((s) => s.name).join(',')}] [--count N] [--rounds N] [--decode-rounds N]`,
+    );
     process.exit(0);
   }
-  const int = (flag: 'count' | 'seconds' | 'rounds' | 'decode-rounds', fallback: number): number => {
-    const env = `HOTPATH_BENCH_${flag.replace('-', '_').toUpperCase()}`;
-    const text = values[flag] ?? process.env[env];
+  const env = (flag: string) => process.env[`HOTPATH_BENCH_${flag.replace('-', '_').toUpperCase()}`];
+  const int = (flag: 'count' | 'rounds' | 'decode-rounds', fallback: number, min: number): number => {
+    const text = values[flag] ?? env(flag);
     if (text === undefined || text === '') return fallback;
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} / ${env}: expected a positive integer, got ${text}`);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag}: expected a whole number of at least ${min}, got ${text}`);
     return n;
   };
-  return { count: int('count', 5), seconds: int('seconds', 30), rounds: int('rounds', 10), decodeRounds: int('decode-rounds', 20) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Statistics and formatting
-
-interface Stats {
-  median: number;
-  min: number;
-  mean: number;
-  max: number;
-}
-
-function stats(xs: number[]): Stats {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0], mean: s.reduce((a, b) => a + b, 0) / s.length, max: s[s.length - 1] };
-}
-
-/** A path as printed: relative when inside the repository, otherwise as is. */
-const shown = (path: string): string => (path.startsWith(`${repoRoot}${sep}`) ? relative(repoRoot, path) : path);
-const mb = (bytes: number): string => `${(bytes / MB).toFixed(2)} MB`;
-const ms = (x: number): string => `${x.toFixed(0)} ms`;
-
-/** "hotpath is 2.31× faster" (ratio = their time / our time, or our rate / their rate). */
-function verdict(ratio: number): string {
-  return ratio >= 1 ? `hotpath is ${ratio.toFixed(2)}× faster` : `hotpath is ${(1 / ratio).toFixed(2)}× slower`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Machine
-
-interface Machine {
-  cpu: string;
-  nproc: number;
-  node: string;
-  go: string;
-}
-
-function machine(): Machine {
-  let cpu = 'unknown';
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpu = m[1].trim();
-  } catch {
-    // not Linux: leave it unknown
-  }
-  const go = execFileSync('go', ['version'], { encoding: 'utf8' })
-    .trim()
-    .replace(/^go version /, '');
-  return { cpu, nproc: availableParallelism(), node: process.version, go };
+  const setNames = (values.sets ?? env('sets') ?? INPUT_SETS.map((s) => s.name).join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (setNames.length === 0) throw new Error('--sets: name at least one set');
+  return {
+    sets: [...new Set(setNames)].map(inputSet),
+    count: int('count', 5, 1),
+    rounds: int('rounds', 10, 1),
+    decodeRounds: int('decode-rounds', 20, 0),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,18 +88,18 @@ interface Input {
   bytes: number;
 }
 
-function ensureInputs(opts: Options): Input[] {
-  console.log(`Inputs: ${opts.count} cpuburn profiles of ${opts.seconds} s (cached under ${shown(cacheDir)}/profiles)`);
+function ensureInputs(set: InputSet, count: number): Input[] {
+  console.log(
+    `\nSet ${set.name}: ${count} cpuburn profiles (${set.flags.join(' ')}, ${set.cpuSeconds} s of CPU each; cached under ${shown(cacheDir)}/profiles)`,
+  );
   const inputs: Input[] = [];
-  for (let seed = 1; seed <= opts.count; seed++) {
-    const cached = existsSync(join(cacheDir, 'profiles', `cpuburn-v64-r1000-${opts.seconds}s-labels-seed${seed}.pprof`));
-    if (!cached) process.stdout.write(`  seed ${seed}: recording for ${opts.seconds} s (first run only)… `);
+  for (let seed = 1; seed <= count; seed++) {
     const start = Date.now();
-    const path = largeProfile({ seed, seconds: opts.seconds });
-    if (!cached) process.stdout.write(`done in ${((Date.now() - start) / 1000).toFixed(0)} s\n`);
+    const path = setProfile(set, seed);
+    const took = Date.now() - start;
     const bytes = statSync(path).size;
-    const ok = bytes >= MIN_INPUT_BYTES && bytes <= MAX_INPUT_BYTES;
-    console.log(`  ${basename(path)}  ${mb(bytes)}${ok ? '' : '  WARNING: outside the intended 1–3 MB'}`);
+    const note = bytes > set.maxBytes ? `  (larger than the ${kb(set.maxBytes)} set ${set.name} is meant for)` : '';
+    console.log(`  ${shown(path)}  ${kb(bytes)}${took > 2000 ? `  (recorded in ${(took / 1000).toFixed(0)} s)` : ''}${note}`);
     inputs.push({ path, bytes });
   }
   return inputs;
@@ -141,28 +107,6 @@ function ensureInputs(opts: Options): Input[] {
 
 // ---------------------------------------------------------------------------------------------
 // Whole-process merge
-
-const timeBinary = '/usr/bin/time';
-const haveTime = spawnSync(timeBinary, ['-f', '%M', 'true']).status === 0;
-const RSS_MARK = 'HOTPATH_BENCH_MAXRSS_KB=';
-
-interface ProcessRun {
-  ms: number;
-  rssKb?: number;
-}
-
-/** Runs a command to completion, timing its wall clock; peak RSS via /usr/bin/time when available. */
-function timeProcess(cmd: string, args: string[]): ProcessRun {
-  const [file, argv] = haveTime ? [timeBinary, ['-f', `${RSS_MARK}%M`, cmd, ...args]] : [cmd, args];
-  const start = process.hrtime.bigint();
-  const r = spawnSync(file, argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
-  const at = r.stderr.lastIndexOf(RSS_MARK);
-  const rssKb = haveTime && at >= 0 ? Number.parseInt(r.stderr.slice(at + RSS_MARK.length), 10) : undefined;
-  return { ms: elapsed, rssKb };
-}
 
 interface Tool {
   name: string;
@@ -195,20 +139,20 @@ function formatTotals(t: Map<string, number>): string {
   return [...t].map(([k, v]) => `${k}=${v}`).join(', ');
 }
 
-function mergeBenchmark(inputs: Input[], rounds: number, work: string) {
+function mergeBenchmark(set: InputSet, inputs: Input[], rounds: number, work: string) {
   const paths = inputs.map((i) => i.path);
   const tools: Tool[] = [
     {
       name: 'hotpath merge',
       short: 'hotpath',
-      out: join(work, 'hotpath.pprof'),
+      out: join(work, `hotpath-${set.name}.pprof`),
       cmd: process.execPath,
       args: [hotpathBin, 'merge', '-q', '-o'],
     },
     {
-      name: 'go tool pprof -proto',
+      name: 'pprof -proto',
       short: 'pprof',
-      out: join(work, 'pprof.pprof'),
+      out: join(work, `pprof-${set.name}.pprof`),
       cmd: pprofBinary,
       args: ['-proto', '-symbolize=none', '-output'],
     },
@@ -222,9 +166,9 @@ function mergeBenchmark(inputs: Input[], rounds: number, work: string) {
     time: stats([0]),
   }));
 
-  console.log(`\n== Whole-process merge of ${inputs.length} profiles (${mb(inputs.reduce((a, i) => a + i.bytes, 0))} gzip)`);
+  const total = inputs.reduce((a, i) => a + i.bytes, 0);
+  console.log(`\n== Set ${set.name}: whole-process merge of ${inputs.length} profiles (${mb(total)} gzip)`);
   console.log(`   1 warm-up + ${rounds} timed rounds, interleaved (hotpath, pprof, hotpath, pprof, …)`);
-  console.log(`   peak RSS: ${haveTime ? `${timeBinary} -f %M` : 'not measured (no /usr/bin/time)'}`);
   for (const t of tools) timeProcess(t.cmd, argv(t));
 
   // Check once that both tools wrote the same thing, so the timing compares like with like.
@@ -235,7 +179,7 @@ function mergeBenchmark(inputs: Input[], rounds: number, work: string) {
   const same = (a: Map<string, number>, b: Map<string, number>) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
   if (!same(ours, theirs) || !same(ours, inputsSum)) {
     throw new Error(
-      `outputs differ, refusing to compare:\n  hotpath: ${formatTotals(ours)}\n  pprof:   ${formatTotals(theirs)}\n  inputs:  ${formatTotals(inputsSum)}`,
+      `set ${set.name}: outputs differ, refusing to compare:\n  hotpath: ${formatTotals(ours)}\n  pprof:   ${formatTotals(theirs)}\n  inputs:  ${formatTotals(inputsSum)}`,
     );
   }
   console.log(`   verified: both outputs have the inputs' totals (${formatTotals(ours)})`);
@@ -252,7 +196,7 @@ function mergeBenchmark(inputs: Input[], rounds: number, work: string) {
   }
   for (const r of results) {
     r.time = stats(r.ms);
-    if (r.rssKb.length === r.ms.length) r.rssMb = stats(r.rssKb.map((kb) => kb / 1024));
+    if (r.rssKb.length === r.ms.length) r.rssMb = stats(r.rssKb.map((k) => k / 1024));
   }
   const ratio = results[1].time.median / results[0].time.median;
   const outputBytes = { hotpath: statSync(tools[0].out).size, pprof: statSync(tools[1].out).size };
@@ -272,14 +216,23 @@ function mergeBenchmark(inputs: Input[], rounds: number, work: string) {
       ]),
     ),
   );
-  console.log(`\n   pprof/hotpath (median wall time) = ${ratio.toFixed(2)}: ${verdict(ratio)}`);
-  return { rounds, warmupRounds: 1, totals: Object.fromEntries(ours), outputBytes, tools: results, ratio };
+  console.log(`\n   set ${set.name}: pprof/hotpath (median wall time) = ${ratio.toFixed(2)}: ${verdict(ratio)}`);
+  return {
+    set: set.name,
+    inputBytes: total,
+    rounds,
+    warmupRounds: 1,
+    totals: Object.fromEntries(ours),
+    outputBytes,
+    tools: results,
+    ratio,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Decoder
 
-function decodeBenchmark(inputs: Input[], rounds: number) {
+function decodeBenchmark(set: InputSet, inputs: Input[], rounds: number) {
   const warmup = 3;
   const raws = inputs.map((i) => gunzipSync(readFileSync(i.path)));
   const rawBytes = raws.reduce((a, r) => a + r.length, 0);
@@ -302,7 +255,7 @@ function decodeBenchmark(inputs: Input[], rounds: number) {
     return Number(process.hrtime.bigint() - start) / 1e6;
   };
 
-  console.log(`\n== Decoder: the same ${inputs.length} inputs gunzipped once (${mb(rawBytes)} of protobuf), decoded in process`);
+  console.log(`\n== Decoder: set ${set.name}'s ${inputs.length} inputs gunzipped once (${mb(rawBytes)} of protobuf), decoded in process`);
   console.log(`   ${warmup} warm-up + ${rounds} timed rounds, interleaved; each round decodes every input once per decoder`);
   for (let i = 0; i < warmup; i++) for (const d of decoders) timeAll(d.decode);
   const times = decoders.map(() => [] as number[]);
@@ -313,6 +266,7 @@ function decodeBenchmark(inputs: Input[], rounds: number) {
   }
   if (sink === 0) throw new Error('decoders returned no samples');
 
+  const MB = 1024 * 1024;
   const results = decoders.map((d, i) => {
     const time = stats(times[i]);
     return {
@@ -339,32 +293,37 @@ function decodeBenchmark(inputs: Input[], rounds: number) {
     ),
   );
   console.log(`\n   pprof-format/hotpath (median time) = ${ratio.toFixed(2)}: ${verdict(ratio)}`);
-  return { rounds, warmupRounds: warmup, uncompressedBytes: rawBytes, decoders: results, ratio };
+  return { set: set.name, rounds, warmupRounds: warmup, uncompressedBytes: rawBytes, decoders: results, ratio };
 }
 
 // ---------------------------------------------------------------------------------------------
 
 function main(): void {
   const opts = readOptions();
-  const command = `npm run bench:merge -- --count ${opts.count} --seconds ${opts.seconds} --rounds ${opts.rounds} --decode-rounds ${opts.decodeRounds}`;
+  const command = `npm run bench:merge -- --sets ${opts.sets.map((s) => s.name).join(',')} --count ${opts.count} --rounds ${opts.rounds} --decode-rounds ${opts.decodeRounds}`;
   const m = machine();
-  const inputs = ensureInputs(opts);
-  for (const i of inputs) {
-    if (i.bytes < MIN_INPUT_BYTES || i.bytes > MAX_INPUT_BYTES) {
-      console.log(`WARNING: ${basename(i.path)} is ${mb(i.bytes)}, outside 1–3 MB; the results are not comparable to the README's`);
-    }
-  }
+  console.log(`Merging with ${shown(hotpathBin)} and ${shown(pprofBinary)} (the binary \`go tool -n pprof\` prints)`);
+  if (!measuresRusage) console.log('Peak RSS: not measured (no /usr/bin/time)');
+  const inputs = new Map(opts.sets.map((set) => [set, ensureInputs(set, opts.count)]));
 
   const work = mkdtempSync(join(tmpdir(), 'hotpath-bench-merge-'));
-  let merge: ReturnType<typeof mergeBenchmark>;
+  const merges: Array<ReturnType<typeof mergeBenchmark>> = [];
   try {
-    merge = mergeBenchmark(inputs, opts.rounds, work);
+    for (const [set, files] of inputs) merges.push(mergeBenchmark(set, files, opts.rounds, work));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  const decode = decodeBenchmark(inputs, opts.decodeRounds);
+  const largest = opts.sets.reduce((a, b) => (b.targetBytes > a.targetBytes ? b : a));
+  const decode = opts.decodeRounds > 0 ? decodeBenchmark(largest, inputs.get(largest) ?? [], opts.decodeRounds) : null;
 
-  const load = loadavg().map((x) => x.toFixed(2));
+  console.log('\n== Summary: pprof/hotpath, median whole-process wall time (above 1: hotpath is faster)');
+  console.log(
+    table(
+      ['set', 'inputs (gzip)', 'hotpath', 'pprof', 'pprof/hotpath'],
+      merges.map((r) => [r.set, mb(r.inputBytes), ms(r.tools[0].time.median), ms(r.tools[1].time.median), r.ratio.toFixed(2)]),
+    ),
+  );
+  const load = loadAverage();
   console.log(`\nMachine: ${m.cpu}, nproc ${m.nproc}, node ${m.node}, ${m.go}`);
   console.log(`Load average now (1/5/15 min): ${load.join(' ')}; anything else using the CPUs skews the results`);
   console.log(`Reproduce: ${command}`);
@@ -376,11 +335,11 @@ function main(): void {
   const json = {
     date: date.toISOString(),
     command,
-    options: opts,
+    options: { ...opts, sets: opts.sets.map((s) => s.name) },
     machine: m,
-    loadAverageAtEnd: load.map(Number),
-    inputs: inputs.map((i) => ({ file: shown(i.path), bytes: i.bytes })),
-    merge,
+    loadAverageAtEnd: load,
+    inputs: Object.fromEntries([...inputs].map(([set, files]) => [set.name, files.map((i) => ({ file: shown(i.path), bytes: i.bytes }))])),
+    merge: merges,
     decode,
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
-import { DEFAULT_CDF_THRESHOLD_PERCENT, hotCallSites } from '../pgo/hot-call-sites.js';
-import { CliError } from './errors.js';
-import { readProfileFile } from './files.js';
-import { parseCount, table } from './format.js';
+import { DEFAULT_CDF_THRESHOLD_PERCENT } from '../pgo/hot-call-sites.js';
 
-interface ExplainFlags {
+/** The flags of `hotpath explain`, as commander hands them to the action. */
+export interface ExplainFlags {
   json?: boolean;
   top: string;
   cdfThreshold: string;
 }
 
+/** Registers `hotpath explain`; what it runs (explain-run.ts) is loaded only when it runs. */
 export function registerExplain(program: Command): void {
   program
     .command('explain')
@@ -27,43 +26,5 @@ export function registerExplain(program: Command): void {
       String(DEFAULT_CDF_THRESHOLD_PERCENT),
     )
     .argument('<FILE>', 'CPU profile or default.pgo (gzip, zstd or raw protobuf)')
-    .action((file: string, flags: ExplainFlags) => {
-      const top = parseCount(flags.top, '--top');
-      const threshold = Number(flags.cdfThreshold);
-      if (!Number.isFinite(threshold) || threshold < 0 || threshold > 100) {
-        throw new CliError(`--cdf-threshold must be a number between 0 and 100, got ${JSON.stringify(flags.cdfThreshold)}`);
-      }
-      let report: ReturnType<typeof hotCallSites>;
-      try {
-        report = hotCallSites(readProfileFile(file), threshold);
-      } catch (err) {
-        if (err instanceof CliError) throw err;
-        throw new CliError(`${file}: ${(err as Error).message}`);
-      }
-      if (flags.json) {
-        const { edges, ...summary } = report;
-        process.stdout.write(`${JSON.stringify({ file, ...summary, edgeCount: edges.length, edges: edges.slice(0, top) }, null, 2)}\n`);
-        return;
-      }
-      const rows = report.edges
-        .slice(0, top)
-        .map((e) => [
-          e.hot ? 'hot' : '',
-          String(e.weight),
-          `${e.sharePercent.toFixed(2)}%`,
-          `${e.cumulativePercent.toFixed(2)}%`,
-          `${e.caller} +${e.offset} → ${e.callee}`,
-        ]);
-      const lines = [
-        `File:             ${file}`,
-        `Weights:          ${report.valueType || 'n/a'} (total edge weight ${report.totalWeight})`,
-        `Call edges:       ${report.edges.length}`,
-        `Hot call sites:   ${report.hotCount} (the first edges covering more than ${threshold}% of the weight)`,
-        `Threshold:        ${report.thresholdPercent}% (go build -gcflags=-d=pgodebug=1 prints hot-callsite-thres-from-CDF=${report.thresholdPercent})`,
-        '',
-        table(['', 'weight', 'share', 'cum', 'call site (caller +line offset → callee)'], rows, [false, true, true, true, false]),
-      ];
-      if (report.edges.length > top) lines.push(`... ${report.edges.length - top} more (use --top)`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-    });
+    .action(async (file: string, flags: ExplainFlags) => (await import('./explain-run.js')).runExplain(file, flags));
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { impactReport } from '../impact/report.js';
 import type { ProfileRecord } from '../store/types.js';
-import { formatImpact } from './impact.js';
+import { formatImpact } from './impact-run.js';
 
 let next = 0;
 function record(cores: number, counts: Record<string, number> | null): ProfileRecord {

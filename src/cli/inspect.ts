@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { type FunctionTotal, profileStats } from '../pprof/stats.js';
-import { readProfileFile } from './files.js';
-import { formatDuration, formatValue, parseCount, table } from './format.js';
 
-interface InspectFlags {
+/** The flags of `hotpath inspect`, as commander hands them to the action. */
+export interface InspectFlags {
   json?: boolean;
   top: string;
 }
 
+/** Registers `hotpath inspect`; what it runs (inspect-run.ts) is loaded only when it runs. */
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
@@ -18,37 +17,5 @@ export function registerInspect(program: Command): void {
     .option('--json', 'print JSON instead of text')
     .option('--top <N>', 'how many top functions to list', '10')
     .argument('<FILE>', 'profile (gzip, zstd or raw protobuf)')
-    .action((file: string, flags: InspectFlags) => {
-      const stats = profileStats(readProfileFile(file), parseCount(flags.top, '--top'));
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ file, ...stats }, null, 2)}\n`);
-        return;
-      }
-      const unit = stats.topValueType.split('/')[1] ?? '';
-      const lines = [
-        `File:          ${file}`,
-        `Sample types:  ${stats.sampleTypes.join(', ')}`,
-        `Start:         ${stats.start ?? 'unknown'}`,
-        `Duration:      ${formatDuration(stats.durationNanos)}`,
-        `CPU cores:     ${stats.cpuCores === null ? 'n/a (not a CPU profile or no duration)' : stats.cpuCores.toFixed(3)}`,
-        `Samples:       ${stats.sampleCount} in ${stats.sampleRecords} records`,
-        `Totals:        ${stats.sampleTypes.map((t, i) => `${t}=${formatValue(stats.totals[i], t.split('/')[1])}`).join(', ')}`,
-        `Tables:        ${stats.locations} locations, ${stats.functions} functions, ${stats.mappings} mappings`,
-        '',
-        `Top functions by flat ${stats.topValueType}:`,
-        topTable(stats.topFlat, unit),
-        '',
-        `Top functions by cumulative ${stats.topValueType}:`,
-        topTable(stats.topCum, unit),
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
-    });
-}
-
-function topTable(rows: FunctionTotal[], unit: string): string {
-  return table(
-    ['flat', 'cum', 'function'],
-    rows.map((r) => [formatValue(r.flat, unit), formatValue(r.cum, unit), r.name]),
-    [true, true, false],
-  );
+    .action(async (file: string, flags: InspectFlags) => (await import('./inspect-run.js')).runInspect(file, flags));
 }

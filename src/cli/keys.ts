@@ -1,21 +1,20 @@
 import type { Command } from 'commander';
-import { APP_SCOPES, type AppScope } from '../store/key-scopes.js';
-import type { KeyStore } from '../store/keys.js';
-import { CliError } from './errors.js';
-import { table } from './format.js';
-import { addStoreOptions, type StoreFlags, storeConfig } from './store-options.js';
+import { APP_SCOPES } from '../store/key-scopes.js';
+import { addStoreOptions, type StoreFlags } from './store-options.js';
 
-/** Runs `use` with the key store the flags name; the backends are loaded only when a keys command runs. */
-async function withKeys<T>(flags: StoreFlags, mustExist: boolean, use: (keys: KeyStore) => Promise<T>): Promise<T> {
-  const { openKeyStore } = await import('../store/open-store.js');
-  const opened = await openKeyStore(storeConfig(flags), mustExist);
-  try {
-    return await use(opened.keys);
-  } finally {
-    await opened.close();
-  }
+/** The flags of `hotpath keys create`. */
+export interface CreateKeyFlags extends StoreFlags {
+  kind: string;
+  scopes: string;
+  name: string;
 }
 
+/** The flags of `hotpath keys list`. */
+export interface ListKeysFlags extends StoreFlags {
+  json?: boolean;
+}
+
+/** Registers `hotpath keys create|list|revoke`; what they run (keys-run.ts) is loaded only when one runs. */
 export function registerKeys(program: Command): void {
   const keys = program
     .command('keys')
@@ -30,45 +29,14 @@ export function registerKeys(program: Command): void {
       .option('--kind <KIND>', 'api (send profiles) or app (read)', 'app')
       .option('--scopes <LIST>', `for app keys, comma-separated: ${APP_SCOPES.join(', ')}`, 'profiles_read,pgo_read')
       .option('--name <NAME>', 'what the key is for', ''),
-  ).action(async (flags: StoreFlags & { kind: string; scopes: string; name: string }) => {
-    if (flags.kind !== 'api' && flags.kind !== 'app') throw new CliError(`--kind must be api or app, got ${JSON.stringify(flags.kind)}`);
-    const kind = flags.kind;
-    const scopes = kind === 'app' ? (flags.scopes.split(',').filter((s) => s !== '') as AppScope[]) : [];
-    for (const s of scopes)
-      if (!APP_SCOPES.includes(s)) throw new CliError(`unknown scope ${JSON.stringify(s)} (scopes: ${APP_SCOPES.join(', ')})`);
-    const { secret, key } = await withKeys(flags, false, (store) => store.create(kind, flags.name, scopes));
-    process.stdout.write(`${secret}\n`);
-    process.stderr.write(
-      `created ${key.kind} key ${key.id}${key.scopes.length ? ` with scopes ${key.scopes.join(',')}` : ''}: the secret above is not stored and cannot be shown again\n`,
-    );
-  });
+  ).action(async (flags: CreateKeyFlags) => (await import('./keys-run.js')).createKey(flags));
   addStoreOptions(keys.command('list').description('list keys (never their secrets)').option('--json', 'print JSON')).action(
-    async (flags: StoreFlags & { json?: boolean }) => {
-      const list = await withKeys(flags, true, (store) => store.list());
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-        return;
-      }
-      const rows = list.map((k) => [
-        k.id,
-        k.kind,
-        k.scopes.join(',') || '-',
-        k.revokedAt ? 'revoked' : 'live',
-        new Date(k.createdAt).toISOString(),
-        k.name,
-      ]);
-      process.stdout.write(
-        `${table(['id', 'kind', 'scopes', 'state', 'created', 'name'], rows, [false, false, false, false, false, false])}\n`,
-      );
-    },
+    async (flags: ListKeysFlags) => (await import('./keys-run.js')).listKeys(flags),
   );
   addStoreOptions(
     keys
       .command('revoke')
       .description('revoke a key by id: requests with it are refused from now on, on every replica within a second')
       .argument('<ID>', 'key id, as `hotpath keys list` shows'),
-  ).action(async (id: string, flags: StoreFlags) => {
-    if (!(await withKeys(flags, true, (store) => store.revoke(id)))) throw new CliError(`no live key with id ${id}`);
-    process.stderr.write(`revoked key ${id}\n`);
-  });
+  ).action(async (id: string, flags: StoreFlags) => (await import('./keys-run.js')).revokeKey(id, flags));
 }

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type * as CommanderModule from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ProfileError } from '../pprof/errors.js';
 import { StoreConfigError } from '../store/store-urls.js';
 import { CliError } from './errors.js';
@@ -17,12 +16,8 @@ import { registerServices } from './services.js';
 import { registerUpload } from './upload.js';
 import { VERSION } from './version.js';
 
-// commander is CommonJS: require() loads it faster than an ESM import (Node has to scan the
-// CommonJS source for its exports first). Every command pays for it at start-up.
-const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
-
 /** Builds the `hotpath` command tree. Exported so tests can run commands in-process. */
-export function buildProgram(): CommanderModule.Command {
+export function buildProgram(): Command {
   const program = new Command();
   program
     .name('hotpath')
@@ -74,9 +69,13 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-const isMain = process.argv[1] !== undefined && /(?:hotpath(?:\.js)?|cli[/\\]main\.js)$/.test(process.argv[1]);
-if (isMain) {
-  runCli(process.argv.slice(2)).then(
+/**
+ * Runs `hotpath` with the process's arguments and sets the exit code: what bin/hotpath.js calls,
+ * on the bundle (dist/bundle/cli) or on this module. An error that is not a user error prints
+ * its stack and exits 70, the code BSD's sysexits.h gives an internal software error.
+ */
+export function main(): Promise<void> {
+  return runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
@@ -86,3 +85,6 @@ if (isMain) {
     },
   );
 }
+
+// `node dist/src/cli/main.js ARGS` runs the CLI too.
+if (process.argv[1] !== undefined && /cli[/\\]main\.js$/.test(process.argv[1])) void main();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDuration } from './durations.js';
 import { CliError } from './errors.js';
-import { pgoEndpoint } from './pgo.js';
+import { pgoEndpoint } from './pgo-endpoint.js';
 import { LogDuration, PgoLog } from './pgo-log.js';
 
 describe('hotpath pgo in a datadog-pgo CI step', () => {

@@ -1,18 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
-import type { PgoAnswerJson } from '../api/types.js';
-import { hotCallSites } from '../pgo/hot-call-sites.js';
-import { parseProfile } from '../pprof/parse.js';
-import { agoFromNow, parseDuration } from './durations.js';
-import { CliError } from './errors.js';
-import { writeFileAtomic } from './files.js';
-import { parseCount } from './format.js';
-import { warnOnPgoRegression } from './pgo-guard.js';
-import { LogDuration, PgoLog } from './pgo-log.js';
-import { addCaFileOption, serverFetch, trustFor } from './server-fetch.js';
-import { VERSION } from './version.js';
+import { addCaFileOption } from './ca-file-option.js';
 
-interface PgoFlags {
+/** The flags of `hotpath pgo`, as commander hands them to the action. */
+export interface PgoFlags {
   fail?: boolean;
   from: string;
   json?: boolean;
@@ -26,38 +16,7 @@ interface PgoFlags {
   noInline: string[];
 }
 
-/** Where `hotpath pgo` finds its server and keys, and which flag or variable said so. */
-export interface PgoEndpoint {
-  server: string;
-  serverFrom: string;
-  appKey?: string;
-  apiKey?: string;
-}
-
-/**
- * Resolves the server and keys as a datadog-pgo CI step has them: --server, else HOTPATH_URL,
- * else https://app.$DD_SITE (the address datadog-pgo calls), else http://localhost:8126; the
- * application key from --app-key, HOTPATH_APP_KEY, DD_APP_KEY or DD_APPLICATION_KEY; the API key
- * (sent as DD-API-KEY, as datadog-pgo does) from HOTPATH_API_KEY or DD_API_KEY.
- */
-export function pgoEndpoint(flags: { server?: string; appKey?: string }, env: NodeJS.ProcessEnv = process.env): PgoEndpoint {
-  const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
-  const [server, serverFrom] =
-    flags.server !== undefined
-      ? [flags.server, '--server']
-      : nonEmpty(env.HOTPATH_URL) !== undefined
-        ? [env.HOTPATH_URL as string, 'HOTPATH_URL']
-        : nonEmpty(env.DD_SITE) !== undefined
-          ? [`https://app.${env.DD_SITE}`, 'DD_SITE']
-          : ['http://localhost:8126', 'the default'];
-  return {
-    server,
-    serverFrom,
-    appKey: flags.appKey ?? nonEmpty(env.HOTPATH_APP_KEY) ?? nonEmpty(env.DD_APP_KEY) ?? nonEmpty(env.DD_APPLICATION_KEY),
-    apiKey: nonEmpty(env.HOTPATH_API_KEY) ?? nonEmpty(env.DD_API_KEY),
-  };
-}
-
+/** Registers `hotpath pgo`; what it runs (pgo-run.ts) is loaded only when it runs. */
 export function registerPgo(program: Command): void {
   const command = program
     .command('pgo')
@@ -91,132 +50,6 @@ export function registerPgo(program: Command): void {
         '  export HOTPATH_URL=https://hotpath.internal:8126 HOTPATH_APP_KEY=...\n' +
         '  hotpath pgo --from 72h "service:api env:prod" ./cmd/api/default.pgo',
     )
-    .action(async (args: string[], flags: PgoFlags) => {
-      // Usage errors are not build failures: they fail whatever --fail says.
-      if (args.length < 2)
-        throw new CliError('pgo needs at least one QUERY and a DEST, e.g. hotpath pgo "service:api env:prod" ./default.pgo');
-      const queries = args.slice(0, -1);
-      const dest = args[args.length - 1];
-      // Bad flag values are usage errors too.
-      parseCount(flags.profiles, '--profiles');
-      parseDuration(flags.from, '--from');
-      parseDuration(flags.timeout, '--timeout');
-      const log = new PgoLog(flags.json === true, flags.verbose === true);
-      log.info('hotpath', { version: VERSION, 'node-version': process.version });
-      try {
-        await runPgo(queries, dest, flags, log);
-      } catch (err) {
-        const message = err instanceof CliError ? err.message : `unexpected error: ${(err as Error).message}`;
-        log.error(message);
-        if (flags.fail) throw new CliError('pgo failed (--fail is set)', 1);
-        log.warn('hotpath pgo failed, but --fail is not set: exiting 0 so the build continues without a new profile', { dest });
-      }
-    });
+    .action(async (args: string[], flags: PgoFlags) => (await import('./pgo-run.js')).runPgoCommand(args, flags));
   addCaFileOption(command);
-}
-
-async function runPgo(queries: string[], dest: string, flags: PgoFlags, log: PgoLog): Promise<void> {
-  const started = performance.now();
-  const profiles = parseCount(flags.profiles, '--profiles');
-  const from = agoFromNow(flags.from, '--from');
-  const timeoutMs = parseDuration(flags.timeout, '--timeout');
-  const endpoint = pgoEndpoint(flags);
-  const key = endpoint.appKey;
-  // Commander names `--no-inline <FUNC>` "inline".
-  const noInline = (flags as unknown as { inline?: string[] }).inline ?? [];
-  let url: URL;
-  try {
-    url = new URL('/api/v1/pgo', endpoint.server);
-  } catch {
-    throw new CliError(`${endpoint.serverFrom} must give a URL such as http://hotpath:8126, got ${JSON.stringify(endpoint.server)}`);
-  }
-  const trust = trustFor(url, flags.caFile);
-  const body = {
-    queries: queries.map((query) => ({ query, from, to: 'now', limit: profiles })),
-    noInline,
-  };
-  log.debug('requesting', { url: url.href, 'server-from': endpoint.serverFrom, 'extra-ca': trust?.source ?? null, body });
-  let res: Response;
-  try {
-    res = await serverFetch(
-      url,
-      {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(endpoint.apiKey ? { 'dd-api-key': endpoint.apiKey } : {}),
-        },
-        signal: AbortSignal.timeout(timeoutMs),
-      },
-      trust,
-    );
-  } catch (err) {
-    const e = err as Error & { cause?: Error & { code?: string } };
-    if (e.name === 'TimeoutError')
-      throw new CliError(`no answer from ${url.origin} within ${flags.timeout}: raise --timeout or check the server`);
-    throw new CliError(
-      `cannot reach ${url.origin} (${e.cause?.code ?? e.cause?.message ?? e.message}): check --server / HOTPATH_URL${endpoint.serverFrom === '--server' ? '' : ` (this address came from ${endpoint.serverFrom})`}, --ca-file / SSL_CERT_FILE for https, and that the server runs`,
-    );
-  }
-  const text = await res.text().catch(() => '');
-  let answer: Partial<PgoAnswerJson> & { error?: string } = {};
-  try {
-    answer = JSON.parse(text) as typeof answer;
-  } catch {
-    // reported below with the status
-  }
-  if (res.status === 401 || res.status === 403) {
-    throw new CliError(
-      `the server refused the key (${res.status}: ${answer.error ?? text}): set --app-key / HOTPATH_APP_KEY (or DD_APP_KEY) to an application key with the pgo_read scope`,
-    );
-  }
-  if (res.status === 404)
-    throw new CliError(`${answer.error ?? 'no matching profiles'}: check the query and that the service sends CPU profiles`);
-  if (!res.ok || typeof answer.pgo !== 'string')
-    throw new CliError(`the server answered ${res.status}: ${answer.error ?? text.slice(0, 300)}`);
-
-  const bytes = Buffer.from(answer.pgo, 'base64');
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== answer.sha256)
-    throw new CliError(`the profile's SHA-256 ${sha256} does not match the server's ${answer.sha256}: the download was corrupted`);
-  for (const p of answer.profiles ?? []) {
-    const ageMs = Date.now() - Date.parse(p.end);
-    // datadog-pgo's line for each profile, with the tags it cannot show.
-    log.info('extracted profile', {
-      service: p.service,
-      env: p.env,
-      version: p.version,
-      'cpu-cores': p.cpuCores === null ? null : Number(p.cpuCores.toFixed(2)),
-      duration: new LogDuration(Date.parse(p.end) - Date.parse(p.start)),
-      age: new LogDuration(ageMs),
-      'profile-id': p.id,
-    });
-  }
-  writeFileAtomic(dest, bytes);
-  log.info('wrote PGO file', {
-    path: dest,
-    samples: answer.samples,
-    bytes: bytes.length,
-    sha256,
-    'total-duration': new LogDuration(performance.now() - started),
-    'not-inlined': answer.notInlined ?? [],
-    'debug-query': answer.debugQuery,
-  });
-  // Did the PGO builds already running grow heap or goroutines? A warning, never a failure.
-  await warnOnPgoRegression(url.href, key, queries, from, log, (u, init) => serverFetch(u, init, trust));
-  if (flags.explain) {
-    const report = hotCallSites(parseProfile(bytes));
-    log.info('hot call sites', { 'threshold-percent': report.thresholdPercent, hot: report.hotCount, edges: report.edges.length });
-    for (const e of report.edges.slice(0, 20)) {
-      log.info('call site', {
-        hot: e.hot,
-        weight: e.weight,
-        share: `${e.sharePercent.toFixed(2)}%`,
-        site: `${e.caller} +${e.offset} -> ${e.callee}`,
-      });
-    }
-  }
 }

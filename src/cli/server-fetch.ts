@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import type { Command } from 'commander';
 import { CliError } from './errors.js';
 
 /** The largest answer a command reads from a server; a default.pgo in base64 is far smaller. */
@@ -21,14 +20,6 @@ export interface ServerRequest {
   headers?: Record<string, string>;
   body?: string | Uint8Array;
   signal?: AbortSignal;
-}
-
-/** Adds `--ca-file` to a command that talks to a server. */
-export function addCaFileOption(command: Command): Command {
-  return command.option(
-    '--ca-file <FILE>',
-    "PEM file of CA certificates to trust for https:// servers, besides Node's bundled roots (or SSL_CERT_FILE)",
-  );
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;

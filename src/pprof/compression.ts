@@ -1,19 +1,13 @@
 import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
-import { DecompressedSizeError } from './decompressed-size-error.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressedSizeError } from './decompressed-size-error.js';
 import { ProfileError } from './errors.js';
 import { inflateZstd } from './zstd.js';
 import { inflateZstdOffThread } from './zstd-pool.js';
 
-export { DecompressedSizeError } from './decompressed-size-error.js';
+export { DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressedSizeError } from './decompressed-size-error.js';
 export { DecompressionBusyError } from './zstd-pool.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
-
-/**
- * Default ceiling on the decompressed size of one profile: a real 30-second Go CPU profile is a
- * few MB, and a server inflating several bombs at once must stay well under 1 GB.
- */
-export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 
 /**
  * Returns the compression of a profile by its magic bytes. dd-trace-go sends zstd or gzip

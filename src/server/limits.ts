@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../pprof/compression.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../pprof/decompressed-size-error.js';
 
 /** Request, decompression, timeout and concurrency limits of the server; its own module so the CLI can show them without loading the server. */
 export interface ServerLimits {
