@@ -87,7 +87,9 @@ const attachments: NewAttachment[] = [
   { name: 'delta-heap.pprof', bytes: readFileSync(fixture('heap.pprof')), compression: 'gzip' },
   { name: 'metrics.json', bytes: Buffer.from('[["go_goroutines", 12]]'), compression: 'none' },
 ];
+// Stand-ins of the PGO and prepared forms the worker builds, of about their sizes.
 const pgo = cpu.subarray(0, Math.min(cpu.length, 6000));
+const prepared = cpu.subarray(0, Math.min(cpu.length, 8000));
 function profile(i: number): NewProfile {
   const now = Date.now();
   return {
@@ -125,7 +127,7 @@ async function run(count: number): Promise<number> {
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++;
-        await store.profiles.saveProfile(profile(i), attachments, pgo);
+        await store.profiles.saveProfile(profile(i), attachments, pgo, prepared);
       }
     }),
   );
