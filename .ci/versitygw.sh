@@ -33,7 +33,7 @@ hotpath_versitygw_start() {
     port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
     # Credentials through the environment, not arguments that any process can read.
     ROOT_ACCESS_KEY_ID="$HOTPATH_TEST_S3_ACCESS_KEY" ROOT_SECRET_ACCESS_KEY="$HOTPATH_TEST_S3_SECRET_KEY" \
-      "$bin" --quiet --port "127.0.0.1:$port" posix "$HOTPATH_VERSITYGW_DIR/data" >"$HOTPATH_VERSITYGW_DIR/log" 2>&1 &
+      "$bin" --quiet --keep-alive --port "127.0.0.1:$port" posix "$HOTPATH_VERSITYGW_DIR/data" >"$HOTPATH_VERSITYGW_DIR/log" 2>&1 &
     HOTPATH_VERSITYGW_PID=$!
     if hotpath_versitygw_wait "$port"; then break; fi
     hotpath_versitygw_kill

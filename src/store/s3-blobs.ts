@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Agent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -13,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { type BlobInfo, type Blobs, checkBlobKey } from './blobs.js';
 import { StoreUnavailableError } from './errors.js';
+import { encodeRfc3986, S3Signer, sha256Hex } from './s3-signer.js';
 import { type S3Location, StoreConfigError } from './store-urls.js';
 
 /**
@@ -56,6 +58,12 @@ const DEFAULTS = {
   recountIntervalMs: 60 * 60 * 1000,
 } satisfies Required<Omit<S3BlobsOptions, 'credentials'>>;
 
+/** Most bytes of an error answer's body read (its XML names the error). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** First wait before retrying a put; it doubles per attempt, with jitter. */
+const RETRY_BASE_MS = 50;
+
 /** Keys per DeleteObjects request, S3's limit. */
 const MAX_DELETE_BATCH = 1000;
 
@@ -98,6 +106,8 @@ export class S3Blobs implements Blobs {
   readonly client: S3Client;
   private readonly options: Required<Omit<S3BlobsOptions, 'credentials'>>;
   private readonly where: string;
+  /** Puts without the SDK (see putDirect); null for AWS S3 itself (no endpoint), where the SDK resolves the URL. */
+  private readonly direct: { signer: S3Signer; agent: Agent; base: URL } | null;
   private closed = false;
   private pendingDeletes: PendingDelete[] = [];
   private deleteFlush: Promise<void> | null = null;
@@ -123,6 +133,16 @@ export class S3Blobs implements Blobs {
     }
     this.where = `bucket ${JSON.stringify(location.bucket)} at ${location.endpoint ?? 'AWS S3'}`;
     const agentOptions = { keepAlive: true, maxSockets: this.options.maxSockets };
+    const httpAgent = new Agent(agentOptions);
+    const httpsAgent = new HttpsAgent(agentOptions);
+    if (location.endpoint === undefined) {
+      this.direct = null;
+    } else {
+      const base = new URL(location.endpoint);
+      if (!location.forcePathStyle) base.hostname = `${location.bucket}.${base.hostname}`;
+      base.pathname = location.forcePathStyle ? `/${location.bucket}/` : '/';
+      this.direct = { signer: new S3Signer(region), agent: base.protocol === 'https:' ? httpsAgent : httpAgent, base };
+    }
     this.client = new S3Client({
       endpoint: location.endpoint,
       region,
@@ -138,8 +158,8 @@ export class S3Blobs implements Blobs {
         requestTimeout: this.options.requestTimeoutMs,
         throwOnRequestTimeout: true,
         socketTimeout: this.options.requestTimeoutMs,
-        httpAgent: new Agent(agentOptions),
-        httpsAgent: new HttpsAgent(agentOptions),
+        httpAgent,
+        httpsAgent,
       },
     });
   }
@@ -168,6 +188,12 @@ export class S3Blobs implements Blobs {
     // A copy: the caller may reuse its array, and a retry must send the same bytes.
     const body = Buffer.from(bytes);
     const md5 = createHash('md5').update(body).digest('base64');
+    const direct = this.direct;
+    if (direct !== null) {
+      await this.attempt('put', key, (abortSignal) => this.putDirect(direct, this.objectKey(key), body, md5, abortSignal));
+      this.putSinceCount += body.byteLength;
+      return;
+    }
     await this.attempt('put', key, (abortSignal) =>
       this.client.send(
         new PutObjectCommand({
@@ -342,6 +368,78 @@ export class S3Blobs implements Blobs {
     }
   }
 
+  /**
+   * One PutObject as the SDK would send it (Signature V4 over the payload's SHA-256, Content-MD5),
+   * straight over the shared keep-alive agent: the SDK's middleware stack costs more CPU per
+   * request than the request, and a profile upload makes several puts. Same guarantees as the
+   * SDK path: the store checks both digests, network failures, timeouts and 5xx answers are
+   * retried up to maxAttempts with a growing wait, each attempt has the connection and request
+   * timeouts, and `abortSignal` (the operation's deadline) ends it all.
+   */
+  private async putDirect(
+    direct: { signer: S3Signer; agent: Agent; base: URL },
+    objectKey: string,
+    body: Buffer,
+    md5: string,
+    abortSignal: AbortSignal,
+  ): Promise<void> {
+    const url = new URL(objectKey.split('/').map(encodeRfc3986).join('/'), direct.base);
+    const payloadSha256 = sha256Hex(body);
+    for (let attempt = 1; ; attempt++) {
+      const credentials = await this.client.config.credentials();
+      const headers = direct.signer.sign(
+        {
+          method: 'PUT',
+          url,
+          headers: { 'content-length': String(body.byteLength), 'content-md5': md5, 'content-type': 'application/octet-stream' },
+          payloadSha256,
+        },
+        credentials,
+      );
+      try {
+        await this.sendOnce(url, headers, body, direct.agent, abortSignal);
+        return;
+      } catch (err) {
+        if (attempt >= this.options.maxAttempts || abortSignal.aborted || !isRetryable(err)) throw err;
+        const wait = RETRY_BASE_MS * 2 ** (attempt - 1) * (0.5 + Math.random());
+        await sleep(wait, undefined, { signal: abortSignal });
+      }
+    }
+  }
+
+  /** Sends one signed PUT; resolves on 2xx, rejects with the store's error (name = its code, $metadata.httpStatusCode) otherwise. */
+  private sendOnce(url: URL, headers: Record<string, string>, body: Buffer, agent: Agent, abortSignal: AbortSignal): Promise<void> {
+    const attemptSignal = AbortSignal.any([abortSignal, AbortSignal.timeout(this.options.requestTimeoutMs)]);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<void>((resolve, reject) => {
+      const req = send(url, { method: 'PUT', headers, agent, signal: attemptSignal }, (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        let length = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (length < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
+          length += chunk.byteLength;
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          if (status >= 200 && status < 300) return resolve();
+          reject(storeAnswerError(status, Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8')));
+        });
+      });
+      req.on('error', reject);
+      req.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => {
+          const err = Object.assign(new Error(`no connection within ${this.options.connectionTimeoutMs} ms`), { code: 'ETIMEDOUT' });
+          req.destroy(err);
+        }, this.options.connectionTimeoutMs);
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      req.end(body);
+    });
+  }
+
   private objectKey(key: string): string {
     return `${this.location.prefix}${key}${S3_OBJECT_SUFFIX}`;
   }
@@ -443,6 +541,26 @@ function isKeyPrefix(prefix: string): boolean {
     }
   }
   return false;
+}
+
+/** An S3 error answer as an Error like the SDK's: named by the XML's Code, with the HTTP status in $metadata. */
+function storeAnswerError(status: number, xml: string): Error {
+  const code = /<Code>([^<]{1,200})<\/Code>/.exec(xml)?.[1];
+  const message = /<Message>([^<]{1,1000})<\/Message>/.exec(xml)?.[1];
+  const err = new Error(message ?? (code === undefined ? `HTTP ${status}` : code));
+  err.name = code ?? (status >= 500 ? 'ServerError' : 'Unknown');
+  return Object.assign(err, { $metadata: { httpStatusCode: status } });
+}
+
+/** Whether a failed put is worth another attempt: the network, a timeout, throttling or the store's 5xx. */
+function isRetryable(err: unknown): boolean {
+  const status = statusOf(err);
+  if (status !== undefined) return status >= 500 || status === 429;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const name = (err as Error | null)?.name;
+  return (
+    (code !== undefined && (NETWORK_ERROR_CODES.has(code) || code === 'ETIMEDOUT')) || name === 'TimeoutError' || name === 'AbortError'
+  );
 }
 
 function isMissingKey(err: unknown): boolean {

@@ -147,7 +147,9 @@ async function ownGateway(): Promise<Gateway> {
   let port = 0;
 
   const launch = async (): Promise<void> => {
-    const started = spawn(binary, ['--quiet', '--port', `127.0.0.1:${port}`, 'posix', dataDir], {
+    // --keep-alive: without it versitygw answers every request with `Connection: close`, so each
+    // blob put or get pays a TCP connect on both sides, which no production S3 store makes us do.
+    const started = spawn(binary, ['--quiet', '--keep-alive', '--port', `127.0.0.1:${port}`, 'posix', dataDir], {
       // Credentials through the environment, not arguments, which other processes can read.
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ROOT_ACCESS_KEY_ID: accessKey, ROOT_SECRET_ACCESS_KEY: secretKey },
       stdio: ['ignore', 'ignore', 'pipe'],
