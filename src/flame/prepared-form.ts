@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import type { Profile } from '../pprof/profile.js';
 import { mainModuleOf } from './main-module.js';
 
@@ -197,7 +198,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * the nodes after the root (count, then per node the distance back to its parent and its name);
  * the nodes with a non-zero value (count, then per node the distance from the previous one and
  * its value per column, as varints, or float64 when FLAG_FLOAT_VALUES is set). Strings are a
- * varint byte length and UTF-8.
+ * varint byte length and UTF-8. The last four bytes are the CRC-32 (little-endian) of all before
+ * them, so a blob damaged at rest is refused rather than drawn wrong.
  */
 export function encodePreparedBytes(form: PreparedForm): Uint8Array {
   const V = form.sampleTypes.length;
@@ -247,7 +249,10 @@ export function encodePreparedBytes(form: PreparedForm): Uint8Array {
       else w.varint(form.self[i * V + c]);
     }
   }
-  return w.bytes.slice(0, w.at);
+  const out = new Uint8Array(w.at + 4);
+  out.set(w.bytes.subarray(0, w.at));
+  new DataView(out.buffer).setUint32(w.at, crc32(out.subarray(0, w.at)), true);
+  return out;
 }
 
 /** Reads a prepared form; every count and length is checked against the bytes left before anything is allocated. */
@@ -306,11 +311,15 @@ class ByteReader {
 }
 
 /** Returns the prepared form in `bytes`; throws PreparedFormError naming what is wrong with bytes that are not one. */
-export function decodePreparedForm(bytes: Uint8Array): PreparedForm {
-  if (bytes.length < MAGIC.length + 2 || MAGIC.some((b, i) => bytes[i] !== b)) {
+export function decodePreparedForm(sealed: Uint8Array): PreparedForm {
+  if (sealed.length < MAGIC.length + 2 || MAGIC.some((b, i) => sealed[i] !== b)) {
     throw new PreparedFormError('not a prepared flame form (no "HPF" header)');
   }
-  if (bytes[3] !== VERSION) throw new PreparedFormError(`prepared form version ${bytes[3]}, this server reads version ${VERSION}`);
+  if (sealed[3] !== VERSION) throw new PreparedFormError(`prepared form version ${sealed[3]}, this server reads version ${VERSION}`);
+  if (sealed.length < MAGIC.length + 2 + 4) throw new PreparedFormError(`cut short: ${sealed.length} bytes`);
+  const bytes = sealed.subarray(0, sealed.length - 4);
+  const stored = new DataView(sealed.buffer, sealed.byteOffset).getUint32(bytes.length, true);
+  if (crc32(bytes) !== stored) throw new PreparedFormError('checksum mismatch: the prepared form is damaged or cut short');
   const flags = bytes[4];
   if ((flags & ~FLAG_FLOAT_VALUES) !== 0) throw new PreparedFormError(`unknown prepared form flags ${flags}`);
   const r = new ByteReader(bytes);

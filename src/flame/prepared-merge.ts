@@ -1,6 +1,7 @@
 import type { CallTreeDictionary } from './call-tree-dictionary.js';
 import { type DiffTree, largestChanges } from './diff.js';
 import type { FlameTree, FunctionTotalByName } from './flame-tree.js';
+import type { PreparedForm } from './prepared-form.js';
 
 /** One profile mapped into a CallTreeDictionary: its nodes with a non-zero value, and those values. */
 export interface MappedProfile {
@@ -9,6 +10,30 @@ export interface MappedProfile {
   /** values[k * columns + c]: the self value of node ids[k] in value column c. */
   values: Float64Array;
   columns: number;
+}
+
+/** Maps `form` into `dictionary` (creating its missing paths) and keeps its nodes with a non-zero value, in dictionary order. */
+export function mapProfile(dictionary: CallTreeDictionary, form: PreparedForm): MappedProfile {
+  const global = dictionary.map(form);
+  const V = form.sampleTypes.length;
+  const valuedNodes: number[] = [];
+  for (let i = 0; i < global.length; i++) {
+    for (let c = 0; c < V; c++) {
+      if (form.self[i * V + c] !== 0) {
+        valuedNodes.push(i);
+        break;
+      }
+    }
+  }
+  // Ascending dictionary order, so the merge's adds walk memory forward.
+  const order = Int32Array.from(valuedNodes).sort((x, y) => global[x] - global[y]);
+  const ids = new Int32Array(order.length);
+  const values = new Float64Array(order.length * V);
+  for (let k = 0; k < order.length; k++) {
+    ids[k] = global[order[k]];
+    for (let c = 0; c < V; c++) values[k * V + c] = form.self[order[k] * V + c];
+  }
+  return { ids, values, columns: V };
 }
 
 /** One profile's value column to add. */

@@ -4,7 +4,7 @@ import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import { CallTreeDictionary, DICTIONARY_BYTES_PER_NODE } from './call-tree-dictionary.js';
 import { decodePreparedForm, type PreparedForm, preparedFormOf } from './prepared-form.js';
-import type { MappedProfile } from './prepared-merge.js';
+import { type MappedProfile, mapProfile } from './prepared-merge.js';
 
 /** A profile attachment ready to merge: its nodes in a dictionary and what the views say about it. */
 export interface PreparedProfile {
@@ -176,44 +176,9 @@ export class PreparedProfiles {
   }
 
   private mapInto(dictionary: CallTreeDictionary, form: PreparedForm, source: 'prepared' | 'raw'): PreparedProfile {
-    const global = dictionary.map(form);
-    const V = form.sampleTypes.length;
-    let valued = 0;
-    for (let i = 0; i < global.length; i++) {
-      for (let c = 0; c < V; c++) {
-        if (form.self[i * V + c] !== 0) {
-          valued++;
-          break;
-        }
-      }
-    }
-    // Ascending dictionary order, so the merge's adds walk memory forward.
-    const order = new Int32Array(valued);
-    let at = 0;
-    for (let i = 0; i < global.length; i++) {
-      for (let c = 0; c < V; c++) {
-        if (form.self[i * V + c] !== 0) {
-          order[at++] = i;
-          break;
-        }
-      }
-    }
-    order.sort((x, y) => global[x] - global[y]);
-    const ids = new Int32Array(valued);
-    const values = new Float64Array(valued * V);
-    for (let k = 0; k < valued; k++) {
-      ids[k] = global[order[k]];
-      for (let c = 0; c < V; c++) values[k * V + c] = form.self[order[k] * V + c];
-    }
-    let bytes = 256 + ids.byteLength + values.byteLength;
+    const mapped = mapProfile(dictionary, form);
+    let bytes = 256 + mapped.ids.byteLength + mapped.values.byteLength;
     for (const t of form.sampleTypes) bytes += 2 * (t.type.length + t.unit.length) + 64;
-    return {
-      dictionary,
-      mapped: { ids, values, columns: V },
-      sampleTypes: form.sampleTypes,
-      mainModule: form.mainModule,
-      source,
-      bytes,
-    };
+    return { dictionary, mapped, sampleTypes: form.sampleTypes, mainModule: form.mainModule, source, bytes };
   }
 }
