@@ -10,7 +10,7 @@ export class CallTreeTooLargeError extends Error {
 export const DICTIONARY_BYTES_PER_NODE = 4 + 4 + 1 + 24;
 
 /** Hash of a (parent node, name) pair for the child table (murmur3's finaliser, as FlameTreeAccumulator's). */
-function childHash(parent: number, name: number): number {
+export function childHash(parent: number, name: number): number {
   let h = Math.imul(parent ^ Math.imul(name, 0x9e3779b1), 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);

@@ -1,5 +1,8 @@
 import { crc32 } from 'node:zlib';
+import { GrowableFloat64, GrowableInt32 } from '../pprof/growable.js';
 import type { Profile } from '../pprof/profile.js';
+import { hashWords, sameWords } from '../pprof/word-hash.js';
+import { childHash } from './call-tree-dictionary.js';
 import { mainModuleOf } from './main-module.js';
 
 /**
@@ -63,39 +66,38 @@ export function preparedFormOf(p: Profile): PreparedForm {
   for (let f = 0; f < fnCount; f++) fnName[f] = intern(p.strings[p.functions.name[f]]);
   let unknown = -1;
 
-  const parent: number[] = [-1];
-  const nodeName: number[] = [0];
-  const self: number[] = new Array(V).fill(0);
-  // (parent, name) → child, as one number: parent * 2^24 + name stays below 2^53 for any parent below 2^29.
-  const children = new Map<number, number>();
-  // Samples with the same stack (they differ only in labels) end at the same node: found by stack hash.
-  const stackLeaf = new Map<number, number[]>();
+  const tree = new FormTree(V);
+  // Samples with the same stack (they differ only in labels) end at the same node: the first
+  // sample of each stack is found through an open-addressing table of sample numbers by stack hash.
   const s = p.samples;
   const locs = p.locations;
-  const frames: number[] = [];
+  let size = 16;
+  while (size < s.count * 2) size *= 2;
+  const mask = size - 1;
+  const firstOfStack = new Int32Array(size).fill(-1);
+  const leafOf = new Int32Array(s.count);
+  const frames = new GrowableInt32(256);
   for (let i = 0; i < s.count; i++) {
     let nonZero = false;
     for (let c = 0; c < V; c++) if (s.values[i * V + c] !== 0) nonZero = true;
     if (!nonZero) continue;
     const from = s.locStart[i];
-    const to = s.locStart[i + 1];
-    let h = to - from;
-    for (let j = from; j < to; j++) h = (Math.imul(h, 0x01000193) ^ s.locs[j]) >>> 0;
+    const length = s.locStart[i + 1] - from;
+    let slot = hashWords(s.locs, from, from + length, 0) & mask;
     let leaf = -1;
-    const known = stackLeaf.get(h);
-    if (known !== undefined) {
-      for (let k = 0; k < known.length && leaf < 0; k += 2) {
-        const other = known[k];
-        const oFrom = s.locStart[other];
-        if (s.locStart[other + 1] - oFrom !== to - from) continue;
-        let same = true;
-        for (let j = 0; j < to - from && same; j++) same = s.locs[oFrom + j] === s.locs[from + j];
-        if (same) leaf = known[k + 1];
+    for (;;) {
+      const other = firstOfStack[slot];
+      if (other < 0) break;
+      const oFrom = s.locStart[other];
+      if (s.locStart[other + 1] - oFrom === length && sameWords(s.locs, oFrom, s.locs, from, length)) {
+        leaf = leafOf[other];
+        break;
       }
+      slot = (slot + 1) & mask;
     }
     if (leaf < 0) {
       frames.length = 0;
-      for (let j = from; j < to; j++) {
+      for (let j = from; j < from + length; j++) {
         const loc = s.locs[j];
         for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
           const f = locs.lineFunction[l];
@@ -104,24 +106,12 @@ export function preparedFormOf(p: Profile): PreparedForm {
         }
       }
       let node = 0;
-      for (let k = frames.length - 1; k >= 0; k--) {
-        const key = node * 16777216 + frames[k];
-        let child = children.get(key);
-        if (child === undefined) {
-          child = parent.length;
-          if (child >= MAX_NODES) throw new RangeError(`more than ${MAX_NODES} call paths in one profile`);
-          parent.push(node);
-          nodeName.push(frames[k]);
-          for (let c = 0; c < V; c++) self.push(0);
-          children.set(key, child);
-        }
-        node = child;
-      }
+      for (let k = frames.length - 1; k >= 0; k--) node = tree.childOf(node, frames.data[k]);
       leaf = node;
-      if (known === undefined) stackLeaf.set(h, [i, leaf]);
-      else known.push(i, leaf);
+      firstOfStack[slot] = i;
     }
-    for (let c = 0; c < V; c++) self[leaf * V + c] += s.values[i * V + c];
+    leafOf[i] = leaf;
+    for (let c = 0; c < V; c++) tree.self.data[leaf * V + c] += s.values[i * V + c];
   }
   const sampleTypes: PreparedForm['sampleTypes'] = [];
   for (let t = 0; t < p.sampleTypes.length; t += 2) {
@@ -131,10 +121,67 @@ export function preparedFormOf(p: Profile): PreparedForm {
     sampleTypes,
     mainModule: mainModuleOf(p),
     names,
-    parent: Int32Array.from(parent),
-    name: Int32Array.from(nodeName),
-    self: Float64Array.from(self),
+    parent: tree.parent.finish().slice(),
+    name: tree.name.finish().slice(),
+    self: tree.self.finish().slice(),
   };
+}
+
+/** A call tree being built: nodes in creation order, children found through an open-addressing table of (parent, name). */
+class FormTree {
+  readonly parent = new GrowableInt32(1024);
+  readonly name = new GrowableInt32(1024);
+  readonly self = new GrowableFloat64(1024);
+  /** Three ints per slot: parent, name, node + 1 (0 = empty). */
+  private table = new Int32Array(3 << 10);
+  private mask = (1 << 10) - 1;
+
+  constructor(private readonly columns: number) {
+    this.parent.push(-1);
+    this.name.push(0);
+    for (let c = 0; c < columns; c++) this.self.push(0);
+  }
+
+  /** Returns the child of `parent` named `name`, creating it. */
+  childOf(parent: number, name: number): number {
+    const table = this.table;
+    const mask = this.mask;
+    let slot = childHash(parent, name) & mask;
+    for (;;) {
+      const at = slot * 3;
+      const entry = table[at + 2];
+      if (entry === 0) break;
+      if (table[at] === parent && table[at + 1] === name) return entry - 1;
+      slot = (slot + 1) & mask;
+    }
+    const node = this.parent.length;
+    if (node >= MAX_NODES) throw new RangeError(`more than ${MAX_NODES} call paths in one profile`);
+    this.parent.push(parent);
+    this.name.push(name);
+    for (let c = 0; c < this.columns; c++) this.self.push(0);
+    table[slot * 3] = parent;
+    table[slot * 3 + 1] = name;
+    table[slot * 3 + 2] = node + 1;
+    if (node * 2 > mask) this.grow();
+    return node;
+  }
+
+  private grow(): void {
+    const old = this.table;
+    const slots = (this.mask + 1) * 2;
+    const table = new Int32Array(slots * 3);
+    const mask = slots - 1;
+    for (let at = 0; at < old.length; at += 3) {
+      if (old[at + 2] === 0) continue;
+      let slot = childHash(old[at], old[at + 1]) & mask;
+      while (table[slot * 3 + 2] !== 0) slot = (slot + 1) & mask;
+      table[slot * 3] = old[at];
+      table[slot * 3 + 1] = old[at + 1];
+      table[slot * 3 + 2] = old[at + 2];
+    }
+    this.table = table;
+    this.mask = mask;
+  }
 }
 
 /**
