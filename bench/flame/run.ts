@@ -96,7 +96,7 @@ if (!reuse) {
   console.log(`reusing the stored profiles in ${dataDir}`);
 }
 
-const WINDOW = 'from=now-30d&to=now%2B1h';
+const WINDOW = 'from=now-30d&to=now';
 interface Case {
   name: string;
   path: (maxNodes: number) => string;
@@ -126,6 +126,12 @@ async function timed(path: string): Promise<{ ms: number; profiles: string; node
   return { ms: elapsed, profiles, nodes: body.nodes };
 }
 
+/** Stops the running server (a failed request must not leave it behind), then fails. */
+async function stopAndThrow(err: unknown): Promise<never> {
+  await server.stop({ keepData: true });
+  throw err;
+}
+
 const rssMb = () => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
@@ -149,17 +155,17 @@ console.log(
 );
 for (const c of cases) {
   server = await startServer(['--allow-anonymous-read'], dataDir);
-  const cold = await timed(c.path(50_000));
+  const cold = await timed(c.path(50_000)).catch(stopAndThrow);
   const warm: number[] = [];
-  for (let r = 0; r < rounds; r++) warm.push((await timed(c.path(49_999 - r))).ms);
+  for (let r = 0; r < rounds; r++) warm.push((await timed(c.path(49_999 - r)).catch(stopAndThrow)).ms);
   const repeated: number[] = [];
-  for (let r = 0; r < rounds; r++) repeated.push((await timed(c.path(50_000))).ms);
+  for (let r = 0; r < rounds; r++) repeated.push((await timed(c.path(50_000)).catch(stopAndThrow)).ms);
   const rss = rssMb();
   await server.stop({ keepData: true });
   server = await startServer(['--allow-anonymous-read'], dataDir, { env: { HOTPATH_FLAME_RAW: '1' } });
   const raw: number[] = [];
   const rawRounds = c.name.startsWith('10,000') ? 1 : Math.min(rounds, 3);
-  for (let r = 0; r < rawRounds; r++) raw.push((await timed(c.path(50_000))).ms);
+  for (let r = 0; r < rawRounds; r++) raw.push((await timed(c.path(50_000)).catch(stopAndThrow)).ms);
   await server.stop({ keepData: true });
   const row = {
     name: c.name,
