@@ -6,8 +6,11 @@ export class CallTreeTooLargeError extends Error {
   override name = 'CallTreeTooLargeError';
 }
 
-/** Bytes a dictionary holds per node: parent, name, first-of-name flag and two child-table slots of three ints. */
-export const DICTIONARY_BYTES_PER_NODE = 4 + 4 + 1 + 24;
+/** Bytes a dictionary holds per node at most: parent, name, first child, next sibling, child count, first-of-name flag, two child-table slots of three ints. */
+export const DICTIONARY_BYTES_PER_NODE = 5 * 4 + 1 + 24;
+
+/** Children a node keeps in its sibling list before they move to the hash table. */
+const LIST_CHILDREN = 8;
 
 /** Hash of a (parent node, name) pair for the child table (murmur3's finaliser, as FlameTreeAccumulator's). */
 export function childHash(parent: number, name: number): number {
@@ -36,12 +39,20 @@ export class CallTreeDictionary {
    * the totals of these nodes, so recursion counts once, as FlameTreeAccumulator's `cum` does.
    */
   firstOfName = new Uint8Array(1 << 12);
+  private readonly firstChild = new GrowableInt32(1 << 12);
+  private readonly nextSibling = new GrowableInt32(1 << 12);
+  private readonly childCount = new GrowableInt32(1 << 12);
+  /** Children of nodes with more than LIST_CHILDREN, three ints per slot: parent, name, node + 1 (0 = empty). */
   private table = new Int32Array(3 << 12);
   private mask = (1 << 12) - 1;
+  private tableCount = 0;
 
   constructor(readonly maxNodes: number) {
     this.parent.push(-1);
     this.name.push(0);
+    this.firstChild.push(-1);
+    this.nextSibling.push(-1);
+    this.childCount.push(0);
     this.firstOfName[0] = 0;
   }
 
@@ -52,7 +63,7 @@ export class CallTreeDictionary {
 
   /** Approximate bytes held. */
   get bytes(): number {
-    return this.parent.data.length * 8 + this.firstOfName.length + this.table.length * 4;
+    return this.parent.data.length * 20 + this.firstOfName.length + this.table.length * 4;
   }
 
   /** Returns the dictionary's node for every node of `form` (the root maps to 0), creating the missing ones. */
@@ -75,15 +86,21 @@ export class CallTreeDictionary {
     return id;
   }
 
+  /**
+   * Returns the child of `parent` named `name`, creating it. A node's children are found through a
+   * sibling list while it has few and through the hash table once it has many, as in
+   * FlameTreeAccumulator: a profile's nodes are mostly chains of single children, and the list
+   * reads memory next to what the previous step read where a hash probe would miss the cache.
+   */
   private childOf(parent: number, name: number): number {
-    const mask = this.mask;
-    let slot = childHash(parent, name) & mask;
-    for (;;) {
-      const at = slot * 3;
-      const entry = this.table[at + 2];
-      if (entry === 0) break;
-      if (this.table[at] === parent && this.table[at + 1] === name) return entry - 1;
-      slot = (slot + 1) & mask;
+    const count = this.childCount.data[parent];
+    if (count <= LIST_CHILDREN) {
+      const names = this.name.data;
+      const next = this.nextSibling.data;
+      for (let c = this.firstChild.data[parent]; c >= 0; c = next[c]) if (names[c] === name) return c;
+    } else {
+      const found = this.tableLookup(parent, name);
+      if (found >= 0) return found;
     }
     const node = this.parent.length;
     if (node >= this.maxNodes) {
@@ -91,6 +108,16 @@ export class CallTreeDictionary {
     }
     this.parent.push(parent);
     this.name.push(name);
+    this.firstChild.push(-1);
+    this.nextSibling.push(this.firstChild.data[parent]);
+    this.childCount.push(0);
+    this.firstChild.data[parent] = node;
+    this.childCount.data[parent] = count + 1;
+    if (count + 1 > LIST_CHILDREN) {
+      // Just past the list limit: every child moves into the table; afterwards, only the new one.
+      if (count === LIST_CHILDREN) for (let c = node; c >= 0; c = this.nextSibling.data[c]) this.tableInsert(parent, this.name.data[c], c);
+      else this.tableInsert(parent, name, node);
+    }
     if (node >= this.firstOfName.length) {
       const grown = new Uint8Array(this.firstOfName.length * 2);
       grown.set(this.firstOfName);
@@ -106,12 +133,30 @@ export class CallTreeDictionary {
       }
     }
     this.firstOfName[node] = first;
-    const at = slot * 3;
-    this.table[at] = parent;
-    this.table[at + 1] = name;
-    this.table[at + 2] = node + 1;
-    if (node * 2 > mask) this.grow();
     return node;
+  }
+
+  private tableLookup(parent: number, name: number): number {
+    const table = this.table;
+    const mask = this.mask;
+    for (let slot = childHash(parent, name) & mask; ; slot = (slot + 1) & mask) {
+      const at = slot * 3;
+      const entry = table[at + 2];
+      if (entry === 0) return -1;
+      if (table[at] === parent && table[at + 1] === name) return entry - 1;
+    }
+  }
+
+  private tableInsert(parent: number, name: number, child: number): void {
+    if ((this.tableCount + 1) * 2 > this.mask + 1) this.grow();
+    const table = this.table;
+    const mask = this.mask;
+    let slot = childHash(parent, name) & mask;
+    while (table[slot * 3 + 2] !== 0) slot = (slot + 1) & mask;
+    table[slot * 3] = parent;
+    table[slot * 3 + 1] = name;
+    table[slot * 3 + 2] = child + 1;
+    this.tableCount++;
   }
 
   /** Doubles the child table, re-inserting what it holds. */

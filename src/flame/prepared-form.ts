@@ -312,6 +312,16 @@ class ByteReader {
   }
 
   varint(what: string): number {
+    // One byte is the common case (parent distances, names, small values).
+    const first = this.at < this.bytes.length ? this.bytes[this.at] : 0x80;
+    if (first < 0x80) {
+      this.at++;
+      return first;
+    }
+    return this.longVarint(what);
+  }
+
+  private longVarint(what: string): number {
     let v = 0;
     let scale = 1;
     for (let k = 0; k < 8; k++) {

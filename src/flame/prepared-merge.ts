@@ -5,33 +5,37 @@ import type { PreparedForm } from './prepared-form.js';
 
 /** One profile mapped into a CallTreeDictionary: its nodes with a non-zero value, and those values. */
 export interface MappedProfile {
-  /** Dictionary nodes, ascending. */
+  /** Dictionary nodes. */
   ids: Int32Array;
   /** values[k * columns + c]: the self value of node ids[k] in value column c. */
   values: Float64Array;
   columns: number;
 }
 
-/** Maps `form` into `dictionary` (creating its missing paths) and keeps its nodes with a non-zero value, in dictionary order. */
+/** Maps `form` into `dictionary` (creating its missing paths) and keeps its nodes with a non-zero value. */
 export function mapProfile(dictionary: CallTreeDictionary, form: PreparedForm): MappedProfile {
   const global = dictionary.map(form);
   const V = form.sampleTypes.length;
-  const valuedNodes: number[] = [];
+  const self = form.self;
+  let valued = 0;
   for (let i = 0; i < global.length; i++) {
     for (let c = 0; c < V; c++) {
-      if (form.self[i * V + c] !== 0) {
-        valuedNodes.push(i);
+      if (self[i * V + c] !== 0) {
+        valued++;
         break;
       }
     }
   }
-  // Ascending dictionary order, so the merge's adds walk memory forward.
-  const order = Int32Array.from(valuedNodes).sort((x, y) => global[x] - global[y]);
-  const ids = new Int32Array(order.length);
-  const values = new Float64Array(order.length * V);
-  for (let k = 0; k < order.length; k++) {
-    ids[k] = global[order[k]];
-    for (let c = 0; c < V; c++) values[k * V + c] = form.self[order[k] * V + c];
+  const ids = new Int32Array(valued);
+  const values = new Float64Array(valued * V);
+  let k = 0;
+  for (let i = 0; i < global.length; i++) {
+    let any = false;
+    for (let c = 0; c < V; c++) if (self[i * V + c] !== 0) any = true;
+    if (!any) continue;
+    ids[k] = global[i];
+    for (let c = 0; c < V; c++) values[k * V + c] = self[i * V + c];
+    k++;
   }
   return { ids, values, columns: V };
 }
