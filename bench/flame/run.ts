@@ -17,6 +17,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -114,14 +115,27 @@ const cases: Case[] = [
   },
 ];
 
+/** GETs `path` with node:http (no client-side timeout: a cold view of 10,000 profiles on a busy machine takes minutes). */
+function get(path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}${path}`, { headers: headers() }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** Times one GET (whole body read), returning ms and the parsed answer's size facts. */
 async function timed(path: string): Promise<{ ms: number; profiles: string; nodes: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${server.url}${path}`, { headers: headers() });
-  const text = await res.text();
+  const res = await get(path);
   const elapsed = performance.now() - t0;
-  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}`);
-  const body = JSON.parse(text) as { profiles?: number; nodes: number; before?: { profiles: number }; after?: { profiles: number } };
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.text.slice(0, 300)}`);
+  const body = JSON.parse(res.text) as { profiles?: number; nodes: number; before?: { profiles: number }; after?: { profiles: number } };
   const profiles = body.profiles !== undefined ? String(body.profiles) : `${body.before?.profiles} + ${body.after?.profiles}`;
   return { ms: elapsed, profiles, nodes: body.nodes };
 }
