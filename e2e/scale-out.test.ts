@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CreatedKeyJson, FlameJson, ProfileJson } from '../src/api/types.js';
+import { openPostgres } from '../src/store/pg-store.js';
+import { S3Blobs } from '../src/store/s3-blobs.js';
+import { ProfileStore } from '../src/store/store.js';
+import { parseS3Url } from '../src/store/store-urls.js';
 import { ddTraceGoUpload } from '../src/testing/dd-upload.js';
 import { startPostgres, type TestPostgres } from '../src/testing/postgres.js';
 import { startVersitygw, type Versitygw } from '../src/testing/versitygw.js';
@@ -27,6 +31,30 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Opens the shared store the way a replica does and counts, among the profiles matching `query`
+ * that have a CPU profile (a PGO form), those whose prepared form is named and reads back from S3.
+ */
+async function preparedFormsOf(pg: TestPostgres, s3: Versitygw, query: string): Promise<{ withCpu: number; prepared: number }> {
+  const backend = await openPostgres(pg.url);
+  const blobs = await S3Blobs.open(parseS3Url(s3.url), { credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey } });
+  try {
+    const store = new ProfileStore(backend.index, blobs);
+    const records = await store.search({ query, from: 0, to: Date.now() + 3_600_000, limit: 1000 });
+    let withCpu = 0;
+    let prepared = 0;
+    for (const r of records) {
+      if (r.pgoBlobKey === null) continue;
+      withCpu++;
+      if (r.preparedBlobKey !== null && (await store.readPreparedOf(r)) !== null) prepared++;
+    }
+    return { withCpu, prepared };
+  } finally {
+    await backend.close();
+    await blobs.close();
   }
 }
 
@@ -125,6 +153,9 @@ describe('two replicas on PostgreSQL and S3', () => {
       const [a, b] = await Promise.all([pgoFile(r1, `service:${service}`), pgoFile(r2, `service:${service}`)]);
       assert.ok(a.length > 0);
       assert.ok(a.equals(b), `default.pgo of ${service} is byte-identical on both replicas`);
+      const forms = await preparedFormsOf(pg, s3, `service:${service}`);
+      assert.ok(forms.withCpu >= 1, `${service} sent CPU profiles`);
+      assert.equal(forms.prepared, forms.withCpu, `every CPU profile of ${service} has its prepared form in S3`);
     }
   });
 
@@ -276,7 +307,7 @@ describe('hotpath migrate', () => {
     assert.equal(result.copied, count);
     assert.equal(result.targetCount, count);
     assert.equal(result.keysCopied, 2);
-    assert.ok(result.blobsVerified >= count * 2, 'raw attachments and PGO forms read back');
+    assert.ok(result.blobsVerified >= count * 3, 'raw attachments, PGO forms and prepared forms read back');
     assert.match(first.stderr, new RegExp(`${count}/${count} profiles`), 'progress on the terminal');
     const again = migrate();
     assert.equal(again.status, 0, again.stderr);
@@ -294,6 +325,9 @@ describe('hotpath migrate', () => {
       const afterRes = await pgoRequest(moved);
       assert.equal(afterRes.status, 200, 'the old application key works on the new store');
       assert.ok(Buffer.from(await afterRes.arrayBuffer()).equals(before), 'the PGO file is byte-identical after the move');
+      const forms = await preparedFormsOf(pg, s3, 'service:migrated');
+      assert.equal(forms.withCpu, count);
+      assert.equal(forms.prepared, count, 'every prepared form was moved to S3 with its profile');
     } finally {
       await moved.stop();
     }

@@ -26,6 +26,7 @@ function record(cores: number, counts: Record<string, number> | null): ProfileRe
     metrics: {},
     attachments: [],
     pgoBlobKey: null,
+    preparedBlobKey: null,
     endpointCounts: counts,
     rawDeleted: false,
   };

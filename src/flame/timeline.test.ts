@@ -23,6 +23,7 @@ function record(id: string, start: number, end: number, cpuSeconds: number | nul
     metrics: {},
     attachments: [],
     pgoBlobKey: null,
+    preparedBlobKey: null,
     endpointCounts: null,
     rawDeleted: false,
     protocol: 'datadog',

@@ -26,6 +26,7 @@ function record(cores: number | null, counts: Record<string, number> | null, cpu
     metrics: {},
     attachments: [],
     pgoBlobKey: null,
+    preparedBlobKey: null,
     endpointCounts: counts,
     rawDeleted: false,
   };

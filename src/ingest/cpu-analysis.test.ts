@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ProfileBuilder } from '../pprof/builder.js';
-import { looksLikeGo } from './cpu-analysis.js';
+import { fixture } from '../testing/fixtures.js';
+import { analyzeCpuProfile, looksLikeGo } from './cpu-analysis.js';
+import { analyzeCpuProfileOffThread } from './cpu-analysis-pool.js';
 
 function profileWith(functions: Array<[string, string]>) {
   const b = ProfileBuilder.goCpu();
@@ -44,5 +47,24 @@ describe('looksLikeGo', () => {
       false,
     );
     assert.equal(looksLikeGo(profileWith([])), false);
+  });
+});
+
+describe('analyzeCpuProfileOffThread', () => {
+  it('returns what analyzeCpuProfile returns, the PGO and prepared forms included, and leaves the upload intact', async () => {
+    const upload = readFileSync(fixture('cpu-small-1.pprof'));
+    const copy = Buffer.from(upload);
+    const limit = 64 * 1024 * 1024;
+    const [off, on] = await Promise.all([analyzeCpuProfileOffThread(upload, limit), analyzeCpuProfile(upload, limit)]);
+    assert.deepEqual(
+      { ...off, pgoBytes: Buffer.from(off.pgoBytes), preparedBytes: Buffer.from(off.preparedBytes) },
+      {
+        ...on,
+        pgoBytes: Buffer.from(on.pgoBytes),
+        preparedBytes: Buffer.from(on.preparedBytes),
+      },
+    );
+    assert.ok(off.preparedBytes instanceof Uint8Array);
+    assert.deepEqual(upload, copy, 'the caller keeps its bytes: a copy went to the worker');
   });
 });

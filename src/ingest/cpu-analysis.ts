@@ -1,3 +1,4 @@
+import { encodePreparedForm } from '../flame/prepared-form.js';
 import { trimForPgo } from '../pgo/trim.js';
 import { decompress, gzipMemberSync } from '../pprof/compression.js';
 import { decodeProfile } from '../pprof/decode.js';
@@ -16,14 +17,16 @@ export interface CpuAnalysis {
   isGo: boolean;
   /** The trimmed PGO form, gzip-compressed, as stored. */
   pgoBytes: Uint8Array;
+  /** The prepared form the flame graph views merge (src/flame/prepared-form.ts), as stored. */
+  preparedBytes: Uint8Array;
 }
 
 /**
- * Returns what intake stores of an uploaded CPU profile (gzip, zstd or raw): its stats and its
- * trimmed PGO form, done once here so that no read repeats it. Decompression is bounded by
- * `maxDecompressedBytes` and decoding by decodeProfile's budget. Throws DecompressedSizeError
- * over the limit and ProfileError for anything else wrong with the bytes, including a negative
- * sample value. Synchronous and self-contained, so it can run in a worker thread.
+ * Returns what intake stores of an uploaded CPU profile (gzip, zstd or raw): its stats, its
+ * trimmed PGO form and its prepared form, done once here so that no read repeats it.
+ * Decompression is bounded by `maxDecompressedBytes` and decoding by decodeProfile's budget.
+ * Throws DecompressedSizeError over the limit and ProfileError for anything else wrong with the
+ * bytes, including a negative sample value. Synchronous and self-contained, so it can run in a worker thread.
  */
 export function analyzeCpuProfile(bytes: Uint8Array, maxDecompressedBytes: number): CpuAnalysis {
   if (bytes.length === 0) throw new ProfileError('empty file: a profile cannot be zero bytes');
@@ -36,6 +39,7 @@ export function analyzeCpuProfile(bytes: Uint8Array, maxDecompressedBytes: numbe
     durationNanos: stats.durationNanos,
     isGo: looksLikeGo(profile),
     pgoBytes: gzipMemberSync(encodeProfile(trimForPgo(profile)), 6),
+    preparedBytes: encodePreparedForm(profile),
   };
 }
 

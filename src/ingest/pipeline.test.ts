@@ -10,9 +10,11 @@ import { encodeProfile } from '../pprof/encode.js';
 import { parseProfile } from '../pprof/parse.js';
 import { valueIndex } from '../pprof/profile.js';
 import { profileStats } from '../pprof/stats.js';
-import { openSqliteStore, type ProfileStore } from '../store/store.js';
+import type { Blobs } from '../store/blobs.js';
+import { openSqliteStore, ProfileStore } from '../store/store.js';
 import { fixture } from '../testing/fixtures.js';
 import { protobufProblem } from './attachments.js';
+import { analyzeCpuProfile } from './cpu-analysis.js';
 import { IngestError } from './errors.js';
 import { ingestProfile } from './pipeline.js';
 import type { IngestedProfile } from './record.js';
@@ -116,6 +118,43 @@ describe('ingestProfile checks what it stores', () => {
       ['cpu.pprof', 'delta-heap.pprof', 'heap-raw.pprof', 'go.trace', 'metrics.json'],
     );
     assert.deepEqual(Buffer.from((await store.readAttachment(record.id, 'metrics.json'))?.bytes ?? []), opaque);
+  });
+
+  it('stores the prepared form built from the CPU profile beside the raw attachments, which stay as received', async () => {
+    const record = await ingestProfile(store, upload([{ name: 'delta-heap.pprof', bytes: heap }]), options);
+    assert.ok(record.preparedBlobKey !== null);
+    assert.deepEqual(await store.getProfile(record.id), record);
+    // Built in the worker, transferred back and stored: the same bytes as built on this thread.
+    const expected = analyzeCpuProfile(cpu, options.maxDecompressedBytes).preparedBytes;
+    assert.deepEqual(Buffer.from((await store.readPreparedOf(record))!), Buffer.from(expected));
+    assert.deepEqual(Buffer.from((await store.readAttachment(record.id, 'cpu.pprof'))!.bytes), cpu);
+    assert.deepEqual(Buffer.from((await store.readAttachment(record.id, 'delta-heap.pprof'))!.bytes), heap);
+  });
+
+  it('stores no prepared form for an upload without a CPU profile', async () => {
+    const record = await ingestProfile(store, { ...upload([{ name: 'delta-heap.pprof', bytes: heap }]), cpuAttachment: null }, options);
+    assert.equal(record.preparedBlobKey, null);
+    assert.equal(record.pgoBlobKey, null);
+    assert.equal(await store.readPreparedOf(record), null);
+  });
+
+  it('makes nothing visible when the prepared form cannot be written', async () => {
+    const failing: Blobs = {
+      put: async (key, bytes) => {
+        if (key.endsWith('/prepared')) throw new Error('disk full');
+        await store.blobs.put(key, bytes);
+      },
+      get: (key) => store.blobs.get(key),
+      delete: (key) => store.blobs.delete(key),
+      list: (prefix) => store.blobs.list(prefix),
+      totalBytes: () => store.blobs.totalBytes(),
+      close: async () => undefined,
+    };
+    const before = await store.index.count();
+    const u = { ...upload([]), tags: [['service', 'prepared-write-fails']] as Array<[string, string]> };
+    await assert.rejects(ingestProfile(new ProfileStore(store.index, failing), u, options), /disk full/);
+    assert.equal(await store.index.count(), before);
+    assert.deepEqual(await store.search({ query: 'service:prepared-write-fails', from: 0, to: Date.now() * 2, limit: 10 }), []);
   });
 });
 

@@ -14,12 +14,12 @@ export interface PipelineOptions {
 
 /**
  * Stores one normalised upload, doing once what every later read would otherwise repeat:
- * the CPU profile is decoded and validated, its stats computed (CPU cores, samples, duration)
- * and its trimmed PGO form built. The other attachments are checked as checkAttachments says
- * and kept as received. Resolves when the profile is durable; a CPU profile that cannot be
- * decoded, inflates beyond the limit or has a negative sample value, or an attachment that fails
- * its check, is an IngestError (400, 413, or 503 when inflating is saturated) and nothing is
- * stored.
+ * the CPU profile is decoded and validated, its stats computed (CPU cores, samples, duration),
+ * and its trimmed PGO form and the prepared form the flame graph views merge are built. The
+ * other attachments are checked as checkAttachments says and kept as received. Resolves when
+ * the profile is durable; a CPU profile that cannot be decoded, inflates beyond the limit or has
+ * a negative sample value, or an attachment that fails its check, is an IngestError (400, 413,
+ * or 503 when inflating is saturated) and nothing is stored.
  */
 export async function ingestProfile(store: ProfileStore, upload: IngestedProfile, options: PipelineOptions): Promise<ProfileRecord> {
   await checkAttachments(upload, options.maxDecompressedBytes);
@@ -27,19 +27,21 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
   let sampleCount = 0;
   let durationNanos = upload.start === null ? 0 : Math.max(0, Math.round((upload.end - upload.start) * 1e6));
   let pgoBytes: Uint8Array | null = null;
+  let preparedBytes: Uint8Array | null = null;
   let isGo = false;
   if (upload.cpuAttachment !== null) {
     const attachment = upload.attachments.find((a) => a.name === upload.cpuAttachment);
     if (!attachment) throw new IngestError(400, 'attachment', `the CPU profile ${upload.cpuAttachment} is missing`);
     try {
-      // Inflating, decoding, stats and the PGO trim run in a worker thread: the event loop only
-      // parses requests and writes.
+      // Inflating, decoding, stats, the PGO trim and the prepared form run in a worker thread:
+      // the event loop only parses requests and writes.
       const analysis = await analyzeCpuProfileOffThread(attachment.bytes, options.maxDecompressedBytes);
       isGo = analysis.isGo;
       cpuCores = analysis.cpuCores;
       sampleCount = analysis.sampleCount;
       if (analysis.durationNanos > 0) durationNanos = analysis.durationNanos;
       pgoBytes = analysis.pgoBytes;
+      preparedBytes = analysis.preparedBytes;
     } catch (err) {
       throw inflateRefusal(upload.cpuAttachment, err, 'pprof');
     }
@@ -70,5 +72,5 @@ export async function ingestProfile(store: ProfileStore, upload: IngestedProfile
     endpointCounts: upload.endpointCounts,
   };
   const attachments = upload.attachments.map((a) => ({ name: a.name, bytes: a.bytes, compression: sniffCompression(a.bytes) }));
-  return store.saveProfile(record, attachments, pgoBytes);
+  return store.saveProfile(record, attachments, pgoBytes, preparedBytes);
 }

@@ -89,6 +89,25 @@ describe('FsBlobs on disk', () => {
     }
   });
 
+  it('makes a shard directory again when it was removed after a put into it', async () => {
+    const dir = await tempDir();
+    try {
+      const blobs = await FsBlobs.open(dir);
+      await blobs.put('first', Uint8Array.from([1]));
+      // Another key in the same shard: the instance knows the directory, and it is gone.
+      let other = 'x0';
+      for (let i = 1; dirname(blobs.pathOf(other)) !== dirname(blobs.pathOf('first')); i++) other = `x${i}`;
+      await rm(dirname(blobs.pathOf('first')), { recursive: true });
+      await blobs.put(other, Uint8Array.from([2]));
+      assert.deepEqual(await blobs.get(other), Uint8Array.from([2]));
+      assert.equal(await blobs.get('first'), null);
+      await blobs.put('first', Uint8Array.from([3]));
+      assert.deepEqual(await blobs.get('first'), Uint8Array.from([3]));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ignores foreign files and directories in its root', async () => {
     const dir = await tempDir();
     try {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BlobInfo, type Blobs, checkBlobKey } from './blobs.js';
 
@@ -27,6 +27,11 @@ export class FsBlobs implements Blobs {
   private total: number | null = null;
   /** Puts and deletes so far: a walk that overlapped one of them does not set `total`. */
   private writes = 0;
+  /**
+   * Shard directories this instance made or found, durable in their parents: a put into one of
+   * them skips its mkdir. At most 65,536 entries (one per shard).
+   */
+  private readonly knownDirs = new Set<string>();
 
   private constructor(readonly root: string) {}
 
@@ -41,18 +46,28 @@ export class FsBlobs implements Blobs {
     this.writes++;
     const dir = this.dirOf(key);
     const target = join(dir, fileNameOf(key));
-    const created = await mkdir(dir, { recursive: true });
+    // Every blob write is a dozen file system calls on the thread pool; a known directory saves one.
+    let created = this.knownDirs.has(dir) ? undefined : await mkdir(dir, { recursive: true });
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     let replaced = 0;
     try {
-      const file = await open(temp, 'wx');
+      let file: FileHandle;
+      try {
+        file = await open(temp, 'wx');
+      } catch (err) {
+        // A known directory removed behind this instance's back: make it again, once.
+        if (!isNotFound(err) || !this.knownDirs.delete(dir)) throw err;
+        created = await mkdir(dir, { recursive: true });
+        file = await open(temp, 'wx');
+      }
       try {
         await file.writeFile(bytes);
         await file.sync();
       } finally {
         await file.close();
       }
-      replaced = (await statOrNull(target))?.size ?? 0;
+      // The size replaced matters only to a total already counted.
+      replaced = this.total === null ? 0 : ((await statOrNull(target))?.size ?? 0);
       await rename(temp, target);
     } catch (err) {
       await unlink(temp).catch(() => {});
@@ -65,6 +80,7 @@ export class FsBlobs implements Blobs {
       await syncDir(join(dir, '..'));
       await syncDir(this.root);
     }
+    this.knownDirs.add(dir);
   }
 
   async get(key: string): Promise<Uint8Array | null> {

@@ -12,13 +12,18 @@ import { overrideIndex } from './testing.js';
 import type { ProfileRecord } from './types.js';
 
 function newProfile(service: string): NewProfile {
-  const { id: _id, attachments: _a, pgoBlobKey: _p, rawDeleted: _r, ...rest } = makeTestRecord('x', { service });
+  const { id: _id, attachments: _a, pgoBlobKey: _p, preparedBlobKey: _q, rawDeleted: _r, ...rest } = makeTestRecord('x', { service });
   return rest;
 }
 
 /** A record without its blob keys, which a copy renames. */
 function withoutKeys(r: ProfileRecord): unknown {
-  return { ...r, attachments: r.attachments.map(({ blobKey: _, ...a }) => a), pgoBlobKey: r.pgoBlobKey === null ? null : 'pgo' };
+  return {
+    ...r,
+    attachments: r.attachments.map(({ blobKey: _, ...a }) => a),
+    pgoBlobKey: r.pgoBlobKey === null ? null : 'pgo',
+    preparedBlobKey: r.preparedBlobKey === null ? null : 'prepared',
+  };
 }
 
 describe('migrateStore', () => {
@@ -45,11 +50,14 @@ describe('migrateStore', () => {
             { name: 'metrics.json', bytes: Uint8Array.from([i]), compression: 'none' },
           ],
           i % 5 === 0 ? null : Uint8Array.from([9, i]),
+          // Some CPU profiles without a prepared form, as those stored before it existed.
+          i % 5 === 0 || i % 4 === 3 ? null : Uint8Array.from([8, i, i]),
         ),
       );
     }
     await source.index.markRawDeleted([saved[1].id]);
     for (const a of saved[1].attachments) await source.blobs.delete(a.blobKey);
+    await source.blobs.delete(saved[1].preparedBlobKey!);
   });
   afterEach(async () => {
     for (const s of [source, target]) await s.close();
@@ -71,8 +79,8 @@ describe('migrateStore', () => {
     assert.equal(result.keysCopied, 2);
     assert.equal(result.targetCount, 23);
     assert.deepEqual(result.missingInSource, []);
-    // 22 profiles with 2 attachments, 18 PGO forms.
-    assert.equal(result.blobsVerified, 22 * 2 + 18);
+    // 22 profiles with 2 attachments, 18 PGO forms, 13 prepared forms (a 14th went with its raw data).
+    assert.equal(result.blobsVerified, 22 * 2 + 18 + 13);
     assert.ok(progress.length >= 2 && progress.at(-1)?.done === 23, 'progress after every batch');
 
     for (const record of saved) {
@@ -81,6 +89,9 @@ describe('migrateStore', () => {
       const original = (await source.getProfile(record.id))!;
       assert.deepEqual(withoutKeys(copy), withoutKeys(original));
       assert.deepEqual(await target.readPgo(record.id), await source.readPgo(record.id));
+      assert.equal(copy.preparedBlobKey === null, original.preparedBlobKey === null);
+      assert.deepEqual(await target.readPreparedOf(copy), await source.readPreparedOf(original));
+      if (!original.rawDeleted && original.preparedBlobKey !== null) assert.ok((await target.readPreparedOf(copy)) !== null);
       for (const a of original.rawDeleted ? [] : original.attachments) {
         assert.deepEqual((await target.readAttachment(record.id, a.name))?.bytes, (await source.readAttachment(record.id, a.name))?.bytes);
       }
@@ -104,7 +115,8 @@ describe('migrateStore', () => {
     assert.equal(await target.index.count(), 10);
     for (const record of await target.search({ query: '', from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 })) {
       const raw = record.rawDeleted ? [] : record.attachments.map((a) => a.blobKey);
-      for (const key of [...raw, record.pgoBlobKey]) {
+      const prepared = record.rawDeleted ? null : record.preparedBlobKey;
+      for (const key of [...raw, record.pgoBlobKey, prepared]) {
         if (key !== null) assert.notEqual(await target.blobs.get(key), null, `${key} of a copied row exists`);
       }
     }
@@ -121,6 +133,16 @@ describe('migrateStore', () => {
     await assert.rejects(
       migrateStore(from(), to()),
       (err: unknown) => err instanceof MigrationMismatchError && err.message.includes(saved[3].id),
+    );
+  });
+
+  it('refuses a target whose prepared form differs from the source', async () => {
+    await migrateStore(from(), to());
+    const copy = (await target.getProfile(saved[2].id))!;
+    await target.blobs.put(copy.preparedBlobKey!, Uint8Array.from([0]));
+    await assert.rejects(
+      migrateStore(from(), to()),
+      (err: unknown) => err instanceof MigrationMismatchError && err.message.includes(copy.preparedBlobKey!),
     );
   });
 

@@ -59,7 +59,7 @@ export interface MigrateOptions {
 const PAGE = 200;
 
 /**
- * Copies every key and every profile (index row, raw attachments, PGO form) from `source` to
+ * Copies every key and every profile (index row, raw attachments, PGO form, prepared form) from `source` to
  * `target`, verifying as it goes, and resolves with what it did. Safe to run again after an
  * interruption: profiles and keys already in the target are not copied twice, but checked (a
  * profile's blobs are compared with the source's byte for byte). Each profile is written in the
@@ -139,6 +139,7 @@ async function copyProfile(
     ...record,
     attachments: record.attachments.map((a) => ({ ...a, blobKey: rename(a.blobKey) })),
     pgoBlobKey: record.pgoBlobKey === null ? null : rename(record.pgoBlobKey),
+    preparedBlobKey: record.preparedBlobKey === null ? null : rename(record.preparedBlobKey),
   };
   const pairs = blobPairs(record, copy);
   for (const [from, to] of pairs) {
@@ -168,7 +169,11 @@ async function verifyCopy(
   target: MigrationTarget,
   result: MigrationResult,
 ): Promise<void> {
-  if (existing.attachments.length !== record.attachments.length || (existing.pgoBlobKey === null) !== (record.pgoBlobKey === null)) {
+  if (
+    existing.attachments.length !== record.attachments.length ||
+    (existing.pgoBlobKey === null) !== (record.pgoBlobKey === null) ||
+    (existing.preparedBlobKey === null) !== (record.preparedBlobKey === null)
+  ) {
     throw new MigrationMismatchError(`profile ${record.id} exists in the target with different attachments`);
   }
   for (const [from, to] of blobPairs(record, existing)) {
@@ -180,11 +185,15 @@ async function verifyCopy(
   }
 }
 
-/** The blob keys of a record and of its copy that must hold the same bytes: the PGO form, and the attachments unless retention deleted them. */
+/**
+ * The blob keys of a record and of its copy that must hold the same bytes: the PGO form, and the
+ * attachments and the prepared form unless retention deleted them.
+ */
 function blobPairs(record: ProfileRecord, copy: ProfileRecord): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   if (!record.rawDeleted) {
     for (const [i, a] of record.attachments.entries()) pairs.push([a.blobKey, copy.attachments[i].blobKey]);
+    if (record.preparedBlobKey !== null && copy.preparedBlobKey !== null) pairs.push([record.preparedBlobKey, copy.preparedBlobKey]);
   }
   if (record.pgoBlobKey !== null && copy.pgoBlobKey !== null) pairs.push([record.pgoBlobKey, copy.pgoBlobKey]);
   return pairs;

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../testing/postgres.js';
 import { StoreUnavailableError } from './errors.js';
-import { PG_SCHEMA_VERSION, PostgresSchemaError } from './pg-migrations.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION, PostgresSchemaError } from './pg-migrations.js';
 import { openPostgres, type PostgresBackend } from './pg-store.js';
 import { makeTestRecord, profileIndexContract, T0 } from './profile-index.contract.js';
 import type { ProfileIndex } from './profile-index.js';
@@ -66,6 +66,68 @@ describe('PostgreSQL migrations', () => {
         err instanceof PostgresSchemaError &&
         err.message.includes(`schema version ${PG_SCHEMA_VERSION + 1}, newer than this Hotpath understands (${PG_SCHEMA_VERSION})`),
     );
+  });
+
+  it('upgrades a database written by schema version 2: old rows read without a prepared form, new ones have it', async () => {
+    const url = await server.freshDatabase();
+    // The database as the release before the prepared form left it: shipped steps are never
+    // edited, so the first two are exactly that schema; the row is written as that code wrote it.
+    await withClient(url, async (c) => {
+      await c.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const [i, step] of PG_MIGRATIONS.slice(0, 2).entries()) {
+        await c.query(step);
+        await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+      }
+      await c.query(
+        `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
+           sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
+         VALUES ('old', 1000, 61000, 61500, 'datadog', 'web-api', 'prod', 'v1', 'h1', 'go', true, 1.5, 6000, 60e9,
+           '[["service","web-api"]]', '{"core_cpu_cores":1.5}',
+           '[{"name":"cpu.pprof","blobKey":"old/raw-0-cpu.pprof","size":3,"compression":"gzip"}]', 'old/pgo', NULL, false)`,
+      );
+      await c.query("INSERT INTO profile_tags (profile_id, key, value) VALUES ('old', 'service', 'web-api')");
+      await c.query(
+        "INSERT INTO profile_blobs (blob_key, profile_id, kind) VALUES ('old/raw-0-cpu.pprof', 'old', 'raw'), ('old/pgo', 'old', 'pgo')",
+      );
+    });
+
+    const backend = await openPostgres(url);
+    try {
+      const index = backend.index;
+      const upgraded = await index.get('old');
+      assert.equal(upgraded?.preparedBlobKey, null);
+      assert.equal(upgraded?.pgoBlobKey, 'old/pgo');
+      assert.deepEqual(
+        (await index.search({ query: 'service:web-api', from: 0, to: 100_000, limit: 10 })).map((r) => r.id),
+        ['old'],
+      );
+      const fresh = makeTestRecord('new');
+      await index.insert(fresh);
+      assert.deepEqual(await index.get('new'), fresh);
+      assert.deepEqual([...(await index.referencedBlobKeys(['old/raw-0-cpu.pprof', 'old/pgo', 'new/prepared']))].sort(), [
+        'new/prepared',
+        'old/pgo',
+        'old/raw-0-cpu.pprof',
+      ]);
+      await index.markRawDeleted(['old', 'new']);
+      assert.deepEqual([...(await index.referencedBlobKeys(['old/raw-0-cpu.pprof', 'old/pgo', 'new/prepared', 'new/pgo']))].sort(), [
+        'new/pgo',
+        'old/pgo',
+      ]);
+    } finally {
+      await backend.close();
+    }
+    await withClient(url, async (c) => {
+      const versions = (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
+      assert.deepEqual(
+        versions,
+        Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1),
+      );
+      await assert.rejects(
+        c.query("INSERT INTO profile_blobs (blob_key, profile_id, kind) VALUES ('x', 'x', 'other')"),
+        /profile_blobs_kind_check/,
+      );
+    });
   });
 });
 

@@ -67,8 +67,9 @@ function windowCondition(alias: string, fromParam: string, toParam: string, earl
 const INSERT_SQL = `WITH
   p AS (
     INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
-      sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
-    VALUES ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+      sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted,
+      prepared_blob_key)
+    VALUES ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $28)
   ),
   t AS (INSERT INTO profile_tags (profile_id, key, value) SELECT DISTINCT $1::text, k, v FROM unnest($21::text[], $22::text[]) AS x(k, v)),
   m AS (INSERT INTO profile_metrics (profile_id, name, value) SELECT $1::text, n, v FROM unnest($23::text[], $24::float8[]) AS x(n, v)),
@@ -95,6 +96,7 @@ interface ProfileRow {
   metrics_json: string;
   attachments_json: string;
   pgo_blob_key: string | null;
+  prepared_blob_key: string | null;
   endpoint_counts_json: string | null;
   raw_deleted: boolean;
 }
@@ -127,6 +129,11 @@ export class PgProfileIndex implements ProfileIndex {
     if (!record.rawDeleted) {
       for (const a of record.attachments) {
         blobKeys.push(a.blobKey);
+        blobKinds.push('raw');
+      }
+      // Kind 'raw': the prepared form is derived from the raw data and goes with it.
+      if (record.preparedBlobKey !== null) {
+        blobKeys.push(record.preparedBlobKey);
         blobKinds.push('raw');
       }
     }
@@ -165,6 +172,7 @@ export class PgProfileIndex implements ProfileIndex {
           blobKeys,
           blobKinds,
           Math.max(0, record.end - record.start),
+          record.preparedBlobKey,
         ],
         'hotpath_insert_profile',
       );
@@ -462,6 +470,7 @@ function checkStorableText(record: ProfileRecord): void {
     ['host', record.host],
     ['runtime', record.runtime],
     ['pgoBlobKey', record.pgoBlobKey],
+    ['preparedBlobKey', record.preparedBlobKey],
     ...record.tags.flatMap(
       ([k, v]): Array<[string, string]> => [
         ['a tag key', k],
@@ -504,6 +513,7 @@ function fromRow(row: ProfileRow): ProfileRecord {
     metrics: JSON.parse(row.metrics_json),
     attachments: JSON.parse(row.attachments_json),
     pgoBlobKey: row.pgo_blob_key,
+    preparedBlobKey: row.prepared_blob_key,
     endpointCounts: row.endpoint_counts_json === null ? null : JSON.parse(row.endpoint_counts_json),
     rawDeleted: row.raw_deleted,
   };

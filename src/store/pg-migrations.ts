@@ -106,6 +106,12 @@ CREATE TABLE api_keys (
   revoked_at bigint
 );
 `,
+  // The key of the prepared form the flame graph views merge: NULL on rows stored before, which
+  // the views read raw (adding a nullable column rewrites nothing). Its profile_blobs row has kind
+  // 'raw', "goes with the raw data", as on SQLite: the prepared form is derived from it.
+  `
+ALTER TABLE profiles ADD COLUMN prepared_blob_key text;
+`,
 ];
 
 /** The schema version this code writes. */

@@ -15,7 +15,7 @@ after(() => server.close());
 const DAY = 24 * 60 * 60 * 1000;
 
 describe('retention on the PostgreSQL index', () => {
-  it('deletes old profiles and raw data in batches, and their blobs, across several batches', async () => {
+  it('deletes old profiles and raw data (with the prepared form) in batches, and their blobs, across several batches', async () => {
     const backend = await openPostgres(await server.freshDatabase());
     const dir = await mkdtemp(join(tmpdir(), 'hotpath-pg-retention-'));
     const blobs = await FsBlobs.open(dir);
@@ -28,6 +28,7 @@ describe('retention on the PostgreSQL index', () => {
         const record = makeTestRecord(id, { receivedAt: now - age });
         for (const a of record.attachments) await blobs.put(a.blobKey, bytes);
         await blobs.put(record.pgoBlobKey!, bytes);
+        await blobs.put(record.preparedBlobKey!, bytes);
         await backend.index.insert(record);
       }
       const result = await enforceRetention({ index: backend.index, blobs, now, batchSize: 5, orphanGraceMs: 0, sweptUpTo: null });
@@ -38,9 +39,16 @@ describe('retention on the PostgreSQL index', () => {
       assert.equal((await backend.index.get('mid3'))?.rawDeleted, true);
       assert.equal((await backend.index.get('new3'))?.rawDeleted, false);
       assert.equal(await blobs.get('old3/pgo'), null);
+      assert.equal(await blobs.get('old3/prepared'), null);
       assert.equal(await blobs.get('mid3/raw-0-cpu.pprof'), null);
+      assert.equal(await blobs.get('mid3/prepared'), null, 'the prepared form goes with the raw data it is derived from');
       assert.deepEqual(await blobs.get('mid3/pgo'), bytes, 'the PGO form stays with the record');
       assert.deepEqual(await blobs.get('new3/raw-0-cpu.pprof'), bytes);
+      assert.deepEqual(await blobs.get('new3/prepared'), bytes);
+      // Nothing else is left: every blob of a deleted profile or deleted raw data went, no orphan was made.
+      const left: string[] = [];
+      for await (const b of blobs.list()) left.push(b.key);
+      assert.equal(left.length, 12 * 1 + 12 * 4);
     } finally {
       await backend.close();
       await blobs.close();

@@ -24,9 +24,11 @@ const CANDIDATE_KEYS = [
   'a/pgo',
   'a/raw-0-cpu.pprof',
   'a/raw-1-heap.pprof',
+  'a/prepared',
   'b/pgo',
   'b/raw-0-cpu.pprof',
   'b/raw-1-heap.pprof',
+  'b/prepared',
   'c/pgo',
   'zz',
 ];
@@ -71,6 +73,7 @@ export function makeTestRecord(id: string, overrides: Partial<ProfileRecord> = {
       { name: 'heap.pprof', blobKey: `${id}/raw-1-heap.pprof`, size: 99, compression: 'gzip' },
     ],
     pgoBlobKey: `${id}/pgo`,
+    preparedBlobKey: `${id}/prepared`,
     endpointCounts: null,
     rawDeleted: false,
     ...base,
@@ -222,6 +225,17 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
     it('refuses a record with a metric that is not a finite number, storing nothing', async () => {
       await assert.rejects(index.insert(makeTestRecord('nan', { metrics: { x: Number.NaN } })), TypeError);
       await assert.rejects(index.insert(makeTestRecord('inf', { metrics: { x: Number.POSITIVE_INFINITY } })), TypeError);
+      assert.equal(await index.count(), 0);
+    });
+
+    it('refuses a record whose prepared blob key is absent or not a string, storing nothing', async () => {
+      const { preparedBlobKey: _, ...absent } = makeTestRecord('absent');
+      await assert.rejects(
+        index.insert(absent as ProfileRecord),
+        /absent: preparedBlobKey must be a non-empty string or null, got undefined/,
+      );
+      await assert.rejects(index.insert(makeTestRecord('empty', { preparedBlobKey: '' })), TypeError);
+      await assert.rejects(index.insert(makeTestRecord('number', { preparedBlobKey: 7 as unknown as string })), TypeError);
       assert.equal(await index.count(), 0);
     });
 
@@ -399,10 +413,15 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       await assert.rejects(index.search({ ...base, from: Number.NaN }), RangeError);
     });
 
-    it('references the PGO blob of every profile and the attachments of those with raw data', async () => {
+    it('references the PGO blob of every profile and the attachments and prepared form of those with raw data', async () => {
       await index.insert(makeTestRecord('a'));
-      await index.insert(makeTestRecord('b', { pgoBlobKey: null, attachments: [] }));
-      assert.deepEqual(sorted([...(await index.referencedBlobKeys(CANDIDATE_KEYS))]), ['a/pgo', 'a/raw-0-cpu.pprof', 'a/raw-1-heap.pprof']);
+      await index.insert(makeTestRecord('b', { pgoBlobKey: null, preparedBlobKey: null, attachments: [] }));
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(CANDIDATE_KEYS))]), [
+        'a/pgo',
+        'a/prepared',
+        'a/raw-0-cpu.pprof',
+        'a/raw-1-heap.pprof',
+      ]);
       assert.deepEqual([...(await index.referencedBlobKeys([]))], []);
       await assert.rejects(
         index.referencedBlobKeys(Array.from({ length: MAX_REFERENCE_CHECK + 1 }, (_, i) => `k${i}`)),
@@ -411,23 +430,47 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       );
     });
 
-    it('marks raw data deleted: the record and its PGO blob stay, its attachments stop being referenced', async () => {
+    it('marks raw data deleted: the record and its PGO blob stay, its attachments and prepared form stop being referenced', async () => {
       await index.insert(makeTestRecord('a'));
       await index.insert(makeTestRecord('b'));
       await index.markRawDeleted(['a', 'unknown']);
       const a = await index.get('a');
       assert.equal(a?.rawDeleted, true);
       assert.equal(a?.attachments.length, 2, 'attachments are still listed');
+      assert.equal(a?.preparedBlobKey, 'a/prepared', 'the key stays on the record; rawDeleted says it names nothing');
       assert.equal((await index.get('b'))?.rawDeleted, false);
       assert.deepEqual(sorted([...(await index.referencedBlobKeys(CANDIDATE_KEYS))]), [
         'a/pgo',
         'b/pgo',
+        'b/prepared',
         'b/raw-0-cpu.pprof',
         'b/raw-1-heap.pprof',
       ]);
       assert.deepEqual(sorted(await ids('service:web-api')), ['a', 'b']);
       await index.markRawDeleted(['a']);
       assert.equal((await index.get('a'))?.rawDeleted, true);
+    });
+
+    it('keeps a record without a prepared form as it is, and references no prepared blob of a record inserted raw-deleted', async () => {
+      const legacy = makeTestRecord('a', { preparedBlobKey: null });
+      await index.insert(legacy);
+      assert.deepEqual(await index.get('a'), legacy);
+      // A copy (hotpath migrate) of a profile whose raw data retention had deleted.
+      await index.insert(makeTestRecord('b', { rawDeleted: true }));
+      assert.equal((await index.get('b'))?.preparedBlobKey, 'b/prepared');
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(CANDIDATE_KEYS))]), [
+        'a/pgo',
+        'a/raw-0-cpu.pprof',
+        'a/raw-1-heap.pprof',
+        'b/pgo',
+      ]);
+    });
+
+    it('refuses a prepared blob key another profile owns, storing nothing', async () => {
+      await index.insert(makeTestRecord('owner'));
+      await assert.rejects(index.insert(makeTestRecord('thief', { preparedBlobKey: 'owner/prepared' })));
+      assert.equal(await index.get('thief'), null);
+      assert.equal(await index.count(), 1);
     });
 
     it('deletes profiles with their tags, metrics and blob references', async () => {
@@ -437,8 +480,8 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.equal(await index.count(), 4);
       assert.deepEqual(await ids('team:core'), []);
       assert.deepEqual(sorted(await ids('@metrics.core_cpu_cores:>1')), ['p3']);
-      const referenced = await index.referencedBlobKeys(['p1/pgo', 'p5/raw-0-cpu.pprof', 'p2/pgo']);
-      assert.ok(!referenced.has('p1/pgo') && !referenced.has('p5/raw-0-cpu.pprof') && referenced.has('p2/pgo'));
+      const referenced = await index.referencedBlobKeys(['p1/pgo', 'p5/raw-0-cpu.pprof', 'p1/prepared', 'p2/pgo', 'p2/prepared']);
+      assert.deepEqual(sorted([...referenced]), ['p2/pgo', 'p2/prepared']);
       // The id can be used again, without the old tags.
       await index.insert(makeTestRecord('p1', { tags: [['service', 'again']] }));
       assert.deepEqual(await ids('team:core'), []);
@@ -477,7 +520,7 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.equal((await index.get('p2'))?.rawDeleted, true);
       assert.deepEqual(await ids('team:core'), ['p1']);
       assert.deepEqual(await ids('', { sort: '-cpu' }), ['p5', 'p1', 'p3', 'p2', 'p4']);
-      assert.ok(!(await index.referencedBlobKeys(['p2/raw-0-cpu.pprof'])).has('p2/raw-0-cpu.pprof'));
+      assert.deepEqual([...(await index.referencedBlobKeys(['p2/raw-0-cpu.pprof', 'p2/prepared', 'p1/prepared']))], ['p1/prepared']);
       await index.insert(makeTestRecord('p7'));
       assert.equal(await index.count(), 6);
     });

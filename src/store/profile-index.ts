@@ -149,7 +149,8 @@ export function checkSearch(options: ProfileSearch): void {
 /**
  * Throws TypeError naming the field when `record` cannot be stored faithfully: an empty id, a
  * time or count that is not a finite number, a tag that is not a pair of strings, a metric that
- * is not a finite number. Implementations call it before writing anything.
+ * is not a finite number, a blob key (PGO, prepared form) that is neither a non-empty string nor
+ * null. Implementations call it before writing anything.
  */
 export function checkProfileRecord(record: ProfileRecord): void {
   if (typeof record.id !== 'string' || record.id.length === 0) throw new TypeError('profile id must be a non-empty string');
@@ -167,5 +168,13 @@ export function checkProfileRecord(record: ProfileRecord): void {
   }
   for (const [name, value] of Object.entries(record.metrics)) {
     if (!Number.isFinite(value)) throw new TypeError(`profile ${record.id}: metric ${name} must be a finite number, got ${value}`);
+  }
+  // A record built before the field existed (JSON, an older caller) must not be stored as if it
+  // had no prepared form by accident: absent is an error, null says "none".
+  for (const field of ['pgoBlobKey', 'preparedBlobKey'] as const) {
+    const key: unknown = record[field];
+    if (key !== null && (typeof key !== 'string' || key.length === 0)) {
+      throw new TypeError(`profile ${record.id}: ${field} must be a non-empty string or null, got ${String(key)}`);
+    }
   }
 }

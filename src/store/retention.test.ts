@@ -21,7 +21,14 @@ function counts({ sweptUpTo: _, ...rest }: RetentionResult): Omit<RetentionResul
 }
 
 function newProfile(receivedAt: number, service = 'svc'): NewProfile {
-  const { id: _id, attachments: _a, pgoBlobKey: _p, rawDeleted: _r, ...rest } = makeTestRecord('x', { service, receivedAt });
+  const {
+    id: _id,
+    attachments: _a,
+    pgoBlobKey: _p,
+    preparedBlobKey: _q,
+    rawDeleted: _r,
+    ...rest
+  } = makeTestRecord('x', { service, receivedAt });
   return rest;
 }
 
@@ -49,6 +56,7 @@ describe('enforceRetention with SQLite and files', () => {
         { name: 'heap.pprof', bytes: Uint8Array.from([4]), compression: 'none' },
       ],
       Uint8Array.from([9, 9]),
+      Uint8Array.from([8, 8, 8]),
     );
   }
 
@@ -64,7 +72,8 @@ describe('enforceRetention with SQLite and files', () => {
 
   async function state(record: ProfileRecord): Promise<'gone' | 'pgo only' | 'complete'> {
     const stored = await store.getProfile(record.id);
-    const raw = await Promise.all(record.attachments.map((a) => exists(a.blobKey)));
+    // The prepared form is derived from the raw attachments: it lives and goes with them.
+    const raw = await Promise.all([...record.attachments.map((a) => exists(a.blobKey)), exists(record.preparedBlobKey!)]);
     const pgo = await exists(record.pgoBlobKey!);
     if (stored === null) {
       assert.ok(!pgo && raw.every((r) => !r), `${record.id}: no blob outlives its row`);
@@ -74,13 +83,13 @@ describe('enforceRetention with SQLite and files', () => {
     if (stored.rawDeleted) {
       assert.ok(
         raw.every((r) => !r),
-        `${record.id}: raw blobs deleted with rawDeleted`,
+        `${record.id}: raw blobs and the prepared form deleted with rawDeleted`,
       );
       return 'pgo only';
     }
     assert.ok(
       raw.every((r) => r),
-      `${record.id}: raw blobs kept`,
+      `${record.id}: raw blobs and the prepared form kept`,
     );
     return 'complete';
   }
@@ -99,6 +108,7 @@ describe('enforceRetention with SQLite and files', () => {
     await age('orphan/old', HOUR + MINUTE);
     // Referenced blobs are never orphans, however old their files are.
     for (const a of fresh.attachments) await age(a.blobKey, 100 * DAY);
+    await age(fresh.preparedBlobKey!, 100 * DAY);
 
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now });
 
@@ -141,14 +151,14 @@ describe('enforceRetention with SQLite and files', () => {
     for (const r of raw) assert.equal(await state(r), 'pgo only');
   });
 
-  it('collects the raw blobs of a run that stopped after marking them deleted', async () => {
+  it('collects the raw blobs and the prepared form of a run that stopped after marking them deleted', async () => {
     const record = await save(8 * DAY);
     // The crash: the index change is committed, the blob deletions never ran.
     await store.index.markRawDeleted([record.id]);
     assert.ok(await exists(record.attachments[0].blobKey));
-    for (const a of record.attachments) await age(a.blobKey, 8 * DAY);
+    for (const key of [...record.attachments.map((a) => a.blobKey), record.preparedBlobKey!]) await age(key, 8 * DAY);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now });
-    assert.deepEqual(counts(result), { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 2 });
+    assert.deepEqual(counts(result), { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 3 });
     assert.equal(await state(record), 'pgo only');
   });
 });
@@ -176,7 +186,12 @@ describe('orphan collection by write hour', () => {
     for (const key of [older, newer, young]) await store.blobs.put(key, Uint8Array.from([1]));
     const t = new Date(now - 3 * HOUR);
     for (const key of [older, newer]) await utimes((store.blobs as FsBlobs).pathOf(key), t, t);
-    const kept = await store.saveProfile(newProfile(now), [{ name: 'cpu.pprof', bytes: Uint8Array.from([7]), compression: 'none' }], null);
+    const kept = await store.saveProfile(
+      newProfile(now),
+      [{ name: 'cpu.pprof', bytes: Uint8Array.from([7]), compression: 'none' }],
+      null,
+      null,
+    );
 
     const prefixes: string[] = [];
     const blobs = {
@@ -226,7 +241,7 @@ describe('startRetentionJob', () => {
 
   it('runs every interval with the clock it is given', async () => {
     const now = Date.now();
-    const old = await store.saveProfile(newProfile(now - 31 * DAY), [], Uint8Array.from([1]));
+    const old = await store.saveProfile(newProfile(now - 31 * DAY), [], Uint8Array.from([1]), Uint8Array.from([2]));
     const results: RetentionResult[] = [];
     const errors: unknown[] = [];
     const stop = startRetentionJob({

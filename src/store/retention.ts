@@ -37,7 +37,7 @@ export interface RetentionOptions {
 }
 
 export interface RetentionResult {
-  /** Profiles whose raw attachments were deleted (the record and PGO form stay). */
+  /** Profiles whose raw attachments and prepared form were deleted (the record and PGO form stay). */
   rawDeleted: number;
   /** Profiles deleted entirely. */
   profilesDeleted: number;
@@ -51,7 +51,7 @@ export interface RetentionResult {
  * Deletes what is due at `now` and returns how much. Ages count from `receivedAt` (the server's
  * clock, so a client with a wrong clock cannot get its profiles deleted early or kept forever).
  * Profiles received more than pgoMaxAge ago are deleted entirely; of the others, those received
- * more than rawMaxAge ago lose their raw attachments. Then blobs named by no index row and
+ * more than rawMaxAge ago lose their raw attachments and the prepared form derived from them. Then blobs named by no index row and
  * written more than orphanGrace ago are deleted. The index always changes first and the blobs
  * after, so a crash mid-way leaves only orphans, which the next run collects.
  */
@@ -70,6 +70,7 @@ export async function enforceRetention(options: RetentionOptions): Promise<Reten
     await index.delete(batch.map((r) => r.id));
     for (const r of batch) {
       for (const a of r.attachments) await blobs.delete(a.blobKey);
+      if (r.preparedBlobKey !== null) await blobs.delete(r.preparedBlobKey);
       if (r.pgoBlobKey !== null) await blobs.delete(r.pgoBlobKey);
     }
     result.profilesDeleted += batch.length;
@@ -80,7 +81,11 @@ export async function enforceRetention(options: RetentionOptions): Promise<Reten
     const batch = await index.expiredRaw(now - rawMaxAgeMs, batchSize);
     if (batch.length === 0) break;
     await index.markRawDeleted(batch.map((r) => r.id));
-    for (const r of batch) for (const a of r.attachments) await blobs.delete(a.blobKey);
+    // The prepared form is derived from the raw attachments, so it goes with them.
+    for (const r of batch) {
+      for (const a of r.attachments) await blobs.delete(a.blobKey);
+      if (r.preparedBlobKey !== null) await blobs.delete(r.preparedBlobKey);
+    }
     result.rawDeleted += batch.length;
     if (batch.length < batchSize) break;
   }

@@ -456,7 +456,14 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
   });
 
   function newProfile(receivedAt = Date.now(), service = 'svc'): NewProfile {
-    const { id: _id, attachments: _a, pgoBlobKey: _p, rawDeleted: _r, ...rest } = makeTestRecord('x', { service, receivedAt });
+    const {
+      id: _id,
+      attachments: _a,
+      pgoBlobKey: _p,
+      preparedBlobKey: _q,
+      rawDeleted: _r,
+      ...rest
+    } = makeTestRecord('x', { service, receivedAt });
     return rest;
   }
   const ATTACHMENTS: NewAttachment[] = [
@@ -464,6 +471,7 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     { name: 'delta-heap.pprof', bytes: Uint8Array.from([4, 5]), compression: 'gzip' },
   ];
   const PGO = Uint8Array.from([7, 7, 7, 7]);
+  const PREPARED = Uint8Array.from([5, 6]);
 
   it('leaves no visible profile when the process dies between the blobs and the index, and retention collects the blobs later', async () => {
     const crashing = new ProfileStore(
@@ -474,11 +482,11 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
       }),
       store.blobs,
     );
-    await assert.rejects(crashing.saveProfile(newProfile(Date.now(), 'lost'), ATTACHMENTS, PGO), /killed/);
+    await assert.rejects(crashing.saveProfile(newProfile(Date.now(), 'lost'), ATTACHMENTS, PGO, PREPARED), /killed/);
     assert.equal(await store.index.count(), 0);
     assert.deepEqual(await store.search({ query: 'service:lost', from: 0, to: Date.now() * 2, limit: 10 }), []);
     const orphans = await keysOf(store.blobs);
-    assert.equal(orphans.length, 3);
+    assert.equal(orphans.length, 4);
 
     // After a restart: within the grace period the blobs stay (a save may still be running)...
     await store.close();
@@ -487,12 +495,16 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     assert.equal((await enforceRetention({ index: store.index, blobs: store.blobs, now })).orphanBlobsDeleted, 0);
     assert.deepEqual(await keysOf(store.blobs), orphans);
     // ...and after it they are collected, while a profile saved meanwhile is untouched.
-    const kept = await store.saveProfile(newProfile(), ATTACHMENTS, PGO);
+    const kept = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now: now + 2 * HOUR });
-    assert.deepEqual([result.rawDeleted, result.profilesDeleted, result.orphanBlobsDeleted], [0, 0, 3]);
-    assert.deepEqual(await keysOf(store.blobs), [...kept.attachments.map((a) => a.blobKey), kept.pgoBlobKey!].sort());
+    assert.deepEqual([result.rawDeleted, result.profilesDeleted, result.orphanBlobsDeleted], [0, 0, 4]);
+    assert.deepEqual(
+      await keysOf(store.blobs),
+      [...kept.attachments.map((a) => a.blobKey), kept.pgoBlobKey!, kept.preparedBlobKey!].sort(),
+    );
     assert.deepEqual(await store.getProfile(kept.id), kept);
     assert.deepEqual(Uint8Array.from((await store.readPgo(kept.id))!), PGO);
+    assert.deepEqual(Uint8Array.from((await store.readPreparedOf(kept))!), PREPARED);
   });
 
   it('after the first run lists only the hours since the last sweep, never the whole bucket', async () => {
@@ -505,7 +517,12 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     const newer = hourKey(3 * HOUR, 'orphan-b/pgo');
     const young = hourKey(0, 'orphan-c/pgo');
     for (const key of [older, newer, young]) await store.blobs.put(key, Uint8Array.from([1]));
-    const kept = await store.saveProfile(newProfile(), [{ name: 'cpu.pprof', bytes: Uint8Array.from([7]), compression: 'none' }], null);
+    const kept = await store.saveProfile(
+      newProfile(),
+      [{ name: 'cpu.pprof', bytes: Uint8Array.from([7]), compression: 'none' }],
+      null,
+      null,
+    );
 
     const blobs = store.blobs as S3Blobs;
     const listed = recordRequests(blobs);

@@ -8,7 +8,7 @@ import { FIXTURE_PROFILES } from '../query/fixture-profiles.testing.js';
 import { randomQueries, VALID_QUERIES } from '../query/query-cases.testing.js';
 import { makeTestRecord, profileIndexContract } from './profile-index.contract.js';
 import type { ProfileIndex } from './profile-index.js';
-import { SQLITE_SCHEMA_VERSION, SqliteProfileIndex } from './sqlite-index.js';
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION, SqliteProfileIndex } from './sqlite-index.js';
 
 profileIndexContract('SqliteProfileIndex (file)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hotpath-sqlite-index-'));
@@ -120,6 +120,80 @@ describe('SqliteProfileIndex', () => {
         () => new SqliteProfileIndex(path),
         new RegExp(`schema version ${SQLITE_SCHEMA_VERSION + 1}, newer than this Hotpath understands`),
       );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('upgrades an index written by schema version 2 at open: old rows read without a prepared form, new ones have it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hotpath-sqlite-index-'));
+    try {
+      const path = join(dir, 'index.sqlite');
+      // The file as the release before the prepared form left it: shipped steps are never edited,
+      // so applying the first two is exactly that schema; the row is written as that code wrote it.
+      const old = new Database(path);
+      for (const step of SQLITE_MIGRATIONS.slice(0, 2)) old.exec(step);
+      old.pragma('user_version = 2');
+      old
+        .prepare(
+          `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
+             sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
+           VALUES ('old', 1000, 61000, 61500, 'datadog', 'web-api', 'prod', 'v1', 'h1', 'go', 1, 1.5, 6000, 60e9,
+             '[["service","web-api"]]', '{"core_cpu_cores":1.5}',
+             '[{"name":"cpu.pprof","blobKey":"old/raw-0-cpu.pprof","size":3,"compression":"gzip"}]', 'old/pgo', NULL, 0)`,
+        )
+        .run();
+      old.prepare("INSERT INTO profile_tags (profile_id, key, value) VALUES ('old', 'service', 'web-api')").run();
+      old
+        .prepare(
+          "INSERT INTO profile_blobs (blob_key, profile_id, kind) VALUES ('old/raw-0-cpu.pprof', 'old', 'raw'), ('old/pgo', 'old', 'pgo')",
+        )
+        .run();
+      old.close();
+
+      let index = new SqliteProfileIndex(path);
+      const upgraded = await index.get('old');
+      assert.equal(upgraded?.preparedBlobKey, null);
+      assert.deepEqual(upgraded?.attachments, [{ name: 'cpu.pprof', blobKey: 'old/raw-0-cpu.pprof', size: 3, compression: 'gzip' }]);
+      assert.equal(upgraded?.pgoBlobKey, 'old/pgo');
+      assert.deepEqual(
+        (await index.search({ query: 'service:web-api', from: 0, to: 100_000, limit: 10 })).map((r) => r.id),
+        ['old'],
+      );
+      assert.deepEqual(
+        [...(await index.referencedBlobKeys(['old/raw-0-cpu.pprof', 'old/pgo']))].sort(),
+        ['old/pgo', 'old/raw-0-cpu.pprof'],
+        'the blob references of the old row are kept',
+      );
+      const fresh = makeTestRecord('new');
+      await index.insert(fresh);
+      assert.deepEqual(await index.get('new'), fresh);
+      assert.ok((await index.referencedBlobKeys(['new/prepared'])).has('new/prepared'));
+      await index.markRawDeleted(['old', 'new']);
+      assert.deepEqual([...(await index.referencedBlobKeys(['old/raw-0-cpu.pprof', 'old/pgo', 'new/prepared', 'new/pgo']))].sort(), [
+        'new/pgo',
+        'old/pgo',
+      ]);
+      // Opening again finds the schema current and changes nothing.
+      await index.close();
+      index = new SqliteProfileIndex(path);
+      assert.equal((await index.get('new'))?.preparedBlobKey, 'new/prepared');
+      await index.close();
+
+      const db = new Database(path);
+      try {
+        assert.equal(db.pragma('user_version', { simple: true }), SQLITE_SCHEMA_VERSION);
+        assert.throws(() => db.prepare("INSERT INTO profile_blobs (blob_key, profile_id, kind) VALUES ('x', 'x', 'other')").run(), /CHECK/);
+        const plan = db.prepare('EXPLAIN QUERY PLAN SELECT blob_key FROM profile_blobs WHERE profile_id = ?').all('x') as Array<{
+          detail: string;
+        }>;
+        assert.ok(
+          plan.some((row) => row.detail.includes('profile_blobs_by_profile')),
+          JSON.stringify(plan),
+        );
+      } finally {
+        db.close();
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

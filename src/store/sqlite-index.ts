@@ -20,15 +20,15 @@ import {
 import { QUERY_SCHEMA_SQLITE } from './sqlite-query-schema.js';
 import type { ProfileRecord } from './types.js';
 
-/** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to MIGRATIONS to change the schema. */
-export const SQLITE_SCHEMA_VERSION = 2;
+/** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to SQLITE_MIGRATIONS to change the schema. */
+export const SQLITE_SCHEMA_VERSION = 3;
 
 /**
- * MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
+ * SQLITE_MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
  * are columns; composite fields are JSON read back as they were written. profile_blobs holds the
  * keys that must be kept, so orphan collection is one index scan.
  */
-const MIGRATIONS: readonly string[] = [
+export const SQLITE_MIGRATIONS: readonly string[] = [
   `
 CREATE TABLE profiles (
   id TEXT PRIMARY KEY,
@@ -69,6 +69,13 @@ CREATE TABLE jobs (
   last_started_at REAL NOT NULL,
   state TEXT
 );
+`,
+  // The prepared form's key; NULL on the rows already there, which the views read raw. Its
+  // profile_blobs row has kind 'raw': that kind means "goes with the raw data", and the prepared
+  // form is derived from it. A kind of its own would need profile_blobs rebuilt (SQLite cannot
+  // change a CHECK), about 10 s per million blobs at open, for nothing any query tells apart.
+  `
+ALTER TABLE profiles ADD COLUMN prepared_blob_key TEXT;
 `,
 ];
 
@@ -126,6 +133,7 @@ interface ProfileRow {
   metrics_json: string;
   attachments_json: string;
   pgo_blob_key: string | null;
+  prepared_blob_key: string | null;
   endpoint_counts_json: string | null;
   raw_deleted: number;
 }
@@ -177,9 +185,11 @@ export class SqliteProfileIndex implements ProfileIndex {
       ),
       insertProfile: db.prepare(
         `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
-           sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
+           sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, prepared_blob_key, endpoint_counts_json,
+           raw_deleted)
          VALUES (@id, @start_ms, @end_ms, @received_at, @protocol, @service, @env, @version, @host, @runtime, @pgo, @cpu_cores,
-           @sample_count, @duration_nanos, @tags_json, @metrics_json, @attachments_json, @pgo_blob_key, @endpoint_counts_json, @raw_deleted)`,
+           @sample_count, @duration_nanos, @tags_json, @metrics_json, @attachments_json, @pgo_blob_key, @prepared_blob_key,
+           @endpoint_counts_json, @raw_deleted)`,
       ),
       // One row per distinct (key, value): a repeated identical tag matches the same queries.
       insertTag: db.prepare('INSERT OR IGNORE INTO profile_tags (profile_id, key, value) VALUES (?, ?, ?)'),
@@ -193,6 +203,7 @@ export class SqliteProfileIndex implements ProfileIndex {
       ),
       jobState: db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
       markRawDeleted: db.prepare('UPDATE profiles SET raw_deleted = 1 WHERE id = ?'),
+      // Kind 'raw' covers the attachments and the prepared form derived from them.
       deleteRawBlobs: db.prepare("DELETE FROM profile_blobs WHERE profile_id = ? AND kind = 'raw'"),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
       deleteTags: db.prepare('DELETE FROM profile_tags WHERE profile_id = ?'),
@@ -217,7 +228,10 @@ export class SqliteProfileIndex implements ProfileIndex {
       }
       for (const [key, value] of record.tags) s.insertTag.run(record.id, key, value);
       for (const [name, value] of Object.entries(record.metrics)) s.insertMetric.run(record.id, name, value);
-      if (!record.rawDeleted) for (const a of record.attachments) s.insertBlob.run(a.blobKey, record.id, 'raw');
+      if (!record.rawDeleted) {
+        for (const a of record.attachments) s.insertBlob.run(a.blobKey, record.id, 'raw');
+        if (record.preparedBlobKey !== null) s.insertBlob.run(record.preparedBlobKey, record.id, 'raw');
+      }
       if (record.pgoBlobKey !== null) s.insertBlob.run(record.pgoBlobKey, record.id, 'pgo');
     });
     this.markRawDeletedTransaction = db.transaction((ids: readonly string[]) => {
@@ -461,15 +475,15 @@ export class SqliteProfileIndex implements ProfileIndex {
 
 function migrate(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
+  if (version > SQLITE_MIGRATIONS.length) {
     throw new Error(
-      `index ${path} has schema version ${version}, newer than this Hotpath understands (${MIGRATIONS.length}); upgrade Hotpath`,
+      `index ${path} has schema version ${version}, newer than this Hotpath understands (${SQLITE_MIGRATIONS.length}); upgrade Hotpath`,
     );
   }
   db.transaction(() => {
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]);
     // PRAGMA does not take parameters; the value is our own integer.
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
   })();
 }
 
@@ -493,6 +507,7 @@ function toRow(r: ProfileRecord): ProfileRow {
     metrics_json: JSON.stringify(r.metrics),
     attachments_json: JSON.stringify(r.attachments),
     pgo_blob_key: r.pgoBlobKey,
+    prepared_blob_key: r.preparedBlobKey,
     endpoint_counts_json: r.endpointCounts === null ? null : JSON.stringify(r.endpointCounts),
     raw_deleted: r.rawDeleted ? 1 : 0,
   };
@@ -518,6 +533,7 @@ function fromRow(row: ProfileRow): ProfileRecord {
     metrics: JSON.parse(row.metrics_json),
     attachments: JSON.parse(row.attachments_json),
     pgoBlobKey: row.pgo_blob_key,
+    preparedBlobKey: row.prepared_blob_key,
     endpointCounts: row.endpoint_counts_json === null ? null : JSON.parse(row.endpoint_counts_json),
     rawDeleted: row.raw_deleted === 1,
   };

@@ -16,6 +16,7 @@ function newProfile(overrides: Parameters<typeof makeTestRecord>[1] = {}): NewPr
     id: _id,
     attachments: _a,
     pgoBlobKey: _p,
+    preparedBlobKey: _q,
     rawDeleted: _r,
     ...rest
   } = makeTestRecord('x', { receivedAt: Date.now(), ...overrides });
@@ -27,6 +28,7 @@ const ATTACHMENTS: NewAttachment[] = [
   { name: 'delta-heap.pprof', bytes: Uint8Array.from([4, 5]), compression: 'gzip' },
 ];
 const PGO = Uint8Array.from([7, 7, 7, 7]);
+const PREPARED = Uint8Array.from([5, 6]);
 
 async function blobKeys(blobs: Blobs): Promise<string[]> {
   const keys: string[] = [];
@@ -48,7 +50,7 @@ describe('ProfileStore', () => {
   });
 
   it('saves a profile that can be found, read back and survives a restart', async () => {
-    const record = await store.saveProfile(newProfile({ service: 'checkout' }), ATTACHMENTS, PGO);
+    const record = await store.saveProfile(newProfile({ service: 'checkout' }), ATTACHMENTS, PGO, PREPARED);
     assert.deepEqual(
       record.attachments.map((a) => [a.name, a.size, a.compression]),
       [
@@ -67,19 +69,23 @@ describe('ProfileStore', () => {
     assert.equal(await store.readAttachment(record.id, 'missing.pprof'), null);
     assert.equal(await store.readAttachment('no-such-id', 'cpu.pprof'), null);
     assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
+    assert.equal(record.preparedBlobKey, `${record.pgoBlobKey!.slice(0, -'pgo'.length)}prepared`);
+    assert.deepEqual(Uint8Array.from((await store.readPreparedOf(record))!), PREPARED);
 
     await store.close();
     store = await openSqliteStore(dir);
-    assert.deepEqual(await store.getProfile(record.id), record);
+    const reopened = (await store.getProfile(record.id))!;
+    assert.deepEqual(reopened, record);
     assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
+    assert.deepEqual(Uint8Array.from((await store.readPreparedOf(reopened))!), PREPARED);
   });
 
   it('gives each profile a fresh id and blob keys that never collide', async () => {
-    const a = await store.saveProfile(newProfile(), ATTACHMENTS, PGO);
-    const b = await store.saveProfile(newProfile(), ATTACHMENTS, PGO);
+    const a = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
+    const b = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
     assert.notEqual(a.id, b.id);
-    const keys = [a, b].flatMap((r) => [...r.attachments.map((x) => x.blobKey), r.pgoBlobKey!]);
-    assert.equal(new Set(keys).size, 6);
+    const keys = [a, b].flatMap((r) => [...r.attachments.map((x) => x.blobKey), r.pgoBlobKey!, r.preparedBlobKey!]);
+    assert.equal(new Set(keys).size, 8);
     assert.deepEqual(await blobKeys(store.blobs), [...keys].sort());
   });
 
@@ -88,6 +94,7 @@ describe('ProfileStore', () => {
     const record = await store.saveProfile(
       newProfile(),
       names.map((name, i) => ({ name, bytes: Uint8Array.from([i]), compression: 'none' as const })),
+      null,
       null,
     );
     assert.deepEqual(
@@ -98,6 +105,8 @@ describe('ProfileStore', () => {
     assert.equal(new Set(record.attachments.map((a) => a.blobKey)).size, names.length);
     assert.equal(record.pgoBlobKey, null);
     assert.equal(await store.readPgo(record.id), null);
+    assert.equal(record.preparedBlobKey, null);
+    assert.equal(await store.readPreparedOf(record), null);
     assert.deepEqual(Uint8Array.from((await store.readAttachment(record.id, '../../etc/passwd'))!.bytes), Uint8Array.from([0]));
   });
 
@@ -116,15 +125,15 @@ describe('ProfileStore', () => {
     };
     const index = overrideIndex(store.index, {
       insert: async (record) => {
-        for (const key of [...record.attachments.map((a) => a.blobKey), record.pgoBlobKey!]) {
+        for (const key of [...record.attachments.map((a) => a.blobKey), record.pgoBlobKey!, record.preparedBlobKey!]) {
           assert.notEqual(await store.blobs.get(key), null, `${key} is durable before the index row`);
         }
         events.push('insert');
         await store.index.insert(record);
       },
     });
-    await new ProfileStore(index, blobs).saveProfile(newProfile(), ATTACHMENTS, PGO);
-    assert.deepEqual(events, ['put', 'put', 'put', 'insert']);
+    await new ProfileStore(index, blobs).saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
+    assert.deepEqual(events, ['put', 'put', 'put', 'put', 'insert']);
   });
 
   it('leaves no visible profile when the process dies between the blobs and the index, and retention collects the blobs later', async () => {
@@ -136,11 +145,11 @@ describe('ProfileStore', () => {
       }),
       store.blobs,
     );
-    await assert.rejects(crashing.saveProfile(newProfile({ service: 'lost' }), ATTACHMENTS, PGO), /killed/);
+    await assert.rejects(crashing.saveProfile(newProfile({ service: 'lost' }), ATTACHMENTS, PGO, PREPARED), /killed/);
     assert.equal(await store.index.count(), 0);
     assert.deepEqual(await store.search({ query: 'service:lost', from: 0, to: Date.now() * 2, limit: 10 }), []);
     const orphans = await blobKeys(store.blobs);
-    assert.equal(orphans.length, 3);
+    assert.equal(orphans.length, 4);
 
     // After a restart: within the grace period the blobs stay (a save may still be running)...
     await store.close();
@@ -149,10 +158,13 @@ describe('ProfileStore', () => {
     assert.equal((await enforceRetention({ index: store.index, blobs: store.blobs, now })).orphanBlobsDeleted, 0);
     assert.deepEqual(await blobKeys(store.blobs), orphans);
     // ...and after it they are collected, while a profile saved meanwhile is untouched.
-    const kept = await store.saveProfile(newProfile(), ATTACHMENTS, PGO);
+    const kept = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now: now + 2 * HOUR });
-    assert.deepEqual([result.rawDeleted, result.profilesDeleted, result.orphanBlobsDeleted], [0, 0, 3]);
-    assert.deepEqual(await blobKeys(store.blobs), [...kept.attachments.map((a) => a.blobKey), kept.pgoBlobKey!].sort());
+    assert.deepEqual([result.rawDeleted, result.profilesDeleted, result.orphanBlobsDeleted], [0, 0, 4]);
+    assert.deepEqual(
+      await blobKeys(store.blobs),
+      [...kept.attachments.map((a) => a.blobKey), kept.pgoBlobKey!, kept.preparedBlobKey!].sort(),
+    );
     assert.deepEqual(await store.getProfile(kept.id), kept);
   });
 
@@ -169,16 +181,63 @@ describe('ProfileStore', () => {
       totalBytes: () => store.blobs.totalBytes(),
       close: () => store.blobs.close(),
     };
-    await assert.rejects(new ProfileStore(store.index, failing).saveProfile(newProfile(), ATTACHMENTS, PGO), /disk full/);
+    await assert.rejects(new ProfileStore(store.index, failing).saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED), /disk full/);
     assert.equal(await store.index.count(), 0);
   });
 
-  it('stops serving raw attachments once retention deleted them, but keeps the PGO form', async () => {
-    const record = await store.saveProfile(newProfile({ receivedAt: Date.now() - 8 * 24 * HOUR }), ATTACHMENTS, PGO);
+  it('leaves no visible profile when only the prepared form cannot be written, and settles every write first', async () => {
+    const settled: string[] = [];
+    const failing: Blobs = {
+      put: async (key, bytes) => {
+        if (key.endsWith('/prepared')) throw new Error('disk full writing the prepared form');
+        await store.blobs.put(key, bytes);
+        settled.push(key);
+      },
+      get: (key) => store.blobs.get(key),
+      delete: (key) => store.blobs.delete(key),
+      list: () => store.blobs.list(),
+      totalBytes: () => store.blobs.totalBytes(),
+      close: () => store.blobs.close(),
+    };
+    await assert.rejects(
+      new ProfileStore(store.index, failing).saveProfile(newProfile({ service: 'lost' }), ATTACHMENTS, PGO, PREPARED),
+      /prepared form/,
+    );
+    assert.equal(await store.index.count(), 0);
+    assert.deepEqual(await store.search({ query: 'service:lost', from: 0, to: Date.now() * 2, limit: 10 }), []);
+    // The other three writes had finished when the save rejected; they are orphans, collected later.
+    assert.equal(settled.length, 3);
+    assert.deepEqual(await blobKeys(store.blobs), [...settled].sort());
+  });
+
+  it('stores an empty prepared form as a blob of its own, distinct from having none', async () => {
+    const record = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, new Uint8Array(0));
+    assert.notEqual(record.preparedBlobKey, null);
+    assert.deepEqual(
+      await blobKeys(store.blobs),
+      [...record.attachments.map((a) => a.blobKey), record.pgoBlobKey!, record.preparedBlobKey!].sort(),
+    );
+    assert.equal((await store.readPreparedOf(record))?.byteLength, 0);
+  });
+
+  it('reads no prepared form for a record without a key, or whose blob is gone', async () => {
+    const record = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
+    assert.equal(await store.readPreparedOf({ ...record, preparedBlobKey: null }), null);
+    await store.blobs.delete(record.preparedBlobKey!);
+    assert.equal(await store.readPreparedOf(record), null);
+  });
+
+  it('stops serving raw attachments and the prepared form once retention deleted them, but keeps the PGO form', async () => {
+    const record = await store.saveProfile(newProfile({ receivedAt: Date.now() - 8 * 24 * HOUR }), ATTACHMENTS, PGO, PREPARED);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now: Date.now() });
     assert.equal(result.rawDeleted, 1);
     assert.equal(await store.readAttachment(record.id, 'cpu.pprof'), null);
     assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
-    assert.equal((await store.getProfile(record.id))?.rawDeleted, true);
+    const after = (await store.getProfile(record.id))!;
+    assert.equal(after.rawDeleted, true);
+    // The prepared form is derived from the raw data and goes with it: neither read nor kept.
+    assert.equal(await store.readPreparedOf(after), null);
+    assert.equal(await store.blobs.get(record.preparedBlobKey!), null);
+    assert.deepEqual(await blobKeys(store.blobs), [record.pgoBlobKey!]);
   });
 });

@@ -8,7 +8,7 @@ import { SqliteProfileIndex } from './sqlite-index.js';
 import type { AttachmentCompression, ProfileRecord, StoredAttachment } from './types.js';
 
 /** A profile to save: the record without what the store decides (id, blob keys, rawDeleted). */
-export type NewProfile = Omit<ProfileRecord, 'id' | 'attachments' | 'pgoBlobKey' | 'rawDeleted'>;
+export type NewProfile = Omit<ProfileRecord, 'id' | 'attachments' | 'pgoBlobKey' | 'preparedBlobKey' | 'rawDeleted'>;
 
 /** One raw attachment to save, exactly as received. */
 export interface NewAttachment {
@@ -30,11 +30,19 @@ export class ProfileStore {
   ) {}
 
   /**
-   * Stores a new profile under a fresh id and returns its record. Resolves only when the blobs
-   * and the index row are durable; when it rejects, no profile is visible (blobs already written
-   * are left for orphan collection, since the index write may have failed ambiguously).
+   * Stores a new profile under a fresh id and returns its record: the raw attachments exactly as
+   * received, and beside them the trimmed PGO form (`pgoBytes`) and the prepared form the flame
+   * graph views merge (`preparedBytes`), each null when the profile has no CPU profile. Resolves
+   * only when every blob and the index row are durable; when it rejects, no profile is visible
+   * (blobs already written are left for orphan collection, since the index write may have failed
+   * ambiguously).
    */
-  async saveProfile(profile: NewProfile, attachments: readonly NewAttachment[], pgoBytes: Uint8Array | null): Promise<ProfileRecord> {
+  async saveProfile(
+    profile: NewProfile,
+    attachments: readonly NewAttachment[],
+    pgoBytes: Uint8Array | null,
+    preparedBytes: Uint8Array | null,
+  ): Promise<ProfileRecord> {
     const id = randomUUID();
     const dir = `${blobHour(Date.now())}/${id}`;
     const stored: StoredAttachment[] = attachments.map((a, i) => ({
@@ -44,13 +52,15 @@ export class ProfileStore {
       compression: a.compression,
     }));
     const pgoBlobKey = pgoBytes === null ? null : `${dir}/pgo`;
+    const preparedBlobKey = preparedBytes === null ? null : `${dir}/prepared`;
     const writes = attachments.map((a, i) => this.blobs.put(stored[i].blobKey, a.bytes));
     if (pgoBlobKey !== null && pgoBytes !== null) writes.push(this.blobs.put(pgoBlobKey, pgoBytes));
+    if (preparedBlobKey !== null && preparedBytes !== null) writes.push(this.blobs.put(preparedBlobKey, preparedBytes));
     // Settle every write before failing, so that no write is still running when the caller
     // (or a shutdown) goes on after a rejection.
     const failed = (await Promise.allSettled(writes)).find((w) => w.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    const record: ProfileRecord = { ...profile, id, attachments: stored, pgoBlobKey, rawDeleted: false };
+    const record: ProfileRecord = { ...profile, id, attachments: stored, pgoBlobKey, preparedBlobKey, rawDeleted: false };
     await this.index.insert(record);
     return record;
   }
@@ -83,6 +93,16 @@ export class ProfileStore {
   /** Returns the trimmed PGO form of a record already in hand (no second index lookup), or null. */
   readPgoOf(record: ProfileRecord): Promise<Uint8Array | null> {
     return record.pgoBlobKey === null ? Promise.resolve(null) : this.blobs.get(record.pgoBlobKey);
+  }
+
+  /**
+   * Returns the prepared form of a record already in hand (src/flame/prepared-form.ts), or null
+   * when it has none: stored before prepared forms existed, without a CPU profile, its raw data
+   * deleted by retention (the prepared form goes with it), or the blob gone. A caller falls back
+   * to the raw profile only while it is there, so null never means a wrong answer.
+   */
+  readPreparedOf(record: ProfileRecord): Promise<Uint8Array | null> {
+    return record.preparedBlobKey === null || record.rawDeleted ? Promise.resolve(null) : this.blobs.get(record.preparedBlobKey);
   }
 
   /** Closes the index and the blobs (stop the retention job first). */

@@ -37,8 +37,13 @@ export interface ProfileRecord extends ProfileOrigin {
   attachments: StoredAttachment[];
   /** Blob key of the trimmed PGO form, or null when the profile has no CPU profile. */
   pgoBlobKey: string | null;
-  /** Blob key of the prepared form the flame graph views merge (src/flame/prepared-form.ts), or null/absent when not built. */
-  preparedBlobKey?: string | null;
+  /**
+   * Blob key of the prepared form the flame graph views merge (src/flame/prepared-form.ts), built
+   * at ingest from the CPU profile; null when the profile has no CPU profile or was stored before
+   * prepared forms existed. Derived from the raw attachments, so retention deletes it with them:
+   * once `rawDeleted` is true the key names nothing.
+   */
+  preparedBlobKey: string | null;
   /** dd-trace-go's request counts per endpoint, when sent. */
   endpointCounts: Record<string, number> | null;
   /** True once retention deleted the raw attachments' bytes; `attachments` still lists them. */
