@@ -155,8 +155,8 @@ export class PreparedProfiles {
     if (record.rawDeleted) return { reason: 'raw data deleted by retention' };
     const stored = record.attachments.find((a) => a.name === attachment);
     if (stored === undefined) return { reason: `no attachment ${attachment}` };
-    if (record.preparedBlobKey && cpuAttachmentOf(record) === attachment) {
-      const bytes = await this.store.blobs.get(record.preparedBlobKey);
+    if (record.preparedBlobKey !== null && cpuAttachmentOf(record) === attachment) {
+      const bytes = await this.store.readPreparedOf(record);
       if (bytes !== null) {
         try {
           return { form: decodePreparedForm(bytes), source: 'prepared' };
