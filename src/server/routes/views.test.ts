@@ -221,6 +221,27 @@ describe('UI views: flame graph, diff, facets and paging', () => {
     }
   });
 
+  it('draws a profile whose stored prepared form is damaged from its raw profile, the same as an intact one', async () => {
+    // Forty days old, so no other test's time window sees it.
+    const end = Date.now() - 40 * 86_400_000;
+    const res = await injectFetch(server.app, `/api/v1/profiles?tags=service:damaged&end=${end}`, {
+      method: 'POST',
+      body: small,
+      headers: { authorization: `Bearer ${server.keys.api}` },
+    });
+    const id = ((await res.json()) as { id: string }).id;
+    const record = await server.store.getProfile(id);
+    assert.ok(record?.preparedBlobKey, 'intake stored a prepared form');
+    const damaged = ((await server.store.readPreparedOf(record)) as Uint8Array).slice();
+    damaged[damaged.length >> 1] ^= 0x10;
+    await server.store.blobs.put(record.preparedBlobKey, damaged);
+    const fromRaw = await getJson<FlameJson>(`/api/v1/flamegraph?id=${id}&maxNodes=300`);
+    const intact = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.small}&maxNodes=300`);
+    assert.deepEqual(fromRaw.tree, intact.tree);
+    assert.deepEqual(fromRaw.top, intact.top);
+    assert.deepEqual(fromRaw.skipped, []);
+  });
+
   it('counts facets of the matching profiles, and pages the list with a total', async () => {
     const f = await getJson<{ total: number; facets: Record<string, Array<{ value: string; count: number }>> }>(
       `/api/v1/facets?query=${encodeURIComponent('env:prod')}&from=now-1h`,
