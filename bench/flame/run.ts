@@ -2,7 +2,7 @@
 // real `hotpath serve` (embedded store) holding real Go CPU profiles, prepared path against the
 // raw path (HOTPATH_FLAME_RAW=1: every raw profile inflated and decoded per view). Not a test.
 //
-//   npm run bench:flame -- [--rounds 5] [--large 100] [--reupload]
+//   npm run bench:flame -- [--rounds 5] [--raw-rounds 3] [--large 100] [--reupload]
 //
 // Inputs: 10 distinct 30-s cpuburn recordings without labels and 10 with -labels (cached under
 // .cache/profiles), uploaded 1,000 and 9,000 times with distinct host tags and times 30 s apart;
@@ -27,9 +27,10 @@ import { cacheDir, largeProfile } from '../../e2e/support/workloads.js';
 import { thirtySecondProfile } from './fixtures.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string' }, large: { type: 'string' }, reupload: { type: 'boolean' } },
+  options: { rounds: { type: 'string' }, 'raw-rounds': { type: 'string' }, large: { type: 'string' }, reupload: { type: 'boolean' } },
 });
 const rounds = Number(values.rounds ?? 5);
+const rawRoundsWanted = Number(values['raw-rounds'] ?? 3);
 const largeCount = Number(values.large ?? 100);
 const DISTINCT = 10;
 const PLAIN_UPLOADS = 1000;
@@ -178,7 +179,7 @@ for (const c of cases) {
   await server.stop({ keepData: true });
   server = await startServer(['--allow-anonymous-read'], dataDir, { env: { HOTPATH_FLAME_RAW: '1' } });
   const raw: number[] = [];
-  const rawRounds = c.name.startsWith('10,000') ? 1 : Math.min(rounds, 3);
+  const rawRounds = c.name.startsWith('10,000') ? 1 : rawRoundsWanted;
   for (let r = 0; r < rawRounds; r++) raw.push((await timed(c.path(50_000)).catch(stopAndThrow)).ms);
   await server.stop({ keepData: true });
   const row = {
