@@ -47,7 +47,14 @@ export class CallTreeDictionary {
   private mask = (1 << 12) - 1;
   private tableCount = 0;
 
-  constructor(readonly maxNodes: number) {
+  /**
+   * `trackFirstOfName` false skips the first-of-name flags (a walk up the path per new node) for
+   * a tree that only needs its shape, as a prepared form being built does.
+   */
+  constructor(
+    readonly maxNodes: number,
+    private readonly trackFirstOfName = true,
+  ) {
     this.parent.push(-1);
     this.name.push(0);
     this.firstChild.push(-1);
@@ -76,7 +83,8 @@ export class CallTreeDictionary {
     return out;
   }
 
-  private intern(s: string): number {
+  /** Returns the id of function name `s`, adding it. */
+  intern(s: string): number {
     let id = this.nameIds.get(s);
     if (id === undefined) {
       id = this.names.length;
@@ -92,7 +100,7 @@ export class CallTreeDictionary {
    * FlameTreeAccumulator: a profile's nodes are mostly chains of single children, and the list
    * reads memory next to what the previous step read where a hash probe would miss the cache.
    */
-  private childOf(parent: number, name: number): number {
+  childOf(parent: number, name: number): number {
     const count = this.childCount.data[parent];
     if (count <= LIST_CHILDREN) {
       const names = this.name.data;
@@ -118,6 +126,7 @@ export class CallTreeDictionary {
       if (count === LIST_CHILDREN) for (let c = node; c >= 0; c = this.nextSibling.data[c]) this.tableInsert(parent, this.name.data[c], c);
       else this.tableInsert(parent, name, node);
     }
+    if (!this.trackFirstOfName) return node;
     if (node >= this.firstOfName.length) {
       const grown = new Uint8Array(this.firstOfName.length * 2);
       grown.set(this.firstOfName);

@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import { GrowableFloat64, GrowableInt32 } from '../pprof/growable.js';
 import type { Profile } from '../pprof/profile.js';
 import { hashWords, sameWords } from '../pprof/word-hash.js';
-import { childHash } from './call-tree-dictionary.js';
+import { CallTreeDictionary } from './call-tree-dictionary.js';
 import { mainModuleOf } from './main-module.js';
 
 /**
@@ -66,7 +66,9 @@ export function preparedFormOf(p: Profile): PreparedForm {
   for (let f = 0; f < fnCount; f++) fnName[f] = intern(p.strings[p.functions.name[f]]);
   let unknown = -1;
 
-  const tree = new FormTree(V);
+  const tree = new CallTreeDictionary(MAX_NODES, false);
+  const self = new GrowableFloat64(1024);
+  for (let c = 0; c < V; c++) self.push(0);
   // Samples with the same stack (they differ only in labels) end at the same node: the first
   // sample of each stack is found through an open-addressing table of sample numbers by stack hash.
   const s = p.samples;
@@ -106,12 +108,15 @@ export function preparedFormOf(p: Profile): PreparedForm {
         }
       }
       let node = 0;
-      for (let k = frames.length - 1; k >= 0; k--) node = tree.childOf(node, frames.data[k]);
+      for (let k = frames.length - 1; k >= 0; k--) {
+        node = tree.childOf(node, frames.data[k]);
+        if (node * V >= self.length) for (let c = 0; c < V; c++) self.push(0);
+      }
       leaf = node;
       firstOfStack[slot] = i;
     }
     leafOf[i] = leaf;
-    for (let c = 0; c < V; c++) tree.self.data[leaf * V + c] += s.values[i * V + c];
+    for (let c = 0; c < V; c++) self.data[leaf * V + c] += s.values[i * V + c];
   }
   const sampleTypes: PreparedForm['sampleTypes'] = [];
   for (let t = 0; t < p.sampleTypes.length; t += 2) {
@@ -123,65 +128,8 @@ export function preparedFormOf(p: Profile): PreparedForm {
     names,
     parent: tree.parent.finish().slice(),
     name: tree.name.finish().slice(),
-    self: tree.self.finish().slice(),
+    self: self.finish().slice(),
   };
-}
-
-/** A call tree being built: nodes in creation order, children found through an open-addressing table of (parent, name). */
-class FormTree {
-  readonly parent = new GrowableInt32(1024);
-  readonly name = new GrowableInt32(1024);
-  readonly self = new GrowableFloat64(1024);
-  /** Three ints per slot: parent, name, node + 1 (0 = empty). */
-  private table = new Int32Array(3 << 10);
-  private mask = (1 << 10) - 1;
-
-  constructor(private readonly columns: number) {
-    this.parent.push(-1);
-    this.name.push(0);
-    for (let c = 0; c < columns; c++) this.self.push(0);
-  }
-
-  /** Returns the child of `parent` named `name`, creating it. */
-  childOf(parent: number, name: number): number {
-    const table = this.table;
-    const mask = this.mask;
-    let slot = childHash(parent, name) & mask;
-    for (;;) {
-      const at = slot * 3;
-      const entry = table[at + 2];
-      if (entry === 0) break;
-      if (table[at] === parent && table[at + 1] === name) return entry - 1;
-      slot = (slot + 1) & mask;
-    }
-    const node = this.parent.length;
-    if (node >= MAX_NODES) throw new RangeError(`more than ${MAX_NODES} call paths in one profile`);
-    this.parent.push(parent);
-    this.name.push(name);
-    for (let c = 0; c < this.columns; c++) this.self.push(0);
-    table[slot * 3] = parent;
-    table[slot * 3 + 1] = name;
-    table[slot * 3 + 2] = node + 1;
-    if (node * 2 > mask) this.grow();
-    return node;
-  }
-
-  private grow(): void {
-    const old = this.table;
-    const slots = (this.mask + 1) * 2;
-    const table = new Int32Array(slots * 3);
-    const mask = slots - 1;
-    for (let at = 0; at < old.length; at += 3) {
-      if (old[at + 2] === 0) continue;
-      let slot = childHash(old[at], old[at + 1]) & mask;
-      while (table[slot * 3 + 2] !== 0) slot = (slot + 1) & mask;
-      table[slot * 3] = old[at];
-      table[slot * 3 + 1] = old[at + 1];
-      table[slot * 3 + 2] = old[at + 2];
-    }
-    this.table = table;
-    this.mask = mask;
-  }
 }
 
 /**
