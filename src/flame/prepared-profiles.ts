@@ -24,7 +24,7 @@ export interface PreparedProfilesOptions {
   cacheBytes?: number;
   /** Dictionary nodes after which the next view starts a new dictionary (and drops the cache). Default 4 M (~130 MB). */
   dictionaryNodes?: number;
-  /** Dictionary nodes one view may reach before it is refused (CallTreeTooLargeError). Default 4 × dictionaryNodes. */
+  /** Dictionary nodes one view may reach before it is refused (CallTreeTooLargeError). Default 2 × dictionaryNodes (each costs the view ~40 bytes of arrays). */
   viewNodes?: number;
 }
 
@@ -75,7 +75,7 @@ export class PreparedProfiles {
   ) {
     this.cacheBytes = options.cacheBytes ?? 256 * 2 ** 20;
     this.dictionaryNodes = options.dictionaryNodes ?? 4 * 2 ** 20;
-    this.viewNodes = options.viewNodes ?? 4 * this.dictionaryNodes;
+    this.viewNodes = options.viewNodes ?? 2 * this.dictionaryNodes;
     this.dictionary = new CallTreeDictionary(this.viewNodes);
   }
 
