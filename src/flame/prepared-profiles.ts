@@ -22,7 +22,7 @@ export interface PreparedProfile {
 export interface PreparedProfilesOptions {
   /** Bytes the per-profile cache may hold (least recently used first out). Default 256 MB. */
   cacheBytes?: number;
-  /** Dictionary nodes after which the next view starts a new dictionary (and drops the cache). Default 4 M (~130 MB). */
+  /** Dictionary nodes after which the next view starts a new dictionary (and drops the cache). Default 4 M (~180 MB at DICTIONARY_BYTES_PER_NODE). */
   dictionaryNodes?: number;
   /** Dictionary nodes one view may reach before it is refused (CallTreeTooLargeError). Default 2 × dictionaryNodes (each costs the view ~40 bytes of arrays). */
   viewNodes?: number;
