@@ -2,7 +2,7 @@
 // real `hotpath serve` (embedded store) holding real Go CPU profiles, prepared path against the
 // raw path (HOTPATH_FLAME_RAW=1: every raw profile inflated and decoded per view). Not a test.
 //
-//   npm run bench:flame -- [--rounds 5] [--raw-rounds 3] [--large 100] [--reupload]
+//   npm run bench:flame -- [--rounds 5] [--raw-rounds 3] [--large 100] [--only <case name part>] [--reupload]
 //
 // Inputs: 10 distinct 30-s cpuburn recordings without labels and 10 with -labels (cached under
 // .cache/profiles), uploaded 1,000 and 9,000 times with distinct host tags and times 30 s apart;
@@ -27,7 +27,13 @@ import { cacheDir, largeProfile } from '../../e2e/support/workloads.js';
 import { thirtySecondProfile } from './fixtures.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string' }, 'raw-rounds': { type: 'string' }, large: { type: 'string' }, reupload: { type: 'boolean' } },
+  options: {
+    rounds: { type: 'string' },
+    'raw-rounds': { type: 'string' },
+    only: { type: 'string' },
+    large: { type: 'string' },
+    reupload: { type: 'boolean' },
+  },
 });
 const rounds = Number(values.rounds ?? 5);
 const rawRoundsWanted = Number(values['raw-rounds'] ?? 3);
@@ -113,7 +119,8 @@ const cases: Case[] = [
     name: 'diff, 100 label-free vs 100 labelled',
     path: (maxNodes) => `/api/v1/diff?before=service%3Aplain&after=service%3Alabels&limit=100&maxNodes=${maxNodes}&${WINDOW}`,
   },
-];
+  { name: '10,000 30-s profiles (both sets)', path: flame('env:bench', 10_000) },
+].filter((c) => values.only === undefined || c.name.includes(values.only));
 
 /** GETs `path` with node:http (no client-side timeout: a cold view of 10,000 profiles on a busy machine takes minutes). */
 function get(path: string): Promise<{ status: number; text: string }> {
