@@ -117,7 +117,7 @@ const cases: Case[] = [
   { name: `bench/ui aggregate (${largeCount} × ~1.5 MB)`, path: flame('service:fleet', largeCount) },
   {
     name: 'diff, 100 label-free vs 100 labelled',
-    path: (maxNodes) => `/api/v1/diff?before=service%3Aplain&after=service%3Alabels&limit=100&maxNodes=${maxNodes}&${WINDOW}`,
+    path: (maxNodes: number) => `/api/v1/diff?before=service%3Aplain&after=service%3Alabels&limit=100&maxNodes=${maxNodes}&${WINDOW}`,
   },
   { name: '10,000 30-s profiles (both sets)', path: flame('env:bench', 10_000) },
 ].filter((c) => values.only === undefined || c.name.includes(values.only));
