@@ -33,7 +33,7 @@ export interface AccumulatedView {
 }
 
 /** Attachments that are not profiles (dd-trace-go sends metrics and code provenance as JSON). */
-function isProfileAttachment(name: string): boolean {
+export function isProfileAttachment(name: string): boolean {
   return !name.endsWith('.json');
 }
 
@@ -100,9 +100,14 @@ export async function sampleTypeOptions(
       options.push({ key: `${a.name}:${type}`, attachment: a.name, type, unit: p.strings[p.sampleTypes[i + 1]] });
     }
   }
+  return { options, preferred: preferredSampleType(options) };
+}
+
+/** The sample type a view shows by default: CPU time when offered, else the last sample type of the first attachment (pprof's own default). */
+export function preferredSampleType(options: readonly SampleTypeOption[]): string | null {
   const cpu = options.find((o) => o.type === 'cpu' && o.unit === 'nanoseconds');
   const firstAttachment = options.filter((o) => o.attachment === options[0]?.attachment);
-  return { options, preferred: cpu?.key ?? firstAttachment[firstAttachment.length - 1]?.key ?? null };
+  return cpu?.key ?? firstAttachment[firstAttachment.length - 1]?.key ?? null;
 }
 
 /** Splits a sample type key `<attachment>:<type>`; the attachment name may itself hold ":". */

@@ -152,6 +152,9 @@ describe('error answers: one mapping, bad input never answers 500', () => {
     const blobs = t.store.blobs as FsBlobs;
     writeFileSync(blobs.pathOf(record.pgoBlobKey), Buffer.from('\x1f\x8b\x08\x00 this is not gzip any more'));
     writeFileSync(blobs.pathOf(record.attachments[0].blobKey), Buffer.from('not a profile'));
+    // The flame graph draws from the prepared form while it is intact; damaged, it reads the raw profile.
+    assert.ok(record.preparedBlobKey);
+    writeFileSync(blobs.pathOf(record.preparedBlobKey), Buffer.from('not a prepared form'));
 
     const explain = await t.app.inject({ url: '/api/v1/pgo/explain?query=service:corrupt', headers: read });
     assert.equal(explain.statusCode, 422, explain.body);

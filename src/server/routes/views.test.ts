@@ -154,6 +154,94 @@ describe('UI views: flame graph, diff, facets and paging', () => {
     for (let i = 0; i < same.tree.name.length; i++) assert.equal(same.tree.after[i] - same.tree.before[i], 0);
   });
 
+  it('takes up to 10,000 profiles a view and says how many it merged', async () => {
+    const body = await getJson<FlameJson>(`/api/v1/flamegraph?query=&limit=10000&from=now-1d`);
+    assert.equal(body.profiles, 4);
+    const d = await getJson<DiffJson>(`/api/v1/diff?before=&after=&limit=10000&from=now-1d`);
+    assert.equal(d.before.profiles, 4);
+    assert.equal(d.after.profiles, 4);
+  });
+
+  it('answers a repeated view the same, and a changed parameter anew', async () => {
+    const path = `/api/v1/flamegraph?query=${encodeURIComponent('service:shop')}&from=now-1h&maxNodes=300`;
+    const first = await (await get(path)).text();
+    const again = await get(path);
+    assert.equal(again.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(await again.text(), first);
+    const other = (await getJson<FlameJson>(path.replace('maxNodes=300', 'maxNodes=200'))).tree.name.length;
+    assert.equal(other, 200);
+    assert.equal((JSON.parse(first) as FlameJson).tree.name.length, 300);
+  });
+
+  it('answers exactly as the raw path does (HOTPATH_FLAME_RAW=1): flame graphs whole and pruned, heap, diffs', async () => {
+    process.env.HOTPATH_FLAME_RAW = '1';
+    const raw = await openTestApp();
+    delete process.env.HOTPATH_FLAME_RAW;
+    try {
+      for (const [body, tags] of [
+        [json, 'service:shop'],
+        [sort, 'service:shop'],
+        [small, 'service:api'],
+      ] as const) {
+        const res = await injectFetch(raw.app, `/api/v1/profiles?tags=${tags}`, {
+          method: 'POST',
+          body,
+          headers: { authorization: `Bearer ${raw.keys.api}` },
+        });
+        assert.equal(res.status, 201);
+      }
+      // The same answer but for ids (each app stored its own copies) and the order of the names table.
+      const comparable = (answer: FlameJson | DiffJson) => {
+        const { names, name, ...tree } = answer.tree as { names: string[]; name: number[] };
+        const strip = (side: { profileIds: string[]; skipped: unknown[] }) => ({
+          ...side,
+          profileIds: side.profileIds.length,
+          skipped: side.skipped.length,
+        });
+        const out: Record<string, unknown> = { ...answer, tree: { ...tree, frames: name.map((n) => names[n]) } };
+        if ('profileIds' in answer) Object.assign(out, { profileIds: answer.profileIds.length, skipped: answer.skipped.length });
+        if ('before' in answer) Object.assign(out, { before: strip(answer.before), after: strip(answer.after) });
+        return out;
+      };
+      const paths = [
+        `/api/v1/flamegraph?query=${encodeURIComponent('service:shop OR service:api')}&from=now-1h`,
+        `/api/v1/flamegraph?query=${encodeURIComponent('service:shop OR service:api')}&from=now-1h&maxNodes=150`,
+        `/api/v1/flamegraph?query=${encodeURIComponent('service:shop')}&from=now-1h&type=${encodeURIComponent('cpu.pprof:samples')}&maxNodes=40`,
+        `/api/v1/diff?before=${encodeURIComponent('service:shop')}&after=${encodeURIComponent('service:api')}&from=now-1h`,
+        `/api/v1/diff?before=${encodeURIComponent('service:shop')}&after=${encodeURIComponent('service:api')}&from=now-1h&normalize=profile&maxNodes=120`,
+      ];
+      for (const path of paths) {
+        const rawRes = await injectFetch(raw.app, path, { headers: { authorization: `Bearer ${raw.keys.admin}` } });
+        assert.equal(rawRes.status, 200);
+        const expected = comparable((await rawRes.json()) as FlameJson);
+        assert.deepEqual(comparable(await getJson<FlameJson>(path)), expected, path);
+      }
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('draws a profile whose stored prepared form is damaged from its raw profile, the same as an intact one', async () => {
+    // Forty days old, so no other test's time window sees it.
+    const end = Date.now() - 40 * 86_400_000;
+    const res = await injectFetch(server.app, `/api/v1/profiles?tags=service:damaged&end=${end}`, {
+      method: 'POST',
+      body: small,
+      headers: { authorization: `Bearer ${server.keys.api}` },
+    });
+    const id = ((await res.json()) as { id: string }).id;
+    const record = await server.store.getProfile(id);
+    assert.ok(record?.preparedBlobKey, 'intake stored a prepared form');
+    const damaged = ((await server.store.readPreparedOf(record)) as Uint8Array).slice();
+    damaged[damaged.length >> 1] ^= 0x10;
+    await server.store.blobs.put(record.preparedBlobKey, damaged);
+    const fromRaw = await getJson<FlameJson>(`/api/v1/flamegraph?id=${id}&maxNodes=300`);
+    const intact = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.small}&maxNodes=300`);
+    assert.deepEqual(fromRaw.tree, intact.tree);
+    assert.deepEqual(fromRaw.top, intact.top);
+    assert.deepEqual(fromRaw.skipped, []);
+  });
+
   it('counts facets of the matching profiles, and pages the list with a total', async () => {
     const f = await getJson<{ total: number; facets: Record<string, Array<{ value: string; count: number }>> }>(
       `/api/v1/facets?query=${encodeURIComponent('env:prod')}&from=now-1h`,
@@ -189,6 +277,24 @@ describe('UI views: flame graph, diff, facets and paging', () => {
       ],
       ['a malformed sample type', () => `/api/v1/flamegraph?id=${ids.json}&type=cpu`, 400, /<attachment>:<sample type>/],
       ['a limit out of range', () => '/api/v1/flamegraph?query=&limit=0', 400, /"limit" must be an integer/],
+      [
+        'a flame graph of more than 10,000 profiles',
+        () => '/api/v1/flamegraph?query=&limit=10001',
+        400,
+        /"limit" must be an integer from 1 to 10000/,
+      ],
+      [
+        'a diff side of more than 10,000 profiles',
+        () => '/api/v1/diff?before=&after=&limit=10001',
+        400,
+        /"limit" must be an integer from 1 to 10000/,
+      ],
+      [
+        'a pprof download of more than 1,000 profiles (it merges raw profiles)',
+        () => '/api/v1/flamegraph/pprof?query=&limit=1001',
+        400,
+        /"limit" must be an integer from 1 to 1000\b/,
+      ],
       ['a bad normalisation', () => `/api/v1/diff?beforeId=${ids.json}&afterId=${ids.sort}&normalize=hour`, 400, /"normalize"/],
       ['a bad query on one side of a diff', () => `/api/v1/diff?before=env%3A(&afterId=${ids.sort}`, 400, /^before: query/],
       ['a bad facets query', () => '/api/v1/facets?query=%40x%3A1', 400, /query/],

@@ -1,7 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DiffJson, FacetsJson, FlameJson, FlameTreeJson } from '../../api/types.js';
+import { AnswerCache, answerKey } from '../../flame/answer-cache.js';
+import { CallTreeTooLargeError } from '../../flame/call-tree-dictionary.js';
 import { diffTree } from '../../flame/diff.js';
 import { type FlameTree, FlameTreeAccumulator, pruneFlameTree } from '../../flame/flame-tree.js';
+import { mergeCallTrees, mergedDiffTree, mergedFlameTree, functionTotals as mergedFunctionTotals } from '../../flame/prepared-merge.js';
+import { PreparedProfiles } from '../../flame/prepared-profiles.js';
+import { preparedSampleTypeOptions, preparedSide } from '../../flame/prepared-views.js';
 import {
   type AccumulatedView,
   AttachmentReader,
@@ -9,6 +14,7 @@ import {
   parseSampleTypeKey,
   readProfiles,
   type SampleTypeOption,
+  type SkippedProfile,
   sampleTypeOptions,
 } from '../../flame/profile-views.js';
 import { encodeProfileGzipAsync } from '../../pprof/encode.js';
@@ -23,8 +29,13 @@ import { integerSchema, oneOf, querySchema, TEXT } from '../query-schema.js';
 import { parseWindow } from '../time-params.js';
 import { PROFILES_READ, type RouteContext, safeFileName } from './context.js';
 
-/** Most profiles one aggregate or one side of a diff reads. */
-const MAX_PROFILES = 1000;
+/**
+ * Most profiles one flame graph or one side of a diff merges: their prepared forms are small and
+ * cached, so a day of a busy service (10,000 profiles) is one view.
+ */
+const MAX_PROFILES = 10_000;
+/** Most profiles one pprof download merges: it decodes and merges every raw profile in full. */
+const MAX_PPROF_PROFILES = 1000;
 const DEFAULT_PROFILES = 100;
 /** Rows of the top-functions table and of the largest changes. */
 const TOP_ROWS = 1000;
@@ -58,6 +69,11 @@ const VIEW_QUERY = querySchema({
   type: TEXT,
   limit: integerSchema(1, MAX_PROFILES, DEFAULT_PROFILES),
   maxNodes: integerSchema(1, MAX_MAX_NODES, DEFAULT_MAX_NODES),
+});
+
+const PPROF_QUERY = querySchema({
+  ...VIEW_QUERY.properties,
+  limit: integerSchema(1, MAX_PPROF_PROFILES, DEFAULT_PROFILES),
 });
 
 const DIFF_QUERY = querySchema({
@@ -111,13 +127,16 @@ async function selectRecords(store: ProfileStore, s: SelectionParams, side = '')
   return records;
 }
 
+/** Lists the sample types a record offers and the default one. */
+type SampleTypeLister = (record: ProfileRecord) => Promise<{ options: SampleTypeOption[]; preferred: string | null }>;
+
 /** Picks the sample type to show: the requested key if the newest profile offers it, else its default. */
 async function chooseSampleType(
-  reader: AttachmentReader,
+  list: SampleTypeLister,
   records: readonly ProfileRecord[],
   requested: string | undefined,
 ): Promise<{ options: SampleTypeOption[]; key: string; attachment: string; type: string }> {
-  const { options, preferred } = await sampleTypeOptions(reader, records[0]);
+  const { options, preferred } = await list(records[0]);
   const key = requested ?? preferred;
   if (key === null) {
     throw new HttpError(422, 'no_data', `profile ${records[0].id} has no readable profile attachment (raw data deleted, or not a profile)`);
@@ -138,30 +157,64 @@ function treeJson(t: FlameTree): FlameTreeJson {
   return { names: t.names, name: Array.from(t.name), depth: Array.from(t.depth), self: Array.from(t.self), total: Array.from(t.total) };
 }
 
+/** The 422 for a view none of whose profiles could be read, with the reasons. */
+function unreadable(count: number, skipped: SkippedProfile[]): HttpError {
+  return new HttpError(422, 'no_data', `none of the ${count} selected profiles could be read: ${skipped[0].reason}`, {
+    details: { skipped },
+  });
+}
+
+/** The 422 for a diff side none of whose profiles could be read. */
+function unreadableSide(side: number, skipped: SkippedProfile[]): HttpError {
+  return new HttpError(
+    422,
+    'no_data',
+    `${side === 0 ? 'before' : 'after'}: none of the selected profiles could be read: ${skipped[0].reason}`,
+  );
+}
+
+/** What a diff side's values are divided by: its seconds, its profile count, or nothing. */
+function scaleOf(normalize: 'second' | 'profile' | 'none', view: AccumulatedView): number {
+  const divisor = normalize === 'second' ? view.seconds : normalize === 'profile' ? view.used.length : 1;
+  return divisor > 0 ? 1 / divisor : 1;
+}
+
+function sideSummary(view: AccumulatedView, total: number) {
+  return { profiles: view.used.length, profileIds: view.used, seconds: view.seconds, total, skipped: view.skipped };
+}
+
+/** Set (to anything but "" or "0") to draw every view from the raw profiles, as before prepared forms: for benchmarks and comparisons. */
+const FORCE_RAW_ENV = 'HOTPATH_FLAME_RAW';
+
+/** A 422 for a selection whose distinct call paths exceed what one view may hold. */
+function tooLarge(err: CallTreeTooLargeError): HttpError {
+  return new HttpError(422, 'too_large', `${err.message}; narrow the query or the time window, or lower "limit"`);
+}
+
 /**
  * Registers the read-only views the web UI draws: GET /api/v1/flamegraph (render-ready tree and
  * top functions of one profile or of the profiles matching a query), GET /api/v1/flamegraph/pprof
  * (the same selection merged into one pprof), GET /api/v1/diff (two selections as one diff tree,
  * normalised per second or per profile) and GET /api/v1/facets.
+ *
+ * The flame graph and the diff merge prepared forms (src/flame/prepared-profiles.ts: stored at
+ * ingest, or built once from the raw profile) and keep their serialized answers by the exact
+ * selection (src/flame/answer-cache.ts); HOTPATH_FLAME_RAW=1 decodes every raw profile instead.
+ * Both give the same answer.
  */
 export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const reader = () => new AttachmentReader(ctx.store, ctx.limits.maxDecompressedBytes);
   const viewOptions = { ...PROFILES_READ, schema: { querystring: VIEW_QUERY } };
+  const forceRaw = !['', '0', undefined].includes(process.env[FORCE_RAW_ENV]);
+  const prepared = new PreparedProfiles(ctx.store, ctx.limits.maxDecompressedBytes);
+  const answers = new AnswerCache();
 
-  app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph', viewOptions, async (req): Promise<FlameJson> => {
-    const q = req.query;
+  const rawFlame = async (q: ViewQuery, records: ProfileRecord[]): Promise<FlameJson> => {
     const attachments = reader();
-    const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
-    const chosen = await chooseSampleType(attachments, records, q.type);
+    const chosen = await chooseSampleType((r) => sampleTypeOptions(attachments, r), records, q.type);
     const accumulator = new FlameTreeAccumulator();
     const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator });
-    if (view.used.length === 0) {
-      throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${view.skipped[0].reason}`, {
-        details: {
-          skipped: view.skipped,
-        },
-      });
-    }
+    if (view.used.length === 0) throw unreadable(records.length, view.skipped);
     const full = accumulator.tree();
     const pruned = pruneFlameTree(full, q.maxNodes);
     return {
@@ -179,79 +232,143 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       top: accumulator.functions().slice(0, TOP_ROWS),
       skipped: view.skipped,
     };
-  });
+  };
 
-  app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph/pprof', viewOptions, async (req, reply) => {
+  const preparedFlame = async (q: ViewQuery, records: ProfileRecord[]): Promise<FlameJson> => {
+    const dictionary = prepared.beginView();
+    const chosen = await chooseSampleType((r) => preparedSampleTypeOptions(prepared, dictionary, r), records, q.type);
+    const view = await preparedSide(prepared, dictionary, records, chosen.attachment, chosen.type);
+    if (view.used.length === 0) throw unreadable(records.length, view.skipped);
+    const merged = mergeCallTrees(dictionary, [view.inputs]);
+    const flame = mergedFlameTree(merged, q.maxNodes);
+    return {
+      profiles: view.used.length,
+      profileIds: view.used,
+      seconds: view.seconds,
+      sampleTypes: chosen.options,
+      sampleType: chosen.key,
+      unit: view.unit,
+      mainModule: view.mainModule,
+      total: merged.total[0][0],
+      nodes: flame.nodes,
+      droppedNodes: flame.droppedNodes,
+      tree: treeJson(flame.tree),
+      top: mergedFunctionTotals(merged, 0).slice(0, TOP_ROWS),
+      skipped: view.skipped,
+    };
+  };
+
+  app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph', viewOptions, async (req, reply) => {
     const q = req.query;
-    const attachments = reader();
     const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
-    const chosen = await chooseSampleType(attachments, records, q.type);
-    const { profiles, skipped } = await readProfiles(attachments, records, chosen.attachment);
-    if (profiles.length === 0) {
-      throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`);
+    if (forceRaw) return rawFlame(q, records);
+    const key = answerKey('flamegraph', [q.type ?? '', q.maxNodes], [records]);
+    let json = answers.get(key);
+    if (json === undefined) {
+      try {
+        json = JSON.stringify(await preparedFlame(q, records));
+      } catch (err) {
+        throw err instanceof CallTreeTooLargeError ? tooLarge(err) : err;
+      }
+      answers.set(key, json);
     }
-    let merged: ReturnType<typeof mergeProfiles>;
-    try {
-      merged = mergeProfiles(profiles);
-    } catch (err) {
-      if (err instanceof ProfileError) throw new HttpError(409, 'incompatible', `the selected profiles cannot be merged: ${err.message}`);
-      throw err;
-    }
-    const name = records.length === 1 ? `${records[0].id}-${chosen.attachment}` : `merged-${profiles.length}-${chosen.attachment}`;
-    return reply
-      .type('application/octet-stream')
-      .header('content-disposition', `attachment; filename="${safeFileName(name)}.pb.gz"`)
-      .header('x-hotpath-profiles', String(profiles.length))
-      .send(await encodeProfileGzipAsync(merged));
+    return reply.type('application/json; charset=utf-8').send(json);
   });
 
   app.get<{ Querystring: ViewQuery }>(
-    '/api/v1/diff',
-    { ...PROFILES_READ, schema: { querystring: DIFF_QUERY } },
-    async (req): Promise<DiffJson> => {
+    '/api/v1/flamegraph/pprof',
+    { ...PROFILES_READ, schema: { querystring: PPROF_QUERY } },
+    async (req, reply) => {
       const q = req.query;
-      const normalize = q.normalize ?? 'second';
       const attachments = reader();
-      const beforeSelection = selectionParams(q, 'beforeId', 'before');
-      const afterSelection = selectionParams(q, 'afterId', 'after');
-      const beforeRecords = await selectRecords(ctx.store, beforeSelection, 'before');
-      const afterRecords = await selectRecords(ctx.store, afterSelection, 'after');
-      const chosen = await chooseSampleType(attachments, afterRecords, q.type);
-      // Both sides in one tree, so every path has its before and after value, however small.
-      const accumulator = new FlameTreeAccumulator(2);
-      const views: Array<{ view: AccumulatedView; scale: number }> = [];
-      for (const [side, records] of [beforeRecords, afterRecords].entries()) {
-        const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator, side });
-        if (view.used.length === 0) {
-          throw new HttpError(
-            422,
-            'no_data',
-            `${side === 0 ? 'before' : 'after'}: none of the selected profiles could be read: ${view.skipped[0].reason}`,
-          );
-        }
-        const divisor = normalize === 'second' ? view.seconds : normalize === 'profile' ? view.used.length : 1;
-        views.push({ view, scale: divisor > 0 ? 1 / divisor : 1 });
+      const records = await selectRecords(ctx.store, selectionParams(q, 'id', 'query'));
+      const chosen = await chooseSampleType((r) => sampleTypeOptions(attachments, r), records, q.type);
+      const { profiles, skipped } = await readProfiles(attachments, records, chosen.attachment);
+      if (profiles.length === 0) {
+        throw new HttpError(422, 'no_data', `none of the ${records.length} selected profiles could be read: ${skipped[0].reason}`);
       }
-      const [before, after] = views;
-      const diff = diffTree(accumulator, [before.scale, after.scale], q.maxNodes, CHANGE_ROWS);
-      const summary = (side: number) => ({
-        profiles: views[side].view.used.length,
-        profileIds: views[side].view.used,
-        seconds: views[side].view.seconds,
-        total: accumulator.grandTotal(side) * views[side].scale,
-        skipped: views[side].view.skipped,
-      });
-      return {
-        before: summary(0),
-        after: summary(1),
-        normalize,
-        unit: after.view.unit,
-        sampleType: chosen.key,
-        sampleTypes: chosen.options,
-        ...diff,
-      };
+      let merged: ReturnType<typeof mergeProfiles>;
+      try {
+        merged = mergeProfiles(profiles);
+      } catch (err) {
+        if (err instanceof ProfileError) throw new HttpError(409, 'incompatible', `the selected profiles cannot be merged: ${err.message}`);
+        throw err;
+      }
+      const name = records.length === 1 ? `${records[0].id}-${chosen.attachment}` : `merged-${profiles.length}-${chosen.attachment}`;
+      return reply
+        .type('application/octet-stream')
+        .header('content-disposition', `attachment; filename="${safeFileName(name)}.pb.gz"`)
+        .header('x-hotpath-profiles', String(profiles.length))
+        .send(await encodeProfileGzipAsync(merged));
     },
   );
+
+  const rawDiff = async (q: ViewQuery, beforeRecords: ProfileRecord[], afterRecords: ProfileRecord[]): Promise<DiffJson> => {
+    const normalize = q.normalize ?? 'second';
+    const attachments = reader();
+    const chosen = await chooseSampleType((r) => sampleTypeOptions(attachments, r), afterRecords, q.type);
+    // Both sides in one tree, so every path has its before and after value, however small.
+    const accumulator = new FlameTreeAccumulator(2);
+    const views: Array<{ view: AccumulatedView; scale: number }> = [];
+    for (const [side, records] of [beforeRecords, afterRecords].entries()) {
+      const view = await accumulateProfiles(attachments, records, chosen.attachment, chosen.type, { accumulator, side });
+      if (view.used.length === 0) throw unreadableSide(side, view.skipped);
+      views.push({ view, scale: scaleOf(normalize, view) });
+    }
+    const diff = diffTree(accumulator, [views[0].scale, views[1].scale], q.maxNodes, CHANGE_ROWS);
+    const summary = (side: number) => sideSummary(views[side].view, accumulator.grandTotal(side) * views[side].scale);
+    return {
+      before: summary(0),
+      after: summary(1),
+      normalize,
+      unit: views[1].view.unit,
+      sampleType: chosen.key,
+      sampleTypes: chosen.options,
+      ...diff,
+    };
+  };
+
+  const preparedDiff = async (q: ViewQuery, beforeRecords: ProfileRecord[], afterRecords: ProfileRecord[]): Promise<DiffJson> => {
+    const normalize = q.normalize ?? 'second';
+    const dictionary = prepared.beginView();
+    const chosen = await chooseSampleType((r) => preparedSampleTypeOptions(prepared, dictionary, r), afterRecords, q.type);
+    const views: Array<{ view: Awaited<ReturnType<typeof preparedSide>>; scale: number }> = [];
+    for (const [side, records] of [beforeRecords, afterRecords].entries()) {
+      const view = await preparedSide(prepared, dictionary, records, chosen.attachment, chosen.type);
+      if (view.used.length === 0) throw unreadableSide(side, view.skipped);
+      views.push({ view, scale: scaleOf(normalize, view) });
+    }
+    const merged = mergeCallTrees(dictionary, [views[0].view.inputs, views[1].view.inputs]);
+    const diff = mergedDiffTree(merged, [views[0].scale, views[1].scale], q.maxNodes, CHANGE_ROWS);
+    const summary = (side: number) => sideSummary(views[side].view, merged.total[side][0] * views[side].scale);
+    return {
+      before: summary(0),
+      after: summary(1),
+      normalize,
+      unit: views[1].view.unit,
+      sampleType: chosen.key,
+      sampleTypes: chosen.options,
+      ...diff,
+    };
+  };
+
+  app.get<{ Querystring: ViewQuery }>('/api/v1/diff', { ...PROFILES_READ, schema: { querystring: DIFF_QUERY } }, async (req, reply) => {
+    const q = req.query;
+    const beforeRecords = await selectRecords(ctx.store, selectionParams(q, 'beforeId', 'before'), 'before');
+    const afterRecords = await selectRecords(ctx.store, selectionParams(q, 'afterId', 'after'), 'after');
+    if (forceRaw) return rawDiff(q, beforeRecords, afterRecords);
+    const key = answerKey('diff', [q.type ?? '', q.maxNodes, q.normalize ?? 'second'], [beforeRecords, afterRecords]);
+    let json = answers.get(key);
+    if (json === undefined) {
+      try {
+        json = JSON.stringify(await preparedDiff(q, beforeRecords, afterRecords));
+      } catch (err) {
+        throw err instanceof CallTreeTooLargeError ? tooLarge(err) : err;
+      }
+      answers.set(key, json);
+    }
+    return reply.type('application/json; charset=utf-8').send(json);
+  });
 
   const facetsQuery = querySchema({ query: TEXT, from: TEXT, to: TEXT });
   app.get<{ Querystring: { query?: string; from?: string; to?: string } }>(
