@@ -22,6 +22,13 @@ export interface SqlDialect {
    *   once per profile row.
    */
   readonly childRowTest: 'in-subquery' | 'exists';
+  /**
+   * A table `(key, value)` holding at least every distinct tag value (more is harmless), when
+   * the store keeps one: a wildcard without a literal prefix (`host:*-17`) is then tested on the
+   * distinct values of the key, and the tags looked up by the values that match, instead of
+   * testing every tag row of the key.
+   */
+  readonly tagValuesTable?: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { MetricTermNode, QueryNode, ValuePattern } from './ast.js';
+import type { MetricTermNode, QueryNode, TagTermNode, ValuePattern } from './ast.js';
 import { type SqlDialect, sqliteDialect } from './dialect.js';
 
 export interface QuerySqlOptions {
@@ -29,8 +29,26 @@ export function queryToSql(node: QueryNode, options: QuerySqlOptions = {}): Quer
   return { where, params: writer.params };
 }
 
-/** The subqueries name their tables `t` and `m`; an enclosing query must not use those names. */
-const RESERVED_ALIASES = new Set(['t', 'm']);
+/**
+ * Returns `SELECT <alias>.profile_id FROM profile_tags t WHERE …` (or `profile_metrics m`): the
+ * rows one positive term reads through its index, one per matching tag value or metric, so a
+ * profile appears once per matching value of a wildcard. For a store that drives a search from
+ * its most selective term (src/store/sqlite-search-plan.ts).
+ */
+export function termRowsSql(
+  node: TagTermNode | MetricTermNode,
+  dialect: SqlDialect = sqliteDialect,
+): { select: string; params: Array<string | number> } {
+  const writer = new SqlWriter('p.id', dialect);
+  const select =
+    node.kind === 'tag'
+      ? `SELECT t.profile_id FROM profile_tags t WHERE ${writer.tagConditions(node.key, node.value).join(' AND ')}`
+      : `SELECT m.profile_id FROM profile_metrics m WHERE ${writer.metricConditions(node).join(' AND ')}`;
+  return { select, params: writer.params };
+}
+
+/** The subqueries name their tables `t`, `m` and `v`; an enclosing query must not use those names. */
+const RESERVED_ALIASES = new Set(['t', 'm', 'v']);
 
 function checkIdColumn(column: string): void {
   // Caller code, not user input, but it is pasted into SQL: accept identifiers only.
@@ -41,6 +59,11 @@ function checkIdColumn(column: string): void {
   if (dot > 0 && RESERVED_ALIASES.has(column.slice(0, dot))) {
     throw new TypeError(`profileIdColumn ${JSON.stringify(column)} uses the table name the query subqueries use; alias profiles as p`);
   }
+}
+
+function checkTableName(table: string): void {
+  // Store code, not user input, but it is pasted into SQL.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new TypeError(`tagValuesTable must be an identifier, got ${JSON.stringify(table)}`);
 }
 
 class SqlWriter {
@@ -117,6 +140,11 @@ class SqlWriter {
 
   /** The profile has a tag `key` with a value matching `value` (or equal to one of a list). */
   private tagTest(key: string, value: ValuePattern | string[], negated: boolean): string {
+    return this.childRowTest('profile_tags', 't', this.tagConditions(key, value), negated);
+  }
+
+  /** The conditions on a profile_tags row `t` of a tag `key` whose value matches `value` (or is one of a list). */
+  tagConditions(key: string, value: ValuePattern | string[]): string[] {
     const conditions = [`t.key = ${this.bind(key)}`];
     if (Array.isArray(value)) {
       conditions.push(value.length === 1 ? `t.value = ${this.bind(value[0])}` : `t.value IN (${this.bindList(value)})`);
@@ -124,17 +152,31 @@ class SqlWriter {
       conditions.push(`t.value = ${this.bind(value.value)}`);
     } else if (!(value.segments.length === 1 && value.segments[0].kind === 'anyChars')) {
       // `key:*` only asks that the tag exist.
-      conditions.push(this.dialect.wildcardCondition('t.value', value.segments, (v) => this.bind(v)));
+      const table = this.dialect.tagValuesTable;
+      if (table !== undefined && value.segments[0].kind !== 'literal') {
+        // No literal prefix, so no range of the (key, value) index: match the key's distinct values instead.
+        checkTableName(table);
+        const keyParam = this.bind(key);
+        const valueTest = this.dialect.wildcardCondition('v.value', value.segments, (v) => this.bind(v));
+        conditions.push(`t.value IN (SELECT v.value FROM ${table} v WHERE v.key = ${keyParam} AND ${valueTest})`);
+      } else {
+        conditions.push(this.dialect.wildcardCondition('t.value', value.segments, (v) => this.bind(v)));
+      }
     }
-    return this.childRowTest('profile_tags', 't', conditions, negated);
+    return conditions;
   }
 
   private metricTest(node: MetricTermNode, negated: boolean): string {
+    return this.childRowTest('profile_metrics', 'm', this.metricConditions(node), negated);
+  }
+
+  /** The conditions on a profile_metrics row `m` that passes the metric term. */
+  metricConditions(node: MetricTermNode): string[] {
     const conditions = [`m.name = ${this.bind(node.name)}`];
     const { test } = node;
     if (test.kind === 'range') conditions.push(`m.value BETWEEN ${this.bind(test.min)} AND ${this.bind(test.max)}`);
     else conditions.push(`m.value ${test.op} ${this.bind(test.value)}`);
-    return this.childRowTest('profile_metrics', 'm', conditions, negated);
+    return conditions;
   }
 
   private childRowTest(table: string, alias: string, conditions: string[], negated: boolean): string {
