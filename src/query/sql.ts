@@ -61,6 +61,11 @@ function checkIdColumn(column: string): void {
   }
 }
 
+/** The children of an OR with nested ORs spliced in: OR is associative. */
+function flattenOr(children: readonly QueryNode[]): QueryNode[] {
+  return children.flatMap((c) => (c.kind === 'or' && c.children.length > 0 ? flattenOr(c.children) : [c]));
+}
+
 function checkTableName(table: string): void {
   // Store code, not user input, but it is pasted into SQL.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new TypeError(`tagValuesTable must be an identifier, got ${JSON.stringify(table)}`);
@@ -102,7 +107,10 @@ class SqlWriter {
     return (node.kind === 'and' || node.kind === 'or') && node.children.length > 1 ? `(${sql})` : sql;
   }
 
-  private writeOr(children: readonly QueryNode[]): string {
+  private writeOr(nested: readonly QueryNode[]): string {
+    const flat = flattenOr(nested);
+    if (this.dialect.childRowTest === 'exists' && flat.filter((c) => c.kind === 'tag').length >= 2) return this.writeOrOfTags(flat);
+    const children = nested;
     // Exact values OR-ed together: one lookup per key (and one IN list for ids), written where
     // the first of them stood.
     const exactValuesByKey = new Map<string, Set<string>>();
@@ -134,6 +142,48 @@ class SqlWriter {
       } else {
         parts.push(this.operand(c));
       }
+    }
+    return parts.join(' OR ');
+  }
+
+  /**
+   * An OR whose tag terms become one EXISTS with their conditions OR-ed, written where the first
+   * tag term stood: one semi-join PostgreSQL plans from the union of the terms' index ranges,
+   * where an OR of EXISTS tests is a per-row test of every profile in the window.
+   */
+  private writeOrOfTags(children: readonly QueryNode[]): string {
+    const parts: string[] = [];
+    let tagsWritten = false;
+    for (const c of children) {
+      if (c.kind !== 'tag') {
+        parts.push(this.operand(c));
+        continue;
+      }
+      if (tagsWritten) continue;
+      tagsWritten = true;
+      const exactValuesByKey = new Map<string, string[]>();
+      const alternatives: TagTermNode[] = [];
+      for (const t of children) {
+        if (t.kind !== 'tag') continue;
+        if (t.value.kind === 'exact') {
+          const values = exactValuesByKey.get(t.key);
+          if (values !== undefined) {
+            if (!values.includes(t.value.value)) values.push(t.value.value);
+            continue;
+          }
+          exactValuesByKey.set(t.key, [t.value.value]);
+        }
+        alternatives.push(t);
+      }
+      // Placeholders are bound in text order: write each alternative's conditions in turn.
+      const written = alternatives.map((t) => {
+        const conditions =
+          t.value.kind === 'exact'
+            ? this.tagConditions(t.key, exactValuesByKey.get(t.key) as string[])
+            : this.tagConditions(t.key, t.value);
+        return `(${conditions.join(' AND ')})`;
+      });
+      parts.push(`EXISTS (SELECT 1 FROM profile_tags t WHERE t.profile_id = ${this.idColumn} AND (${written.join(' OR ')}))`);
     }
     return parts.join(' OR ');
   }
@@ -180,9 +230,11 @@ class SqlWriter {
   }
 
   private childRowTest(table: string, alias: string, conditions: string[], negated: boolean): string {
-    if (this.dialect.childRowTest === 'exists') {
+    if (this.dialect.childRowTest !== 'in-subquery') {
       const where = [`${alias}.profile_id = ${this.idColumn}`, ...conditions].join(' AND ');
-      return `${negated ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM ${table} ${alias} WHERE ${where})`;
+      // OFFSET 0 keeps PostgreSQL from turning the EXISTS into a join or a hashed subplan.
+      const fence = this.dialect.childRowTest === 'exists-per-row' ? ' OFFSET 0' : '';
+      return `${negated ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM ${table} ${alias} WHERE ${where}${fence})`;
     }
     // profile_id is NOT NULL, so NOT IN has no NULL surprise.
     return `${this.idColumn} ${negated ? 'NOT IN' : 'IN'} (SELECT ${alias}.profile_id FROM ${table} ${alias} WHERE ${conditions.join(' AND ')})`;

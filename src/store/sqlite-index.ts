@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { QueryNode } from '../query/ast.js';
 import { type SqlDialect, sqliteDialect } from '../query/dialect.js';
 import { queryToSql, termRowsSql } from '../query/sql.js';
+import { likelyDense } from './dense-query.js';
 import { ProfileExistsError } from './errors.js';
 import {
   checkCountCap,
@@ -572,18 +573,6 @@ export class SqliteProfileIndex implements ProfileIndex {
     }
     return statement;
   }
-}
-
-/**
- * Whether most profiles are likely to match `tree` when no term of it drives (planSearch found
- * none selective): everything, broad exact terms and negations, AND-ed. A wildcard or an OR may
- * match few, and a count along the window would then read all of it.
- */
-function likelyDense(tree: QueryNode): boolean {
-  const children = tree.kind === 'and' ? tree.children : [tree];
-  return children.every(
-    (c) => c.kind === 'all' || c.kind === 'not' || c.kind === 'metric' || (c.kind === 'tag' && c.value.kind === 'exact'),
-  );
 }
 
 function migrate(db: Database.Database, path: string): void {
