@@ -202,7 +202,7 @@ export class PgProfileIndex implements ProfileIndex {
       return Number(rows[0].n);
     }
     const tree = withoutUnstorableTerms(queryTree(filter.query));
-    if (likelyDense(tree) && (await this.everyTermBroad(tree))) {
+    if (likelyDense(tree) && (await this.oneBroadTermAtMost(tree))) {
       // Newest first along the start index, each profile tested on its own, stopping at the cap.
       const { sql, params } = filteredSelect({ ...filter, query: tree }, '1', longest, PER_ROW_DIALECT);
       const n = params.length;
@@ -388,16 +388,19 @@ export class PgProfileIndex implements ProfileIndex {
   }
 
   /**
-   * Whether every positive exact tag or metric term of a top-level AND has more than
-   * BROAD_TERM_ROWS rows (in all time), counted in one statement through their indexes: then no
-   * term narrows a count much, and a walk along the window reaches the cap soonest.
+   * Whether a top-level AND has at most one positive exact tag or metric term, with more than
+   * BROAD_TERM_ROWS rows (in all time, counted through its index): then nothing narrows a count
+   * much, and a walk along the window reaches the cap soonest. Two or more such terms are left
+   * to the planner, which intersects them (a merge join): their matches may be rare, and a walk
+   * would then read the whole window.
    */
-  private async everyTermBroad(tree: QueryNode): Promise<boolean> {
+  private async oneBroadTermAtMost(tree: QueryNode): Promise<boolean> {
     const children = tree.kind === 'and' ? tree.children : [tree];
     const terms = children.filter(
       (c): c is TagTermNode | MetricTermNode => (c.kind === 'tag' && c.value.kind === 'exact') || c.kind === 'metric',
     );
     if (terms.length === 0) return true;
+    if (terms.length > 1) return false;
     const params: Array<string | number> = [];
     const counts = terms.map((term) => {
       const { select, params: own } = termRowsSql(term, { ...postgresDialect, placeholder: (i) => `$${params.length + i}` });
@@ -436,7 +439,7 @@ export function searchStatement(options: ProfileSearch, longestMs: number): { te
 
 /** The query as a test of each profile row (see SqlDialect.childRowTest). */
 const PER_ROW_DIALECT: SqlDialect = { ...postgresDialect, childRowTest: 'exists-per-row' };
-/** A term with more rows than this does not narrow a count much (see everyTermBroad). */
+/** A term with more rows than this does not narrow a count much (see oneBroadTermAtMost). */
 const BROAD_TERM_ROWS = 20_000;
 
 /** `SELECT <columns> FROM profiles p WHERE <window> AND (<query>)` and its parameters. */
