@@ -20,7 +20,7 @@ export interface SqlDialect {
    * - `exists`: `EXISTS (SELECT 1 FROM profile_tags t WHERE t.profile_id = p.id AND ...)`;
    *   what PostgreSQL plans best (as a semi-join or anti-join), and what SQLite can only run
    *   once per profile row;
-   * - `exists-per-row`: the same EXISTS with `OFFSET 0` in the subquery, which PostgreSQL then
+   * - `exists-per-row` (PostgreSQL): the same EXISTS with `OFFSET 0` in the subquery, which PostgreSQL then
    *   keeps a lookup per row instead of a join or a hashed subplan: for a walk along an index
    *   that stops after a LIMIT, where reading every match of a broad term first would not.
    */
