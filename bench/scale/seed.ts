@@ -59,6 +59,7 @@ export function seedSqlite(path: string, rows: number, newestMs: number, stepMs:
     }
   });
   for (let i = 0; i < rows; i += 50_000) write(i, Math.min(rows, i + 50_000));
+  db.exec('INSERT OR IGNORE INTO profile_tag_values (key, value) SELECT DISTINCT key, value FROM profile_tags');
   db.exec('ANALYZE');
   db.close();
 }

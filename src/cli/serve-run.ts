@@ -172,6 +172,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
       },
       'hotpath serving',
     );
+    for (const warning of opened.warnings) logger.warn(warning);
   } catch (err) {
     // The keys exist now and a later start will not show them again: show them even so.
     if (firstKeys)

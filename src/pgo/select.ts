@@ -106,7 +106,21 @@ export async function buildFromQueries(
   noInline: ReadonlySet<string>,
   options: { maxDecompressedBytes: number; now?: number },
 ): Promise<PgoSelection> {
-  const { selected, resolved } = await selectProfiles(source, queries, { now: options.now });
+  return buildFromSelection(source, await selectProfiles(source, queries, { now: options.now }), noInline, options);
+}
+
+/**
+ * Merges the PGO forms of a selection (see buildFromQueries): same bytes for the same stored
+ * profiles. Throws PgoSelectionError for a stored PGO form that cannot be read (naming the
+ * profile) or forms that cannot be merged.
+ */
+export async function buildFromSelection(
+  source: Pick<PgoSource, 'readPgoOf'>,
+  selection: ProfileSelection,
+  noInline: ReadonlySet<string>,
+  options: { maxDecompressedBytes: number },
+): Promise<PgoSelection & { skipped: number }> {
+  const { selected, resolved } = selection;
   const allIds = [...selected.keys()].sort();
   const blobs = await Promise.all(allIds.map((id) => source.readPgoOf(selected.get(id) as ProfileRecord)));
   // A blob deleted by retention since the search is skipped.
@@ -128,5 +142,5 @@ export async function buildFromQueries(
     }
     throw err;
   }
-  return { built, ids, selected, resolved };
+  return { built, ids, selected, resolved, skipped: allIds.length - ids.length };
 }

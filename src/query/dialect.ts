@@ -19,9 +19,19 @@ export interface SqlDialect {
    *   profiles up by id, or test membership row by row while scanning profiles;
    * - `exists`: `EXISTS (SELECT 1 FROM profile_tags t WHERE t.profile_id = p.id AND ...)`;
    *   what PostgreSQL plans best (as a semi-join or anti-join), and what SQLite can only run
-   *   once per profile row.
+   *   once per profile row;
+   * - `exists-per-row` (PostgreSQL): the same EXISTS with `OFFSET 0` in the subquery, which PostgreSQL then
+   *   keeps a lookup per row instead of a join or a hashed subplan: for a walk along an index
+   *   that stops after a LIMIT, where reading every match of a broad term first would not.
    */
-  readonly childRowTest: 'in-subquery' | 'exists';
+  readonly childRowTest: 'in-subquery' | 'exists' | 'exists-per-row';
+  /**
+   * A table `(key, value)` holding at least every distinct tag value (more is harmless), when
+   * the store keeps one: a wildcard without a literal prefix (`host:*-17`) is then tested on the
+   * distinct values of the key, and the tags looked up by the values that match, instead of
+   * testing every tag row of the key.
+   */
+  readonly tagValuesTable?: string;
 }
 
 /**

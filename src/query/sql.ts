@@ -1,4 +1,4 @@
-import type { MetricTermNode, QueryNode, ValuePattern } from './ast.js';
+import type { MetricTermNode, QueryNode, TagTermNode, ValuePattern } from './ast.js';
 import { type SqlDialect, sqliteDialect } from './dialect.js';
 
 export interface QuerySqlOptions {
@@ -29,8 +29,26 @@ export function queryToSql(node: QueryNode, options: QuerySqlOptions = {}): Quer
   return { where, params: writer.params };
 }
 
-/** The subqueries name their tables `t` and `m`; an enclosing query must not use those names. */
-const RESERVED_ALIASES = new Set(['t', 'm']);
+/**
+ * Returns `SELECT <alias>.profile_id FROM profile_tags t WHERE …` (or `profile_metrics m`): the
+ * rows one positive term reads through its index, one per matching tag value or metric, so a
+ * profile appears once per matching value of a wildcard. For a store that drives a search from
+ * its most selective term (src/store/sqlite-search-plan.ts).
+ */
+export function termRowsSql(
+  node: TagTermNode | MetricTermNode,
+  dialect: SqlDialect = sqliteDialect,
+): { select: string; params: Array<string | number> } {
+  const writer = new SqlWriter('p.id', dialect);
+  const select =
+    node.kind === 'tag'
+      ? `SELECT t.profile_id FROM profile_tags t WHERE ${writer.tagConditions(node.key, node.value).join(' AND ')}`
+      : `SELECT m.profile_id FROM profile_metrics m WHERE ${writer.metricConditions(node).join(' AND ')}`;
+  return { select, params: writer.params };
+}
+
+/** The subqueries name their tables `t`, `m` and `v`; an enclosing query must not use those names. */
+const RESERVED_ALIASES = new Set(['t', 'm', 'v']);
 
 function checkIdColumn(column: string): void {
   // Caller code, not user input, but it is pasted into SQL: accept identifiers only.
@@ -41,6 +59,16 @@ function checkIdColumn(column: string): void {
   if (dot > 0 && RESERVED_ALIASES.has(column.slice(0, dot))) {
     throw new TypeError(`profileIdColumn ${JSON.stringify(column)} uses the table name the query subqueries use; alias profiles as p`);
   }
+}
+
+/** The children of an OR with nested ORs spliced in: OR is associative. */
+function flattenOr(children: readonly QueryNode[]): QueryNode[] {
+  return children.flatMap((c) => (c.kind === 'or' && c.children.length > 0 ? flattenOr(c.children) : [c]));
+}
+
+function checkTableName(table: string): void {
+  // Store code, not user input, but it is pasted into SQL.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new TypeError(`tagValuesTable must be an identifier, got ${JSON.stringify(table)}`);
 }
 
 class SqlWriter {
@@ -79,7 +107,10 @@ class SqlWriter {
     return (node.kind === 'and' || node.kind === 'or') && node.children.length > 1 ? `(${sql})` : sql;
   }
 
-  private writeOr(children: readonly QueryNode[]): string {
+  private writeOr(nested: readonly QueryNode[]): string {
+    const flat = flattenOr(nested);
+    if (this.dialect.childRowTest === 'exists' && flat.filter((c) => c.kind === 'tag').length >= 2) return this.writeOrOfTags(flat);
+    const children = nested;
     // Exact values OR-ed together: one lookup per key (and one IN list for ids), written where
     // the first of them stood.
     const exactValuesByKey = new Map<string, Set<string>>();
@@ -115,8 +146,55 @@ class SqlWriter {
     return parts.join(' OR ');
   }
 
+  /**
+   * An OR whose tag terms become one EXISTS with their conditions OR-ed, written where the first
+   * tag term stood: one semi-join PostgreSQL plans from the union of the terms' index ranges,
+   * where an OR of EXISTS tests is a per-row test of every profile in the window.
+   */
+  private writeOrOfTags(children: readonly QueryNode[]): string {
+    const parts: string[] = [];
+    let tagsWritten = false;
+    for (const c of children) {
+      if (c.kind !== 'tag') {
+        parts.push(this.operand(c));
+        continue;
+      }
+      if (tagsWritten) continue;
+      tagsWritten = true;
+      const exactValuesByKey = new Map<string, string[]>();
+      const alternatives: TagTermNode[] = [];
+      for (const t of children) {
+        if (t.kind !== 'tag') continue;
+        if (t.value.kind === 'exact') {
+          const values = exactValuesByKey.get(t.key);
+          if (values !== undefined) {
+            if (!values.includes(t.value.value)) values.push(t.value.value);
+            continue;
+          }
+          exactValuesByKey.set(t.key, [t.value.value]);
+        }
+        alternatives.push(t);
+      }
+      // Placeholders are bound in text order: write each alternative's conditions in turn.
+      const written = alternatives.map((t) => {
+        const conditions =
+          t.value.kind === 'exact'
+            ? this.tagConditions(t.key, exactValuesByKey.get(t.key) as string[])
+            : this.tagConditions(t.key, t.value);
+        return `(${conditions.join(' AND ')})`;
+      });
+      parts.push(`EXISTS (SELECT 1 FROM profile_tags t WHERE t.profile_id = ${this.idColumn} AND (${written.join(' OR ')}))`);
+    }
+    return parts.join(' OR ');
+  }
+
   /** The profile has a tag `key` with a value matching `value` (or equal to one of a list). */
   private tagTest(key: string, value: ValuePattern | string[], negated: boolean): string {
+    return this.childRowTest('profile_tags', 't', this.tagConditions(key, value), negated);
+  }
+
+  /** The conditions on a profile_tags row `t` of a tag `key` whose value matches `value` (or is one of a list). */
+  tagConditions(key: string, value: ValuePattern | string[]): string[] {
     const conditions = [`t.key = ${this.bind(key)}`];
     if (Array.isArray(value)) {
       conditions.push(value.length === 1 ? `t.value = ${this.bind(value[0])}` : `t.value IN (${this.bindList(value)})`);
@@ -124,23 +202,39 @@ class SqlWriter {
       conditions.push(`t.value = ${this.bind(value.value)}`);
     } else if (!(value.segments.length === 1 && value.segments[0].kind === 'anyChars')) {
       // `key:*` only asks that the tag exist.
-      conditions.push(this.dialect.wildcardCondition('t.value', value.segments, (v) => this.bind(v)));
+      const table = this.dialect.tagValuesTable;
+      if (table !== undefined && value.segments[0].kind !== 'literal') {
+        // No literal prefix, so no range of the (key, value) index: match the key's distinct values instead.
+        checkTableName(table);
+        const keyParam = this.bind(key);
+        const valueTest = this.dialect.wildcardCondition('v.value', value.segments, (v) => this.bind(v));
+        conditions.push(`t.value IN (SELECT v.value FROM ${table} v WHERE v.key = ${keyParam} AND ${valueTest})`);
+      } else {
+        conditions.push(this.dialect.wildcardCondition('t.value', value.segments, (v) => this.bind(v)));
+      }
     }
-    return this.childRowTest('profile_tags', 't', conditions, negated);
+    return conditions;
   }
 
   private metricTest(node: MetricTermNode, negated: boolean): string {
+    return this.childRowTest('profile_metrics', 'm', this.metricConditions(node), negated);
+  }
+
+  /** The conditions on a profile_metrics row `m` that passes the metric term. */
+  metricConditions(node: MetricTermNode): string[] {
     const conditions = [`m.name = ${this.bind(node.name)}`];
     const { test } = node;
     if (test.kind === 'range') conditions.push(`m.value BETWEEN ${this.bind(test.min)} AND ${this.bind(test.max)}`);
     else conditions.push(`m.value ${test.op} ${this.bind(test.value)}`);
-    return this.childRowTest('profile_metrics', 'm', conditions, negated);
+    return conditions;
   }
 
   private childRowTest(table: string, alias: string, conditions: string[], negated: boolean): string {
-    if (this.dialect.childRowTest === 'exists') {
+    if (this.dialect.childRowTest !== 'in-subquery') {
       const where = [`${alias}.profile_id = ${this.idColumn}`, ...conditions].join(' AND ');
-      return `${negated ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM ${table} ${alias} WHERE ${where})`;
+      // OFFSET 0 keeps PostgreSQL from turning the EXISTS into a join or a hashed subplan.
+      const fence = this.dialect.childRowTest === 'exists-per-row' ? ' OFFSET 0' : '';
+      return `${negated ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM ${table} ${alias} WHERE ${where}${fence})`;
     }
     // profile_id is NOT NULL, so NOT IN has no NULL surprise.
     return `${this.idColumn} ${negated ? 'NOT IN' : 'IN'} (SELECT ${alias}.profile_id FROM ${table} ${alias} WHERE ${conditions.join(' AND ')})`;

@@ -25,6 +25,8 @@ export interface OpenedStore {
   keys: KeyStore;
   /** What runs, for logs: URLs with passwords redacted, or paths. */
   description: { index: string; blobs: string };
+  /** What the operator should be told at start (the server logs each as a warning). */
+  warnings: string[];
   /** Closes the index, the keys and the blobs; calling it twice is harmless. */
   close(): Promise<void>;
 }
@@ -83,6 +85,7 @@ export async function openStore(config: StoreConfig): Promise<OpenedStore> {
   try {
     let index: ProfileIndex;
     let keys: KeyStore;
+    const warnings: string[] = [];
     if (indexUrl === undefined) {
       const [{ SqliteProfileIndex }, { SqliteKeyStore }] = await Promise.all([import('./sqlite-index.js'), import('./sqlite-keys.js')]);
       index = new SqliteProfileIndex(join(config.dataDir, 'index.sqlite'));
@@ -95,6 +98,7 @@ export async function openStore(config: StoreConfig): Promise<OpenedStore> {
       opened.push(pg);
       index = pg.index;
       keys = pg.keys;
+      warnings.push(...pg.warnings);
     }
     let blobs: Blobs;
     if (s3 === undefined) {
@@ -113,6 +117,7 @@ export async function openStore(config: StoreConfig): Promise<OpenedStore> {
         index: indexUrl === undefined ? join(config.dataDir, 'index.sqlite') : redactUrl(indexUrl),
         blobs: config.blobsUrl ?? join(config.dataDir, 'blobs'),
       },
+      warnings,
       close: closeAll,
     };
   } catch (err) {

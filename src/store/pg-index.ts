@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { QueryNode, ValuePattern } from '../query/ast.js';
-import { postgresDialect } from '../query/dialect.js';
-import { queryToSql } from '../query/sql.js';
+import type { MetricTermNode, QueryNode, TagTermNode, ValuePattern } from '../query/ast.js';
+import { postgresDialect, type SqlDialect } from '../query/dialect.js';
+import { queryToSql, termRowsSql } from '../query/sql.js';
+import { likelyDense } from './dense-query.js';
 import { ProfileExistsError } from './errors.js';
 import { ADVISORY_LOCK_NAMESPACE } from './pg-migrations.js';
 import { type PostgresPool, StoreClosedError } from './pg-pool.js';
@@ -208,6 +209,17 @@ export class PgProfileIndex implements ProfileIndex {
       const { rows } = await this.open().query<{ n: string }>(sql, params);
       return Number(rows[0].n);
     }
+    const tree = withoutUnstorableTerms(queryTree(filter.query));
+    if (likelyDense(tree) && (await this.oneBroadTermAtMost(tree))) {
+      // Newest first along the start index, each profile tested on its own, stopping at the cap.
+      const { sql, params } = filteredSelect({ ...filter, query: tree }, '1', longest, PER_ROW_DIALECT);
+      const n = params.length;
+      const { rows } = await this.open().query<{ n: string }>(
+        `SELECT count(*) AS n FROM (${sql} ORDER BY p.start_ms DESC LIMIT $${n + 1}) capped`,
+        [...params, atMost],
+      );
+      return Number(rows[0].n);
+    }
     const { sql, params } = filteredSelect(filter, '1', longest);
     const { rows } = await this.open().query<{ n: string }>(`SELECT count(*) AS n FROM (${sql} LIMIT $${params.length + 1}) capped`, [
       ...params,
@@ -383,6 +395,31 @@ export class PgProfileIndex implements ProfileIndex {
     await this.onClose();
   }
 
+  /**
+   * Whether a top-level AND has at most one positive exact tag or metric term, with more than
+   * BROAD_TERM_ROWS rows (in all time, counted through its index): then nothing narrows a count
+   * much, and a walk along the window reaches the cap soonest. Two or more such terms are left
+   * to the planner, which intersects them (a merge join): their matches may be rare, and a walk
+   * would then read the whole window.
+   */
+  private async oneBroadTermAtMost(tree: QueryNode): Promise<boolean> {
+    const children = tree.kind === 'and' ? tree.children : [tree];
+    const terms = children.filter(
+      (c): c is TagTermNode | MetricTermNode => (c.kind === 'tag' && c.value.kind === 'exact') || c.kind === 'metric',
+    );
+    if (terms.length === 0) return true;
+    if (terms.length > 1) return false;
+    const params: Array<string | number> = [];
+    const counts = terms.map((term) => {
+      const { select, params: own } = termRowsSql(term, { ...postgresDialect, placeholder: (i) => `$${params.length + i}` });
+      const sql = `(SELECT count(*) FROM (${select} LIMIT ${BROAD_TERM_ROWS + 1}) x) > ${BROAD_TERM_ROWS}`;
+      params.push(...own);
+      return sql;
+    });
+    const { rows } = await this.open().query<{ broad: boolean }>(`SELECT ${counts.join(' AND ')} AS broad`, params);
+    return rows[0].broad;
+  }
+
   /** The longest end - start of any stored profile (it only grows; deletes leave it). */
   private async longestProfileMs(): Promise<number> {
     const { rows } = await this.open().query<{ longest_ms: number }>('SELECT longest_ms FROM profile_span');
@@ -408,11 +445,21 @@ export function searchStatement(options: ProfileSearch, longestMs: number): { te
   };
 }
 
+/** The query as a test of each profile row (see SqlDialect.childRowTest). */
+const PER_ROW_DIALECT: SqlDialect = { ...postgresDialect, childRowTest: 'exists-per-row' };
+/** A term with more rows than this does not narrow a count much (see oneBroadTermAtMost). */
+const BROAD_TERM_ROWS = 20_000;
+
 /** `SELECT <columns> FROM profiles p WHERE <window> AND (<query>)` and its parameters. */
-function filteredSelect(filter: ProfileFilter, columns: string, longestMs: number): { sql: string; params: Array<string | number> } {
+function filteredSelect(
+  filter: ProfileFilter,
+  columns: string,
+  longestMs: number,
+  dialect: SqlDialect = postgresDialect,
+): { sql: string; params: Array<string | number> } {
   const { where, params } = queryToSql(withoutUnstorableTerms(queryTree(filter.query)), {
     profileIdColumn: 'p.id',
-    dialect: postgresDialect,
+    dialect,
   });
   const n = params.length;
   return {

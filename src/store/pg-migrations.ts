@@ -171,6 +171,54 @@ export async function migratePostgres(pool: PostgresPool): Promise<number> {
   });
 }
 
+/** The GIN trigram index on tag values (see ensureTrigramIndex). */
+export const TRIGRAM_INDEX = 'profile_tags_value_trgm';
+
+/**
+ * Makes sure tag values have a trigram index, so a wildcard without a literal prefix reads the
+ * values that hold its literal parts instead of every value of the key: creates pg_trgm when
+ * missing and allowed, then the index (building it holds the migration lock, so replicas
+ * starting together build it once). Resolves null when the index is there, or a warning saying
+ * why not and what to do; searches are correct either way, only slower. Cheap when done: two
+ * catalog lookups.
+ */
+export async function ensureTrigramIndex(pool: PostgresPool): Promise<string | null> {
+  return pool.transaction(async (client) => {
+    await client.query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
+    const present = async (): Promise<boolean> =>
+      (await client.query('SELECT 1 FROM pg_class WHERE relname = $1 AND relkind = $2', [TRIGRAM_INDEX, 'i'])).rows.length > 0;
+    if (await present()) return null;
+    await client.query(migrationStatement('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK]));
+    if (await present()) return null;
+    let reason: string | null = null;
+    await client.query('SAVEPOINT hotpath_trgm');
+    try {
+      await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    } catch (err) {
+      await client.query('ROLLBACK TO SAVEPOINT hotpath_trgm');
+      reason = (err as Error).message;
+    }
+    const { rows } = await client.query<{ schema: string }>(
+      'SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1',
+      ['pg_trgm'],
+    );
+    if (rows.length === 0) {
+      return (
+        `PostgreSQL extension pg_trgm is not available (${reason ?? 'not installed'}): searches with a leading wildcard ` +
+        '(host:*-17) read every value of the key. Install it (Debian: the postgresql-contrib files, part of the postgresql package) ' +
+        'and run CREATE EXTENSION pg_trgm in the index database as its owner or a superuser; Hotpath builds the index at its next start.'
+      );
+    }
+    const opclass = `${quoteIdentifier(rows[0].schema)}.gin_trgm_ops`;
+    await client.query(migrationStatement(`CREATE INDEX IF NOT EXISTS ${TRIGRAM_INDEX} ON profile_tags USING gin (value ${opclass})`));
+    return null;
+  });
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
 /** A statement with the client-side timeout of migrations (pg honours `query_timeout` per query; its types omit it). */
 function migrationStatement(text: string, values: unknown[] = []): pg.QueryConfig {
   const config: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: MIGRATION_TIMEOUT_MS + 5000 };

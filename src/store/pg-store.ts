@@ -1,7 +1,7 @@
 import type { KeyStore } from './keys.js';
 import { PgProfileIndex } from './pg-index.js';
 import { PgKeyStore } from './pg-keys.js';
-import { migratePostgres } from './pg-migrations.js';
+import { ensureTrigramIndex, migratePostgres } from './pg-migrations.js';
 import { PostgresPool, type PostgresPoolOptions } from './pg-pool.js';
 import type { ProfileIndex } from './profile-index.js';
 
@@ -9,6 +9,8 @@ import type { ProfileIndex } from './profile-index.js';
 export interface PostgresBackend {
   index: ProfileIndex;
   keys: KeyStore;
+  /** What the operator should know about this database (e.g. a missing extension that makes some searches slow). */
+  warnings: string[];
   /** Closes the index and the keys, waiting for calls in progress; calling it twice is harmless. */
   close(): Promise<void>;
 }
@@ -26,8 +28,11 @@ export type OpenPostgresOptions = PostgresPoolOptions;
  */
 export async function openPostgres(url: string, options: OpenPostgresOptions = {}): Promise<PostgresBackend> {
   const pool = new PostgresPool(url, options);
+  const warnings: string[] = [];
   try {
     await migratePostgres(pool);
+    const trigram = await ensureTrigramIndex(pool);
+    if (trigram !== null) warnings.push(trigram);
   } catch (err) {
     await pool.close();
     throw err;
@@ -41,6 +46,7 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
   return {
     index,
     keys,
+    warnings,
     async close() {
       await index.close();
       await keys.close();

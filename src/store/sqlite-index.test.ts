@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { sqliteDialect } from '../query/dialect.js';
 import { FIXTURE_PROFILES } from '../query/fixture-profiles.testing.js';
+import { parseQuery } from '../query/parse.js';
 import { randomQueries, VALID_QUERIES } from '../query/query-cases.testing.js';
+import { queryToSql } from '../query/sql.js';
 import { makeTestRecord, profileIndexContract } from './profile-index.contract.js';
 import type { ProfileIndex } from './profile-index.js';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION, SqliteProfileIndex } from './sqlite-index.js';
@@ -214,6 +217,134 @@ describe('SqliteProfileIndex', () => {
         plan.some((row) => row.detail.includes('profiles_by_start')),
         JSON.stringify(plan),
       );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteProfileIndex driven plans', () => {
+  /** 12 fixture profiles × 10 copies, some sharing start times, CPU cores varied (some unknown). */
+  async function fill(...indexes: SqliteProfileIndex[]): Promise<void> {
+    let n = 0;
+    for (let copy = 0; copy < 10; copy++) {
+      for (const p of FIXTURE_PROFILES) {
+        const tags: Array<[string, string]> = [];
+        for (const [k, values] of p.tags instanceof Map ? p.tags : Object.entries(p.tags)) for (const v of values) tags.push([k, v]);
+        const start = 1_000_000 + Math.floor(n / 2) * 1000;
+        const cpuCores = n % 7 === 0 ? null : (n % 5) / 2;
+        n++;
+        const record = makeTestRecord(`${p.id}-${copy}`, { start, end: start + 500, tags, metrics: { ...p.metrics }, cpuCores });
+        for (const index of indexes) await index.insert(record);
+      }
+    }
+  }
+
+  it('selects, orders and counts exactly as the plain window plan, for every query shape, sort and page', async () => {
+    // Driving limits of 4 and 50 rows make some terms drive and others not; both are compared
+    // with an index that never drives, never slices and never counts along the window.
+    const reference = new SqliteProfileIndex(':memory:', { plans: 'window', newestSlice: Number.MAX_SAFE_INTEGER });
+    const planned = [4, 50].map((drivingRows) => new SqliteProfileIndex(':memory:', { drivingRows, newestSlice: 7 }));
+    try {
+      await fill(reference, ...planned);
+      const queries = [...VALID_QUERIES.map((q) => q.query), ...randomQueries(300)];
+      let compared = 0;
+      for (const query of queries) {
+        for (const [sort, limit, offset, from] of [
+          ['-start', 5, 0, 0],
+          ['-start', 3, 4, 1_020_000],
+          ['start', 4, 2, 0],
+          ['-cpu', 5, 0, 0],
+          ['service', 6, 1, 1_030_000],
+        ] as const) {
+          const search = { query, from, to: 2_000_000, limit, offset, sort };
+          let expected: string[];
+          try {
+            expected = (await reference.search(search)).map((r) => r.id);
+          } catch {
+            continue; // not a valid query: the parser's tests cover those
+          }
+          const expectedCount = await reference.countMatching(search);
+          for (const index of planned) {
+            assert.deepEqual(
+              (await index.search(search)).map((r) => r.id),
+              expected,
+              `${JSON.stringify(query)} ${sort} ${limit}+${offset}`,
+            );
+            assert.equal(await index.countMatching(search), expectedCount, `count ${JSON.stringify(query)}`);
+            assert.equal(await index.countMatching(search, 3), Math.min(3, expectedCount), `capped count ${JSON.stringify(query)}`);
+          }
+          compared++;
+        }
+      }
+      assert.ok(compared > 500, `${compared} searches compared`);
+    } finally {
+      for (const index of [reference, ...planned]) await index.close();
+    }
+  });
+
+  it('finds a wildcard without a literal prefix through the distinct values of the key, kept in step by delete', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hotpath-sqlite-index-'));
+    try {
+      const path = join(dir, 'index.sqlite');
+      const index = new SqliteProfileIndex(path);
+      for (let i = 0; i < 30; i++) await index.insert(makeTestRecord(`p${i}`, { host: `host-${i % 10}` }));
+      const window = { from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 };
+      assert.deepEqual((await index.search({ ...window, query: 'host:*-7' })).map((r) => r.id).sort(), ['p17', 'p27', 'p7']);
+      const db = new Database(path, { readonly: true });
+      const values = (): string[] =>
+        db.prepare("SELECT value FROM profile_tag_values WHERE key = 'host' ORDER BY value").pluck().all() as string[];
+      try {
+        assert.equal(values().length, 10);
+        const { where, params } = queryToSql(parseQuery('host:*-7'), {
+          dialect: { ...sqliteDialect, tagValuesTable: 'profile_tag_values' },
+        });
+        const plan = (
+          db.prepare(`EXPLAIN QUERY PLAN SELECT p.id FROM profiles p WHERE ${where}`).all(...params) as Array<{ detail: string }>
+        )
+          .map((r) => r.detail)
+          .join('\n');
+        // The distinct values are tested, and the tags looked up by (key, value): never every tag row of the key.
+        assert.match(plan, /SEARCH v USING PRIMARY KEY \(key=\?\)/);
+        assert.match(plan, /SEARCH t USING PRIMARY KEY \(key=\? AND value=\?\)/);
+        assert.doesNotMatch(plan, /SEARCH t USING PRIMARY KEY \(key=\?\)/);
+        // A value stays while a profile has it, and goes with the last one.
+        await index.delete(['p7', 'p17']);
+        assert.ok(values().includes('host-7'));
+        await index.delete(['p27']);
+        assert.ok(!values().includes('host-7'));
+        assert.deepEqual(await index.search({ ...window, query: 'host:*-7' }), []);
+      } finally {
+        db.close();
+        await index.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fills the distinct tag values when it upgrades an index written before them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hotpath-sqlite-index-'));
+    try {
+      const path = join(dir, 'index.sqlite');
+      const index = new SqliteProfileIndex(path);
+      for (let i = 0; i < 5; i++) await index.insert(makeTestRecord(`p${i}`, { host: `host-${i}` }));
+      await index.close();
+      // What schema version 3 had: no table of distinct values, no window indexes beside start and id.
+      const db = new Database(path);
+      db.exec('DROP TABLE profile_tag_values; DROP INDEX profiles_window_by_id; DROP INDEX profile_metrics_by_value');
+      db.pragma('user_version = 3');
+      db.close();
+      const upgraded = new SqliteProfileIndex(path);
+      try {
+        const found = await upgraded.search({ query: 'host:*-3', from: 0, to: Number.MAX_SAFE_INTEGER, limit: 10 });
+        assert.deepEqual(
+          found.map((r) => r.id),
+          ['p3'],
+        );
+      } finally {
+        await upgraded.close();
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { QueryNode } from '../query/ast.js';
-import { sqliteDialect } from '../query/dialect.js';
-import { queryToSql } from '../query/sql.js';
+import { type SqlDialect, sqliteDialect } from '../query/dialect.js';
+import { queryToSql, termRowsSql } from '../query/sql.js';
+import { likelyDense } from './dense-query.js';
 import { ProfileExistsError } from './errors.js';
 import {
   checkCountCap,
@@ -18,10 +19,11 @@ import {
   type ServiceSummary,
 } from './profile-index.js';
 import { QUERY_SCHEMA_SQLITE } from './sqlite-query-schema.js';
+import { DRIVING_TERM_ROWS, type DrivingTerm, planSearch, type SearchPlan } from './sqlite-search-plan.js';
 import type { ProfileRecord } from './types.js';
 
 /** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to SQLITE_MIGRATIONS to change the schema. */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 /**
  * SQLITE_MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
@@ -77,6 +79,23 @@ CREATE TABLE jobs (
   `
 ALTER TABLE profiles ADD COLUMN prepared_blob_key TEXT;
 `,
+  // A metric comparison or range is a range of this index, not a read of every value of the
+  // metric. The window's times beside the start and beside the id: a walk along the window, and
+  // a driven plan's lookup of each profile, test the window without reading the row. The distinct values of each tag key: a wildcard without a literal prefix tests
+  // these instead of every tag row (see SqlDialect.tagValuesTable); values no profile has any
+  // more are pruned by delete.
+  `
+CREATE INDEX IF NOT EXISTS profile_metrics_by_value ON profile_metrics (name, value);
+DROP INDEX IF EXISTS profiles_by_start;
+CREATE INDEX profiles_by_start ON profiles (start_ms, id, end_ms);
+CREATE INDEX IF NOT EXISTS profiles_window_by_id ON profiles (id, start_ms, end_ms);
+CREATE TABLE IF NOT EXISTS profile_tag_values (
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (key, value)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO profile_tag_values (key, value) SELECT DISTINCT key, value FROM profile_tags;
+`,
 ];
 
 const ORDER_BY: Record<ProfileSort, string> = {
@@ -110,6 +129,13 @@ const WINDOW = 'p.start_ms <= ? AND p.start_ms >= ? AND p.end_ms >= ?';
 const NEWEST_SLICE = 20_000;
 /** Pages ending after this many matches are searched in the whole window. */
 const MAX_SLICE_PAGE_END = 1000;
+
+/** SQLite with this index's table of distinct tag values. */
+const INDEX_DIALECT: SqlDialect = { ...sqliteDialect, tagValuesTable: 'profile_tag_values' };
+/** The query as EXISTS tests, run once per profile a driven or windowed plan reads. */
+const EXISTS_DIALECT: SqlDialect = { ...INDEX_DIALECT, childRowTest: 'exists' };
+/** A driving term with at most this many rows runs before the newest slice is tried (it costs about as much). */
+const DRIVEN_BEFORE_SLICE_ROWS = 5000;
 
 /** Distinct search statements kept prepared; queries repeat (dashboards, CI), so a small cache covers them. */
 const SEARCH_CACHE_SIZE = 200;
@@ -157,11 +183,14 @@ export class SqliteProfileIndex implements ProfileIndex {
 
   /**
    * Opens (creating when missing) the index at `path`, a file name or `:memory:`, and brings its
-   * schema to SQLITE_SCHEMA_VERSION. `newestSlice` (tests) sizes the slice of searchNewestSlice. Throws when the file was written by a newer schema.
+   * schema to SQLITE_SCHEMA_VERSION. For tests: `newestSlice` sizes the slice of
+   * searchNewestSlice, `drivingRows` is planSearch's limit for a driving term, and
+   * `plans: 'window'` turns driven plans off (the reference they are compared with). Throws when
+   * the file was written by a newer schema.
    */
   constructor(
     path: string,
-    private readonly options: { newestSlice?: number } = {},
+    private readonly options: { newestSlice?: number; drivingRows?: number; plans?: 'auto' | 'window' } = {},
   ) {
     this.db = new Database(path);
     try {
@@ -193,6 +222,11 @@ export class SqliteProfileIndex implements ProfileIndex {
       ),
       // One row per distinct (key, value): a repeated identical tag matches the same queries.
       insertTag: db.prepare('INSERT OR IGNORE INTO profile_tags (profile_id, key, value) VALUES (?, ?, ?)'),
+      insertTagValue: db.prepare('INSERT OR IGNORE INTO profile_tag_values (key, value) VALUES (?, ?)'),
+      tagsOf: db.prepare('SELECT key, value FROM profile_tags WHERE profile_id = ?'),
+      pruneTagValue: db.prepare(
+        'DELETE FROM profile_tag_values WHERE key = ? AND value = ? AND NOT EXISTS (SELECT 1 FROM profile_tags WHERE key = ? AND value = ?)',
+      ),
       insertMetric: db.prepare('INSERT INTO profile_metrics (profile_id, name, value) VALUES (?, ?, ?)'),
       insertBlob: db.prepare('INSERT INTO profile_blobs (blob_key, profile_id, kind) VALUES (?, ?, ?)'),
       get: db.prepare('SELECT * FROM profiles WHERE id = ?'),
@@ -226,7 +260,10 @@ export class SqliteProfileIndex implements ProfileIndex {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ProfileExistsError(record.id);
         throw err;
       }
-      for (const [key, value] of record.tags) s.insertTag.run(record.id, key, value);
+      for (const [key, value] of record.tags) {
+        s.insertTag.run(record.id, key, value);
+        s.insertTagValue.run(key, value);
+      }
       for (const [name, value] of Object.entries(record.metrics)) s.insertMetric.run(record.id, name, value);
       if (!record.rawDeleted) {
         for (const a of record.attachments) s.insertBlob.run(a.blobKey, record.id, 'raw');
@@ -241,12 +278,17 @@ export class SqliteProfileIndex implements ProfileIndex {
       }
     });
     this.deleteTransaction = db.transaction((ids: readonly string[]) => {
+      const values = new Map<string, [string, string]>();
       for (const id of ids) {
+        for (const t of s.tagsOf.all(id) as Array<{ key: string; value: string }>)
+          values.set(JSON.stringify([t.key, t.value]), [t.key, t.value]);
         s.deleteTags.run(id);
         s.deleteMetrics.run(id);
         s.deleteBlobs.run(id);
         s.deleteProfile.run(id);
       }
+      // Values no profile has any more leave the table of distinct values, so it stays as small as the tags.
+      for (const [key, value] of values.values()) s.pruneTagValue.run(key, value, key, value);
     });
   }
 
@@ -301,11 +343,60 @@ export class SqliteProfileIndex implements ProfileIndex {
   async search(options: ProfileSearch): Promise<ProfileRecord[]> {
     checkSearch(options);
     const tree = queryTree(options.query);
+    const plan = this.plan(tree);
+    if (plan.kind === 'term' && plan.rows <= DRIVEN_BEFORE_SLICE_ROWS) return this.searchDriven(plan, options);
     const newest = this.searchNewestSlice(tree, options);
     if (newest !== null) return newest;
-    const { where, params } = queryToSql(tree, { profileIdColumn: 'p.id' });
+    if (plan.kind !== 'window') return this.searchDriven(plan, options);
+    const { where, params } = queryToSql(tree, { profileIdColumn: 'p.id', dialect: INDEX_DIALECT });
     const sql = `SELECT p.* FROM profiles p WHERE ${WINDOW} AND (${where}) ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT ? OFFSET ?`;
     const rows = this.searchStatement(sql).all(...this.window(options), ...params, options.limit, options.offset ?? 0) as ProfileRow[];
+    return rows.map(fromRow);
+  }
+
+  /** How to run `tree` (see planSearch); the term counts are index ranges of at most drivingRows + 1 rows. */
+  private plan(tree: QueryNode): SearchPlan {
+    if (this.options.plans === 'window') return { kind: 'window' };
+    return planSearch(tree, (term, atMost) => this.countTermRows(term, atMost), this.options.drivingRows ?? DRIVING_TERM_ROWS);
+  }
+
+  private countTermRows(term: DrivingTerm, atMost: number): number {
+    const { select, params } = termRowsSql(term, INDEX_DIALECT);
+    return this.searchStatement(`SELECT count(*) FROM (${select} LIMIT ?)`)
+      .pluck()
+      .get(...params, atMost) as number;
+  }
+
+  /**
+   * The FROM clause of a driven plan: the driving rows (CROSS JOIN keeps them the outer loop
+   * whatever the statistics say), each profile looked up by id. The rest of the query is written
+   * on d.profile_id, so SQLite tests it before it reads the profile. An intersection is a compound
+   * SELECT ordered by profile id, which SQLite runs as a merge of lists the primary key already
+   * orders, streaming, so a LIMIT stops it early.
+   */
+  private drivenFrom(plan: Exclude<SearchPlan, { kind: 'window' }>): { from: string; params: Array<string | number> } {
+    const terms = plan.kind === 'term' ? [plan.term] : plan.terms;
+    const selects = terms.map((t) => termRowsSql(t, INDEX_DIALECT));
+    const rows = selects.map((s) => s.select).join(' INTERSECT ');
+    // A wildcard lists a profile once per matching value.
+    const distinct = plan.kind === 'term' && plan.term.kind === 'tag' && plan.term.value.kind !== 'exact';
+    return {
+      from: `(${distinct ? `SELECT DISTINCT profile_id FROM (${rows})` : rows}${plan.kind === 'intersect' ? ' ORDER BY 1' : ''}) d CROSS JOIN profiles p INDEXED BY profiles_window_by_id ON p.id = d.profile_id`,
+      params: selects.flatMap((s) => s.params),
+    };
+  }
+
+  private searchDriven(plan: Exclude<SearchPlan, { kind: 'window' }>, options: ProfileSearch): ProfileRecord[] {
+    const { from, params: fromParams } = this.drivenFrom(plan);
+    const { where, params } = queryToSql(plan.rest, { profileIdColumn: 'd.profile_id', dialect: EXISTS_DIALECT });
+    const sql = `SELECT p.* FROM ${from} WHERE ${WINDOW} AND (${where}) ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT ? OFFSET ?`;
+    const rows = this.searchStatement(sql).all(
+      ...fromParams,
+      ...this.window(options),
+      ...params,
+      options.limit,
+      options.offset ?? 0,
+    ) as ProfileRow[];
     return rows.map(fromRow);
   }
 
@@ -324,7 +415,7 @@ export class SqliteProfileIndex implements ProfileIndex {
     const boundary = this.statements.newestSliceStart.get(options.to, (this.options.newestSlice ?? NEWEST_SLICE) - 1) as number | undefined;
     // Fewer profiles than a slice start before `to`: the whole window is small, search it as is.
     if (boundary === undefined) return null;
-    const { where, params } = queryToSql(tree, { profileIdColumn: 'p.id', dialect: { ...sqliteDialect, childRowTest: 'exists' } });
+    const { where, params } = queryToSql(tree, { profileIdColumn: 'p.id', dialect: EXISTS_DIALECT });
     const sql = `SELECT p.* FROM profiles p INDEXED BY profiles_by_start WHERE p.start_ms <= ? AND p.start_ms >= ? AND p.end_ms >= ? AND (${where}) ORDER BY ${ORDER_BY['-start']} LIMIT ? OFFSET ?`;
     const rows = this.searchStatement(sql).all(
       options.to,
@@ -350,7 +441,32 @@ export class SqliteProfileIndex implements ProfileIndex {
   async countMatching(filter: ProfileFilter, atMost?: number): Promise<number> {
     checkSearch({ ...filter, limit: 0 });
     checkCountCap(atMost);
-    const { where, params } = queryToSql(queryTree(filter.query), { profileIdColumn: 'p.id' });
+    const tree = queryTree(filter.query);
+    const plan = this.plan(tree);
+    if (plan.kind !== 'window') {
+      const { from, params: fromParams } = this.drivenFrom(plan);
+      const { where, params } = queryToSql(plan.rest, { profileIdColumn: 'd.profile_id', dialect: EXISTS_DIALECT });
+      const matching = `SELECT 1 FROM ${from} WHERE ${WINDOW} AND (${where})`;
+      const all = [...fromParams, ...this.window(filter), ...params];
+      return atMost === undefined
+        ? (this.searchStatement(`SELECT count(*) FROM (${matching})`)
+            .pluck()
+            .get(...all) as number)
+        : (this.searchStatement(`SELECT count(*) FROM (${matching} LIMIT ?)`)
+            .pluck()
+            .get(...all, atMost) as number);
+    }
+    if (atMost !== undefined && this.options.plans !== 'window' && likelyDense(tree)) {
+      // A capped count along the window stops after `atMost` matches; an IN-subquery would list
+      // every match of a broad term first.
+      const { where, params } = queryToSql(tree, { profileIdColumn: 'p.id', dialect: EXISTS_DIALECT });
+      return this.searchStatement(
+        `SELECT count(*) FROM (SELECT 1 FROM profiles p INDEXED BY profiles_by_start WHERE ${WINDOW} AND (${where}) LIMIT ?)`,
+      )
+        .pluck()
+        .get(...this.window(filter), ...params, atMost) as number;
+    }
+    const { where, params } = queryToSql(tree, { profileIdColumn: 'p.id', dialect: INDEX_DIALECT });
     const matching = `SELECT 1 FROM profiles p WHERE ${WINDOW} AND (${where})`;
     if (atMost === undefined) {
       return this.searchStatement(`SELECT count(*) FROM (${matching})`)
@@ -364,7 +480,7 @@ export class SqliteProfileIndex implements ProfileIndex {
 
   async facets(filter: ProfileFilter, perField: number): Promise<FacetCounts> {
     checkSearch({ ...filter, limit: perField });
-    const { where, params } = queryToSql(queryTree(filter.query), { profileIdColumn: 'p.id' });
+    const { where, params } = queryToSql(queryTree(filter.query), { profileIdColumn: 'p.id', dialect: INDEX_DIALECT });
     const result = {} as FacetCounts;
     for (const field of Object.keys(FACET_COLUMNS) as FacetField[]) {
       const column = FACET_COLUMNS[field];

@@ -54,6 +54,40 @@ describe('PGO routes', () => {
     assert.deepEqual(Buffer.from(await file.arrayBuffer()), bytes);
   });
 
+  it('answers a repeated request with the same file, and builds anew when a new profile is selected', async () => {
+    const upload = async (name: string): Promise<void> => {
+      const res = await injectFetch(t.app, `/api/v1/profiles?tags=${encodeURIComponent('service:cached')}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.keys.api}` },
+        body: readFileSync(fixture(name)),
+      });
+      assert.equal(res.status, 201);
+    };
+    const ask = async (noInline?: string[]): Promise<PgoAnswerJson> => {
+      const res = await pgo({ queries: [{ query: 'service:cached', limit: 10 }], noInline });
+      assert.equal(res.status, 200);
+      return (await res.json()) as PgoAnswerJson;
+    };
+    await upload('cpu-json.pprof');
+    const first = await ask();
+    const again = await ask();
+    assert.deepEqual(again, first);
+    assert.equal(first.profiles.length, 1);
+    await upload('cpu-sort.pprof');
+    const after = await ask();
+    assert.equal(after.profiles.length, 2);
+    assert.notEqual(after.sha256, first.sha256);
+    // The no-inline list is part of what a file is built from.
+    const explain = await injectFetch(t.app, '/api/v1/pgo/explain?query=service:cached&limit=10', {
+      headers: { authorization: `Bearer ${t.keys.pgoRead}` },
+    });
+    const { callee } = ((await explain.json()) as ExplainJson).edges[0];
+    const renamed = await ask([callee]);
+    assert.ok(renamed.notInlined.includes(callee), `${callee} in ${renamed.notInlined.join(', ')}`);
+    assert.notEqual(renamed.sha256, after.sha256);
+    assert.deepEqual(await ask(), after);
+  });
+
   it("reads datadog-pgo's form of a query ({filter: {query, from, to}, limit}) as ours", async () => {
     const ours = (await (await pgo({ queries: [{ query: 'service:shop', limit: 3 }] })).json()) as PgoAnswerJson;
     const theirs = (await (

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifySchemaValidationError } from 'fastify';
 import type { ExplainJson, PgoAnswerJson } from '../../api/types.js';
+import { type CachedPgoBuild, PgoBuildCache } from '../../pgo/build-cache.js';
 import { hotCallSites } from '../../pgo/hot-call-sites.js';
 import { noInlineList } from '../../pgo/safety.js';
-import { buildFromQueries, debugQuery, type PgoQuery } from '../../pgo/select.js';
+import { buildFromQueries, buildFromSelection, debugQuery, type PgoQuery, selectProfiles } from '../../pgo/select.js';
 import type { ProfileRecord } from '../../store/types.js';
 import { HttpError } from '../http-error.js';
 import { describeSchemaError, integerSchema, querySchema, TEXT } from '../query-schema.js';
@@ -103,6 +104,8 @@ function pgoQuery(q: PgoQueryBody): PgoQuery {
  */
 export const pgoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const selection = { maxDecompressedBytes: ctx.limits.maxDecompressedBytes };
+  // Per server: a replica builds what it is asked once, and the bytes are the same on every replica.
+  const builds = new PgoBuildCache();
   // This plugin's one body is JSON, read as text within the route's body limit; any content type
   // is accepted, as clients (datadog-pgo, curl) label it variously.
   app.removeAllContentTypeParsers();
@@ -142,12 +145,18 @@ export const pgoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
     { ...PGO_READ, bodyLimit: PGO_REQUEST_BODY_LIMIT, schema: { body: PGO_BODY }, schemaErrorFormatter: pgoBodyErrorFormatter },
     async (req, reply) => {
       const queries = req.body.queries.map(pgoQuery);
-      const { built, ids, selected, resolved } = await buildFromQueries(
-        ctx.store,
-        queries,
-        noInlineList(req.body.noInline ?? []),
-        selection,
-      );
+      const noInline = noInlineList(req.body.noInline ?? []);
+      const { selected, resolved } = await selectProfiles(ctx.store, queries);
+      const key = PgoBuildCache.key({ profiles: [...selected.values()], noInline, ...selection });
+      let build: CachedPgoBuild | undefined = builds.get(key);
+      if (build === undefined) {
+        const result = await buildFromSelection(ctx.store, { selected, resolved }, noInline, selection);
+        build = { bytes: result.built.bytes, ids: result.ids, samples: result.built.profile.samples.count, renamed: result.built.renamed };
+        // A build missing a profile whose PGO form was deleted after the search is not kept: the next search will not select it.
+        if (result.skipped === 0) builds.set(key, build);
+      }
+      const { ids } = build;
+      const built = { bytes: build.bytes, renamed: build.renamed };
       const sha256 = createHash('sha256').update(built.bytes).digest('hex');
       const provenance: Omit<PgoAnswerJson, 'pgo'> = {
         profiles: ids.map((id) => {
@@ -165,7 +174,7 @@ export const pgoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
         queries: resolved,
         sha256,
         bytes: built.bytes.length,
-        samples: built.profile.samples.count,
+        samples: build.samples,
         notInlined: built.renamed,
         debugQuery: debugQuery(ids),
       };
