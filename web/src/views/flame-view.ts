@@ -15,6 +15,9 @@ function sampleTypeLabel(t: { attachment: string; type: string; unit: string }):
   return `${t.attachment.replace(/\.pprof$/, '')}: ${t.type} (${t.unit})`;
 }
 
+/** Most profiles the server merges into one pprof download (the flame graph takes up to 10,000). */
+const MAX_PPROF_DOWNLOAD = 1000;
+
 /**
  * One profile (`#/profile/<id>`) or the aggregate of the newest profiles matching a query
  * (`#/aggregate?query=`): flame graph, sample-type switch, search, function filter and download.
@@ -25,7 +28,7 @@ export const flameView: View = async (root, ctx) => {
   const id = route.path[0] === 'profile' ? route.path[1] : undefined;
   const query = p.get('query') ?? '';
   const range = windowOf(p, 'now-24h');
-  const limit = Math.min(1000, Math.max(1, Math.floor(Number(p.get('limit') ?? 100)) || 100));
+  const limit = Math.min(10_000, Math.max(1, Math.floor(Number(p.get('limit') ?? 100)) || 100));
   const selection = id !== undefined ? { id } : { query, from: range.from, to: range.to, limit };
   performance.clearMarks();
   performance.mark('hotpath:view-start');
@@ -120,16 +123,19 @@ export const flameView: View = async (root, ctx) => {
       updateParams(route, { search: v || null });
     },
   });
+  // The pprof download merges raw profiles, which the server caps lower than the flame graph.
+  const downloadSelection =
+    'limit' in selection && (selection.limit ?? 0) > MAX_PPROF_DOWNLOAD ? { ...selection, limit: MAX_PPROF_DOWNLOAD } : selection;
   const pprofName = id !== undefined ? `${id}.pb.gz` : 'aggregate.pb.gz';
   const downloadButton = h(
     'button',
     {
       type: 'button',
       onclick: () => {
-        download(apiUrl('flamegraph/pprof', { ...selection, type: data.sampleType }), pprofName).catch(ctx.showError);
+        download(apiUrl('flamegraph/pprof', { ...downloadSelection, type: data.sampleType }), pprofName).catch(ctx.showError);
       },
     },
-    'Download pprof',
+    downloadSelection === selection ? 'Download pprof' : `Download pprof (newest ${MAX_PPROF_DOWNLOAD})`,
   );
   // An aggregate's window and how many of the newest profiles it merges; the zoom (a path of
   // functions) and the function filter carry over to the new selection.
@@ -142,7 +148,7 @@ export const flameView: View = async (root, ctx) => {
         navigate(route.path, withParams(route, { limit: v === 100 ? null : v }));
       },
     });
-    for (const n of [...new Set([1, 10, 50, 100, 500, 1000, limit])].sort((a, b) => a - b)) {
+    for (const n of [...new Set([1, 10, 50, 100, 500, 1000, 5000, 10_000, limit])].sort((a, b) => a - b)) {
       limitSelect.append(h('option', { value: n, selected: n === limit }, `newest ${n}`));
     }
     return [picker.element, limitSelect, h('a', { href: href(['explore'], { query, ...windowParams(range) }) }, 'List these profiles')];
