@@ -12,11 +12,15 @@ import { CliError } from './errors.js';
 import { profileFileError, readInputFile, readProfileFiles, writeFileAtomic, writeFileAtomicParts } from './files.js';
 import type { MergeFlags } from './merge.js';
 
-/** `hotpath merge`: merges the files in `inputs` into flags.output (see merge.ts for the flags). */
-export async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
+/**
+ * `hotpath merge`: merges the files in `inputs` into flags.output (see merge.ts for the flags).
+ * `smallInputBytes` is where the in-thread path for small inputs ends (SMALL_INPUT_BYTES; tests
+ * set it to run either path on the same files).
+ */
+export async function runMerge(inputs: string[], flags: MergeFlags, smallInputBytes = SMALL_INPUT_BYTES): Promise<void> {
   const started = performance.now();
   if (!flags.pgo) {
-    const { merged, inputSamples, small } = await mergeProfileFiles(inputs, flags.dropLabels === true);
+    const { merged, inputSamples, small } = await mergeProfileFiles(inputs, flags.dropLabels === true, smallInputBytes);
     let size: number;
     if (small) {
       const bytes = Buffer.concat(encodeProfileGzipMembersSync(merged));
@@ -105,11 +109,15 @@ export const SMALL_INPUT_BYTES = 1 << 20;
  * (EncodedProfileMerger), which in a short-lived process is much cheaper than decoding every
  * profile and then merging the decoded tables.
  */
-async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<{ merged: Profile; inputSamples: number; small: boolean }> {
+async function mergeProfileFiles(
+  paths: string[],
+  dropLabels: boolean,
+  smallInputBytes: number,
+): Promise<{ merged: Profile; inputSamples: number; small: boolean }> {
   const files: Array<Buffer | null> = paths.map((path) => readInputFile(path, DEFAULT_MAX_DECOMPRESSED_BYTES));
   let inputBytes = 0;
   for (const f of files) inputBytes += (f as Buffer).length;
-  const small = inputBytes <= SMALL_INPUT_BYTES;
+  const small = inputBytes <= smallInputBytes;
   // Each input's bytes are dropped once inflated, and its inflated bytes once merged: only
   // the input being merged and the next one are in memory at a time.
   const inflateFile = (i: number): Promise<Uint8Array> => {
