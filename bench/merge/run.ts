@@ -114,6 +114,7 @@ interface Tool {
   out: string;
   cmd: string;
   args: string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 interface ToolResult {
@@ -148,6 +149,9 @@ function mergeBenchmark(set: InputSet, inputs: Input[], rounds: number, work: st
       out: join(work, `hotpath-${set.name}.pprof`),
       cmd: process.execPath,
       args: [hotpathBin, 'merge', '-q', '-o'],
+      // A code cache of its own, written by the warm-up run: other builds of hotpath on the
+      // same machine (other checkouts) would otherwise replace the shared one between runs.
+      env: { ...process.env, HOTPATH_COMPILE_CACHE: join(work, 'code-cache') },
     },
     {
       name: 'pprof -proto',
@@ -169,7 +173,7 @@ function mergeBenchmark(set: InputSet, inputs: Input[], rounds: number, work: st
   const total = inputs.reduce((a, i) => a + i.bytes, 0);
   console.log(`\n== Set ${set.name}: whole-process merge of ${inputs.length} profiles (${mb(total)} gzip)`);
   console.log(`   1 warm-up + ${rounds} timed rounds, interleaved (hotpath, pprof, hotpath, pprof, …)`);
-  for (const t of tools) timeProcess(t.cmd, argv(t));
+  for (const t of tools) timeProcess(t.cmd, argv(t), t.env);
 
   // Check once that both tools wrote the same thing, so the timing compares like with like.
   const ours = totals(tools[0].out);
@@ -187,7 +191,7 @@ function mergeBenchmark(set: InputSet, inputs: Input[], rounds: number, work: st
   for (let round = 1; round <= rounds; round++) {
     const line: string[] = [];
     tools.forEach((t, i) => {
-      const r = timeProcess(t.cmd, argv(t));
+      const r = timeProcess(t.cmd, argv(t), t.env);
       results[i].ms.push(r.ms);
       if (r.rssKb !== undefined) results[i].rssKb.push(r.rssKb);
       line.push(`${t.short} ${ms(r.ms)}`);
@@ -304,6 +308,14 @@ function main(): void {
   const m = machine();
   console.log(`Merging with ${shown(hotpathBin)} and ${shown(pprofBinary)} (the binary \`go tool -n pprof\` prints)`);
   if (!measuresRusage) console.log('Peak RSS: not measured (no /usr/bin/time)');
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    // Node reads and parses every certificate in that file when the process starts, before
+    // any JavaScript runs; with a system bundle of ~150 that is more than all the rest of
+    // Node's start-up. pprof (Go) reads certificates only when it makes a TLS connection.
+    console.log(
+      `NODE_EXTRA_CA_CERTS is set (${process.env.NODE_EXTRA_CA_CERTS}): every Node process parses those certificates at start; run with \`env -u NODE_EXTRA_CA_CERTS\` to time hotpath without that`,
+    );
+  }
   const inputs = new Map(opts.sets.map((set) => [set, ensureInputs(set, opts.count)]));
 
   const work = mkdtempSync(join(tmpdir(), 'hotpath-bench-merge-'));
@@ -338,6 +350,7 @@ function main(): void {
     options: { ...opts, sets: opts.sets.map((s) => s.name) },
     machine: m,
     loadAverageAtEnd: load,
+    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
     inputs: Object.fromEntries([...inputs].map(([set, files]) => [set.name, files.map((i) => ({ file: shown(i.path), bytes: i.bytes }))])),
     merge: merges,
     decode,

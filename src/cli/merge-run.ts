@@ -1,7 +1,7 @@
 import type { PgoBuildResult } from '../pgo/build.js';
-import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompressAsync } from '../pprof/compression.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompress, decompressAsync } from '../pprof/compression.js';
 import { decodeProfileTables, type ProfileTables } from '../pprof/decode.js';
-import { encodeProfileGzipMembers } from '../pprof/encode.js';
+import { encodeProfileGzipMembers, encodeProfileGzipMembersSync } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import { checkCompatible } from '../pprof/merge.js';
 import { EncodedProfileMerger } from '../pprof/merge-encoded.js';
@@ -12,13 +12,24 @@ import { CliError } from './errors.js';
 import { profileFileError, readInputFile, readProfileFiles, writeFileAtomic, writeFileAtomicParts } from './files.js';
 import type { MergeFlags } from './merge.js';
 
-/** `hotpath merge`: merges the files in `inputs` into flags.output (see merge.ts for the flags). */
-export async function runMerge(inputs: string[], flags: MergeFlags): Promise<void> {
+/**
+ * `hotpath merge`: merges the files in `inputs` into flags.output (see merge.ts for the flags).
+ * `smallInputBytes` is where the in-thread path for small inputs ends (SMALL_INPUT_BYTES; tests
+ * set it to run either path on the same files).
+ */
+export async function runMerge(inputs: string[], flags: MergeFlags, smallInputBytes = SMALL_INPUT_BYTES): Promise<void> {
   const started = performance.now();
   if (!flags.pgo) {
-    const { merged, inputSamples } = await mergeProfileFiles(inputs, flags.dropLabels === true);
-    // The first gzip members are written while the last ones are still being compressed.
-    const size = await writeFileAtomicParts(flags.output, encodeProfileGzipMembers(merged));
+    const { merged, inputSamples, small } = await mergeProfileFiles(inputs, flags.dropLabels === true, smallInputBytes);
+    let size: number;
+    if (small) {
+      const bytes = Buffer.concat(encodeProfileGzipMembersSync(merged));
+      writeFileAtomic(flags.output, bytes);
+      size = bytes.length;
+    } else {
+      // The first gzip members are written while the last ones are still being compressed.
+      size = await writeFileAtomicParts(flags.output, encodeProfileGzipMembers(merged));
+    }
     report(flags, started, size, inputs.length, inputSamples, `${merged.samples.count} samples`);
     return;
   }
@@ -65,13 +76,32 @@ function report(flags: MergeFlags, started: number, size: number, files: number,
   process.stderr.write(`wrote ${flags.output}: ${size} bytes from ${files} profile(s) (${inputSamples} samples in, ${note}) in ${ms} ms\n`);
 }
 
-/** What an input's promise is replaced with once its bytes are used, so they can be freed. */
-const DONE: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));
+const EMPTY_FILE = 'empty file: a profile cannot be zero bytes';
 
 function inflate(bytes: Uint8Array): Promise<Uint8Array> {
-  if (bytes.length === 0) return Promise.reject(new ProfileError('empty file: a profile cannot be zero bytes'));
+  if (bytes.length === 0) return Promise.reject(new ProfileError(EMPTY_FILE));
   return decompressAsync(bytes);
 }
+
+/** inflate on the calling thread; a promise only so that both paths are awaited alike. */
+function inflateInThread(bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes.length === 0) return Promise.reject(new ProfileError(EMPTY_FILE));
+  try {
+    return Promise.resolve(decompress(bytes));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Inputs of at most this many bytes in all, as read (compressed), are inflated and written on
+ * the main thread alone, and the merge warm-up is skipped: for them a short-lived process
+ * spends more main-thread time starting zlib streams and thread-pool jobs, and warming up
+ * V8, than it wins by overlapping the work with the second core. Measured on five real CPU
+ * profiles of ~55 KB and ~200 KB each (bench/README.md, "Merge and decode"). The output is
+ * the same bytes either way.
+ */
+export const SMALL_INPUT_BYTES = 1 << 20;
 
 /**
  * Returns the merge of the files in `paths`; errors name the file. Each file is merged as
@@ -79,33 +109,27 @@ function inflate(bytes: Uint8Array): Promise<Uint8Array> {
  * (EncodedProfileMerger), which in a short-lived process is much cheaper than decoding every
  * profile and then merging the decoded tables.
  */
-async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<{ merged: Profile; inputSamples: number }> {
+async function mergeProfileFiles(
+  paths: string[],
+  dropLabels: boolean,
+  smallInputBytes: number,
+): Promise<{ merged: Profile; inputSamples: number; small: boolean }> {
   const files: Array<Buffer | null> = paths.map((path) => readInputFile(path, DEFAULT_MAX_DECOMPRESSED_BYTES));
-  // One file inflates at a time, in order, on the thread pool: the first one is then ready
-  // as soon as possible, and each next one inflates while the main thread merges the
-  // previous one (which takes longer).
-  const pending: Array<Promise<Uint8Array>> = [];
+  let inputBytes = 0;
+  for (const f of files) inputBytes += (f as Buffer).length;
+  const small = inputBytes <= smallInputBytes;
   // Each input's bytes are dropped once inflated, and its inflated bytes once merged: only
   // the input being merged and the next one are in memory at a time.
   const inflateFile = (i: number): Promise<Uint8Array> => {
     const bytes = files[i] as Buffer;
     files[i] = null;
-    return inflate(bytes);
+    return small ? inflateInThread(bytes) : inflate(bytes);
   };
-  for (let i = 0; i < files.length; i++) {
-    pending.push(
-      i === 0
-        ? inflateFile(i)
-        : pending[i - 1].then(
-            () => inflateFile(i),
-            () => inflateFile(i),
-          ),
-    );
-  }
-  // Every promise gets a handler now, so a failure in a later input is not "unhandled".
-  for (const p of pending) p.catch(() => undefined);
+  // Small inputs inflate in place when the merge reaches them, which keeps their errors in
+  // the same order as the other path's.
+  const inflated: InflatedInput = small ? inflateFile : inflateAhead(paths.length, inflateFile);
   // The main thread would otherwise wait for the first file to inflate.
-  warmUpEncodedMerge();
+  if (!small) warmUpEncodedMerge();
   const merger = new EncodedProfileMerger({ dropLabels }, paths.length);
   let first: Profile | undefined;
   let inputSamples = 0;
@@ -113,8 +137,7 @@ async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<
     const inFile = (err: unknown): unknown => profileFileError(paths[i], err) ?? err;
     let tables: ProfileTables;
     try {
-      const raw = await pending[i];
-      pending[i] = DONE;
+      const raw = await inflated(i);
       if (raw.length === 0) throw new ProfileError('empty profile: the decompressed data is zero bytes');
       tables = decodeProfileTables(raw);
       validateProfile(tables.profile);
@@ -138,5 +161,37 @@ async function mergeProfileFiles(paths: string[], dropLabels: boolean): Promise<
     }
     inputSamples += tables.sampleRanges.length >> 1;
   }
-  return { merged: merger.finish(), inputSamples };
+  return { merged: merger.finish(), inputSamples, small };
+}
+
+/** Returns input i's inflated bytes; called once per input, in order. */
+type InflatedInput = (i: number) => Promise<Uint8Array>;
+
+/** What an input's promise is replaced with once its bytes are used, so they can be freed. */
+const DONE: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));
+
+/**
+ * Starts inflating every input now, one file at a time, in order, on the thread pool: the
+ * first one is then ready as soon as possible, and each next one inflates while the main
+ * thread merges the previous one (which takes longer).
+ */
+function inflateAhead(count: number, inflateFile: (i: number) => Promise<Uint8Array>): InflatedInput {
+  const pending: Array<Promise<Uint8Array>> = [];
+  for (let i = 0; i < count; i++) {
+    pending.push(
+      i === 0
+        ? inflateFile(i)
+        : pending[i - 1].then(
+            () => inflateFile(i),
+            () => inflateFile(i),
+          ),
+    );
+  }
+  // Every promise gets a handler now, so a failure in a later input is not "unhandled".
+  for (const p of pending) p.catch(() => undefined);
+  return (i) => {
+    const p = pending[i];
+    pending[i] = DONE;
+    return p;
+  };
 }

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { concatMembers, gzipMember } from './compression.js';
+import { concatMembers, gzipMember, gzipMemberSync } from './compression.js';
 import {
   MAPPING_HAS_FILENAMES,
   MAPPING_HAS_FUNCTIONS,
@@ -231,6 +231,18 @@ export function encodeProfileGzipMembers(p: Profile, level = 1): Array<Promise<B
   const members: Array<Promise<Buffer>> = [];
   const last = encodeProfileChunks(p, GZIP_MEMBER_BYTES, (bytes) => members.push(gzipMember(bytes, level)));
   members.push(gzipMember(last, level));
+  return members;
+}
+
+/**
+ * encodeProfileGzipMembers on the calling thread: the same members, hence the same bytes, for a
+ * short-lived process with a small profile, where starting zlib streams on the thread pool
+ * costs more main-thread time than compressing in place.
+ */
+export function encodeProfileGzipMembersSync(p: Profile, level = 1): Buffer[] {
+  const members: Buffer[] = [];
+  const last = encodeProfileChunks(p, GZIP_MEMBER_BYTES, (bytes) => members.push(gzipMemberSync(bytes, level)));
+  members.push(gzipMemberSync(last, level));
   return members;
 }
 
