@@ -257,8 +257,12 @@ describe('S3Blobs on versitygw', () => {
     const blobs = await openBlobs(url);
     // A TCP proxy to the gateway that flips the first byte of every request body it forwards.
     const endpoint = new URL(gw.endpoint);
+    // Both sides of every proxied connection, destroyed at the end: the shared gateway keeps
+    // idle connections open, which would keep this test file's process alive.
+    const sockets: Socket[] = [];
     const proxy = createServer((client) => {
       const upstream = connectTo(Number(endpoint.port), endpoint.hostname);
+      sockets.push(client, upstream);
       // Per request: the headers up to the blank line, then Content-Length body bytes, the first flipped.
       let pending = Buffer.alloc(0);
       let bodyLeft = 0;
@@ -302,6 +306,7 @@ describe('S3Blobs on versitygw', () => {
     } finally {
       await throughProxy.close();
       await blobs.close();
+      for (const socket of sockets) socket.destroy();
       proxy.close();
     }
   });

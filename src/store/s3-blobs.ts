@@ -108,6 +108,8 @@ export class S3Blobs implements Blobs {
   private readonly where: string;
   /** Puts without the SDK (see putDirect); null for AWS S3 itself (no endpoint), where the SDK resolves the URL. */
   private readonly direct: { signer: S3Signer; agent: Agent; base: URL } | null;
+  /** The keep-alive agents the SDK and the direct puts share; destroyed by close, or their idle sockets keep the process alive. */
+  private readonly agents: Array<Agent | HttpsAgent>;
   private closed = false;
   private pendingDeletes: PendingDelete[] = [];
   private deleteFlush: Promise<void> | null = null;
@@ -135,6 +137,7 @@ export class S3Blobs implements Blobs {
     const agentOptions = { keepAlive: true, maxSockets: this.options.maxSockets };
     const httpAgent = new Agent(agentOptions);
     const httpsAgent = new HttpsAgent(agentOptions);
+    this.agents = [httpAgent, httpsAgent];
     if (location.endpoint === undefined) {
       this.direct = null;
     } else {
@@ -313,6 +316,8 @@ export class S3Blobs implements Blobs {
     while (this.deleteFlush !== null) await this.deleteFlush;
     this.closed = true;
     this.client.destroy();
+    // Idle keep-alive sockets would keep the process alive: destroy the agents whatever the SDK does with them.
+    for (const agent of this.agents) agent.destroy();
   }
 
   private count(): Promise<number> {
