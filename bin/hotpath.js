@@ -118,8 +118,14 @@ function runBundle(source) {
   return module.exports.main();
 }
 
-const source = freshBundle();
-if (source !== null) {
+// `hotpath --version` alone needs nothing but package.json: answered here, before the CLI is read
+// (what commander would print for it, from the same file).
+const args = process.argv.slice(2);
+const versionOnly = args.length === 1 && (args[0] === '--version' || args[0] === '-V');
+const source = versionOnly ? null : freshBundle();
+if (versionOnly) {
+  process.stdout.write(`${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version}\n`);
+} else if (source !== null) {
   runBundle(source);
 } else {
   debug('running dist/src/cli/main.js');

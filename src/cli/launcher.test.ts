@@ -87,10 +87,22 @@ describe('bin/hotpath.js', () => {
     assert.equal(r.stdout, 'bundle ["merge","-o","x"] 2450\n');
   });
 
+  it('answers --version (alone) from package.json without reading the CLI, and passes it on otherwise', () => {
+    writeBundle(ID_A);
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'hotpath', type: 'module', version: '9.8.7' }));
+    for (const flag of ['--version', '-V']) {
+      const r = launch([flag]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '9.8.7\n');
+      assert.deepEqual(r.debug, []);
+    }
+    assert.equal(launch(['--version', 'merge']).stdout, 'bundle ["--version","merge"] 2450\n');
+  });
+
   it('runs dist/src/cli/main.js when there is no bundle', () => {
-    const r = launch(['--version']);
+    const r = launch(['--help']);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'src ["--version"]\n');
+    assert.equal(r.stdout, 'src ["--help"]\n');
   });
 
   it('runs dist/src/cli/main.js when tsc compiled after the bundle was made, and the bundle when it was made after', () => {
@@ -98,19 +110,19 @@ describe('bin/hotpath.js', () => {
     writeFileSync(buildInfo, '{}');
     setMtime(bundle, 1_700_000_000);
     setMtime(buildInfo, 1_700_000_100);
-    const stale = launch(['--version']);
-    assert.equal(stale.stdout, 'src ["--version"]\n');
+    const stale = launch(['--help']);
+    assert.equal(stale.stdout, 'src ["--help"]\n');
     assert.ok(
       stale.debug.some((l) => l.includes('tsc has compiled since the bundle was made')),
       stale.stderr,
     );
     setMtime(bundle, 1_700_000_200);
-    assert.equal(launch(['--version']).stdout, 'bundle ["--version"] 2450\n');
+    assert.equal(launch(['--help']).stdout, 'bundle ["--help"] 2450\n');
   });
 
   it('says how to build when neither the bundle nor dist/src is there, and exits 1', () => {
     rmSync(join(pkg, 'dist'), { recursive: true });
-    const r = launch(['--version'], { HOTPATH_DEBUG_START: '' });
+    const r = launch(['--help'], { HOTPATH_DEBUG_START: '' });
     assert.equal(r.status, 1);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^hotpath: not built \(.*\): run `npm run build` first\n$/);
@@ -134,36 +146,36 @@ describe('bin/hotpath.js', () => {
       second.stderr,
     );
     // Another command has a cache of its own.
-    assert.ok(launch(['--version']).debug.some((l) => l.includes('code cache: miss')));
-    assert.deepEqual(cacheFiles(), [file, `cli-${ID_A}-${process.version}-${process.arch}-version.cache`].sort());
+    assert.ok(launch(['--help']).debug.some((l) => l.includes('code cache: miss')));
+    assert.deepEqual(cacheFiles(), [file, `cli-${ID_A}-${process.version}-${process.arch}-help.cache`].sort());
   });
 
   it('never uses the cache of another build, and deletes it once the new one is written', () => {
     writeBundle(ID_A, 'old ');
-    launch(['--version']);
+    launch(['--help']);
     writeBundle(ID_B, 'new ');
-    const r = launch(['--version']);
-    assert.equal(r.stdout, 'bundle new ["--version"] 2450\n');
+    const r = launch(['--help']);
+    assert.equal(r.stdout, 'bundle new ["--help"] 2450\n');
     assert.ok(
       r.debug.some((l) => l.includes('code cache: miss')),
       r.stderr,
     );
-    assert.deepEqual(cacheFiles(), [`cli-${ID_B}-${process.version}-${process.arch}-version.cache`]);
+    assert.deepEqual(cacheFiles(), [`cli-${ID_B}-${process.version}-${process.arch}-help.cache`]);
   });
 
   it('runs right with a cache V8 rejects, and writes a good one in its place', () => {
     writeBundle(ID_A);
     mkdirSync(cacheDir, { recursive: true });
-    const file = join(cacheDir, `cli-${ID_A}-${process.version}-${process.arch}-version.cache`);
+    const file = join(cacheDir, `cli-${ID_A}-${process.version}-${process.arch}-help.cache`);
     writeFileSync(file, Buffer.alloc(4096, 0x5a));
-    const r = launch(['--version']);
+    const r = launch(['--help']);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'bundle ["--version"] 2450\n');
+    assert.equal(r.stdout, 'bundle ["--help"] 2450\n');
     assert.ok(
       r.debug.some((l) => l.includes('code cache: rejected')),
       r.stderr,
     );
-    assert.ok(launch(['--version']).debug.some((l) => l.includes('code cache: hit')));
+    assert.ok(launch(['--help']).debug.some((l) => l.includes('code cache: hit')));
   });
 
   it('writes no cache for a run that failed or a word that is no command, nor when switched off', () => {
@@ -188,9 +200,9 @@ describe('bin/hotpath.js', () => {
     writeBundle(ID_A);
     const blocker = join(work, 'a-file');
     writeFileSync(blocker, '');
-    const r = launch(['--version'], { HOTPATH_COMPILE_CACHE: join(blocker, 'cache') });
+    const r = launch(['--help'], { HOTPATH_COMPILE_CACHE: join(blocker, 'cache') });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'bundle ["--version"] 2450\n');
+    assert.equal(r.stdout, 'bundle ["--help"] 2450\n');
     assert.ok(
       r.debug.some((l) => l.startsWith('cannot write the code cache')),
       r.stderr,
@@ -199,8 +211,8 @@ describe('bin/hotpath.js', () => {
 
   it('prints nothing of its own without HOTPATH_DEBUG_START', () => {
     writeBundle(ID_A);
-    const r = launch(['--version'], { HOTPATH_DEBUG_START: '' });
+    const r = launch(['--help'], { HOTPATH_DEBUG_START: '' });
     assert.equal(r.stderr, '');
-    assert.equal(r.stdout, 'bundle ["--version"] 2450\n');
+    assert.equal(r.stdout, 'bundle ["--help"] 2450\n');
   });
 });
