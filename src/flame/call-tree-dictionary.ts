@@ -12,8 +12,8 @@ export const DICTIONARY_BYTES_PER_NODE = 5 * 4 + 1 + 24;
 /** Children a node keeps in its sibling list before they move to the hash table. */
 const LIST_CHILDREN = 8;
 
-/** Hash of a (parent node, name) pair for the child table (murmur3's finaliser, as FlameTreeAccumulator's). */
-export function childHash(parent: number, name: number): number {
+/** Hash of a (parent node, name) pair for the child table (murmur3's finaliser: the table masks the low bits, so every input bit must reach them). */
+function childHash(parent: number, name: number): number {
   let h = Math.imul(parent ^ Math.imul(name, 0x9e3779b1), 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
@@ -96,9 +96,10 @@ export class CallTreeDictionary {
 
   /**
    * Returns the child of `parent` named `name`, creating it. A node's children are found through a
-   * sibling list while it has few and through the hash table once it has many, as in
-   * FlameTreeAccumulator: a profile's nodes are mostly chains of single children, and the list
-   * reads memory next to what the previous step read where a hash probe would miss the cache.
+   * sibling list while it has few and through the hash table once it has many: a profile's nodes
+   * are mostly chains of single children, and the list reads memory next to what the previous
+   * step read where a hash probe would miss the cache (a hash lookup per frame was several times
+   * slower on 100-profile aggregates).
    */
   childOf(parent: number, name: number): number {
     const count = this.childCount.data[parent];

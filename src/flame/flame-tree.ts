@@ -1,5 +1,6 @@
 import { GrowableFloat64, GrowableInt32 } from '../pprof/growable.js';
 import type { Profile } from '../pprof/profile.js';
+import { CallTreeDictionary } from './call-tree-dictionary.js';
 
 /**
  * A call tree ready to draw as a flame graph: node 0 is the root ("total"); every other node
@@ -42,20 +43,8 @@ export interface FunctionTotalByName {
   cum: number;
 }
 
-/** Children a node keeps in its sibling list before they move to the hash table. */
-const LIST_CHILDREN = 8;
-
 /** Most distinct function names one accumulator takes. */
 const MAX_NAMES = 2 ** 24;
-
-/** Hash of a (parent node, name) pair for the child table. */
-function childHash(parent: number, name: number): number {
-  // murmur3's finaliser: the table masks the low bits, so every input bit must reach them.
-  let h = Math.imul(parent ^ Math.imul(name, 0x9e3779b1), 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
 
 /**
  * Adds the samples of any number of profiles into one flame tree and one table of function
@@ -63,23 +52,8 @@ function childHash(parent: number, name: number): number {
  * hosts aggregate without a pprof merge). The sample loop allocates nothing per sample.
  */
 export class FlameTreeAccumulator {
-  private readonly names: string[] = ['total'];
-  private readonly nameIndex = new Map<string, number>([['total', 0]]);
-  /**
-   * Children are found by walking a sibling list while a node has few of them, and through an
-   * open-addressing table (three ints per slot: parent, name, node + 1; 0 = empty) once it has
-   * many. Deep, varied stacks make long chains of single children created one after another, so
-   * the list walk reads memory next to what it just read; a hash lookup per frame (a Map at
-   * first) cost a cache miss each and was several times slower on 100-profile aggregates.
-   */
-  private childTable = new Int32Array(3 << 10);
-  private childMask = (1 << 10) - 1;
-  private childTableCount = 0;
-  private readonly firstChild = new GrowableInt32();
-  private readonly nextSibling = new GrowableInt32();
-  private readonly childCount = new GrowableInt32();
-  private readonly nodeName = new GrowableInt32();
-  private readonly nodeParent = new GrowableInt32();
+  /** The tree's shape: every distinct call path by function names, and the names' ids. */
+  private readonly paths = new CallTreeDictionary(Number.MAX_SAFE_INTEGER, false);
   /** Per side (e.g. before and after of a diff): self and total of every node, flat and cum of every name. */
   private readonly self: GrowableFloat64[] = [];
   private readonly total: GrowableFloat64[] = [];
@@ -99,11 +73,6 @@ export class FlameTreeAccumulator {
       this.flat.push(new Float64Array(64));
       this.cum.push(new Float64Array(64));
     }
-    this.nodeName.push(0);
-    this.nodeParent.push(-1);
-    this.firstChild.push(-1);
-    this.nextSibling.push(-1);
-    this.childCount.push(0);
     for (let k = 0; k < sides; k++) {
       this.self[k].push(0);
       this.total[k].push(0);
@@ -152,77 +121,16 @@ export class FlameTreeAccumulator {
     }
   }
 
-  /** Returns the child of `parent` named `name`, creating it. */
+  /** Returns the child of `parent` named `name`, creating it (with zero values on every side). */
   private childOf(parent: number, name: number): number {
-    const count = this.childCount.data[parent];
-    if (count <= LIST_CHILDREN) {
-      const names = this.nodeName.data;
-      const next = this.nextSibling.data;
-      for (let c = this.firstChild.data[parent]; c >= 0; c = next[c]) if (names[c] === name) return c;
-    } else {
-      const found = this.tableLookup(parent, name);
-      if (found >= 0) return found;
-    }
-    const child = this.nodeName.length;
-    this.nodeName.push(name);
-    this.nodeParent.push(parent);
-    for (let k = 0; k < this.sides; k++) {
-      this.self[k].push(0);
-      this.total[k].push(0);
-    }
-    this.firstChild.push(-1);
-    this.nextSibling.push(this.firstChild.data[parent]);
-    this.childCount.push(0);
-    this.firstChild.data[parent] = child;
-    this.childCount.data[parent] = count + 1;
-    if (count + 1 > LIST_CHILDREN) {
-      // Just past the list limit: move every child into the table; afterwards, only the new one.
-      if (count === LIST_CHILDREN)
-        for (let c = child; c >= 0; c = this.nextSibling.data[c]) this.tableInsert(parent, this.nodeName.data[c], c);
-      else this.tableInsert(parent, name, child);
+    const child = this.paths.childOf(parent, name);
+    if (child === this.self[0].length) {
+      for (let k = 0; k < this.sides; k++) {
+        this.self[k].push(0);
+        this.total[k].push(0);
+      }
     }
     return child;
-  }
-
-  private tableLookup(parent: number, name: number): number {
-    const table = this.childTable;
-    const mask = this.childMask;
-    for (let slot = childHash(parent, name) & mask; ; slot = (slot + 1) & mask) {
-      const at = slot * 3;
-      const entry = table[at + 2];
-      if (entry === 0) return -1;
-      if (table[at] === parent && table[at + 1] === name) return entry - 1;
-    }
-  }
-
-  private tableInsert(parent: number, name: number, child: number): void {
-    if ((this.childTableCount + 1) * 2 > this.childMask + 1) this.growChildTable();
-    const table = this.childTable;
-    const mask = this.childMask;
-    let slot = childHash(parent, name) & mask;
-    while (table[slot * 3 + 2] !== 0) slot = (slot + 1) & mask;
-    table[slot * 3] = parent;
-    table[slot * 3 + 1] = name;
-    table[slot * 3 + 2] = child + 1;
-    this.childTableCount++;
-  }
-
-  /** Doubles the child table, re-inserting what it holds. */
-  private growChildTable(): void {
-    const old = this.childTable;
-    const slots = (this.childMask + 1) * 2;
-    const table = new Int32Array(slots * 3);
-    const mask = slots - 1;
-    for (let at = 0; at < old.length; at += 3) {
-      if (old[at + 2] === 0) continue;
-      let slot = childHash(old[at], old[at + 1]) & mask;
-      while (table[slot * 3 + 2] !== 0) slot = (slot + 1) & mask;
-      table[slot * 3] = old[at];
-      table[slot * 3 + 1] = old[at + 1];
-      table[slot * 3 + 2] = old[at + 2];
-    }
-    this.childTable = table;
-    this.childMask = mask;
   }
 
   /** Returns the tree of everything added to `side`, depth-first with children by name; every side gives the same node order. */
@@ -245,11 +153,11 @@ export class FlameTreeAccumulator {
    * and shared by every side's tree (their name, parent, depth and size arrays are the same).
    */
   private layout(): { shape: Omit<FlameTree, 'self' | 'total'>; order: Int32Array } {
-    const n = this.nodeName.length;
+    const n = this.paths.size;
     if (this.layoutCache !== null && this.layoutCache.order.length === n) return this.layoutCache;
-    const names = this.names;
-    const nodeName = this.nodeName.data;
-    const nodeParent = this.nodeParent.data;
+    const names = this.paths.names;
+    const nodeName = this.paths.name.data;
+    const nodeParent = this.paths.parent.data;
     // Children grouped by parent (counting sort), then each group by name.
     const firstChild = new Int32Array(n + 1);
     for (let i = 1; i < n; i++) firstChild[nodeParent[i] + 1]++;
@@ -291,8 +199,9 @@ export class FlameTreeAccumulator {
     const out: FunctionTotalByName[] = [];
     const flat = this.flat[side];
     const cum = this.cum[side];
-    for (let i = 1; i < this.names.length; i++) {
-      if (flat[i] !== 0 || cum[i] !== 0) out.push({ name: this.names[i], flat: flat[i], cum: cum[i] });
+    const names = this.paths.names;
+    for (let i = 1; i < names.length; i++) {
+      if (flat[i] !== 0 || cum[i] !== 0) out.push({ name: names[i], flat: flat[i], cum: cum[i] });
     }
     return out.sort((a, b) => b.flat - a.flat || b.cum - a.cum || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -303,24 +212,19 @@ export class FlameTreeAccumulator {
   }
 
   private intern(name: string): number {
-    let i = this.nameIndex.get(name);
-    if (i === undefined) {
-      i = this.names.length;
-      if (i >= MAX_NAMES) throw new RangeError(`more than ${MAX_NAMES} distinct function names`);
-      this.names.push(name);
-      this.nameIndex.set(name, i);
-      if (i >= this.seenIn.length) {
-        const grow = (a: Float64Array): Float64Array<ArrayBuffer> => {
-          const b = new Float64Array(a.length * 2);
-          b.set(a);
-          return b;
-        };
-        this.flat = this.flat.map(grow);
-        this.cum = this.cum.map(grow);
-        const seen = new Int32Array(this.seenIn.length * 2).fill(-1);
-        seen.set(this.seenIn);
-        this.seenIn = seen;
-      }
+    const i = this.paths.intern(name);
+    if (i >= MAX_NAMES) throw new RangeError(`more than ${MAX_NAMES} distinct function names`);
+    if (i >= this.seenIn.length) {
+      const grow = (a: Float64Array): Float64Array<ArrayBuffer> => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.flat = this.flat.map(grow);
+      this.cum = this.cum.map(grow);
+      const seen = new Int32Array(this.seenIn.length * 2).fill(-1);
+      seen.set(this.seenIn);
+      this.seenIn = seen;
     }
     return i;
   }

@@ -3,7 +3,7 @@ import type { DiffJson, FacetsJson, FlameJson, FlameTreeJson } from '../../api/t
 import { AnswerCache, answerKey } from '../../flame/answer-cache.js';
 import { CallTreeTooLargeError } from '../../flame/call-tree-dictionary.js';
 import { diffTree } from '../../flame/diff.js';
-import { type FlameTree, FlameTreeAccumulator, pruneFlameTree } from '../../flame/flame-tree.js';
+import { type FlameTree, FlameTreeAccumulator, type FunctionTotalByName, pruneFlameTree } from '../../flame/flame-tree.js';
 import { mergeCallTrees, mergedDiffTree, mergedFlameTree, functionTotals as mergedFunctionTotals } from '../../flame/prepared-merge.js';
 import { PreparedProfiles } from '../../flame/prepared-profiles.js';
 import { preparedSampleTypeOptions, preparedSide } from '../../flame/prepared-views.js';
@@ -191,6 +191,29 @@ function tooLarge(err: CallTreeTooLargeError): HttpError {
   return new HttpError(422, 'too_large', `${err.message}; narrow the query or the time window, or lower "limit"`);
 }
 
+/** The flame graph answer, whichever path merged the profiles. */
+function flameJson(
+  view: { used: string[]; seconds: number; unit: string; mainModule: string | null; skipped: FlameJson['skipped'] },
+  chosen: { options: SampleTypeOption[]; key: string },
+  merged: { total: number; nodes: number; droppedNodes: number; tree: FlameTree; top: FunctionTotalByName[] },
+): FlameJson {
+  return {
+    profiles: view.used.length,
+    profileIds: view.used,
+    seconds: view.seconds,
+    sampleTypes: chosen.options,
+    sampleType: chosen.key,
+    unit: view.unit,
+    mainModule: view.mainModule,
+    total: merged.total,
+    nodes: merged.nodes,
+    droppedNodes: merged.droppedNodes,
+    tree: treeJson(merged.tree),
+    top: merged.top.slice(0, TOP_ROWS),
+    skipped: view.skipped,
+  };
+}
+
 /**
  * Registers the read-only views the web UI draws: GET /api/v1/flamegraph (render-ready tree and
  * top functions of one profile or of the profiles matching a query), GET /api/v1/flamegraph/pprof
@@ -217,21 +240,13 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     if (view.used.length === 0) throw unreadable(records.length, view.skipped);
     const full = accumulator.tree();
     const pruned = pruneFlameTree(full, q.maxNodes);
-    return {
-      profiles: view.used.length,
-      profileIds: view.used,
-      seconds: view.seconds,
-      sampleTypes: chosen.options,
-      sampleType: chosen.key,
-      unit: view.unit,
-      mainModule: view.mainModule,
+    return flameJson(view, chosen, {
       total: accumulator.grandTotal(),
       nodes: full.name.length,
       droppedNodes: pruned.dropped,
-      tree: treeJson(pruned.tree),
-      top: accumulator.functions().slice(0, TOP_ROWS),
-      skipped: view.skipped,
-    };
+      tree: pruned.tree,
+      top: accumulator.functions(),
+    });
   };
 
   const preparedFlame = async (q: ViewQuery, records: ProfileRecord[]): Promise<FlameJson> => {
@@ -241,21 +256,13 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     if (view.used.length === 0) throw unreadable(records.length, view.skipped);
     const merged = mergeCallTrees(dictionary, [view.inputs]);
     const flame = mergedFlameTree(merged, q.maxNodes);
-    return {
-      profiles: view.used.length,
-      profileIds: view.used,
-      seconds: view.seconds,
-      sampleTypes: chosen.options,
-      sampleType: chosen.key,
-      unit: view.unit,
-      mainModule: view.mainModule,
+    return flameJson(view, chosen, {
       total: merged.total[0][0],
       nodes: flame.nodes,
       droppedNodes: flame.droppedNodes,
-      tree: treeJson(flame.tree),
-      top: mergedFunctionTotals(merged, 0).slice(0, TOP_ROWS),
-      skipped: view.skipped,
-    };
+      tree: flame.tree,
+      top: mergedFunctionTotals(merged, 0),
+    });
   };
 
   app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph', viewOptions, async (req, reply) => {
