@@ -19,8 +19,16 @@ const SERVICE = 'impact-e2e';
 const PERIOD = '2s';
 /** Profiles per phase after the first (which holds start-up work, not the steady state). */
 const STEADY_PROFILES = 6;
-/** CPU work units of /light (about 1 ms here); /work does four times as much. */
-const UNITS = '2';
+/**
+ * CPU work units of /light (about 3 ms here); /work does four times as much. Requests of a few ms
+ * rather than under one: Linux checks a thread's CPU-time profiling timer only at scheduler ticks
+ * (4 ms at HZ=250), and Go drops the expiries that pile up between checks, so a service of very
+ * short CPU bursts loses a share of its samples that differs from process to process (10–18% at
+ * 1 ms per request, enough to tip a comparison of two identical builds).
+ */
+const UNITS = '6';
+/** Requests per second of a phase (the PGO build runs at twice this). */
+const RATE = 40;
 /** Most requests the load generator holds open at once. */
 const MAX_IN_FLIGHT = 64;
 const work = mkdtempSync(join(tmpdir(), 'hotpath-impact-'));
@@ -200,7 +208,7 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     // Each comparison runs its two sides at the same time, so both meet the same neighbours on
     // this shared machine: run one after the other, a change in their load between the runs
     // moves CPU per request by more than the effects measured here.
-    [base, control] = await Promise.all([runPhase(server, plain, '1.0.0', 100), runPhase(server, plain, '1.0.1', 100)]);
+    [base, control] = await Promise.all([runPhase(server, plain, '1.0.0', RATE), runPhase(server, plain, '1.0.1', RATE)]);
 
     const profile = join(work, 'default.pgo');
     const pgo = run(process.execPath, [hotpathBin, 'pgo', '--fail', '--server', server.url, `service:${SERVICE} env:ci`, profile], {
@@ -210,7 +218,7 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     assert.ok(existsSync(profile));
     pgoBuild = join(work, 'service-pgo');
     runOk('go', ['build', `-pgo=${profile}`, '-o', pgoBuild, './tracedservice'], { cwd: clients });
-    [base2, optimised] = await Promise.all([runPhase(server, plain, '1.1.0', 100), runPhase(server, pgoBuild, '2.0.0', 200)]);
+    [base2, optimised] = await Promise.all([runPhase(server, plain, '1.1.0', RATE), runPhase(server, pgoBuild, '2.0.0', 2 * RATE)]);
     // The same PGO build with the build-time switch that stands in for inlining that made
     // long-running goroutines heavier (the dependencies come from the build cache).
     const heavierBuild = join(work, 'service-pgo-heavier');
@@ -218,9 +226,9 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     // The guard's pair of PGO builds, with and without the switch, at the baseline's rate (heap in
     // use grows with load, so a rate change would be a change of its own).
     [quiet, heavier, clean] = await Promise.all([
-      runPhase(server, plain, '0.9.0', 100, false),
-      runPhase(server, heavierBuild, '2.0.1', 100),
-      runPhase(server, pgoBuild, '2.0.2', 100),
+      runPhase(server, plain, '0.9.0', RATE, false),
+      runPhase(server, heavierBuild, '2.0.1', RATE),
+      runPhase(server, pgoBuild, '2.0.2', RATE),
     ]);
   });
   after(async () => {
