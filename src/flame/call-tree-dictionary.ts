@@ -39,8 +39,10 @@ export class CallTreeDictionary {
    * the totals of these nodes, so recursion counts once, as FlameTreeAccumulator's `cum` does.
    */
   firstOfName = new Uint8Array(1 << 12);
-  private readonly firstChild = new GrowableInt32(1 << 12);
-  private readonly nextSibling = new GrowableInt32(1 << 12);
+  /** Per node, its newest child (-1 for none); with nextSibling, every child of a node. Only `map` and `childOf` write it. */
+  readonly firstChild = new GrowableInt32(1 << 12);
+  /** Per node, the next older child of its parent (-1 after the oldest). Only `map` and `childOf` write it. */
+  readonly nextSibling = new GrowableInt32(1 << 12);
   private readonly childCount = new GrowableInt32(1 << 12);
   /** Children of nodes with more than LIST_CHILDREN, three ints per slot: parent, name, node + 1 (0 = empty). */
   private table = new Int32Array(3 << 12);
