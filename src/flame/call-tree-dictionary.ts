@@ -75,6 +75,25 @@ export class CallTreeDictionary {
     return this.parent.data.length * 20 + this.firstOfName.length + this.table.length * 4;
   }
 
+  private nameRanks = new Int32Array(0);
+
+  /**
+   * Per function name, its place among all names in string order (`<`), so nodes are ordered by
+   * name with integer compares; sorted again only after names were added.
+   */
+  nameOrder(): Int32Array {
+    if (this.nameRanks.length !== this.names.length) {
+      const names = this.names;
+      const byName = Array.from(names.keys()).sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
+      const ranks = new Int32Array(names.length);
+      byName.forEach((id, rank) => {
+        ranks[id] = rank;
+      });
+      this.nameRanks = ranks;
+    }
+    return this.nameRanks;
+  }
+
   /** Returns the dictionary's node for every node of `form` (the root maps to 0), creating the missing ones. */
   map(form: PreparedForm): Int32Array {
     const nameId = new Int32Array(form.names.length);

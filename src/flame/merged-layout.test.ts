@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CallTreeDictionary } from './call-tree-dictionary.js';
 import { type FlameTree, pruneFlameTree } from './flame-tree.js';
-import { cutByBestFirst, cutByQuickselect } from './merged-layout.js';
+import { cutByQuickselect, cutByTopHeap } from './merged-layout.js';
 import { functionTotals, type MergedCallTrees, type MergeInput, mergeCallTrees, mergedFlameTree } from './prepared-merge.js';
 
-// The best-first cut and the child-list walk must choose and order exactly the nodes
+// The heap's cut and the child-list walk must choose and order exactly the nodes
 // pruneFlameTree chooses on the full tree, ties at the cut included. The trees here are random
 // with few distinct values, so many nodes share the cut's rank.
 
@@ -57,14 +57,13 @@ function checkAgainstPrune(merged: MergedCallTrees, maxNodes: number): void {
 
 describe('merged layout', () => {
   for (const seed of [1, 2, 3, 4]) {
-    it(`random tree ${seed}: best-first cut equals quickselect and the layout equals pruneFlameTree, ties at every cut`, () => {
+    it(`random tree ${seed}: the heap's cut equals quickselect's and the layout equals pruneFlameTree, ties at every cut`, () => {
       const { d, input } = randomView(seed, 3000, 40, [1, 1, 2, 3, 10]);
       const merged = mergeCallTrees(d, [[input]]);
       assert.ok(merged.monotone);
       const rank = merged.total[0];
       for (const keep of [1, 2, 3, 10, 57, 300, 1000, merged.nodes - 1, merged.nodes]) {
-        const { threshold, above } = cutByBestFirst(merged, rank, keep);
-        assert.deepEqual({ threshold, above }, cutByQuickselect(merged, rank, keep), `keep ${keep}`);
+        assert.deepEqual(cutByTopHeap(merged, rank, keep), cutByQuickselect(merged, rank, keep), `keep ${keep}`);
         checkAgainstPrune(merged, keep);
       }
       // The cut really falls on a tie: several nodes share the smallest kept total.
@@ -79,7 +78,7 @@ describe('merged layout', () => {
     const merged = mergeCallTrees(d, [[input]]);
     assert.equal(merged.monotone, false);
     assert.equal(merged.functions, null);
-    // Some child outranks its parent, which the best-first walk could not handle.
+    // Some child outranks its parent: the fallback really sees ranks no heap-of-totals shortcut may assume.
     const total = merged.total[0];
     const parent = d.parent.data;
     assert.ok(Array.from({ length: d.size }, (_, g) => g).some((g) => g > 0 && parent[g] > 0 && total[g] > total[parent[g]]));

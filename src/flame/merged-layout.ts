@@ -24,8 +24,8 @@ export interface LayoutInput {
   /** Number of present nodes, the root included. */
   nodes: number;
   /**
-   * True when no node's rank exceeds its parent's (every merged value is zero or above, so every
-   * total and every positive combination of totals shrinks from parent to child).
+   * True when every merged value is zero or above (no NaN): every rank is then a number, and none
+   * exceeds its parent's, so a node of rank above 0 is present.
    */
   monotone: boolean;
 }
@@ -38,114 +38,21 @@ export interface LayoutInput {
  * parent was not kept.
  *
  * The walk follows the dictionary's child lists from the root, so it costs what the nodes drawn
- * and their children cost, not the dictionary. The cut is found by quickselect over the ranks of
- * the present nodes; when ranks shrink from parent to child (`monotone`) and far fewer nodes are
- * kept than present, by a best-first walk from the root instead, which touches only the nodes
- * kept and their children.
+ * and their children cost, not the dictionary. The cut is found in one pass over the present
+ * nodes with a heap of the `keep` largest ranks; when some value is negative or NaN (not
+ * `monotone`), by quickselect, as before the heap.
  */
 export function layoutMerged(merged: LayoutInput, rank: Float64Array, maxNodes: number): Layout {
   const keep = Math.max(1, maxNodes);
   if (merged.nodes <= maxNodes) return walk(merged, rank, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, false, merged.nodes);
-  const cut =
-    merged.monotone && merged.nodes > BEST_FIRST_RATIO * keep ? cutByBestFirst(merged, rank, keep) : cutByQuickselect(merged, rank, keep);
+  const cut = merged.monotone ? cutByTopHeap(merged, rank, keep) : cutByQuickselect(merged, rank, keep);
   return walk(merged, rank, cut.threshold, keep - cut.above, true, keep);
 }
-
-/**
- * Present nodes per node kept above which the best-first cut is used: a heap step costs tens of
- * times a quickselect step (measured on the bench/ui aggregate, 2.8 M present nodes and 50,000
- * kept, the two cost the same), so it pays only when far fewer nodes are kept than ranked.
- */
-const BEST_FIRST_RATIO = 64;
 
 /** The pruning cut: the keep-th largest rank and how many present nodes rank above it. */
 interface Cut {
   threshold: number;
   above: number;
-}
-
-/**
- * The cut when no child outranks its parent: nodes leave a max-heap in non-increasing rank
- * order starting from the root, each letting its children in, so the keep-th to leave holds the
- * keep-th largest rank, and every node above it has left before it (its ancestors rank at least
- * as high, so one of them was always waiting in the heap). Only nodes of rank above 0 enter: when
- * fewer than `keep` do, the cut is 0, which keeps exactly them, as pruneFlameTree does.
- */
-export function cutByBestFirst(merged: LayoutInput, rank: Float64Array, keep: number): Cut {
-  const { dictionary, present, size } = merged;
-  const firstChild = dictionary.firstChild.data;
-  const nextSibling = dictionary.nextSibling.data;
-  let heapNode = new Int32Array(Math.min(1024, size));
-  let heapRank = new Float64Array(heapNode.length);
-  let length = 0;
-  const push = (g: number, r: number): void => {
-    if (length === heapNode.length) {
-      const grownNode = new Int32Array(length * 2);
-      grownNode.set(heapNode);
-      heapNode = grownNode;
-      const grownRank = new Float64Array(length * 2);
-      grownRank.set(heapRank);
-      heapRank = grownRank;
-    }
-    let at = length++;
-    while (at > 0) {
-      const up = (at - 1) >> 1;
-      if (heapRank[up] >= r) break;
-      heapNode[at] = heapNode[up];
-      heapRank[at] = heapRank[up];
-      at = up;
-    }
-    heapNode[at] = g;
-    heapRank[at] = r;
-  };
-  const pop = (): number => {
-    const top = heapNode[0];
-    const lastNode = heapNode[--length];
-    const lastRank = heapRank[length];
-    let at = 0;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= length) break;
-      if (child + 1 < length && heapRank[child + 1] > heapRank[child]) child++;
-      if (heapRank[child] <= lastRank) break;
-      heapNode[at] = heapNode[child];
-      heapRank[at] = heapRank[child];
-      at = child;
-    }
-    heapNode[at] = lastNode;
-    heapRank[at] = lastRank;
-    return top;
-  };
-  // The root always counts as one of the present nodes, whatever its rank.
-  let left = 0;
-  let threshold = 0;
-  let above = 0;
-  let last = Number.NaN;
-  const visit = (g: number): void => {
-    for (let c = firstChild[g]; c >= 0; c = nextSibling[c]) {
-      if (c < size && present[c] === 1 && rank[c] > 0) push(c, rank[c]);
-    }
-  };
-  if (rank[0] > 0) push(0, rank[0]);
-  else {
-    // A root of rank 0 or below is the smallest present rank only when no node ranks above 0.
-    left = 1;
-    last = rank[0];
-    visit(0);
-  }
-  while (left < keep && length > 0) {
-    const r = heapRank[0];
-    const g = pop();
-    left++;
-    if (r !== last) {
-      above = left - 1;
-      last = r;
-    }
-    threshold = r;
-    visit(g);
-  }
-  if (left < keep) return { threshold: 0, above: left };
-  return { threshold, above };
 }
 
 /** The k-th smallest (0-based) of `values`; reorders them. Three-way partitioning, so many equal values cost no more than few. */
@@ -178,6 +85,47 @@ export function kthSmallest(values: Float64Array, k: number): number {
   return values[lo];
 }
 
+/**
+ * The cut by one pass over the present nodes keeping the `keep` largest ranks in a min-heap: a
+ * rank not above the heap's least is passed over with one compare, which most are once the heap
+ * holds large ones. The least kept is the keep-th largest (equal ranks count each time), and the
+ * nodes ranking above it are exactly those of the heap that do. For ranks without NaN.
+ */
+export function cutByTopHeap(merged: LayoutInput, rank: Float64Array, keep: number): Cut {
+  const { present, size } = merged;
+  const heap = new Float64Array(keep);
+  let length = 0;
+  for (let g = 0; g < size; g++) {
+    if (present[g] === 0) continue;
+    const r = rank[g];
+    if (length < keep) {
+      let at = length++;
+      while (at > 0) {
+        const up = (at - 1) >> 1;
+        if (heap[up] <= r) break;
+        heap[at] = heap[up];
+        at = up;
+      }
+      heap[at] = r;
+    } else if (r > heap[0]) {
+      let at = 0;
+      for (;;) {
+        let child = 2 * at + 1;
+        if (child >= keep) break;
+        if (child + 1 < keep && heap[child + 1] < heap[child]) child++;
+        if (heap[child] >= r) break;
+        heap[at] = heap[child];
+        at = child;
+      }
+      heap[at] = r;
+    }
+  }
+  const threshold = heap[0];
+  let above = 0;
+  for (let i = 0; i < length; i++) if (heap[i] > threshold) above++;
+  return { threshold, above };
+}
+
 /** The cut for any ranks: quickselect over the ranks of every present node. */
 export function cutByQuickselect(merged: LayoutInput, rank: Float64Array, keep: number): Cut {
   const { present, size, nodes } = merged;
@@ -200,12 +148,9 @@ function walk(merged: LayoutInput, rank: Float64Array, threshold: number, tiesLe
   const firstChild = dictionary.firstChild.data;
   const nextSibling = dictionary.nextSibling.data;
   const nameOf = dictionary.name.data;
-  const names = dictionary.names;
-  const byName = (a: number, b: number): number => {
-    const x = names[nameOf[a]];
-    const y = names[nameOf[b]];
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
+  // Siblings have distinct names, so their name ranks differ and the order is total.
+  const nameRank = dictionary.nameOrder();
+  const byName = (a: number, b: number): number => nameRank[nameOf[a]] - nameRank[nameOf[b]];
   const order = new Int32Array(capacity);
   const parentPos = new Int32Array(capacity);
   const depth = new Int32Array(capacity);
