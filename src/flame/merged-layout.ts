@@ -40,7 +40,7 @@ export interface LayoutInput {
  * The walk follows the dictionary's child lists from the root, so it costs what the nodes drawn
  * and their children cost, not the dictionary. The cut is found in one pass over the present
  * nodes with a heap of the `keep` largest ranks; when some value is negative or NaN (not
- * `monotone`), by quickselect, as before the heap.
+ * `monotone`), by quickselect over all present ranks, which needs no order among them.
  */
 export function layoutMerged(merged: LayoutInput, rank: Float64Array, maxNodes: number): Layout {
   const keep = Math.max(1, maxNodes);
@@ -89,7 +89,8 @@ export function kthSmallest(values: Float64Array, k: number): number {
  * The cut by one pass over the present nodes keeping the `keep` largest ranks in a min-heap: a
  * rank not above the heap's least is passed over with one compare, which most are once the heap
  * holds large ones. The least kept is the keep-th largest (equal ranks count each time), and the
- * nodes ranking above it are exactly those of the heap that do. For ranks without NaN.
+ * nodes ranking above it are exactly those of the heap that do. For ranks without NaN, and
+ * `keep` at most the present nodes (the caller prunes only then).
  */
 export function cutByTopHeap(merged: LayoutInput, rank: Float64Array, keep: number): Cut {
   const { present, size } = merged;
