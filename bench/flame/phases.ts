@@ -1,5 +1,5 @@
 // In-process split of a warm merged flame graph view into its phases (search, cached profiles,
-// merge, layout, function totals, JSON), on the data directory bench/flame/run.js populated.
+// merge, layout, function totals, the answer's JSON text), on the data directory bench/flame/run.js populated.
 // Not a test; run bench/flame/run.js once first.
 //
 //   node dist/bench/flame/phases.js [--rounds 7] [--only <case name part>]
@@ -12,6 +12,7 @@ import { cacheDir } from '../../e2e/support/workloads.js';
 import { functionTotals, mergeCallTrees, mergedFlameTree } from '../../src/flame/prepared-merge.js';
 import { PreparedProfiles } from '../../src/flame/prepared-profiles.js';
 import { preparedSide } from '../../src/flame/prepared-views.js';
+import { flameJsonText } from '../../src/server/routes/flame-json-text.js';
 import { openStore } from '../../src/store/open-store.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, only: { type: 'string' } } });
@@ -55,14 +56,23 @@ for (const c of cases) {
     t.push(performance.now());
     const top = functionTotals(merged, 0);
     t.push(performance.now());
-    const json = JSON.stringify({
-      names: flame.tree.names,
-      name: Array.from(flame.tree.name),
-      depth: Array.from(flame.tree.depth),
-      self: Array.from(flame.tree.self),
-      total: Array.from(flame.tree.total),
-      top: top.slice(0, 1000),
-    });
+    const json = flameJsonText(
+      {
+        profiles: side.used.length,
+        profileIds: side.used,
+        seconds: side.seconds,
+        sampleTypes: [],
+        sampleType: 'cpu.pprof:cpu',
+        unit: side.unit,
+        mainModule: side.mainModule,
+        total: merged.total[0][0],
+        nodes: flame.nodes,
+        droppedNodes: flame.droppedNodes,
+        top: top.slice(0, 1000),
+        skipped: side.skipped,
+      },
+      flame.tree,
+    );
     t.push(performance.now());
     shape = `${side.used.length} profiles, ${merged.nodes} nodes, ${flame.tree.name.length} sent, ${json.length} chars`;
     if (r < 0) continue;
