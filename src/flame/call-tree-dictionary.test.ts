@@ -71,4 +71,13 @@ describe('call tree dictionary', () => {
     assert.throws(() => d.map(formOf([['a', 'x']])), CallTreeTooLargeError);
     assert.equal(d.size, 4);
   });
+
+  it('orders names as strings compare, again after names are added', () => {
+    const d = new CallTreeDictionary(1 << 10);
+    for (const name of ['main.b', 'Z', 'main.a', 'é', 'main.a2']) d.intern(name);
+    const sorted = (order: Int32Array) => d.names.slice().sort((x, y) => order[d.names.indexOf(x)] - order[d.names.indexOf(y)]);
+    assert.deepEqual(sorted(d.nameOrder()), ['Z', 'main.a', 'main.a2', 'main.b', 'total', 'é']);
+    d.intern('a');
+    assert.deepEqual(sorted(d.nameOrder()), ['Z', 'a', 'main.a', 'main.a2', 'main.b', 'total', 'é']);
+  });
 });

@@ -39,8 +39,10 @@ export class CallTreeDictionary {
    * the totals of these nodes, so recursion counts once, as FlameTreeAccumulator's `cum` does.
    */
   firstOfName = new Uint8Array(1 << 12);
-  private readonly firstChild = new GrowableInt32(1 << 12);
-  private readonly nextSibling = new GrowableInt32(1 << 12);
+  /** Per node, its newest child (-1 for none); with nextSibling, every child of a node. Only `map` and `childOf` write it. */
+  readonly firstChild = new GrowableInt32(1 << 12);
+  /** Per node, the next older child of its parent (-1 after the oldest). Only `map` and `childOf` write it. */
+  readonly nextSibling = new GrowableInt32(1 << 12);
   private readonly childCount = new GrowableInt32(1 << 12);
   /** Children of nodes with more than LIST_CHILDREN, three ints per slot: parent, name, node + 1 (0 = empty). */
   private table = new Int32Array(3 << 12);
@@ -71,6 +73,25 @@ export class CallTreeDictionary {
   /** Approximate bytes held. */
   get bytes(): number {
     return this.parent.data.length * 20 + this.firstOfName.length + this.table.length * 4;
+  }
+
+  private nameRanks = new Int32Array(0);
+
+  /**
+   * Per function name, its place among all names in string order (`<`), so nodes are ordered by
+   * name with integer compares; sorted again only after names were added.
+   */
+  nameOrder(): Int32Array {
+    if (this.nameRanks.length !== this.names.length) {
+      const names = this.names;
+      const byName = Array.from(names.keys()).sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
+      const ranks = new Int32Array(names.length);
+      byName.forEach((id, rank) => {
+        ranks[id] = rank;
+      });
+      this.nameRanks = ranks;
+    }
+    return this.nameRanks;
   }
 
   /** Returns the dictionary's node for every node of `form` (the root maps to 0), creating the missing ones. */

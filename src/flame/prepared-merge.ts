@@ -1,43 +1,52 @@
 import type { CallTreeDictionary } from './call-tree-dictionary.js';
 import { type DiffTree, largestChanges } from './diff.js';
 import type { FlameTree, FunctionTotalByName } from './flame-tree.js';
+import { type LayoutInput, layoutMerged } from './merged-layout.js';
 import type { PreparedForm } from './prepared-form.js';
 
 /** One profile mapped into a CallTreeDictionary: its nodes with a non-zero value, and those values. */
 export interface MappedProfile {
-  /** Dictionary nodes. */
+  /** Dictionary nodes, ascending (merging reads them in blocks of node numbers; any order gives the same sums, only slower). */
   ids: Int32Array;
   /** values[k * columns + c]: the self value of node ids[k] in value column c. */
   values: Float64Array;
   columns: number;
+  /** True when every value is zero or above (the flame layout may then walk only the nodes it draws). */
+  nonNegative: boolean;
 }
 
-/** Maps `form` into `dictionary` (creating its missing paths) and keeps its nodes with a non-zero value. */
+/** Maps `form` into `dictionary` (creating its missing paths) and keeps its nodes with a non-zero value, by node number. */
 export function mapProfile(dictionary: CallTreeDictionary, form: PreparedForm): MappedProfile {
   const global = dictionary.map(form);
   const V = form.sampleTypes.length;
   const self = form.self;
-  let valued = 0;
+  const valued: number[] = [];
+  let ascending = true;
   for (let i = 0; i < global.length; i++) {
     for (let c = 0; c < V; c++) {
       if (self[i * V + c] !== 0) {
-        valued++;
+        if (valued.length > 0 && global[valued[valued.length - 1]] > global[i]) ascending = false;
+        valued.push(i);
         break;
       }
     }
   }
-  const ids = new Int32Array(valued);
-  const values = new Float64Array(valued * V);
-  let k = 0;
-  for (let i = 0; i < global.length; i++) {
-    let any = false;
-    for (let c = 0; c < V; c++) if (self[i * V + c] !== 0) any = true;
-    if (!any) continue;
+  // A profile mapped first is in node order already; later ones are mostly, which the sort is fast on.
+  if (!ascending) valued.sort((a, b) => global[a] - global[b]);
+  const ids = new Int32Array(valued.length);
+  const values = new Float64Array(valued.length * V);
+  let nonNegative = true;
+  for (let k = 0; k < valued.length; k++) {
+    const i = valued[k];
     ids[k] = global[i];
-    for (let c = 0; c < V; c++) values[k * V + c] = self[i * V + c];
-    k++;
+    for (let c = 0; c < V; c++) {
+      const v = self[i * V + c];
+      values[k * V + c] = v;
+      // NaN counts as negative: comparisons with it break the layout's ordering too.
+      if (!(v >= 0)) nonNegative = false;
+    }
   }
-  return { ids, values, columns: V };
+  return { ids, values, columns: V, nonNegative };
 }
 
 /** One profile's value column to add. */
@@ -50,155 +59,92 @@ export interface MergeInput {
  * The merged values of one or more sides (a flame graph has one, a diff two) over one dictionary:
  * per side, self and total per dictionary node, and which nodes any side reaches.
  */
-export interface MergedCallTrees {
-  dictionary: CallTreeDictionary;
+export interface MergedCallTrees extends LayoutInput {
   self: Float64Array[];
   total: Float64Array[];
-  /** 1 for the root and every node with a non-zero total on some side: the nodes of the tree drawn. */
-  present: Uint8Array;
-  /** Number of present nodes, the root included. */
-  nodes: number;
+  /**
+   * Per side, per function name of the dictionary: flat (self summed) and cum (totals of nodes
+   * with no ancestor of the same name), summed while the totals were, when every value is zero
+   * or above; null otherwise (functionTotals then sums them over the present nodes).
+   */
+  functions: Array<{ flat: Float64Array; cum: Float64Array }> | null;
 }
+
+/** Nodes per block of the merge's adds: 256 KB of float64 sums, which stays in a core's L2 cache. */
+const MERGE_BLOCK = 1 << 15;
 
 /**
  * Adds every side's profiles into dense arrays over the dictionary's nodes and sums totals by
- * one pass from the last node to the first (children come after parents). The values are the
- * raw profiles' own integers, so sums are exact and equal the raw path's in any order.
+ * one pass from the last node to the first (children come after parents), which also sums each
+ * function's flat and cum values when no value is negative. The values are the raw profiles' own
+ * integers, so sums are exact and equal the raw path's in any order.
  */
 export function mergeCallTrees(dictionary: CallTreeDictionary, sides: readonly (readonly MergeInput[])[]): MergedCallTrees {
   const G = dictionary.size;
   const parent = dictionary.parent.data;
+  const nameOf = dictionary.name.data;
+  const first = dictionary.firstOfName;
   const self: Float64Array[] = [];
   const total: Float64Array[] = [];
   const present = new Uint8Array(G);
   present[0] = 1;
+  let nodes = 1;
+  const monotone = sides.every((inputs) => inputs.every((i) => i.profile.nonNegative));
+  const functions: Array<{ flat: Float64Array; cum: Float64Array }> | null = monotone ? [] : null;
   for (const inputs of sides) {
     const s = new Float64Array(G);
-    for (const { profile, column } of inputs) {
-      const { ids, values, columns } = profile;
-      for (let k = 0; k < ids.length; k++) s[ids[k]] += values[k * columns + column];
+    // Block by block of node numbers, every profile adds its nodes in the block (ids ascending,
+    // each profile's cursor moves on), so the nodes profiles share are added while in the cache.
+    const cursor = new Int32Array(inputs.length);
+    for (let lo = 0; lo < G; lo += MERGE_BLOCK) {
+      const hi = Math.min(G, lo + MERGE_BLOCK);
+      for (let p = 0; p < inputs.length; p++) {
+        const { profile, column } = inputs[p];
+        const { ids, values, columns } = profile;
+        let k = cursor[p];
+        for (; k < ids.length && ids[k] < hi; k++) s[ids[k]] += values[k * columns + column];
+        cursor[p] = k;
+      }
     }
-    const t = s.slice();
-    for (let g = G - 1; g > 0; g--) {
-      if (t[g] !== 0) {
-        t[parent[g]] += t[g];
-        present[g] = 1;
+    // Every id is below G, so the last block took whatever was left.
+    // t[g] holds the sum of g's children's totals until g is reached, then g's total.
+    const t = new Float64Array(G);
+    t[0] = s[0];
+    if (functions !== null) {
+      // With no negative value, a node of total 0 has self 0 and adds nothing to flat or cum.
+      const flat = new Float64Array(dictionary.names.length);
+      const cum = new Float64Array(dictionary.names.length);
+      for (let g = G - 1; g > 0; g--) {
+        const v = t[g] + s[g];
+        if (v === 0) continue;
+        t[g] = v;
+        t[parent[g]] += v;
+        if (present[g] === 0) {
+          present[g] = 1;
+          nodes++;
+        }
+        const name = nameOf[g];
+        flat[name] += s[g];
+        if (first[g]) cum[name] += v;
+      }
+      functions.push({ flat, cum });
+    } else {
+      for (let g = G - 1; g > 0; g--) {
+        const v = t[g] + s[g];
+        t[g] = v;
+        if (v !== 0) {
+          t[parent[g]] += v;
+          if (present[g] === 0) {
+            present[g] = 1;
+            nodes++;
+          }
+        }
       }
     }
     self.push(s);
     total.push(t);
   }
-  let nodes = 0;
-  for (let g = 0; g < G; g++) nodes += present[g];
-  return { dictionary, self, total, present, nodes };
-}
-
-/** The k-th smallest (0-based) of `values`; reorders them. Three-way partitioning, so many equal values cost no more than few. */
-function kthSmallest(values: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = values.length - 1;
-  while (lo < hi) {
-    const a = values[lo];
-    const b = values[(lo + hi) >>> 1];
-    const c = values[hi];
-    const pivot = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
-    let lt = lo;
-    let gt = hi;
-    let i = lo;
-    while (i <= gt) {
-      const v = values[i];
-      if (v < pivot) {
-        values[i] = values[lt];
-        values[lt++] = v;
-        i++;
-      } else if (v > pivot) {
-        values[i] = values[gt];
-        values[gt--] = v;
-      } else i++;
-    }
-    if (k < lt) hi = lt - 1;
-    else if (k > gt) lo = gt + 1;
-    else return pivot;
-  }
-  return values[lo];
-}
-
-/** The drawn tree's nodes as dictionary nodes in depth-first order (children by name), with parent positions and depths. */
-interface Layout {
-  order: Int32Array;
-  parent: Int32Array;
-  depth: Int32Array;
-  /** Present nodes left out to keep at most maxNodes. */
-  dropped: number;
-}
-
-/**
- * Lays out the present nodes depth-first with children by name, keeping at most `maxNodes` with
- * exactly pruneFlameTree's rule on the full tree: the cut is the maxNodes-th largest rank; nodes
- * above it are kept, nodes at it in depth-first order while room is left, never a node of rank 0
- * or below or one whose parent was not kept. Only nodes at or above the cut are ever sorted or
- * walked, so a 2.8 M-node union pruned to 50,000 lays out about 50,000 nodes.
- */
-function layout(merged: MergedCallTrees, rank: Float64Array, maxNodes: number): Layout {
-  const { dictionary, present, nodes: n } = merged;
-  const G = dictionary.size;
-  const parentOf = dictionary.parent.data;
-  const nameOf = dictionary.name.data;
-  const names = dictionary.names;
-  const prune = n > maxNodes;
-  let threshold = Number.NEGATIVE_INFINITY;
-  let tiesLeft = Number.POSITIVE_INFINITY;
-  if (prune) {
-    const ranks = new Float64Array(n);
-    let at = 0;
-    for (let g = 0; g < G; g++) if (present[g]) ranks[at++] = rank[g];
-    const keep = Math.max(1, maxNodes);
-    threshold = kthSmallest(ranks, n - keep);
-    let above = 0;
-    for (let g = 0; g < G; g++) if (present[g] && rank[g] > threshold) above++;
-    tiesLeft = keep - above;
-  }
-  // Candidates: present, at or above the cut, above zero when pruning (the root always).
-  const isCandidate = (g: number): boolean => present[g] === 1 && (!prune || (rank[g] >= threshold && rank[g] > 0));
-  const childStart = new Int32Array(G + 1);
-  let candidates = 1;
-  for (let g = 1; g < G; g++) {
-    if (isCandidate(g)) {
-      childStart[parentOf[g] + 1]++;
-      candidates++;
-    }
-  }
-  for (let g = 0; g < G; g++) childStart[g + 1] += childStart[g];
-  const kids = new Int32Array(candidates);
-  const fill = childStart.slice(0, G);
-  for (let g = 1; g < G; g++) if (isCandidate(g)) kids[fill[parentOf[g]]++] = g;
-  const byName = (a: number, b: number): number => {
-    const x = names[nameOf[a]];
-    const y = names[nameOf[b]];
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
-  const order: number[] = [];
-  const parentPos: number[] = [];
-  const depth: number[] = [];
-  const stack: number[] = [0, -1];
-  while (stack.length > 0) {
-    const from = stack.pop() as number;
-    const g = stack.pop() as number;
-    if (g !== 0 && rank[g] === threshold) {
-      if (tiesLeft <= 0) continue;
-      tiesLeft--;
-    }
-    const at = order.length;
-    order.push(g);
-    parentPos.push(from);
-    depth.push(from < 0 ? 0 : depth[from] + 1);
-    const first = childStart[g];
-    const end = childStart[g + 1];
-    if (end - first > 1) kids.subarray(first, end).sort(byName);
-    // Pushed in reverse so the first child by name is visited first.
-    for (let k = end - 1; k >= first; k--) stack.push(kids[k], at);
-  }
-  return { order: Int32Array.from(order), parent: Int32Array.from(parentPos), depth: Int32Array.from(depth), dropped: n - order.length };
+  return { dictionary, size: G, self, total, present, nodes, monotone, functions };
 }
 
 /** Names used by the laid-out nodes, "total" first, and each node's index into them. */
@@ -222,21 +168,30 @@ function compactNames(dictionary: CallTreeDictionary, order: Int32Array): { name
 
 /** Per function name, flat (self summed) and cum (totals of nodes with no ancestor of the same name), as FlameTreeAccumulator.functions orders them. */
 export function functionTotals(merged: MergedCallTrees, side: number): FunctionTotalByName[] {
-  const { dictionary, present } = merged;
-  const self = merged.self[side];
-  const total = merged.total[side];
-  const flat = new Float64Array(dictionary.names.length);
-  const cum = new Float64Array(dictionary.names.length);
-  const nameOf = dictionary.name.data;
-  const first = dictionary.firstOfName;
-  for (let g = 1; g < dictionary.size; g++) {
-    if (!present[g]) continue;
-    flat[nameOf[g]] += self[g];
-    if (first[g]) cum[nameOf[g]] += total[g];
+  const { dictionary } = merged;
+  const names = dictionary.names;
+  let flat: Float64Array;
+  let cum: Float64Array;
+  if (merged.functions !== null) ({ flat, cum } = merged.functions[side]);
+  else {
+    const { present } = merged;
+    const self = merged.self[side];
+    const total = merged.total[side];
+    flat = new Float64Array(names.length);
+    cum = new Float64Array(names.length);
+    const nameOf = dictionary.name.data;
+    const first = dictionary.firstOfName;
+    for (let g = 1; g < merged.size; g++) {
+      if (!present[g]) continue;
+      flat[nameOf[g]] += self[g];
+      if (first[g]) cum[nameOf[g]] += total[g];
+    }
   }
   const out: FunctionTotalByName[] = [];
-  for (let i = 1; i < flat.length; i++) {
-    if (flat[i] !== 0 || cum[i] !== 0) out.push({ name: dictionary.names[i], flat: flat[i], cum: cum[i] });
+  // Names interned after the merge (by a concurrent view) have no values here.
+  const count = Math.min(flat.length, names.length);
+  for (let i = 1; i < count; i++) {
+    if (flat[i] !== 0 || cum[i] !== 0) out.push({ name: names[i], flat: flat[i], cum: cum[i] });
   }
   return out.sort((a, b) => b.flat - a.flat || b.cum - a.cum || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -253,7 +208,7 @@ export interface MergedFlame {
 export function mergedFlameTree(merged: MergedCallTrees, maxNodes: number, side = 0): MergedFlame {
   const total = merged.total[side];
   const self = merged.self[side];
-  const laid = layout(merged, total, maxNodes);
+  const laid = layoutMerged(merged, total, maxNodes);
   const { names, name } = compactNames(merged.dictionary, laid.order);
   const m = laid.order.length;
   const tree: FlameTree = {
@@ -284,11 +239,13 @@ export function mergedDiffTree(
   maxNodes: number,
   changeRows: number,
 ): DiffTree {
-  const G = merged.dictionary.size;
+  const G = merged.size;
   const [b, a] = merged.total;
   const rank = new Float64Array(G);
   for (let g = 0; g < G; g++) if (merged.present[g]) rank[g] = (b[g] * scales[0] + a[g] * scales[1]) / 2;
-  const laid = layout(merged, rank, maxNodes);
+  // A mean of totals shrinks from parent to child only with positive, finite scales.
+  const positive = scales.every((k) => k > 0 && Number.isFinite(k));
+  const laid = layoutMerged({ ...merged, monotone: merged.monotone && positive }, rank, maxNodes);
   const { names, name } = compactNames(merged.dictionary, laid.order);
   const scaleRows = (rows: FunctionTotalByName[], k: number) => rows.map((r) => ({ name: r.name, flat: r.flat * k, cum: r.cum * k }));
   return {

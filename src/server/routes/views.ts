@@ -28,6 +28,7 @@ import { HttpError } from '../http-error.js';
 import { integerSchema, oneOf, querySchema, TEXT } from '../query-schema.js';
 import { parseWindow } from '../time-params.js';
 import { PROFILES_READ, type RouteContext, safeFileName } from './context.js';
+import { flameJsonText } from './flame-json-text.js';
 
 /**
  * Most profiles one flame graph or one side of a diff merges: their prepared forms are small and
@@ -191,12 +192,12 @@ function tooLarge(err: CallTreeTooLargeError): HttpError {
   return new HttpError(422, 'too_large', `${err.message}; narrow the query or the time window, or lower "limit"`);
 }
 
-/** The flame graph answer, whichever path merged the profiles. */
-function flameJson(
+/** The flame graph answer but its tree, whichever path merged the profiles. */
+function flameAnswer(
   view: { used: string[]; seconds: number; unit: string; mainModule: string | null; skipped: FlameJson['skipped'] },
   chosen: { options: SampleTypeOption[]; key: string },
-  merged: { total: number; nodes: number; droppedNodes: number; tree: FlameTree; top: FunctionTotalByName[] },
-): FlameJson {
+  merged: { total: number; nodes: number; droppedNodes: number; top: FunctionTotalByName[] },
+): Omit<FlameJson, 'tree'> {
   return {
     profiles: view.used.length,
     profileIds: view.used,
@@ -208,7 +209,6 @@ function flameJson(
     total: merged.total,
     nodes: merged.nodes,
     droppedNodes: merged.droppedNodes,
-    tree: treeJson(merged.tree),
     top: merged.top.slice(0, TOP_ROWS),
     skipped: view.skipped,
   };
@@ -240,29 +240,32 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     if (view.used.length === 0) throw unreadable(records.length, view.skipped);
     const full = accumulator.tree();
     const pruned = pruneFlameTree(full, q.maxNodes);
-    return flameJson(view, chosen, {
+    const answer = flameAnswer(view, chosen, {
       total: accumulator.grandTotal(),
       nodes: full.name.length,
       droppedNodes: pruned.dropped,
-      tree: pruned.tree,
       top: accumulator.functions(),
     });
+    // The same fields in the same order as flameJsonText writes them.
+    const { top, skipped, ...head } = answer;
+    return { ...head, tree: treeJson(pruned.tree), top, skipped };
   };
 
-  const preparedFlame = async (q: ViewQuery, records: ProfileRecord[]): Promise<FlameJson> => {
+  /** The prepared path's answer as JSON text (flameJsonText: the same text JSON.stringify gives). */
+  const preparedFlame = async (q: ViewQuery, records: ProfileRecord[]): Promise<string> => {
     const dictionary = prepared.beginView();
     const chosen = await chooseSampleType((r) => preparedSampleTypeOptions(prepared, dictionary, r), records, q.type);
     const view = await preparedSide(prepared, dictionary, records, chosen.attachment, chosen.type);
     if (view.used.length === 0) throw unreadable(records.length, view.skipped);
     const merged = mergeCallTrees(dictionary, [view.inputs]);
     const flame = mergedFlameTree(merged, q.maxNodes);
-    return flameJson(view, chosen, {
+    const answer = flameAnswer(view, chosen, {
       total: merged.total[0][0],
       nodes: flame.nodes,
       droppedNodes: flame.droppedNodes,
-      tree: flame.tree,
       top: mergedFunctionTotals(merged, 0),
     });
+    return flameJsonText(answer, flame.tree);
   };
 
   app.get<{ Querystring: ViewQuery }>('/api/v1/flamegraph', viewOptions, async (req, reply) => {
@@ -273,7 +276,7 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     let json = answers.get(key);
     if (json === undefined) {
       try {
-        json = JSON.stringify(await preparedFlame(q, records));
+        json = await preparedFlame(q, records);
       } catch (err) {
         throw err instanceof CallTreeTooLargeError ? tooLarge(err) : err;
       }
