@@ -12,6 +12,7 @@ import { matchesWildcard } from '../query/wildcard.js';
 import { startPostgres, type TestPostgres } from '../testing/postgres.js';
 import { searchStatement, withoutUnstorableTerms } from './pg-index.js';
 import { TRIGRAM_INDEX } from './pg-migrations.js';
+import { SESSION_OPTIONS } from './pg-pool.js';
 import { openPostgres, type PostgresBackend } from './pg-store.js';
 import { makeTestRecord, T0 } from './profile-index.contract.js';
 import type { ProfileSearch } from './profile-index.js';
@@ -149,7 +150,8 @@ describe('PostgreSQL plans for the query shapes', () => {
   before(async () => {
     const url = await server.freshDatabase();
     backend = await openPostgres(url);
-    client = new pg.Client({ connectionString: url });
+    // The settings the store's own sessions run with, so the plans are the ones searches get.
+    client = new pg.Client({ connectionString: url, options: SESSION_OPTIONS });
     await client.connect();
     const step = (end - start) / PROFILES;
     await client.query(
@@ -174,7 +176,9 @@ describe('PostgreSQL plans for the query shapes', () => {
     await client.query('UPDATE profile_span SET longest_ms = 60000');
     // Statistics from every row (the sample covers the tables), so the plans are the same on every run.
     await client.query('SET default_statistics_target = 1000');
-    await client.query('ANALYZE');
+    // VACUUM marks the pages all-visible, as autovacuum does after inserts: index-only scans then
+    // read no table rows.
+    await client.query('VACUUM ANALYZE');
   });
   after(async () => {
     await client.end();
@@ -272,6 +276,67 @@ describe('PostgreSQL plans for the query shapes', () => {
       for (const table of shape.noScanOf) assert.ok(!seqScans.has(table), summary);
     });
   }
+
+  /** The index scans of an executed plan: index, table, node type and table rows fetched. */
+  async function executedScans(
+    search: Partial<ProfileSearch>,
+  ): Promise<Array<{ index: string; table: string; type: string; heapFetches: number }>> {
+    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000);
+    const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+    const scans: Array<{ index: string; table: string; type: string; heapFetches: number }> = [];
+    const visit = (node: Record<string, unknown>): void => {
+      if (typeof node['Index Name'] === 'string') {
+        scans.push({
+          index: node['Index Name'],
+          table: String(node['Relation Name']),
+          type: String(node['Node Type']),
+          heapFetches: Number(node['Heap Fetches'] ?? 0),
+        });
+      }
+      for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) visit(child);
+    };
+    visit(rows[0]['QUERY PLAN'][0].Plan);
+    return scans;
+  }
+
+  // The window is tested from the covering indexes alone: a search that tests thousands of
+  // profiles for a page reads the table rows of the page only (the join on profiles_pkey).
+  const windowTests: Array<{ name: string; search: Partial<ProfileSearch>; index: string }> = [
+    { name: 'a walk along the window, newest first', search: { query: '-env:prod' }, index: 'profiles_by_start' },
+    {
+      name: 'a walk along the window, oldest first',
+      search: { query: '@metrics.core_cpu_cores:>2', sort: 'start' },
+      index: 'profiles_by_start',
+    },
+    { name: 'profiles found through a tag', search: { query: 'host:host-7' }, index: 'profiles_pkey' },
+    { name: 'profiles found through a metric', search: { query: '@metrics.heap_mb:[100 TO 300]' }, index: 'profiles_pkey' },
+  ];
+  for (const shape of windowTests) {
+    it(`tests the window of ${shape.name} on ${shape.index} alone, reading rows of the page only`, async () => {
+      const scans = await executedScans(shape.search);
+      const summary = JSON.stringify(scans);
+      const window = scans.filter((s) => s.index === shape.index && s.type === 'Index Only Scan');
+      assert.ok(window.length > 0, summary);
+      for (const s of window) assert.equal(s.heapFetches, 0, summary);
+      // Only the page's rows are read from the table: one lookup by id per profile of the page.
+      const rowReads = scans.filter((s) => s.table === 'profiles' && s.type !== 'Index Only Scan');
+      assert.deepEqual(
+        rowReads.map((s) => s.index),
+        ['profiles_pkey'],
+        summary,
+      );
+    });
+  }
+
+  it('lists the profiles of a metric range from profile_metrics_by_value alone', async () => {
+    const scans = await executedScans({ query: '@metrics.heap_mb:[100 TO 300]' });
+    const metric = scans.filter((s) => s.index === 'profile_metrics_by_value');
+    assert.deepEqual(
+      metric.map((s) => [s.type, s.heapFetches]),
+      [['Index Only Scan', 0]],
+      JSON.stringify(scans),
+    );
+  });
 
   it('reads only a window of retention candidates, oldest first', async () => {
     for (const text of [
