@@ -122,15 +122,18 @@ export async function seedPostgres(client: pg.ClientBase, rows: number, newestMs
       [...params, attachments, blobs.pgoKey],
     );
     await client.query(
-      `INSERT INTO profile_tags (profile_id, key, value)
-       SELECT id, t.key, t.value FROM (${series}) s,
+      `INSERT INTO profile_tags (profile_id, key, value, start_ms, end_ms)
+       SELECT id, t.key, t.value, end_ms - 60000, end_ms FROM (${series}) s,
          LATERAL (VALUES ('service', service), ('env', env), ('version', version), ('host', host), ('runtime', 'go'),
            ('pgo', pgo::text), ('team', 'team-' || (i % 10))) AS t(key, value)
-       UNION ALL SELECT id, 'team', 'team-' || ((i + 3) % 10) FROM (${series}) s2 WHERE i % 4 = 0
+       UNION ALL SELECT id, 'team', 'team-' || ((i + 3) % 10), end_ms - 60000, end_ms FROM (${series}) s2 WHERE i % 4 = 0
        ON CONFLICT DO NOTHING`,
       params,
     );
-    await client.query(`INSERT INTO profile_metrics (profile_id, name, value) SELECT id, 'core_cpu_cores', cpu FROM (${series}) s`, params);
+    await client.query(
+      `INSERT INTO profile_metrics (profile_id, name, value, start_ms, end_ms) SELECT id, 'core_cpu_cores', cpu, end_ms - 60000, end_ms FROM (${series}) s`,
+      params,
+    );
   }
   await client.query('UPDATE profile_span SET longest_ms = GREATEST(longest_ms, 60000)');
   // What autovacuum does in production after this many inserts (autovacuum_vacuum_insert_threshold,

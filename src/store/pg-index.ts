@@ -70,10 +70,12 @@ const INSERT_SQL = `WITH
     INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
       sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted,
       prepared_blob_key)
-    VALUES ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $28)
+    VALUES ($1::text, $2::float8, $3::float8, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $28)
   ),
-  t AS (INSERT INTO profile_tags (profile_id, key, value) SELECT DISTINCT $1::text, k, v FROM unnest($21::text[], $22::text[]) AS x(k, v)),
-  m AS (INSERT INTO profile_metrics (profile_id, name, value) SELECT $1::text, n, v FROM unnest($23::text[], $24::float8[]) AS x(n, v)),
+  t AS (INSERT INTO profile_tags (profile_id, key, value, start_ms, end_ms)
+    SELECT DISTINCT $1::text, k, v, $2::float8, $3::float8 FROM unnest($21::text[], $22::text[]) AS x(k, v)),
+  m AS (INSERT INTO profile_metrics (profile_id, name, value, start_ms, end_ms)
+    SELECT $1::text, n, v, $2::float8, $3::float8 FROM unnest($23::text[], $24::float8[]) AS x(n, v)),
   b AS (INSERT INTO profile_blobs (blob_key, profile_id, kind) SELECT k, $1::text, kd FROM unnest($25::text[], $26::text[]) AS x(k, kd)),
   s AS (UPDATE profile_span SET longest_ms = $27 WHERE longest_ms < $27)
 SELECT 1`;
@@ -204,6 +206,16 @@ export class PgProfileIndex implements ProfileIndex {
     checkSearch({ ...filter, limit: 0 });
     checkCountCap(atMost);
     const longest = await this.longestProfileMs();
+    const term = soleTerm(withoutUnstorableTerms(queryTree(filter.query)));
+    if (term !== null) {
+      const { sql, params } = termInWindow(term, filter, longest, ['profile_id']);
+      const capped = atMost === undefined ? sql : `${sql} LIMIT $${params.length + 1}`;
+      const { rows } = await this.open().query<{ n: string }>(
+        `SELECT count(*) AS n FROM (${capped}) matched`,
+        atMost === undefined ? params : [...params, atMost],
+      );
+      return Number(rows[0].n);
+    }
     if (atMost === undefined) {
       const { sql, params } = filteredSelect(filter, 'count(*) AS n', longest);
       const { rows } = await this.open().query<{ n: string }>(sql, params);
@@ -439,6 +451,19 @@ export class PgProfileIndex implements ProfileIndex {
 export function searchStatement(options: ProfileSearch, longestMs: number): { text: string; values: Array<string | number> } {
   const sort = options.sort ?? '-start';
   const byStart = sort === '-start' || sort === 'start';
+  const term = soleTerm(withoutUnstorableTerms(queryTree(options.query)));
+  if (byStart && term !== null) {
+    // One term: its rows in the window, newest (or oldest) first along profile_tags_by_window
+    // (or a value range of profile_metrics_by_value), then the page's profiles by id.
+    const { sql, params } = termInWindow(term, options, longestMs, ['profile_id', 'start_ms']);
+    const n = params.length;
+    const direction = sort === '-start' ? 'DESC' : 'ASC';
+    const page = `SELECT r.profile_id AS id FROM (${sql}) r ORDER BY r.start_ms ${direction}, r.profile_id ${direction} LIMIT $${n + 1} OFFSET $${n + 2}`;
+    return {
+      text: `SELECT p.* FROM (${page}) page JOIN profiles p ON p.id = page.id ORDER BY ${ORDER_BY[sort]}`,
+      values: [...params, options.limit, options.offset ?? 0],
+    };
+  }
   const { sql, params } = filteredSelect(options, byStart ? 'p.id' : 'p.*', longestMs);
   const n = params.length;
   const page = `${sql} ORDER BY ${ORDER_BY[sort]} LIMIT $${n + 1} OFFSET $${n + 2}`;
@@ -449,6 +474,37 @@ export function searchStatement(options: ProfileSearch, longestMs: number): { te
   // reading its row, and only the page's rows are read. A query whose matches are found through
   // a tag or metric tests thousands of candidates for a page of 50.
   return { text: `SELECT p.* FROM (${page}) page JOIN profiles p ON p.id = page.id ORDER BY ${ORDER_BY[sort]}`, values };
+}
+
+/**
+ * The query's only term when it is one positive tag or metric term (alone, or the only child of
+ * an AND), else null. Its rows carry their profile's start and end, so the term alone answers a
+ * count or a page in a window, without reading a profile.
+ */
+function soleTerm(tree: QueryNode): TagTermNode | MetricTermNode | null {
+  if (tree.kind === 'and' && tree.children.length === 1) return soleTerm(tree.children[0]);
+  return tree.kind === 'tag' || tree.kind === 'metric' ? tree : null;
+}
+
+/**
+ * `SELECT <columns> FROM profile_tags t (or profile_metrics m) WHERE <term> AND <window>`: one
+ * row per profile of the term in the window (DISTINCT when a wildcard may match several values of
+ * one profile; an exact value or a metric has one row per profile), with its parameters.
+ */
+function termInWindow(
+  term: TagTermNode | MetricTermNode,
+  window: { from: number; to: number },
+  longestMs: number,
+  columns: readonly string[],
+): { sql: string; params: Array<string | number> } {
+  const { select, params, alias } = termRowsSql(term, postgresDialect, columns);
+  const n = params.length;
+  const rows = `${select} AND ${windowCondition(alias, `$${n + 1}`, `$${n + 2}`, `$${n + 3}`)}`;
+  const distinct = term.kind === 'tag' && term.value.kind !== 'exact';
+  return {
+    sql: distinct ? `SELECT DISTINCT ${columns.join(', ')} FROM (${rows}) r` : rows,
+    params: [...params, window.from, window.to, window.from - longestMs],
+  };
 }
 
 /** The query as a test of each profile row (see SqlDialect.childRowTest). */
