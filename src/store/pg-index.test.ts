@@ -131,8 +131,8 @@ describe('PostgreSQL migrations', () => {
   });
 });
 
-describe('PostgreSQL migration to covering window indexes', () => {
-  it('upgrades a database written by schema version 3: same indexes by name with the window columns, the id still unique', async () => {
+describe('PostgreSQL migrations to covering window indexes and timed term rows', () => {
+  it('upgrades a database written by schema version 3: indexes with the window columns, the id still unique, old rows found', async () => {
     const url = await server.freshDatabase();
     await withClient(url, async (c) => {
       await c.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
@@ -163,6 +163,19 @@ describe('PostgreSQL migration to covering window indexes', () => {
         ['new', 'old'],
       );
       assert.equal(await backend.index.countMatching({ query: '@metrics.heap_mb:<15', from: 60_000, to: 70_000 }), 1);
+      // The old profile's tag and metric rows have no times (nor would a replica of the previous
+      // release write them): one-term queries must still find it, so they take the general path.
+      const oneTerm = async (query: string): Promise<[string[], number]> => [
+        (await backend.index.search({ query, from: 0, to: 100_000, limit: 10 })).map((r) => r.id),
+        await backend.index.countMatching({ query, from: 0, to: 100_000 }, 100),
+      ];
+      assert.deepEqual(await oneTerm('service:web-api'), [['new', 'old'], 2]);
+      assert.deepEqual(await oneTerm('@metrics.heap_mb:>10'), [['new', 'old'], 2]);
+      assert.deepEqual(await oneTerm('service:web-*'), [['new', 'old'], 2]);
+      // Once retention has deleted it, every row has times and the terms' own rows answer.
+      await backend.index.delete(['old']);
+      assert.deepEqual(await oneTerm('service:web-api'), [['new'], 1]);
+      assert.deepEqual(await oneTerm('@metrics.heap_mb:>10'), [['new'], 1]);
     } finally {
       await backend.close();
     }
@@ -173,7 +186,7 @@ describe('PostgreSQL migration to covering window indexes', () => {
       assert.deepEqual(
         rows.map((r) => [r.name, r.definition.replace(/^.* USING btree /, '')]),
         [
-          ['profile_metrics_by_value', '(name, value) INCLUDE (profile_id)'],
+          ['profile_metrics_by_value', '(name, value) INCLUDE (profile_id, start_ms, end_ms)'],
           ['profiles_by_start', '(start_ms, id) INCLUDE (end_ms)'],
           ['profiles_pkey', '(id) INCLUDE (start_ms, end_ms)'],
         ],

@@ -197,7 +197,8 @@ export class PgProfileIndex implements ProfileIndex {
 
   async search(options: ProfileSearch): Promise<ProfileRecord[]> {
     checkSearch(options);
-    const { text, values } = searchStatement(options, await this.longestProfileMs());
+    const { longestMs, termRowsTimed } = await this.windowFacts();
+    const { text, values } = searchStatement(options, longestMs, termRowsTimed);
     const { rows } = await this.open().query<ProfileRow>(text, values);
     return rows.map(fromRow);
   }
@@ -205,9 +206,9 @@ export class PgProfileIndex implements ProfileIndex {
   async countMatching(filter: ProfileFilter, atMost?: number): Promise<number> {
     checkSearch({ ...filter, limit: 0 });
     checkCountCap(atMost);
-    const longest = await this.longestProfileMs();
+    const { longestMs: longest, termRowsTimed } = await this.windowFacts();
     const term = soleTerm(withoutUnstorableTerms(queryTree(filter.query)));
-    if (term !== null) {
+    if (term !== null && termRowsTimed) {
       const { sql, params } = termInWindow(term, filter, longest, ['profile_id']);
       const capped = atMost === undefined ? sql : `${sql} LIMIT $${params.length + 1}`;
       const { rows } = await this.open().query<{ n: string }>(
@@ -432,6 +433,19 @@ export class PgProfileIndex implements ProfileIndex {
     return rows[0].broad;
   }
 
+  /**
+   * The longest end - start of any stored profile, and whether every tag and metric row carries
+   * its profile's times (false while rows stored before schema version 5 remain, or rows a
+   * replica of an older release wrote): one round trip, two lookups of empty partial indexes.
+   */
+  private async windowFacts(): Promise<{ longestMs: number; termRowsTimed: boolean }> {
+    const { rows } = await this.open().query<{ longest_ms: number; timed: boolean }>(
+      `SELECT longest_ms, NOT EXISTS (SELECT 1 FROM profile_tags WHERE start_ms IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM profile_metrics WHERE start_ms IS NULL) AS timed FROM profile_span`,
+    );
+    return { longestMs: rows[0].longest_ms, termRowsTimed: rows[0].timed };
+  }
+
   /** The longest end - start of any stored profile (it only grows; deletes leave it). */
   private async longestProfileMs(): Promise<number> {
     const { rows } = await this.open().query<{ longest_ms: number }>('SELECT longest_ms FROM profile_span');
@@ -446,12 +460,17 @@ export class PgProfileIndex implements ProfileIndex {
 
 /**
  * The statement `search` runs for checked `options` when no stored profile is longer than
- * `longestMs`, with its parameters (exported for EXPLAIN in tests).
+ * `longestMs` and, if `termRowsTimed`, every tag and metric row carries its profile's times,
+ * with its parameters (exported for EXPLAIN in tests).
  */
-export function searchStatement(options: ProfileSearch, longestMs: number): { text: string; values: Array<string | number> } {
+export function searchStatement(
+  options: ProfileSearch,
+  longestMs: number,
+  termRowsTimed: boolean,
+): { text: string; values: Array<string | number> } {
   const sort = options.sort ?? '-start';
   const byStart = sort === '-start' || sort === 'start';
-  const term = soleTerm(withoutUnstorableTerms(queryTree(options.query)));
+  const term = termRowsTimed ? soleTerm(withoutUnstorableTerms(queryTree(options.query))) : null;
   if (byStart && term !== null) {
     // One term: its rows in the window, newest (or oldest) first along profile_tags_by_window
     // (or a value range of profile_metrics_by_value), then the page's profiles by id.

@@ -15,7 +15,8 @@ import type { PostgresPool } from './pg-pool.js';
  * - profile_tags (key, value, profile_id): a tag term with an exact value, a list of values, a
  *   literal prefix (`key:web-*` is a range on value) or just the key; (profile_id) for deletes
  *   and the per-profile lookups of EXISTS; (key, value, start_ms) INCLUDE (end_ms, profile_id):
- *   a query of one tag term in a window, one range (tag rows carry their profile's times);
+ *   a query of one tag term in a window, one range (tag rows carry their profile's times;
+ *   rows stored before migration 5 do not, see profile_tags_untimed);
  * - profile_metrics (name, value) INCLUDE (profile_id, start_ms, end_ms): a metric comparison or
  *   range is a range on value, listing its profiles and testing the window without reading a table;
  * - profiles (start_ms, id) INCLUDE (end_ms): the time window (the search bounds start_ms on both
@@ -138,22 +139,21 @@ ALTER INDEX profile_metrics_by_value_covering RENAME TO profile_metrics_by_value
   // never change), so a query of one term counts and pages its matches in the window from one
   // index range, without looking up a profile: `env:prod` read 30,000 profiles and probed each
   // one's tags to count 10,000 newest (130-290 ms at a million profiles), where the range reads
-  // 10,000 index entries (5 ms). Rows without a profile match nothing and are dropped. The step
-  // rewrites both tables under the migration lock: inserts wait (about a minute per 10 million
-  // tag rows).
+  // 10,000 index entries (5 ms). The columns stay nullable and rows stored before are not
+  // filled in: filling 7 million tag rows took 9 minutes with the tables locked, and replicas
+  // still running the previous release insert rows without the times during an upgrade. While
+  // any row lacks them (the partial `_untimed` indexes say so at once), searches take the
+  // general path; retention deletes such rows with their profiles. The window indexes are
+  // partial, so building them on an upgraded table writes nothing.
   `
 ALTER TABLE profile_tags ADD COLUMN start_ms double precision, ADD COLUMN end_ms double precision;
-UPDATE profile_tags t SET start_ms = p.start_ms, end_ms = p.end_ms FROM profiles p WHERE p.id = t.profile_id;
-DELETE FROM profile_tags WHERE start_ms IS NULL;
-ALTER TABLE profile_tags ALTER COLUMN start_ms SET NOT NULL, ALTER COLUMN end_ms SET NOT NULL;
-CREATE INDEX profile_tags_by_window ON profile_tags (key, value, start_ms) INCLUDE (end_ms, profile_id);
+CREATE INDEX profile_tags_by_window ON profile_tags (key, value, start_ms) INCLUDE (end_ms, profile_id) WHERE start_ms IS NOT NULL;
+CREATE INDEX profile_tags_untimed ON profile_tags (profile_id) WHERE start_ms IS NULL;
 ALTER TABLE profile_metrics ADD COLUMN start_ms double precision, ADD COLUMN end_ms double precision;
-UPDATE profile_metrics m SET start_ms = p.start_ms, end_ms = p.end_ms FROM profiles p WHERE p.id = m.profile_id;
-DELETE FROM profile_metrics WHERE start_ms IS NULL;
-ALTER TABLE profile_metrics ALTER COLUMN start_ms SET NOT NULL, ALTER COLUMN end_ms SET NOT NULL;
 CREATE INDEX profile_metrics_by_value_window ON profile_metrics (name, value) INCLUDE (profile_id, start_ms, end_ms);
 DROP INDEX profile_metrics_by_value;
 ALTER INDEX profile_metrics_by_value_window RENAME TO profile_metrics_by_value;
+CREATE INDEX profile_metrics_untimed ON profile_metrics (profile_id) WHERE start_ms IS NULL;
 `,
 ];
 

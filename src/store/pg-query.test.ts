@@ -230,7 +230,7 @@ describe('PostgreSQL plans for the query shapes', () => {
   });
 
   async function plan(search: Partial<ProfileSearch>): Promise<{ indexes: Set<string>; seqScans: Set<string> }> {
-    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000);
+    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000, true);
     const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
     return planSummary(rows[0]['QUERY PLAN']);
   }
@@ -335,7 +335,7 @@ describe('PostgreSQL plans for the query shapes', () => {
   async function executedScans(
     search: Partial<ProfileSearch>,
   ): Promise<Array<{ index: string; table: string; type: string; heapFetches: number }>> {
-    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000);
+    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000, true);
     const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
     const scans: Array<{ index: string; table: string; type: string; heapFetches: number }> = [];
     const visit = (node: Record<string, unknown>): void => {
