@@ -197,6 +197,41 @@ describe('PostgreSQL migrations to covering window indexes and timed term rows',
   });
 });
 
+describe('PgProfileIndex one-term queries', () => {
+  it('counts and pages a profile once when a wildcard matches several of its values', async () => {
+    const backend = await openPostgres(await server.freshDatabase());
+    try {
+      const at = (i: number): number => T0 - i * 60_000;
+      await backend.index.insert(
+        makeTestRecord('two-teams', {
+          start: at(3),
+          end: at(3) + 30_000,
+          tags: [
+            ['team', 'core-a'],
+            ['team', 'core-b'],
+          ],
+        }),
+      );
+      await backend.index.insert(makeTestRecord('one-team', { start: at(2), end: at(2) + 30_000, tags: [['team', 'core-c']] }));
+      await backend.index.insert(makeTestRecord('other', { start: at(1), end: at(1) + 30_000, tags: [['team', 'edge']] }));
+      const window = { from: at(10), to: T0 };
+      for (const query of ['team:core-*', 'team:*', 'team:*-?']) {
+        const expected = query === 'team:*' ? ['other', 'one-team', 'two-teams'] : ['one-team', 'two-teams'];
+        const page = await backend.index.search({ query, ...window, limit: 10 });
+        assert.deepEqual(
+          page.map((r) => r.id),
+          expected,
+          query,
+        );
+        assert.equal(await backend.index.countMatching({ query, ...window }), expected.length, query);
+        assert.equal(await backend.index.countMatching({ query, ...window }, 5), expected.length, query);
+      }
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
 describe('PgProfileIndex across replicas', () => {
   let url: string;
   let one: PostgresBackend;
