@@ -30,21 +30,26 @@ export function queryToSql(node: QueryNode, options: QuerySqlOptions = {}): Quer
 }
 
 /**
- * Returns `SELECT <alias>.profile_id FROM profile_tags t WHERE …` (or `profile_metrics m`): the
- * rows one positive term reads through its index, one per matching tag value or metric, so a
- * profile appears once per matching value of a wildcard. For a store that drives a search from
- * its most selective term (src/store/sqlite-search-plan.ts).
+ * Returns `SELECT t.profile_id FROM profile_tags t WHERE …` (or `m.… FROM profile_metrics m`,
+ * named by `alias`): the rows one positive term reads through its index, one per matching tag
+ * value or metric, so a profile appears once per matching value of a wildcard. `columns` are
+ * the columns of the term's table to select (identifiers; default the profile id). For a store
+ * that drives a search from one term (src/store/sqlite-search-plan.ts, pg-index.ts).
  */
 export function termRowsSql(
   node: TagTermNode | MetricTermNode,
   dialect: SqlDialect = sqliteDialect,
-): { select: string; params: Array<string | number> } {
+  columns: readonly string[] = ['profile_id'],
+): { select: string; params: Array<string | number>; alias: 't' | 'm' } {
+  for (const c of columns) checkIdentifier('a term column', c);
   const writer = new SqlWriter('p.id', dialect);
+  const alias = node.kind === 'tag' ? 't' : 'm';
+  const selected = columns.map((c) => `${alias}.${c}`).join(', ');
   const select =
     node.kind === 'tag'
-      ? `SELECT t.profile_id FROM profile_tags t WHERE ${writer.tagConditions(node.key, node.value).join(' AND ')}`
-      : `SELECT m.profile_id FROM profile_metrics m WHERE ${writer.metricConditions(node).join(' AND ')}`;
-  return { select, params: writer.params };
+      ? `SELECT ${selected} FROM profile_tags t WHERE ${writer.tagConditions(node.key, node.value).join(' AND ')}`
+      : `SELECT ${selected} FROM profile_metrics m WHERE ${writer.metricConditions(node).join(' AND ')}`;
+  return { select, params: writer.params, alias };
 }
 
 /** The subqueries name their tables `t`, `m` and `v`; an enclosing query must not use those names. */
@@ -67,8 +72,12 @@ function flattenOr(children: readonly QueryNode[]): QueryNode[] {
 }
 
 function checkTableName(table: string): void {
+  checkIdentifier('tagValuesTable', table);
+}
+
+function checkIdentifier(what: string, name: string): void {
   // Store code, not user input, but it is pasted into SQL.
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new TypeError(`tagValuesTable must be an identifier, got ${JSON.stringify(table)}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`${what} must be an identifier, got ${JSON.stringify(name)}`);
 }
 
 class SqlWriter {

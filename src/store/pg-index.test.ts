@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../testing/postgres.js';
-import { StoreUnavailableError } from './errors.js';
+import { ProfileExistsError, StoreUnavailableError } from './errors.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION, PostgresSchemaError } from './pg-migrations.js';
 import { openPostgres, type PostgresBackend } from './pg-store.js';
 import { makeTestRecord, profileIndexContract, T0 } from './profile-index.contract.js';
@@ -128,6 +128,107 @@ describe('PostgreSQL migrations', () => {
         /profile_blobs_kind_check/,
       );
     });
+  });
+});
+
+describe('PostgreSQL migrations to covering window indexes and timed term rows', () => {
+  it('upgrades a database written by schema version 3: indexes with the window columns, the id still unique, old rows found', async () => {
+    const url = await server.freshDatabase();
+    await withClient(url, async (c) => {
+      await c.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const [i, step] of PG_MIGRATIONS.slice(0, 3).entries()) {
+        await c.query(step);
+        await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+      }
+      // A profile stored before the step, as that schema's insert wrote it.
+      await c.query(
+        `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
+           sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
+         VALUES ('old', 1000, 61000, 61500, 'datadog', 'web-api', 'prod', 'v1', 'h1', 'go', true, 1.5, 6000, 60e9,
+           '[["service","web-api"]]', '{"heap_mb":12}', '[]', NULL, NULL, false)`,
+      );
+      await c.query("INSERT INTO profile_tags (profile_id, key, value) VALUES ('old', 'service', 'web-api')");
+      await c.query("INSERT INTO profile_metrics (profile_id, name, value) VALUES ('old', 'heap_mb', 12)");
+    });
+    const backend = await openPostgres(url);
+    try {
+      await backend.index.insert(
+        makeTestRecord('new', { start: 5000, end: 65_000, tags: [['service', 'web-api']], metrics: { heap_mb: 20 } }),
+      );
+      // The primary key was swapped for one with the window columns: a taken id is still refused as one.
+      await assert.rejects(backend.index.insert(makeTestRecord('old')), ProfileExistsError);
+      const found = await backend.index.search({ query: 'service:web-api @metrics.heap_mb:>10', from: 0, to: 100_000, limit: 10 });
+      assert.deepEqual(
+        found.map((r) => r.id),
+        ['new', 'old'],
+      );
+      assert.equal(await backend.index.countMatching({ query: '@metrics.heap_mb:<15', from: 60_000, to: 70_000 }), 1);
+      // The old profile's tag and metric rows have no times (nor would a replica of the previous
+      // release write them): one-term queries must still find it, so they take the general path.
+      const oneTerm = async (query: string): Promise<[string[], number]> => [
+        (await backend.index.search({ query, from: 0, to: 100_000, limit: 10 })).map((r) => r.id),
+        await backend.index.countMatching({ query, from: 0, to: 100_000 }, 100),
+      ];
+      assert.deepEqual(await oneTerm('service:web-api'), [['new', 'old'], 2]);
+      assert.deepEqual(await oneTerm('@metrics.heap_mb:>10'), [['new', 'old'], 2]);
+      assert.deepEqual(await oneTerm('service:web-*'), [['new', 'old'], 2]);
+      // Once retention has deleted it, every row has times and the terms' own rows answer.
+      await backend.index.delete(['old']);
+      assert.deepEqual(await oneTerm('service:web-api'), [['new'], 1]);
+      assert.deepEqual(await oneTerm('@metrics.heap_mb:>10'), [['new'], 1]);
+    } finally {
+      await backend.close();
+    }
+    await withClient(url, async (c) => {
+      const { rows } = await c.query<{ name: string; definition: string }>(
+        "SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE indexname IN ('profiles_pkey', 'profiles_by_start', 'profile_metrics_by_value') ORDER BY 1",
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.name, r.definition.replace(/^.* USING btree /, '')]),
+        [
+          ['profile_metrics_by_value', '(name, value) INCLUDE (profile_id, start_ms, end_ms)'],
+          ['profiles_by_start', '(start_ms, id) INCLUDE (end_ms)'],
+          ['profiles_pkey', '(id) INCLUDE (start_ms, end_ms)'],
+        ],
+      );
+      const constraint = await c.query("SELECT contype FROM pg_constraint WHERE conname = 'profiles_pkey'");
+      assert.deepEqual(constraint.rows, [{ contype: 'p' }]);
+    });
+  });
+});
+
+describe('PgProfileIndex one-term queries', () => {
+  it('counts and pages a profile once when a wildcard matches several of its values', async () => {
+    const backend = await openPostgres(await server.freshDatabase());
+    try {
+      const at = (i: number): number => T0 - i * 60_000;
+      await backend.index.insert(
+        makeTestRecord('two-teams', {
+          start: at(3),
+          end: at(3) + 30_000,
+          tags: [
+            ['team', 'core-a'],
+            ['team', 'core-b'],
+          ],
+        }),
+      );
+      await backend.index.insert(makeTestRecord('one-team', { start: at(2), end: at(2) + 30_000, tags: [['team', 'core-c']] }));
+      await backend.index.insert(makeTestRecord('other', { start: at(1), end: at(1) + 30_000, tags: [['team', 'edge']] }));
+      const window = { from: at(10), to: T0 };
+      for (const query of ['team:core-*', 'team:*', 'team:*-?']) {
+        const expected = query === 'team:*' ? ['other', 'one-team', 'two-teams'] : ['one-team', 'two-teams'];
+        const page = await backend.index.search({ query, ...window, limit: 10 });
+        assert.deepEqual(
+          page.map((r) => r.id),
+          expected,
+          query,
+        );
+        assert.equal(await backend.index.countMatching({ query, ...window }), expected.length, query);
+        assert.equal(await backend.index.countMatching({ query, ...window }, 5), expected.length, query);
+      }
+    } finally {
+      await backend.close();
+    }
   });
 });
 

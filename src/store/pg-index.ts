@@ -70,10 +70,12 @@ const INSERT_SQL = `WITH
     INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
       sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted,
       prepared_blob_key)
-    VALUES ($1::text, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $28)
+    VALUES ($1::text, $2::float8, $3::float8, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $28)
   ),
-  t AS (INSERT INTO profile_tags (profile_id, key, value) SELECT DISTINCT $1::text, k, v FROM unnest($21::text[], $22::text[]) AS x(k, v)),
-  m AS (INSERT INTO profile_metrics (profile_id, name, value) SELECT $1::text, n, v FROM unnest($23::text[], $24::float8[]) AS x(n, v)),
+  t AS (INSERT INTO profile_tags (profile_id, key, value, start_ms, end_ms)
+    SELECT DISTINCT $1::text, k, v, $2::float8, $3::float8 FROM unnest($21::text[], $22::text[]) AS x(k, v)),
+  m AS (INSERT INTO profile_metrics (profile_id, name, value, start_ms, end_ms)
+    SELECT $1::text, n, v, $2::float8, $3::float8 FROM unnest($23::text[], $24::float8[]) AS x(n, v)),
   b AS (INSERT INTO profile_blobs (blob_key, profile_id, kind) SELECT k, $1::text, kd FROM unnest($25::text[], $26::text[]) AS x(k, kd)),
   s AS (UPDATE profile_span SET longest_ms = $27 WHERE longest_ms < $27)
 SELECT 1`;
@@ -195,7 +197,8 @@ export class PgProfileIndex implements ProfileIndex {
 
   async search(options: ProfileSearch): Promise<ProfileRecord[]> {
     checkSearch(options);
-    const { text, values } = searchStatement(options, await this.longestProfileMs());
+    const { longestMs, termRowsTimed } = await this.windowFacts();
+    const { text, values } = searchStatement(options, longestMs, termRowsTimed);
     const { rows } = await this.open().query<ProfileRow>(text, values);
     return rows.map(fromRow);
   }
@@ -203,7 +206,17 @@ export class PgProfileIndex implements ProfileIndex {
   async countMatching(filter: ProfileFilter, atMost?: number): Promise<number> {
     checkSearch({ ...filter, limit: 0 });
     checkCountCap(atMost);
-    const longest = await this.longestProfileMs();
+    const { longestMs: longest, termRowsTimed } = await this.windowFacts();
+    const term = soleTerm(withoutUnstorableTerms(queryTree(filter.query)));
+    if (term !== null && termRowsTimed) {
+      const { sql, params } = termInWindow(term, filter, longest, ['profile_id']);
+      const capped = atMost === undefined ? sql : `${sql} LIMIT $${params.length + 1}`;
+      const { rows } = await this.open().query<{ n: string }>(
+        `SELECT count(*) AS n FROM (${capped}) matched`,
+        atMost === undefined ? params : [...params, atMost],
+      );
+      return Number(rows[0].n);
+    }
     if (atMost === undefined) {
       const { sql, params } = filteredSelect(filter, 'count(*) AS n', longest);
       const { rows } = await this.open().query<{ n: string }>(sql, params);
@@ -420,6 +433,19 @@ export class PgProfileIndex implements ProfileIndex {
     return rows[0].broad;
   }
 
+  /**
+   * The longest end - start of any stored profile, and whether every tag and metric row carries
+   * its profile's times (false while rows stored before schema version 5 remain, or rows a
+   * replica of an older release wrote): one round trip, two lookups of empty partial indexes.
+   */
+  private async windowFacts(): Promise<{ longestMs: number; termRowsTimed: boolean }> {
+    const { rows } = await this.open().query<{ longest_ms: number; timed: boolean }>(
+      `SELECT longest_ms, NOT EXISTS (SELECT 1 FROM profile_tags WHERE start_ms IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM profile_metrics WHERE start_ms IS NULL) AS timed FROM profile_span`,
+    );
+    return { longestMs: rows[0].longest_ms, termRowsTimed: rows[0].timed };
+  }
+
   /** The longest end - start of any stored profile (it only grows; deletes leave it). */
   private async longestProfileMs(): Promise<number> {
     const { rows } = await this.open().query<{ longest_ms: number }>('SELECT longest_ms FROM profile_span');
@@ -434,14 +460,69 @@ export class PgProfileIndex implements ProfileIndex {
 
 /**
  * The statement `search` runs for checked `options` when no stored profile is longer than
- * `longestMs`, with its parameters (exported for EXPLAIN in tests).
+ * `longestMs` and, if `termRowsTimed`, every tag and metric row carries its profile's times,
+ * with its parameters (exported for EXPLAIN in tests).
  */
-export function searchStatement(options: ProfileSearch, longestMs: number): { text: string; values: Array<string | number> } {
-  const { sql, params } = filteredSelect(options, 'p.*', longestMs);
+export function searchStatement(
+  options: ProfileSearch,
+  longestMs: number,
+  termRowsTimed: boolean,
+): { text: string; values: Array<string | number> } {
+  const sort = options.sort ?? '-start';
+  const byStart = sort === '-start' || sort === 'start';
+  const term = termRowsTimed ? soleTerm(withoutUnstorableTerms(queryTree(options.query))) : null;
+  if (byStart && term !== null) {
+    // One term: its rows in the window, newest (or oldest) first along profile_tags_by_window
+    // (or a value range of profile_metrics_by_value), then the page's profiles by id.
+    const { sql, params } = termInWindow(term, options, longestMs, ['profile_id', 'start_ms']);
+    const n = params.length;
+    const direction = sort === '-start' ? 'DESC' : 'ASC';
+    const page = `SELECT r.profile_id AS id FROM (${sql}) r ORDER BY r.start_ms ${direction}, r.profile_id ${direction} LIMIT $${n + 1} OFFSET $${n + 2}`;
+    return {
+      text: `SELECT p.* FROM (${page}) page JOIN profiles p ON p.id = page.id ORDER BY ${ORDER_BY[sort]}`,
+      values: [...params, options.limit, options.offset ?? 0],
+    };
+  }
+  const { sql, params } = filteredSelect(options, byStart ? 'p.id' : 'p.*', longestMs);
   const n = params.length;
+  const page = `${sql} ORDER BY ${ORDER_BY[sort]} LIMIT $${n + 1} OFFSET $${n + 2}`;
+  const values = [...params, options.limit, options.offset ?? 0];
+  if (!byStart) return { text: page, values };
+  // Ordered by start time, the page is chosen from ids, start and end times alone, which the
+  // covering indexes hold (profiles_by_start, profiles_pkey): every candidate is tested without
+  // reading its row, and only the page's rows are read. A query whose matches are found through
+  // a tag or metric tests thousands of candidates for a page of 50.
+  return { text: `SELECT p.* FROM (${page}) page JOIN profiles p ON p.id = page.id ORDER BY ${ORDER_BY[sort]}`, values };
+}
+
+/**
+ * The query's only term when it is one positive tag or metric term (alone, or the only child of
+ * an AND), else null. Its rows carry their profile's start and end, so the term alone answers a
+ * count or a page in a window, without reading a profile.
+ */
+function soleTerm(tree: QueryNode): TagTermNode | MetricTermNode | null {
+  if (tree.kind === 'and' && tree.children.length === 1) return soleTerm(tree.children[0]);
+  return tree.kind === 'tag' || tree.kind === 'metric' ? tree : null;
+}
+
+/**
+ * `SELECT <columns> FROM profile_tags t (or profile_metrics m) WHERE <term> AND <window>`: one
+ * row per profile of the term in the window (DISTINCT when a wildcard may match several values of
+ * one profile; an exact value or a metric has one row per profile), with its parameters.
+ */
+function termInWindow(
+  term: TagTermNode | MetricTermNode,
+  window: { from: number; to: number },
+  longestMs: number,
+  columns: readonly string[],
+): { sql: string; params: Array<string | number> } {
+  const { select, params, alias } = termRowsSql(term, postgresDialect, columns);
+  const n = params.length;
+  const rows = `${select} AND ${windowCondition(alias, `$${n + 1}`, `$${n + 2}`, `$${n + 3}`)}`;
+  const distinct = term.kind === 'tag' && term.value.kind !== 'exact';
   return {
-    text: `${sql} ORDER BY ${ORDER_BY[options.sort ?? '-start']} LIMIT $${n + 1} OFFSET $${n + 2}`,
-    values: [...params, options.limit, options.offset ?? 0],
+    sql: distinct ? `SELECT DISTINCT ${columns.join(', ')} FROM (${rows}) r` : rows,
+    params: [...params, window.from, window.to, window.from - longestMs],
   };
 }
 

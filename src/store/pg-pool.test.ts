@@ -22,6 +22,25 @@ describe('PostgresPool', () => {
     }
   });
 
+  it('runs its sessions without JIT or parallel workers and with cached-index costs, unless the URL says otherwise', async () => {
+    const settings = async (url: string): Promise<string[]> => {
+      const pool = new PostgresPool(url);
+      try {
+        const { rows } = await pool.query<{ jit: string; workers: string; cost: string }>(
+          "SELECT current_setting('jit') AS jit, current_setting('max_parallel_workers_per_gather') AS workers, current_setting('random_page_cost') AS cost",
+        );
+        return [rows[0].jit, rows[0].workers, rows[0].cost];
+      } finally {
+        await pool.close();
+      }
+    };
+    assert.deepEqual(await settings(server.url), ['off', '0', '1.1']);
+    const own = new URL(server.url);
+    own.searchParams.set('options', '-c jit=on -c random_page_cost=2');
+    const defaults = await withDefaultSettings(server.url);
+    assert.deepEqual(await settings(own.toString()), ['on', defaults.workers, '2']);
+  });
+
   it('rejects a statement that runs past the timeout with StoreUnavailableError, and keeps serving', async () => {
     const pool = new PostgresPool(server.url, { statementTimeoutMs: 100 });
     try {
@@ -75,3 +94,15 @@ describe('storeError', () => {
     }
   });
 });
+
+/** The server's own max_parallel_workers_per_gather, as a plain client session sees it. */
+async function withDefaultSettings(url: string): Promise<{ workers: string }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ workers: string }>("SELECT current_setting('max_parallel_workers_per_gather') AS workers");
+    return rows[0];
+  } finally {
+    await client.end();
+  }
+}

@@ -12,6 +12,7 @@ import { matchesWildcard } from '../query/wildcard.js';
 import { startPostgres, type TestPostgres } from '../testing/postgres.js';
 import { searchStatement, withoutUnstorableTerms } from './pg-index.js';
 import { TRIGRAM_INDEX } from './pg-migrations.js';
+import { SESSION_OPTIONS } from './pg-pool.js';
 import { openPostgres, type PostgresBackend } from './pg-store.js';
 import { makeTestRecord, T0 } from './profile-index.contract.js';
 import type { ProfileSearch } from './profile-index.js';
@@ -26,16 +27,24 @@ function idsByEvaluation(node: QueryNode): string[] {
   return FIXTURE_PROFILES.filter((p) => matchesQuery(node, p)).map((p) => p.id);
 }
 
+const MINUTE = 60_000;
+
 describe('queryToSql on PostgreSQL agrees with matchesQuery', () => {
   let backend: PostgresBackend;
+  const startOf = new Map<string, number>();
   let client: pg.Client;
   before(async () => {
     const url = await server.freshDatabase();
     backend = await openPostgres(url);
-    for (const p of FIXTURE_PROFILES) {
+    for (const [i, p] of FIXTURE_PROFILES.entries()) {
       const tags = p.tags instanceof Map ? [...p.tags] : Object.entries(p.tags);
+      // One minute each, ten minutes apart, newest first: windows select some of them.
+      const start = T0 - (i + 1) * 10 * MINUTE;
+      startOf.set(p.id, start);
       await backend.index.insert(
         makeTestRecord(p.id, {
+          start,
+          end: start + MINUTE,
           tags: tags.flatMap(([key, values]) => values.map((v: string): [string, string] => [key, v])),
           metrics: { ...p.metrics },
         }),
@@ -68,6 +77,41 @@ describe('queryToSql on PostgreSQL agrees with matchesQuery', () => {
       assert.deepEqual(idsByEvaluation(node), ids, 'matchesQuery');
     });
   }
+
+  it('pages and counts every query in a window as matchesQuery does, one-term queries from their own rows', async () => {
+    const newest = T0 - 10 * MINUTE;
+    const windows = [
+      { from: 0, to: T0 * 2 },
+      // Overlap at either edge: the window starts inside one profile and ends inside another.
+      { from: newest - 25 * MINUTE - MINUTE / 2, to: newest - 5 * MINUTE + MINUTE / 2 },
+      { from: newest - 200 * MINUTE, to: newest - 45 * MINUTE },
+    ];
+    for (const { query } of VALID_QUERIES) {
+      const node = parseQuery(query);
+      for (const window of windows) {
+        const inWindow = idsByEvaluation(node).filter((id) => {
+          const start = startOf.get(id) as number;
+          return start <= window.to && start + MINUTE >= window.from;
+        });
+        const newestFirst = [...inWindow].sort((a, b) => (startOf.get(b) as number) - (startOf.get(a) as number));
+        const label = `${query} in [${window.from}, ${window.to}]`;
+        const page = await backend.index.search({ query, ...window, limit: 3, offset: 1, sort: '-start' });
+        assert.deepEqual(
+          page.map((r) => r.id),
+          newestFirst.slice(1, 4),
+          label,
+        );
+        const oldest = await backend.index.search({ query, ...window, limit: 2, sort: 'start' });
+        assert.deepEqual(
+          oldest.map((r) => r.id),
+          [...newestFirst].reverse().slice(0, 2),
+          label,
+        );
+        assert.equal(await backend.index.countMatching({ query, ...window }), inWindow.length, label);
+        assert.equal(await backend.index.countMatching({ query, ...window }, 2), Math.min(2, inWindow.length), `${label}, at most 2`);
+      }
+    }
+  });
 
   it('gives the same profiles as matchesQuery for every random query that parses', async () => {
     let valid = 0;
@@ -149,7 +193,8 @@ describe('PostgreSQL plans for the query shapes', () => {
   before(async () => {
     const url = await server.freshDatabase();
     backend = await openPostgres(url);
-    client = new pg.Client({ connectionString: url });
+    // The settings the store's own sessions run with, so the plans are the ones searches get.
+    client = new pg.Client({ connectionString: url, options: SESSION_OPTIONS });
     await client.connect();
     const step = (end - start) / PROFILES;
     await client.query(
@@ -162,19 +207,22 @@ describe('PostgreSQL plans for the query shapes', () => {
       [start, step, PROFILES],
     );
     await client.query(
-      `INSERT INTO profile_tags (profile_id, key, value)
-       SELECT id, 'service', service FROM profiles UNION ALL SELECT id, 'env', env FROM profiles
-       UNION ALL SELECT id, 'version', version FROM profiles UNION ALL SELECT id, 'host', host FROM profiles
-       UNION ALL SELECT id, 'pgo', pgo::text FROM profiles`,
+      `INSERT INTO profile_tags (profile_id, key, value, start_ms, end_ms)
+       SELECT id, 'service', service, start_ms, end_ms FROM profiles UNION ALL SELECT id, 'env', env, start_ms, end_ms FROM profiles
+       UNION ALL SELECT id, 'version', version, start_ms, end_ms FROM profiles UNION ALL SELECT id, 'host', host, start_ms, end_ms FROM profiles
+       UNION ALL SELECT id, 'pgo', pgo::text, start_ms, end_ms FROM profiles`,
     );
     await client.query(
-      `INSERT INTO profile_metrics (profile_id, name, value) SELECT id, 'core_cpu_cores', cpu_cores FROM profiles WHERE cpu_cores IS NOT NULL
-       UNION ALL SELECT id, 'heap_mb', substr(id, 4)::float8 FROM profiles`,
+      `INSERT INTO profile_metrics (profile_id, name, value, start_ms, end_ms)
+       SELECT id, 'core_cpu_cores', cpu_cores, start_ms, end_ms FROM profiles WHERE cpu_cores IS NOT NULL
+       UNION ALL SELECT id, 'heap_mb', substr(id, 4)::float8, start_ms, end_ms FROM profiles`,
     );
     await client.query('UPDATE profile_span SET longest_ms = 60000');
     // Statistics from every row (the sample covers the tables), so the plans are the same on every run.
     await client.query('SET default_statistics_target = 1000');
-    await client.query('ANALYZE');
+    // VACUUM marks the pages all-visible, as autovacuum does after inserts: index-only scans then
+    // read no table rows.
+    await client.query('VACUUM ANALYZE');
   });
   after(async () => {
     await client.end();
@@ -182,7 +230,7 @@ describe('PostgreSQL plans for the query shapes', () => {
   });
 
   async function plan(search: Partial<ProfileSearch>): Promise<{ indexes: Set<string>; seqScans: Set<string> }> {
-    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000);
+    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000, true);
     const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
     return planSummary(rows[0]['QUERY PLAN']);
   }
@@ -190,21 +238,31 @@ describe('PostgreSQL plans for the query shapes', () => {
   const lastHour = { from: end - HOUR, to: end };
   /** Each shape of the language, the index it must use, and tables it must not scan whole. */
   const shapes: Array<{ name: string; search: Partial<ProfileSearch>; index: string | string[]; noScanOf: string[] }> = [
-    { name: 'exact tag value', search: { query: 'host:host-7' }, index: 'profile_tags_pkey', noScanOf: ['profile_tags', 'profiles'] },
+    {
+      name: 'exact tag value',
+      search: { query: 'host:host-7' },
+      index: ['profile_tags_by_window', 'profile_tags_pkey'],
+      noScanOf: ['profile_tags', 'profiles'],
+    },
     {
       name: 'values of one key OR-ed',
       search: { query: 'host:(host-7 OR host-8)' },
-      index: 'profile_tags_pkey',
+      index: ['profile_tags_by_window', 'profile_tags_pkey'],
       noScanOf: ['profile_tags', 'profiles'],
     },
     {
       name: 'literal prefix wildcard',
       search: { query: 'host:host-12*' },
-      index: 'profile_tags_pkey',
+      index: ['profile_tags_by_window', 'profile_tags_pkey'],
       noScanOf: ['profile_tags', 'profiles'],
     },
     // Hundreds of matches: a hash join against profiles may cost less than lookups by id.
-    { name: 'wildcard inside the value', search: { query: 'host:host-1?3' }, index: 'profile_tags_pkey', noScanOf: ['profile_tags'] },
+    {
+      name: 'wildcard inside the value',
+      search: { query: 'host:host-1?3' },
+      index: ['profile_tags_by_window', 'profile_tags_pkey'],
+      noScanOf: ['profile_tags'],
+    },
     // pg_trgm: the values holding the literal parts, not every value of the key.
     { name: 'leading wildcard', search: { query: 'host:*-77' }, index: TRIGRAM_INDEX, noScanOf: ['profile_tags'] },
     { name: 'infix wildcard', search: { query: 'host:*st-12*' }, index: TRIGRAM_INDEX, noScanOf: ['profile_tags'] },
@@ -272,6 +330,66 @@ describe('PostgreSQL plans for the query shapes', () => {
       for (const table of shape.noScanOf) assert.ok(!seqScans.has(table), summary);
     });
   }
+
+  /** The index scans of an executed plan: index, table, node type and table rows fetched. */
+  async function executedScans(
+    search: Partial<ProfileSearch>,
+  ): Promise<Array<{ index: string; table: string; type: string; heapFetches: number }>> {
+    const { text, values } = searchStatement({ query: '', from: start, to: end, limit: 50, ...search }, 60_000, true);
+    const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+    const scans: Array<{ index: string; table: string; type: string; heapFetches: number }> = [];
+    const visit = (node: Record<string, unknown>): void => {
+      if (typeof node['Index Name'] === 'string') {
+        scans.push({
+          index: node['Index Name'],
+          table: String(node['Relation Name']),
+          type: String(node['Node Type']),
+          heapFetches: Number(node['Heap Fetches'] ?? 0),
+        });
+      }
+      for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) visit(child);
+    };
+    visit(rows[0]['QUERY PLAN'][0].Plan);
+    return scans;
+  }
+
+  // The window is tested from the covering indexes alone: a search that tests thousands of
+  // profiles for a page reads the table rows of the page only (the join on profiles_pkey).
+  const windowTests: Array<{ name: string; search: Partial<ProfileSearch>; index: string }> = [
+    { name: 'a walk along the window, newest first', search: { query: '-env:prod' }, index: 'profiles_by_start' },
+    { name: 'a walk along the window, oldest first', search: { query: '-env:prod', sort: 'start' }, index: 'profiles_by_start' },
+    { name: 'profiles found through a tag, tested for more', search: { query: 'host:host-7 -env:prod' }, index: 'profiles_pkey' },
+    // One term: its own rows carry the window, so no profile is looked up but the page's.
+    { name: 'the profiles of one tag term', search: { query: 'host:host-7' }, index: 'profile_tags_by_window' },
+    { name: 'the profiles of one wildcard term', search: { query: 'host:host-1?3' }, index: 'profile_tags_by_window' },
+    { name: 'the profiles of one metric term', search: { query: '@metrics.heap_mb:[100 TO 300]' }, index: 'profile_metrics_by_value' },
+  ];
+  for (const shape of windowTests) {
+    it(`tests the window of ${shape.name} on ${shape.index} alone, reading rows of the page only`, async () => {
+      const scans = await executedScans(shape.search);
+      const summary = JSON.stringify(scans);
+      const window = scans.filter((s) => s.index === shape.index && s.type === 'Index Only Scan');
+      assert.ok(window.length > 0, summary);
+      for (const s of window) assert.equal(s.heapFetches, 0, summary);
+      // Only the page's rows are read from the table: one lookup by id per profile of the page.
+      const rowReads = scans.filter((s) => s.table === 'profiles' && s.type !== 'Index Only Scan');
+      assert.deepEqual(
+        rowReads.map((s) => s.index),
+        ['profiles_pkey'],
+        summary,
+      );
+    });
+  }
+
+  it('lists the profiles of a metric range from profile_metrics_by_value alone', async () => {
+    const scans = await executedScans({ query: '@metrics.heap_mb:[100 TO 300]' });
+    const metric = scans.filter((s) => s.index === 'profile_metrics_by_value');
+    assert.deepEqual(
+      metric.map((s) => [s.type, s.heapFetches]),
+      [['Index Only Scan', 0]],
+      JSON.stringify(scans),
+    );
+  });
 
   it('reads only a window of retention candidates, oldest first', async () => {
     for (const text of [
