@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BlobInfo, type Blobs, checkBlobKey } from './blobs.js';
+import { type BlobInfo, type Blobs, checkBlobKey, type PutOptions } from './blobs.js';
 
 /** Temporary files start with this; `list` never reports them. Keys cannot start with ".". */
 const TEMP_PREFIX = '.tmp-';
@@ -18,8 +18,12 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
  *
  * A put writes a temporary file in the destination directory, fsyncs it, renames it over the
  * final name and fsyncs the directory, so a blob is either absent, old or complete, and durable
- * when put resolves. Deletes are not fsynced: a delete undone by a crash leaves a blob that no
- * index row names, which retention removes as an orphan. Temporary files left by a crash are
+ * when put resolves. A derivable put (PutOptions) skips both fsyncs but keeps the temporary file
+ * and the rename: readers still see the old or the whole new blob, and a crash may leave it
+ * missing, empty or cut short, which its readers detect and rebuild from the source. The fsyncs
+ * and the directory's open and close are half of a put's file system calls, each a job on
+ * libuv's small thread pool. Deletes are not fsynced: a delete undone by a crash leaves a blob
+ * that no index row names, which retention removes as an orphan. Temporary files left by a crash are
  * removed by `list` (which retention runs) once they are an hour old.
  */
 export class FsBlobs implements Blobs {
@@ -41,8 +45,9 @@ export class FsBlobs implements Blobs {
     return new FsBlobs(root);
   }
 
-  async put(key: string, bytes: Uint8Array): Promise<void> {
+  async put(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<void> {
     checkBlobKey(key);
+    const durable = options.derivable !== true;
     this.writes++;
     const dir = this.dirOf(key);
     const target = join(dir, fileNameOf(key));
@@ -62,7 +67,7 @@ export class FsBlobs implements Blobs {
       }
       try {
         await file.writeFile(bytes);
-        await file.sync();
+        if (durable) await file.sync();
       } finally {
         await file.close();
       }
@@ -74,8 +79,9 @@ export class FsBlobs implements Blobs {
       throw err;
     }
     if (this.total !== null) this.total += bytes.byteLength - replaced;
-    await syncDir(dir);
-    // New shard directories must be durable entries of their parents too.
+    if (durable) await syncDir(dir);
+    // New shard directories must be durable entries of their parents too, whatever the put:
+    // later durable puts into a known directory skip this (once per shard, so cheap).
     if (created !== undefined) {
       await syncDir(join(dir, '..'));
       await syncDir(this.root);
