@@ -143,8 +143,14 @@ export function encodePreparedForm(p: Profile): Uint8Array {
 
 /** Growable byte buffer with protobuf-style varints (7 bits a byte, low first) up to 2^53. */
 class ByteWriter {
-  bytes = new Uint8Array(1 << 12);
+  bytes: Uint8Array;
+  private view: DataView;
   at = 0;
+
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(Math.max(capacity, 64));
+    this.view = new DataView(this.bytes.buffer);
+  }
 
   private room(n: number): void {
     if (this.at + n <= this.bytes.length) return;
@@ -153,35 +159,68 @@ class ByteWriter {
     const next = new Uint8Array(size);
     next.set(this.bytes.subarray(0, this.at));
     this.bytes = next;
+    this.view = new DataView(next.buffer);
   }
 
   varint(v: number): void {
     this.room(8);
+    const bytes = this.bytes;
+    // Below 2^31 the bit operators are exact and much cheaper than % and Math.floor.
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        bytes[this.at++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      bytes[this.at++] = v;
+      return;
+    }
     while (v >= 0x80) {
-      this.bytes[this.at++] = (v % 0x80) | 0x80;
+      bytes[this.at++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
     }
-    this.bytes[this.at++] = v;
+    bytes[this.at++] = v;
   }
 
   float(v: number): void {
     this.room(8);
-    new DataView(this.bytes.buffer).setFloat64(this.at, v, true);
+    this.view.setFloat64(this.at, v, true);
     this.at += 8;
   }
 
+  /** A varint byte length and the UTF-8 of `s`, as TextEncoder writes it (a lone surrogate as U+FFFD). */
   string(s: string): void {
-    const utf8 = encoder.encode(s);
-    this.varint(utf8.length);
-    this.room(utf8.length);
-    this.bytes.set(utf8, this.at);
-    this.at += utf8.length;
+    const length = utf8Length(s);
+    this.varint(length);
+    this.room(length);
+    const bytes = this.bytes;
+    if (length === s.length) {
+      // ASCII, nearly every function name: a loop beats a call into TextEncoder for short strings.
+      for (let i = 0; i < length; i++) bytes[this.at + i] = s.charCodeAt(i);
+    } else {
+      encoder.encodeInto(s, bytes.subarray(this.at, this.at + length));
+    }
+    this.at += length;
   }
 
   raw(b: number): void {
     this.room(1);
     this.bytes[this.at++] = b;
   }
+}
+
+/** Bytes of `s` in UTF-8 as TextEncoder writes it: a surrogate pair is 4 bytes, a lone surrogate 3 (U+FFFD). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 const encoder = new TextEncoder();
@@ -210,7 +249,10 @@ export function encodePreparedBytes(form: PreparedForm): Uint8Array {
     }
     if (any) valued++;
   }
-  const w = new ByteWriter();
+  // Nearly every form fits its first buffer: a few bytes per node and per name character.
+  let nameChars = 0;
+  for (const name of form.names) nameChars += name.length + 2;
+  const w = new ByteWriter(64 + nameChars + n * 4 + valued * V * (flags & FLAG_FLOAT_VALUES ? 9 : 4));
   for (const b of MAGIC) w.raw(b);
   w.raw(VERSION);
   w.raw(flags);
