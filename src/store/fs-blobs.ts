@@ -36,6 +36,13 @@ export class FsBlobs implements Blobs {
    * them skips its mkdir. At most 65,536 entries (one per shard).
    */
   private readonly knownDirs = new Set<string>();
+  /**
+   * Shard directories made but not yet synced as entries of their parents: the durable put that
+   * made one, or the next durable put into it when a derivable put made it, syncs them. Marked
+   * when made, so a durable put racing the one that made its directory syncs it too rather than
+   * resolve before the directory is durable. At most 65,536 entries.
+   */
+  private readonly unsyncedDirs = new Set<string>();
 
   private constructor(readonly root: string) {}
 
@@ -52,7 +59,7 @@ export class FsBlobs implements Blobs {
     const dir = this.dirOf(key);
     const target = join(dir, fileNameOf(key));
     // Every blob write is a dozen file system calls on the thread pool; a known directory saves one.
-    let created = this.knownDirs.has(dir) ? undefined : await mkdir(dir, { recursive: true });
+    if (!this.knownDirs.has(dir) && (await mkdir(dir, { recursive: true })) !== undefined) this.unsyncedDirs.add(dir);
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     let replaced = 0;
     try {
@@ -62,7 +69,7 @@ export class FsBlobs implements Blobs {
       } catch (err) {
         // A known directory removed behind this instance's back: make it again, once.
         if (!isNotFound(err) || !this.knownDirs.delete(dir)) throw err;
-        created = await mkdir(dir, { recursive: true });
+        if ((await mkdir(dir, { recursive: true })) !== undefined) this.unsyncedDirs.add(dir);
         file = await open(temp, 'wx');
       }
       try {
@@ -79,14 +86,15 @@ export class FsBlobs implements Blobs {
       throw err;
     }
     if (this.total !== null) this.total += bytes.byteLength - replaced;
-    if (durable) await syncDir(dir);
-    // New shard directories must be durable entries of their parents too, whatever the put:
-    // later durable puts into a known directory skip this (once per shard, so cheap).
-    if (created !== undefined) {
+    this.knownDirs.add(dir);
+    if (!durable) return;
+    await syncDir(dir);
+    // New shard directories must be durable entries of their parents too.
+    if (this.unsyncedDirs.has(dir)) {
       await syncDir(join(dir, '..'));
       await syncDir(this.root);
+      this.unsyncedDirs.delete(dir);
     }
-    this.knownDirs.add(dir);
   }
 
   async get(key: string): Promise<Uint8Array | null> {
