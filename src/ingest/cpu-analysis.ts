@@ -23,8 +23,9 @@ export interface CpuAnalysis {
 
 /**
  * zlib level of the stored PGO form. Level 1 against 6, measured on real Go CPU profiles' trimmed
- * forms (17 to 46 KB): 35-40% less CPU in gzip (at level 6 about a sixth of an upload's analysis in the
- * ingest worker), for output 6-7% larger (8.0 KB instead of 7.6 KB for the ingest benchmark's).
+ * forms (17 to 46 KB): 35-40% less CPU in gzip, which at level 6 was about a sixth of an upload's
+ * analysis in the ingest worker, for output 6-7% larger (8.0 KB instead of 7.6 KB for the ingest
+ * benchmark's profile).
  */
 const PGO_GZIP_LEVEL = 1;
 
