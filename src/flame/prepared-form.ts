@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { GrowableFloat64, GrowableInt32 } from '../pprof/growable.js';
+import { GrowableFloat64 } from '../pprof/growable.js';
 import type { Profile } from '../pprof/profile.js';
 import { hashWords, sameWords } from '../pprof/word-hash.js';
 import { CallTreeDictionary } from './call-tree-dictionary.js';
@@ -78,7 +78,6 @@ export function preparedFormOf(p: Profile): PreparedForm {
   const mask = size - 1;
   const firstOfStack = new Int32Array(size).fill(-1);
   const leafOf = new Int32Array(s.count);
-  const frames = new GrowableInt32(256);
   for (let i = 0; i < s.count; i++) {
     let nonZero = false;
     for (let c = 0; c < V; c++) if (s.values[i * V + c] !== 0) nonZero = true;
@@ -98,19 +97,17 @@ export function preparedFormOf(p: Profile): PreparedForm {
       slot = (slot + 1) & mask;
     }
     if (leaf < 0) {
-      frames.length = 0;
-      for (let j = from; j < from + length; j++) {
+      // Root first: the stack's last location first, and within a location its outermost line
+      // (the last) first, so no frame list is built and reversed.
+      let node = 0;
+      for (let j = from + length - 1; j >= from; j--) {
         const loc = s.locs[j];
-        for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
+        for (let l = locs.lineStart[loc + 1] - 1; l >= locs.lineStart[loc]; l--) {
           const f = locs.lineFunction[l];
           if (f < 0 && unknown < 0) unknown = intern('?');
-          frames.push(f < 0 ? unknown : fnName[f]);
+          node = tree.childOf(node, f < 0 ? unknown : fnName[f]);
+          if (node * V >= self.length) for (let c = 0; c < V; c++) self.push(0);
         }
-      }
-      let node = 0;
-      for (let k = frames.length - 1; k >= 0; k--) {
-        node = tree.childOf(node, frames.data[k]);
-        if (node * V >= self.length) for (let c = 0; c < V; c++) self.push(0);
       }
       leaf = node;
       firstOfStack[slot] = i;
