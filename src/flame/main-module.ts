@@ -19,8 +19,10 @@ function dirOf(path: string): string {
 
 /** A path outside the standard library: its first element has a dot ("github.com/x", "example.com/app"). */
 function isModulePath(path: string): boolean {
-  const first = path.split('/', 1)[0];
-  return first.includes('.');
+  const dot = path.indexOf('.');
+  if (dot < 0) return false;
+  const slash = path.indexOf('/');
+  return slash < 0 || dot < slash;
 }
 
 /**

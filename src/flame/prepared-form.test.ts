@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { decodeProfile } from '../pprof/decode.js';
@@ -63,6 +64,39 @@ describe('prepared form', () => {
       for (let n = 1; n < form.parent.length; n++) assert.ok(form.parent[n] < n, 'parents come first');
     });
   }
+
+  it('encodes real profiles to exactly the bytes of format version 1 as first written', () => {
+    // SHA-256 (first 128 bits) of the encoded bytes when the format was fixed: stored forms and
+    // the flame benchmark's cached data stay readable, and a faster encoder must match them. A
+    // CRC of the sealed bytes would not do: it is the same constant for every form.
+    const digest = (b: Uint8Array) => createHash('sha256').update(b).digest('hex').slice(0, 32);
+    const pinned: Array<[string, number, string]> = [
+      ['cpu-small-1.pprof', 14971, 'e2fc4f88f59bb7331c4d59db70bb8b82'],
+      ['cpu-small-2.pprof', 18269, '6c4cabf53dbcbf45f904fabdcb14a1f7'],
+      ['cpu-small-3.pprof', 15616, '3ab68e96d52c51527cdf625be7ba4be9'],
+      ['cpu-json.pprof', 19179, '2f8b4021576edca26d6abade6708c6c2'],
+      ['cpu-sort.pprof', 5374, '0ce0957990cf112110ecc76f9f677fc4'],
+      ['heap.pprof', 690, 'cf34afa31c194b29c513884c565b00b4'],
+    ];
+    for (const [name, length, sha] of pinned) {
+      const b = encodePreparedForm(fixtureProfile(name));
+      assert.deepEqual([name, b.length, digest(b)], [name, length, sha]);
+    }
+    // Float values, frames without a function ("?") and names beyond ASCII (lone surrogates too).
+    const form = preparedFormOf(fixtureProfile('cpu-small-1.pprof'));
+    form.self[form.self.findIndex((v) => v !== 0)] = -2.5;
+    const floats = encodePreparedBytes(form);
+    assert.deepEqual([floats.length, digest(floats)], [18500, 'eab0a7f37fc1c05000c123e0eaf1574d']);
+    const unknown = fixtureProfile('cpu-json.pprof');
+    for (let l = 0; l < unknown.locations.lineFunction.length; l += 7) unknown.locations.lineFunction[l] = -1;
+    const withUnknown = encodePreparedForm(unknown);
+    assert.deepEqual([withUnknown.length, digest(withUnknown)], [19792, 'f7ce50772d65811eab501bf493a54d66']);
+    const unicode = fixtureProfile('cpu-small-2.pprof');
+    for (let f = 0; f < unicode.functions.count; f += 5)
+      unicode.strings[unicode.functions.name[f]] = `pkg/ünï.函数${f}.\u{1F600}\uD800x\uDC00`;
+    const withUnicode = encodePreparedForm(unicode);
+    assert.deepEqual([withUnicode.length, digest(withUnicode)], [18412, '9313ca208716b7034ed00d50d78d3cbe']);
+  });
 
   it('is as small for a labelled profile as for the same profile without labels', () => {
     const p = fixtureProfile('cpu-small-2.pprof');

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { GrowableFloat64, GrowableInt32 } from '../pprof/growable.js';
+import { GrowableFloat64 } from '../pprof/growable.js';
 import type { Profile } from '../pprof/profile.js';
 import { hashWords, sameWords } from '../pprof/word-hash.js';
 import { CallTreeDictionary } from './call-tree-dictionary.js';
@@ -78,7 +78,6 @@ export function preparedFormOf(p: Profile): PreparedForm {
   const mask = size - 1;
   const firstOfStack = new Int32Array(size).fill(-1);
   const leafOf = new Int32Array(s.count);
-  const frames = new GrowableInt32(256);
   for (let i = 0; i < s.count; i++) {
     let nonZero = false;
     for (let c = 0; c < V; c++) if (s.values[i * V + c] !== 0) nonZero = true;
@@ -98,19 +97,17 @@ export function preparedFormOf(p: Profile): PreparedForm {
       slot = (slot + 1) & mask;
     }
     if (leaf < 0) {
-      frames.length = 0;
-      for (let j = from; j < from + length; j++) {
+      // Root first: the stack's last location first, and within a location its outermost line
+      // (the last) first, so no frame list is built and reversed.
+      let node = 0;
+      for (let j = from + length - 1; j >= from; j--) {
         const loc = s.locs[j];
-        for (let l = locs.lineStart[loc]; l < locs.lineStart[loc + 1]; l++) {
+        for (let l = locs.lineStart[loc + 1] - 1; l >= locs.lineStart[loc]; l--) {
           const f = locs.lineFunction[l];
           if (f < 0 && unknown < 0) unknown = intern('?');
-          frames.push(f < 0 ? unknown : fnName[f]);
+          node = tree.childOf(node, f < 0 ? unknown : fnName[f]);
+          if (node * V >= self.length) for (let c = 0; c < V; c++) self.push(0);
         }
-      }
-      let node = 0;
-      for (let k = frames.length - 1; k >= 0; k--) {
-        node = tree.childOf(node, frames.data[k]);
-        if (node * V >= self.length) for (let c = 0; c < V; c++) self.push(0);
       }
       leaf = node;
       firstOfStack[slot] = i;
@@ -143,8 +140,14 @@ export function encodePreparedForm(p: Profile): Uint8Array {
 
 /** Growable byte buffer with protobuf-style varints (7 bits a byte, low first) up to 2^53. */
 class ByteWriter {
-  bytes = new Uint8Array(1 << 12);
+  bytes: Uint8Array;
+  private view: DataView;
   at = 0;
+
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(Math.max(capacity, 64));
+    this.view = new DataView(this.bytes.buffer);
+  }
 
   private room(n: number): void {
     if (this.at + n <= this.bytes.length) return;
@@ -153,35 +156,68 @@ class ByteWriter {
     const next = new Uint8Array(size);
     next.set(this.bytes.subarray(0, this.at));
     this.bytes = next;
+    this.view = new DataView(next.buffer);
   }
 
   varint(v: number): void {
     this.room(8);
+    const bytes = this.bytes;
+    // Below 2^31 the bit operators are exact and much cheaper than % and Math.floor.
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        bytes[this.at++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      bytes[this.at++] = v;
+      return;
+    }
     while (v >= 0x80) {
-      this.bytes[this.at++] = (v % 0x80) | 0x80;
+      bytes[this.at++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
     }
-    this.bytes[this.at++] = v;
+    bytes[this.at++] = v;
   }
 
   float(v: number): void {
     this.room(8);
-    new DataView(this.bytes.buffer).setFloat64(this.at, v, true);
+    this.view.setFloat64(this.at, v, true);
     this.at += 8;
   }
 
+  /** A varint byte length and the UTF-8 of `s`, as TextEncoder writes it (a lone surrogate as U+FFFD). */
   string(s: string): void {
-    const utf8 = encoder.encode(s);
-    this.varint(utf8.length);
-    this.room(utf8.length);
-    this.bytes.set(utf8, this.at);
-    this.at += utf8.length;
+    const length = utf8Length(s);
+    this.varint(length);
+    this.room(length);
+    const bytes = this.bytes;
+    if (length === s.length) {
+      // ASCII, nearly every function name: a loop beats a call into TextEncoder for short strings.
+      for (let i = 0; i < length; i++) bytes[this.at + i] = s.charCodeAt(i);
+    } else {
+      encoder.encodeInto(s, bytes.subarray(this.at, this.at + length));
+    }
+    this.at += length;
   }
 
   raw(b: number): void {
     this.room(1);
     this.bytes[this.at++] = b;
   }
+}
+
+/** Bytes of `s` in UTF-8 as TextEncoder writes it: a surrogate pair is 4 bytes, a lone surrogate 3 (U+FFFD). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 const encoder = new TextEncoder();
@@ -210,7 +246,10 @@ export function encodePreparedBytes(form: PreparedForm): Uint8Array {
     }
     if (any) valued++;
   }
-  const w = new ByteWriter();
+  // Nearly every form fits its first buffer: a few bytes per node and per name character.
+  let nameChars = 0;
+  for (const name of form.names) nameChars += name.length + 2;
+  const w = new ByteWriter(64 + nameChars + n * 4 + valued * V * (flags & FLAG_FLOAT_VALUES ? 9 : 4));
   for (const b of MAGIC) w.raw(b);
   w.raw(VERSION);
   w.raw(flags);

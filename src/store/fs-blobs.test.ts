@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
@@ -45,6 +45,39 @@ describe('FsBlobs on disk', () => {
       assert.match(files[0], /^[0-9a-f]{2}[/\\][0-9a-f]{2}[/\\]abc%raw-0-cpu\.pprof$/);
       assert.equal(join(dir, files[0]), blobs.pathOf('abc/raw-0-cpu.pprof'));
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fsyncs an ordinary put (file, directory, shard directories it or a derivable put made) and a derivable one not at all', async () => {
+    const dir = await tempDir();
+    // Counts the fsyncs of the real file system calls: the prototype every FileHandle shares.
+    const probe = await open(join(dir, 'probe'), 'w');
+    const handles = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    await rm(join(dir, 'probe'));
+    const realSync = handles.sync;
+    let syncs = 0;
+    handles.sync = function (this: unknown) {
+      syncs++;
+      return realSync.call(this);
+    };
+    try {
+      const blobs = await FsBlobs.open(dir);
+      await blobs.put('k', Uint8Array.from([1]), { derivable: true });
+      assert.equal(syncs, 0, 'not even the shard directories it made');
+      await blobs.put('k', Uint8Array.from([2]));
+      assert.equal(syncs, 4, 'the file, its directory, and the new shard directories in their parents');
+      syncs = 0;
+      await blobs.put('k', Uint8Array.from([3]));
+      assert.equal(syncs, 2, 'the file and its directory');
+      syncs = 0;
+      await blobs.put('k', Uint8Array.from([3, 4]), { derivable: true });
+      assert.equal(syncs, 0);
+      assert.deepEqual(Uint8Array.from((await blobs.get('k')) ?? []), Uint8Array.from([3, 4]));
+      assert.equal((await filesUnder(dir)).length, 1);
+    } finally {
+      handles.sync = realSync;
       await rm(dir, { recursive: true, force: true });
     }
   });

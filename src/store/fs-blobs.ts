@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BlobInfo, type Blobs, checkBlobKey } from './blobs.js';
+import { type BlobInfo, type Blobs, checkBlobKey, type PutOptions } from './blobs.js';
 
 /** Temporary files start with this; `list` never reports them. Keys cannot start with ".". */
 const TEMP_PREFIX = '.tmp-';
@@ -18,8 +18,12 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
  *
  * A put writes a temporary file in the destination directory, fsyncs it, renames it over the
  * final name and fsyncs the directory, so a blob is either absent, old or complete, and durable
- * when put resolves. Deletes are not fsynced: a delete undone by a crash leaves a blob that no
- * index row names, which retention removes as an orphan. Temporary files left by a crash are
+ * when put resolves. A derivable put (PutOptions) skips both fsyncs but keeps the temporary file
+ * and the rename: readers still see the old or the whole new blob, and a crash may leave it
+ * missing, empty or cut short, which its readers detect and rebuild from the source. The fsyncs
+ * and the directory's open and close are half of a put's file system calls, each a job on
+ * libuv's small thread pool. Deletes are not fsynced: a delete undone by a crash leaves a blob
+ * that no index row names, which retention removes as an orphan. Temporary files left by a crash are
  * removed by `list` (which retention runs) once they are an hour old.
  */
 export class FsBlobs implements Blobs {
@@ -32,6 +36,13 @@ export class FsBlobs implements Blobs {
    * them skips its mkdir. At most 65,536 entries (one per shard).
    */
   private readonly knownDirs = new Set<string>();
+  /**
+   * Shard directories made but not yet synced as entries of their parents: the durable put that
+   * made one, or the next durable put into it when a derivable put made it, syncs them. Marked
+   * when made, so a durable put racing the one that made its directory syncs it too rather than
+   * resolve before the directory is durable. At most 65,536 entries.
+   */
+  private readonly unsyncedDirs = new Set<string>();
 
   private constructor(readonly root: string) {}
 
@@ -41,13 +52,14 @@ export class FsBlobs implements Blobs {
     return new FsBlobs(root);
   }
 
-  async put(key: string, bytes: Uint8Array): Promise<void> {
+  async put(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<void> {
     checkBlobKey(key);
+    const durable = options.derivable !== true;
     this.writes++;
     const dir = this.dirOf(key);
     const target = join(dir, fileNameOf(key));
     // Every blob write is a dozen file system calls on the thread pool; a known directory saves one.
-    let created = this.knownDirs.has(dir) ? undefined : await mkdir(dir, { recursive: true });
+    if (!this.knownDirs.has(dir) && (await mkdir(dir, { recursive: true })) !== undefined) this.unsyncedDirs.add(dir);
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     let replaced = 0;
     try {
@@ -57,12 +69,12 @@ export class FsBlobs implements Blobs {
       } catch (err) {
         // A known directory removed behind this instance's back: make it again, once.
         if (!isNotFound(err) || !this.knownDirs.delete(dir)) throw err;
-        created = await mkdir(dir, { recursive: true });
+        if ((await mkdir(dir, { recursive: true })) !== undefined) this.unsyncedDirs.add(dir);
         file = await open(temp, 'wx');
       }
       try {
         await file.writeFile(bytes);
-        await file.sync();
+        if (durable) await file.sync();
       } finally {
         await file.close();
       }
@@ -74,13 +86,15 @@ export class FsBlobs implements Blobs {
       throw err;
     }
     if (this.total !== null) this.total += bytes.byteLength - replaced;
+    this.knownDirs.add(dir);
+    if (!durable) return;
     await syncDir(dir);
     // New shard directories must be durable entries of their parents too.
-    if (created !== undefined) {
+    if (this.unsyncedDirs.has(dir)) {
       await syncDir(join(dir, '..'));
       await syncDir(this.root);
+      this.unsyncedDirs.delete(dir);
     }
-    this.knownDirs.add(dir);
   }
 
   async get(key: string): Promise<Uint8Array | null> {

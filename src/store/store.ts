@@ -33,7 +33,10 @@ export class ProfileStore {
    * Stores a new profile under a fresh id and returns its record: the raw attachments exactly as
    * received, and beside them the trimmed PGO form (`pgoBytes`) and the prepared form the flame
    * graph views merge (`preparedBytes`), each null when the profile has no CPU profile. Resolves
-   * only when every blob and the index row are durable; when it rejects, no profile is visible
+   * only when the raw attachments, the PGO form and the index row are durable. The prepared form
+   * is put as derivable (no fsync on the files backend): it is rebuilt from the raw profile, and
+   * its readers check its length and CRC and read the raw profile when it is missing or damaged,
+   * so a crash can cost a view time but never an answer. When it rejects, no profile is visible
    * (blobs already written are left for orphan collection, since the index write may have failed
    * ambiguously).
    */
@@ -55,7 +58,8 @@ export class ProfileStore {
     const preparedBlobKey = preparedBytes === null ? null : `${dir}/prepared`;
     const writes = attachments.map((a, i) => this.blobs.put(stored[i].blobKey, a.bytes));
     if (pgoBlobKey !== null && pgoBytes !== null) writes.push(this.blobs.put(pgoBlobKey, pgoBytes));
-    if (preparedBlobKey !== null && preparedBytes !== null) writes.push(this.blobs.put(preparedBlobKey, preparedBytes));
+    if (preparedBlobKey !== null && preparedBytes !== null)
+      writes.push(this.blobs.put(preparedBlobKey, preparedBytes, { derivable: true }));
     // Settle every write before failing, so that no write is still running when the caller
     // (or a shutdown) goes on after a rejection.
     const failed = (await Promise.allSettled(writes)).find((w) => w.status === 'rejected');
