@@ -43,7 +43,9 @@ const PLAIN_UPLOADS = 1000;
 const LABELLED_UPLOADS = 9000;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (x: number) => `${x.toFixed(0)} ms`;
+/** Milliseconds, or a dash for a figure not measured (the raw path with --raw-rounds 0). */
+const ms = (x: number) => (Number.isNaN(x) ? '—' : `${x.toFixed(0)} ms`);
+const ratio = (raw: number, warm: number) => (Number.isNaN(raw) ? '—' : `${(raw / warm).toFixed(1)}×`);
 
 console.log('recording or reusing the inputs (cpuburn)...');
 const plain = Array.from({ length: DISTINCT }, (_, i) => thirtySecondProfile(i + 1, false));
@@ -202,7 +204,7 @@ for (const c of cases) {
   };
   rows.push(row);
   console.log(
-    `${row.name}: cold ${ms(row.cold)}, warm ${ms(row.warm)}, repeated ${ms(row.repeated)}, raw ${ms(row.raw)} (${(row.raw / row.warm).toFixed(1)}× warm), RSS ${row.rss.toFixed(0)} MB`,
+    `${row.name}: cold ${ms(row.cold)}, warm ${ms(row.warm)}, repeated ${ms(row.repeated)}, raw ${ms(row.raw)} (${ratio(row.raw, row.warm)} warm), RSS ${row.rss.toFixed(0)} MB`,
   );
 }
 console.log(
@@ -215,6 +217,6 @@ console.log('| view | profiles merged | nodes | cold | warm | repeated | raw pat
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   console.log(
-    `| ${r.name} | ${r.profiles} | ${r.nodes.toLocaleString('en')} | ${ms(r.cold)} | ${ms(r.warm)} | ${ms(r.repeated)} | ${ms(r.raw)} | ${(r.raw / r.warm).toFixed(1)}× | ${r.rss.toFixed(0)} MB |`,
+    `| ${r.name} | ${r.profiles} | ${r.nodes.toLocaleString('en')} | ${ms(r.cold)} | ${ms(r.warm)} | ${ms(r.repeated)} | ${ms(r.raw)} | ${ratio(r.raw, r.warm)} | ${r.rss.toFixed(0)} MB |`,
   );
 }
