@@ -113,6 +113,8 @@ interface ProfileRow {
  * rejects with StoreUnavailableError when the database cannot serve it.
  */
 export class PgProfileIndex implements ProfileIndex {
+  /** Calls run on pooled connections, side by side. */
+  readonly callsRunInline = false;
   private closed = false;
 
   /** `onClose` runs once, at the first close (the backend ends the pool when nothing uses it). */

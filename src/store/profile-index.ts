@@ -47,6 +47,13 @@ export interface ProfileSearch {
  */
 export interface ProfileIndex {
   /**
+   * True when calls run one at a time on the caller's thread (SQLite): two calls started together
+   * cost the sum of their times, so a caller that may skip the second once it has the first's
+   * answer should wait for that answer. False when calls run elsewhere, side by side (PostgreSQL
+   * connections).
+   */
+  readonly callsRunInline: boolean;
+  /**
    * Stores `record` with all its tags and metrics in one transaction: afterwards either all of it
    * is visible or none of it. Rejects with ProfileExistsError when the id is taken.
    */

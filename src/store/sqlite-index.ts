@@ -170,6 +170,8 @@ interface ProfileRow {
  * profile is stored. Calls run synchronously on the event loop; each is a few indexed lookups.
  */
 export class SqliteProfileIndex implements ProfileIndex {
+  /** SQLite runs every call synchronously on the event loop. */
+  readonly callsRunInline = true;
   private readonly db: Database.Database;
   private readonly statements;
   private readonly searchStatements = new Map<string, Database.Statement>();

@@ -6,6 +6,7 @@ import type { ProfileIndex } from './profile-index.js';
  */
 export function overrideIndex(index: ProfileIndex, overrides: Partial<ProfileIndex>): ProfileIndex {
   return {
+    callsRunInline: index.callsRunInline,
     insert: (record) => index.insert(record),
     get: (id) => index.get(id),
     search: (options) => index.search(options),

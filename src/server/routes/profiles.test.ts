@@ -39,6 +39,31 @@ describe('GET /api/v1/profiles total', () => {
     assert.deepEqual([quiet.total, quiet.totalExact], [1, true]);
   });
 
+  it('takes the total of a last page from the page itself, and counts a full page or one past the end', async () => {
+    const index = server.store.index;
+    const countMatching = index.countMatching.bind(index);
+    let counts = 0;
+    index.countMatching = (filter, atMost) => {
+      counts++;
+      return countMatching(filter, atMost);
+    };
+    try {
+      const quiet = await list('query=service:quiet&limit=50');
+      assert.deepEqual([quiet.profiles.length, quiet.total, quiet.totalExact, counts], [1, 1, true, 0]);
+      const last = await list(`query=service:busy&limit=50&offset=${matching - 3}`);
+      assert.deepEqual([last.profiles.length, last.total, last.totalExact, counts], [3, matching, true, 0]);
+      // Past the end the page is empty and says nothing of the total: it is counted.
+      const beyond = await list('query=service:quiet&limit=50&offset=10');
+      assert.deepEqual([beyond.profiles.length, beyond.total, beyond.totalExact, counts], [0, 1, true, 1]);
+      const none = await list('query=service:nobody&limit=50');
+      assert.deepEqual([none.profiles.length, none.total, none.totalExact, counts], [0, 0, true, 1]);
+      const full = await list('query=service:busy&limit=50');
+      assert.deepEqual([full.profiles.length, full.total, counts], [50, TOTAL_COUNTED, 2]);
+    } finally {
+      index.countMatching = countMatching;
+    }
+  });
+
   it('counts to the end of a page past TOTAL_COUNTED, so paging on never stops early', async () => {
     const far = await list(`query=service:busy&limit=50&offset=${TOTAL_COUNTED}`);
     assert.equal(far.profiles.length, 5);
