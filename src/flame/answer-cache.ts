@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { BoundedLru } from '../cache/bounded-lru.js';
 import type { ProfileRecord } from '../store/types.js';
 
 /**
@@ -23,50 +24,11 @@ export function answerKey(
 }
 
 /**
- * Serialized answers by key, least recently used evicted past `maxBytes` or `maxEntries`, so a
- * repeated view costs only the search that selects its records.
+ * Serialized answers by key, least recently used evicted past `maxBytes` (two per UTF-16 code
+ * unit) or `maxEntries`, so a repeated view costs only the search that selects its records.
  */
-export class AnswerCache {
-  private readonly entries = new Map<string, string>();
-  private held = 0;
-
-  constructor(
-    readonly maxBytes = 64 * 2 ** 20,
-    readonly maxEntries = 48,
-  ) {}
-
-  get(key: string): string | undefined {
-    const hit = this.entries.get(key);
-    if (hit !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-    }
-    return hit;
-  }
-
-  /** Keeps `json` under `key` (an answer larger than the whole cache is not kept). */
-  set(key: string, json: string): void {
-    const old = this.entries.get(key);
-    if (old !== undefined) {
-      this.entries.delete(key);
-      this.held -= old.length * 2;
-    }
-    if (json.length * 2 > this.maxBytes) return;
-    this.entries.set(key, json);
-    this.held += json.length * 2;
-    for (const [k, v] of this.entries) {
-      if (this.held <= this.maxBytes && this.entries.size <= this.maxEntries) break;
-      this.entries.delete(k);
-      this.held -= v.length * 2;
-    }
-  }
-
-  /** Bytes held (two per UTF-16 code unit). */
-  get bytes(): number {
-    return this.held;
-  }
-
-  get size(): number {
-    return this.entries.size;
+export class AnswerCache extends BoundedLru<string> {
+  constructor(maxBytes = 64 * 2 ** 20, maxEntries = 48) {
+    super(maxEntries, maxBytes, (json) => json.length * 2);
   }
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { BoundedLru } from '../cache/bounded-lru.js';
 
 /** A default.pgo as POST /api/v1/pgo answers it, without the selection it was built from. */
 export interface CachedPgoBuild {
@@ -31,13 +32,11 @@ export const PGO_CACHE_BYTES = 64 * 1024 * 1024;
  * larger than the byte bound is not kept.
  */
 export class PgoBuildCache {
-  private readonly entries = new Map<string, CachedPgoBuild>();
-  private bytes = 0;
+  private readonly builds: BoundedLru<CachedPgoBuild>;
 
-  constructor(
-    private readonly maxEntries = PGO_CACHE_ENTRIES,
-    private readonly maxBytes = PGO_CACHE_BYTES,
-  ) {}
+  constructor(maxEntries = PGO_CACHE_ENTRIES, maxBytes = PGO_CACHE_BYTES) {
+    this.builds = new BoundedLru(maxEntries, maxBytes, (build) => build.bytes.length);
+  }
 
   /** The key of a build: a SHA-256 of the inputs in a canonical order (profile ids and no-inline names sorted). */
   static key(inputs: PgoBuildInputs): string {
@@ -47,33 +46,15 @@ export class PgoBuildCache {
   }
 
   get(key: string): CachedPgoBuild | undefined {
-    const hit = this.entries.get(key);
-    if (hit !== undefined) {
-      // Maps iterate in insertion order: re-inserting makes this the most recently used.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-    }
-    return hit;
+    return this.builds.get(key);
   }
 
   set(key: string, build: CachedPgoBuild): void {
-    const old = this.entries.get(key);
-    if (old !== undefined) {
-      this.entries.delete(key);
-      this.bytes -= old.bytes.length;
-    }
-    if (build.bytes.length > this.maxBytes) return;
-    while (this.entries.size >= this.maxEntries || this.bytes + build.bytes.length > this.maxBytes) {
-      const [oldestKey, oldest] = this.entries.entries().next().value as [string, CachedPgoBuild];
-      this.entries.delete(oldestKey);
-      this.bytes -= oldest.bytes.length;
-    }
-    this.entries.set(key, build);
-    this.bytes += build.bytes.length;
+    this.builds.set(key, build);
   }
 
   /** How many builds and bytes are kept. */
   get size(): { entries: number; bytes: number } {
-    return { entries: this.entries.size, bytes: this.bytes };
+    return { entries: this.builds.size, bytes: this.builds.bytes };
   }
 }

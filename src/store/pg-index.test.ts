@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { startPostgres, type TestPostgres } from '../testing/postgres.js';
+import { startPostgres, type TestPostgres, withPostgresClient } from '../testing/postgres.js';
 import { ProfileExistsError, StoreUnavailableError } from './errors.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION, PostgresSchemaError } from './pg-migrations.js';
 import { openPostgres, type PostgresBackend } from './pg-store.js';
@@ -28,13 +28,12 @@ profileIndexContract('PgProfileIndex', async () => {
   };
 });
 
-async function withClient<T>(url: string, f: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await f(client);
-  } finally {
-    await client.end();
+/** Brings an empty database to the schema the first `steps` migrations make, as that release left it. */
+async function migrateTo(c: pg.Client, steps: number): Promise<void> {
+  await c.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  for (const [i, step] of PG_MIGRATIONS.slice(0, steps).entries()) {
+    await c.query(step);
+    await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
   }
 }
 
@@ -44,7 +43,10 @@ describe('PostgreSQL migrations', () => {
     // Without the advisory lock, both would find no schema_migrations and one would fail on CREATE TABLE.
     const backends = await Promise.all(Array.from({ length: 4 }, () => openPostgres(url)));
     try {
-      const versions = await withClient(url, async (c) => (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows);
+      const versions = await withPostgresClient(
+        url,
+        async (c) => (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows,
+      );
       assert.deepEqual(
         versions.map((r) => r.version),
         Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1),
@@ -59,7 +61,7 @@ describe('PostgreSQL migrations', () => {
   it('refuses a database written by a newer schema, changing nothing', async () => {
     const url = await server.freshDatabase();
     await (await openPostgres(url)).close();
-    await withClient(url, (c) => c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [PG_SCHEMA_VERSION + 1]));
+    await withPostgresClient(url, (c) => c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [PG_SCHEMA_VERSION + 1]));
     await assert.rejects(
       openPostgres(url),
       (err: unknown) =>
@@ -72,12 +74,8 @@ describe('PostgreSQL migrations', () => {
     const url = await server.freshDatabase();
     // The database as the release before the prepared form left it: shipped steps are never
     // edited, so the first two are exactly that schema; the row is written as that code wrote it.
-    await withClient(url, async (c) => {
-      await c.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      for (const [i, step] of PG_MIGRATIONS.slice(0, 2).entries()) {
-        await c.query(step);
-        await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
-      }
+    await withPostgresClient(url, async (c) => {
+      await migrateTo(c, 2);
       await c.query(
         `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
            sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted)
@@ -117,7 +115,7 @@ describe('PostgreSQL migrations', () => {
     } finally {
       await backend.close();
     }
-    await withClient(url, async (c) => {
+    await withPostgresClient(url, async (c) => {
       const versions = (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
       assert.deepEqual(
         versions,
@@ -134,12 +132,8 @@ describe('PostgreSQL migrations', () => {
 describe('PostgreSQL migrations to covering window indexes and timed term rows', () => {
   it('upgrades a database written by schema version 3: indexes with the window columns, the id still unique, old rows found', async () => {
     const url = await server.freshDatabase();
-    await withClient(url, async (c) => {
-      await c.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      for (const [i, step] of PG_MIGRATIONS.slice(0, 3).entries()) {
-        await c.query(step);
-        await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
-      }
+    await withPostgresClient(url, async (c) => {
+      await migrateTo(c, 3);
       // A profile stored before the step, as that schema's insert wrote it.
       await c.query(
         `INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
@@ -179,7 +173,7 @@ describe('PostgreSQL migrations to covering window indexes and timed term rows',
     } finally {
       await backend.close();
     }
-    await withClient(url, async (c) => {
+    await withPostgresClient(url, async (c) => {
       const { rows } = await c.query<{ name: string; definition: string }>(
         "SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE indexname IN ('profiles_pkey', 'profiles_by_start', 'profile_metrics_by_value') ORDER BY 1",
       );

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
-import { startPostgres, type TestPostgres } from '../testing/postgres.js';
+import { startPostgres, type TestPostgres, withPostgresClient } from '../testing/postgres.js';
 import { TRIGRAM_INDEX } from './pg-migrations.js';
 import { openPostgres } from './pg-store.js';
 import { makeTestRecord } from './profile-index.contract.js';
@@ -15,18 +14,11 @@ import { makeTestRecord } from './profile-index.contract.js';
 const server: TestPostgres = await startPostgres();
 after(() => server.close());
 
-async function asAdmin<T>(url: string, f: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await f(client);
-  } finally {
-    await client.end();
-  }
-}
-
 async function hasTrigramIndex(url: string): Promise<boolean> {
-  return asAdmin(url, async (c) => (await c.query('SELECT 1 FROM pg_class WHERE relname = $1', [TRIGRAM_INDEX])).rows.length === 1);
+  return withPostgresClient(
+    url,
+    async (c) => (await c.query('SELECT 1 FROM pg_class WHERE relname = $1', [TRIGRAM_INDEX])).rows.length === 1,
+  );
 }
 
 describe('pg_trgm for leading wildcards', () => {
@@ -49,7 +41,7 @@ describe('pg_trgm for leading wildcards', () => {
     const adminUrl = await server.freshDatabase();
     const role = `hotpath_limited_${randomBytes(4).toString('hex')}`;
     const database = new URL(adminUrl).pathname.slice(1);
-    await asAdmin(adminUrl, async (c) => {
+    await withPostgresClient(adminUrl, async (c) => {
       await c.query(`CREATE ROLE ${role} LOGIN`);
       // Tables in public, but no CREATE on the database: a trusted extension needs that.
       await c.query(`GRANT CREATE, USAGE ON SCHEMA public TO ${role}`);
@@ -74,7 +66,7 @@ describe('pg_trgm for leading wildcards', () => {
         await backend.close();
       }
       // An administrator installs it; the next start builds the index as the limited role.
-      await asAdmin(adminUrl, (c) => c.query('CREATE EXTENSION pg_trgm'));
+      await withPostgresClient(adminUrl, (c) => c.query('CREATE EXTENSION pg_trgm'));
       const next = await openPostgres(limitedUrl.toString());
       try {
         assert.deepEqual(next.warnings, []);
@@ -85,7 +77,7 @@ describe('pg_trgm for leading wildcards', () => {
         await next.close();
       }
     } finally {
-      await asAdmin(adminUrl, async (c) => {
+      await withPostgresClient(adminUrl, async (c) => {
         await c.query(`DROP OWNED BY ${role}`);
         await c.query(`DROP ROLE ${role}`);
       });

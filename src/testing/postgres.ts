@@ -52,7 +52,7 @@ async function onSharedServer(adminUrl: string): Promise<TestPostgres> {
   const made: string[] = [];
   const freshDatabase = async (): Promise<string> => {
     const name = `hotpath_test_${randomBytes(6).toString('hex')}`;
-    await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
+    await withPostgresClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
     made.push(name);
     const url = new URL(adminUrl);
     url.pathname = `/${name}`;
@@ -68,7 +68,7 @@ async function onSharedServer(adminUrl: string): Promise<TestPostgres> {
     stop: unsupported,
     start: unsupported,
     async close() {
-      for (const name of made.splice(0)) await withAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      for (const name of made.splice(0)) await withPostgresClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }
@@ -125,7 +125,7 @@ async function ownCluster(): Promise<TestPostgres> {
   let counter = 0;
   const freshDatabase = async (): Promise<string> => {
     const name = `hotpath_test_${++counter}`;
-    await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+    await withPostgresClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
     return `postgres://postgres@127.0.0.1:${port}/${name}`;
   };
   const url = await freshDatabase();
@@ -148,7 +148,8 @@ async function ownCluster(): Promise<TestPostgres> {
   };
 }
 
-async function withAdmin<T>(url: string, f: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `f` on a plain client session of `url` (no Hotpath session settings), closed afterwards. */
+export async function withPostgresClient<T>(url: string, f: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {

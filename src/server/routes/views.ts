@@ -184,6 +184,26 @@ function sideSummary(view: AccumulatedView, total: number) {
   return { profiles: view.used.length, profileIds: view.used, seconds: view.seconds, total, skipped: view.skipped };
 }
 
+/** The diff answer around its tree, whichever path merged the two sides; `grandTotal(side)` is the side's total before scaling. */
+function diffAnswer(
+  views: ReadonlyArray<{ view: AccumulatedView; scale: number }>,
+  grandTotal: (side: number) => number,
+  normalize: DiffJson['normalize'],
+  chosen: { options: SampleTypeOption[]; key: string },
+  diff: Omit<DiffJson, 'before' | 'after' | 'normalize' | 'unit' | 'sampleType' | 'sampleTypes'>,
+): DiffJson {
+  const summary = (side: number) => sideSummary(views[side].view, grandTotal(side) * views[side].scale);
+  return {
+    before: summary(0),
+    after: summary(1),
+    normalize,
+    unit: views[1].view.unit,
+    sampleType: chosen.key,
+    sampleTypes: chosen.options,
+    ...diff,
+  };
+}
+
 /** Set (to anything but "" or "0") to draw every view from the raw profiles, as before prepared forms: for benchmarks and comparisons. */
 const FORCE_RAW_ENV = 'HOTPATH_FLAME_RAW';
 
@@ -326,16 +346,7 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       views.push({ view, scale: scaleOf(normalize, view) });
     }
     const diff = diffTree(accumulator, [views[0].scale, views[1].scale], q.maxNodes, CHANGE_ROWS);
-    const summary = (side: number) => sideSummary(views[side].view, accumulator.grandTotal(side) * views[side].scale);
-    return {
-      before: summary(0),
-      after: summary(1),
-      normalize,
-      unit: views[1].view.unit,
-      sampleType: chosen.key,
-      sampleTypes: chosen.options,
-      ...diff,
-    };
+    return diffAnswer(views, (side) => accumulator.grandTotal(side), normalize, chosen, diff);
   };
 
   const preparedDiff = async (q: ViewQuery, beforeRecords: ProfileRecord[], afterRecords: ProfileRecord[]): Promise<DiffJson> => {
@@ -350,16 +361,7 @@ export const viewRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     }
     const merged = mergeCallTrees(dictionary, [views[0].view.inputs, views[1].view.inputs]);
     const diff = mergedDiffTree(merged, [views[0].scale, views[1].scale], q.maxNodes, CHANGE_ROWS);
-    const summary = (side: number) => sideSummary(views[side].view, merged.total[side][0] * views[side].scale);
-    return {
-      before: summary(0),
-      after: summary(1),
-      normalize,
-      unit: views[1].view.unit,
-      sampleType: chosen.key,
-      sampleTypes: chosen.options,
-      ...diff,
-    };
+    return diffAnswer(views, (side) => merged.total[side][0], normalize, chosen, diff);
   };
 
   app.get<{ Querystring: ViewQuery }>('/api/v1/diff', { ...PROFILES_READ, schema: { querystring: DIFF_QUERY } }, async (req, reply) => {
