@@ -8,7 +8,7 @@
 // Needs wrk. Not a test: a run takes several minutes.
 //
 //   npm run build && node dist/bench/pgo-impact/paired.js [--mode variety] [--collect 60] [--period 15]
-//                                                         [--pairs 60] [--slice 1]
+//                                                         [--pairs 200] [--slice 1]
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ const modeIndex = process.argv.indexOf('--mode');
 const mode = modeIndex > 0 ? process.argv[modeIndex + 1] : 'variety';
 const collectSeconds = flag('collect', 60);
 const periodSeconds = flag('period', 15);
-const pairs = flag('pairs', 60);
+const pairs = flag('pairs', 200);
 const sliceSeconds = flag('slice', 1);
 const SERVICE = 'pgo-impact-paired';
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
