@@ -225,6 +225,11 @@ export class PgProfileIndex implements ProfileIndex {
       return Number(rows[0].n);
     }
     const tree = withoutUnstorableTerms(queryTree(filter.query));
+    const negated = soleNegatedTerm(tree);
+    if (negated !== null && termRowsTimed) {
+      const reached = await this.negationReachesCap(negated, filter, longest, atMost);
+      if (reached !== null) return reached;
+    }
     if (likelyDense(tree) && (await this.oneBroadTermAtMost(tree))) {
       // Newest first along the start index, each profile tested on its own, stopping at the cap.
       const { sql, params } = filteredSelect({ ...filter, query: tree }, '1', longest, PER_ROW_DIALECT);
@@ -417,6 +422,41 @@ export class PgProfileIndex implements ProfileIndex {
    * to the planner, which intersects them (a merge join): their matches may be rare, and a walk
    * would then read the whole window.
    */
+  /**
+   * The capped count of `-term` from two index ranges, without testing profiles one by one: among
+   * the window's K newest profiles (start_ms at or after the K-th newest start), those matching
+   * `-term` are the profiles there minus the term's rows there (every term row carries its
+   * profile's times, and an exact value or a metric has one row per profile). Both counts are
+   * index-only. Returns `atMost` when that difference reaches it for K = 2 or 16 times the cap,
+   * the exact count when the whole window holds fewer than K profiles, and null when neither
+   * (the term matches nearly every new profile; the caller walks them instead).
+   */
+  private async negationReachesCap(
+    term: TagTermNode | MetricTermNode,
+    window: { from: number; to: number },
+    longestMs: number,
+    atMost: number,
+  ): Promise<number | null> {
+    const termRows = termInWindow(term, window, longestMs, ['start_ms']);
+    const n = termRows.params.length;
+    // termInWindow puts the window's three parameters last ($n-2 .. $n): the profiles use them too.
+    const profilesInWindow = `FROM profiles p WHERE ${windowCondition('p', `$${n - 2}`, `$${n - 1}`, `$${n}`)}`;
+    // `newest` is the K-th newest start in the window, if the window has K profiles.
+    const sql = `WITH newest AS (SELECT p.start_ms AS s ${profilesInWindow} ORDER BY p.start_ms DESC OFFSET $${n + 1} LIMIT 1),
+        edge AS (SELECT coalesce((SELECT s FROM newest), '-Infinity'::float8) AS s, EXISTS (SELECT 1 FROM newest) AS full)
+      SELECT edge.full,
+             (SELECT count(*) ${profilesInWindow} AND p.start_ms >= edge.s)
+           - (SELECT count(*) FROM (${termRows.sql}) x WHERE x.start_ms >= edge.s) AS n
+      FROM edge`;
+    for (const times of [2, 16]) {
+      const { rows } = await this.open().query<{ full: boolean; n: string }>(sql, [...termRows.params, times * atMost - 1]);
+      const matched = Number(rows[0].n);
+      if (matched >= atMost) return atMost;
+      if (!rows[0].full) return matched;
+    }
+    return null;
+  }
+
   private async oneBroadTermAtMost(tree: QueryNode): Promise<boolean> {
     const children = tree.kind === 'and' ? tree.children : [tree];
     const terms = children.filter(
@@ -505,6 +545,14 @@ export function searchStatement(
 function soleTerm(tree: QueryNode): TagTermNode | MetricTermNode | null {
   if (tree.kind === 'and' && tree.children.length === 1) return soleTerm(tree.children[0]);
   return tree.kind === 'tag' || tree.kind === 'metric' ? tree : null;
+}
+
+/** The term of a query that is `-term` alone (an exact tag value or a metric), else null. */
+function soleNegatedTerm(tree: QueryNode): TagTermNode | MetricTermNode | null {
+  if (tree.kind === 'and' && tree.children.length === 1) return soleNegatedTerm(tree.children[0]);
+  if (tree.kind !== 'not') return null;
+  const term = soleTerm(tree.child);
+  return term !== null && (term.kind === 'metric' || term.value.kind === 'exact') ? term : null;
 }
 
 /**
