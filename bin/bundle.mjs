@@ -73,6 +73,27 @@ function workerEntries() {
   return entries;
 }
 
+/**
+ * commander requires node:child_process when it is loaded, for the executable subcommands
+ * (`program.command('x', 'description')`) that hotpath does not define. Loading it (with net,
+ * dgram and their dependencies) cost every command ~10 ms of start-up, so in the bundle it is
+ * required on the first spawn instead. A commander whose source no longer has that line stops
+ * the build, rather than bundling it unchanged without anyone noticing.
+ */
+const lazyChildProcess = {
+  name: 'commander-lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes(eager)) throw new Error(`${args.path}: no \`${eager}\` to make lazy; check bin/bundle.mjs against this commander`);
+      const lazy =
+        "let childProcessModule; const childProcess = { spawn: (...a) => (childProcessModule ??= require('node:child_process')).spawn(...a) };";
+      return { contents: text.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, metafile: true, logLevel: 'warning' };
 
 rmSync(outdir, { recursive: true, force: true });
@@ -87,6 +108,7 @@ const cli = await build({
   banner: { js: BANNER },
   define: { 'import.meta.url': '__hotpathImportMetaUrl' },
   write: false,
+  plugins: [lazyChildProcess],
 });
 const workers = await build({ ...common, entryPoints: workerEntries(), outdir, format: 'esm', external });
 

@@ -1,6 +1,7 @@
 import { DecodeBudget } from './budget.js';
 import { chargeDecodedTables } from './decode-costs.js';
 import { decodeSamples } from './decode-samples.js';
+import { decodeStrings } from './decode-strings.js';
 import { decodeFunctions, decodeLocations, decodeMappings } from './decode-tables.js';
 import { type Ranges, scanTopLevel, TopLevel } from './decode-top-level.js';
 import { IdTable } from './id-table.js';
@@ -75,8 +76,7 @@ export function decodeProfileTables(bytes: Uint8Array, budget: DecodeBudget = ne
   for (let f = 0; f <= 6; f++) ranges.push(new Uint32Array(f >= 2 ? 2 * count[f] : 0));
   scanTopLevel(buf, top, budget, ranges);
   const stringRanges = ranges[6];
-  const strings: string[] = [];
-  for (let i = 0; i < stringRanges.length; i += 2) strings.push(buf.toString('utf8', stringRanges[i], stringRanges[i + 1]));
+  const strings = decodeStrings(buf, stringRanges, payload[6]);
   const { comments, periodType, dropFrames, keepFrames, timeNanos, durationNanos, period, defaultSampleType, docUrl } = top;
 
   const mappings = decodeMappings(buf, ranges[3]);
