@@ -166,7 +166,7 @@ export class PreparedProfiles {
         }
       }
     }
-    const bytes = await this.store.blobs.get(stored.blobKey);
+    const bytes = await this.store.readBlob(stored.blobKey);
     if (bytes === null) return { reason: `attachment ${attachment} is missing from the blob store` };
     try {
       return { form: preparedFormOf(decodeProfile(await decompressAsync(bytes, this.maxDecompressedBytes))), source: 'raw' };

@@ -71,7 +71,7 @@ export class AttachmentReader {
     if (record.rawDeleted) return { reason: 'raw data deleted by retention' };
     const attachment = record.attachments.find((a) => a.name === name);
     if (attachment === undefined) return { reason: `no attachment ${name}` };
-    const bytes = await this.store.blobs.get(attachment.blobKey);
+    const bytes = await this.store.readBlob(attachment.blobKey);
     if (bytes === null) return { reason: `attachment ${name} is missing from the blob store` };
     try {
       return decodeProfile(await decompressAsync(bytes, this.maxDecompressedBytes));

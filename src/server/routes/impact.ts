@@ -110,7 +110,7 @@ async function selectSide(
 
 /** The figures of one stored metrics.json, or null when it is missing, too large or not the client's format. */
 async function readClientMetrics(store: ProfileStore, blobKey: string): Promise<Map<string, number> | null> {
-  const bytes = await store.blobs.get(blobKey);
+  const bytes = await store.readBlob(blobKey);
   if (bytes === null) return null;
   try {
     return parseClientMetrics(await decompressAsync(bytes, MAX_CLIENT_METRICS_BYTES));
