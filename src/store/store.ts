@@ -160,12 +160,3 @@ export function blobHourStart(hour: string): number {
   if (!/^\d{10}$/.test(hour)) return Number.NaN;
   return Date.parse(`${hour.slice(0, 4)}-${hour.slice(4, 6)}-${hour.slice(6, 8)}T${hour.slice(8, 10)}:00:00Z`);
 }
-
-/** An attachment name as a blob key segment: safe characters only, never starting with ".", at most 64 characters. */
-function safeName(name: string): string {
-  const safe = name
-    .replace(/[^A-Za-z0-9._-]/g, '_')
-    .replace(/^\.+/, '')
-    .slice(0, 64);
-  return safe === '' ? 'attachment' : safe;
-}
