@@ -176,7 +176,10 @@ describe('enforceRetention with SQLite and files', () => {
     });
     const result = await enforceRetention({ index: store.index, blobs, now });
     assert.deepEqual(counts(result), { rawDeleted: 1, profilesDeleted: 1, orphanBlobsDeleted: 0 });
-    assert.deepEqual(deleted.sort(), [blobObjectKey(raw.preparedBlobKey!), blobObjectKey(whole.preparedBlobKey!), whole.pgoBlobKey!].sort());
+    assert.deepEqual(
+      deleted.sort(),
+      [blobObjectKey(raw.preparedBlobKey!), blobObjectKey(whole.preparedBlobKey!), whole.pgoBlobKey!].sort(),
+    );
     assert.equal(await state(raw), 'pgo only');
     assert.equal(await state(whole), 'gone');
     assert.deepEqual(Uint8Array.from((await store.readPgo(raw.id))!), Uint8Array.from([9, 9]));

@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { bucketUrl, startVersitygw, type Versitygw } from '../testing/versitygw.js';
+import { blobObjectKey } from './blob-ref.js';
 import { blobsContract } from './blobs.contract.js';
 import type { Blobs } from './blobs.js';
 import { InvalidBlobKeyError, StoreUnavailableError } from './errors.js';
 import { makeTestRecord } from './profile-index.contract.js';
+import { profileObjects } from './profile-objects.js';
 import { enforceRetention } from './retention.js';
 import { S3_OBJECT_SUFFIX, S3Blobs, type S3BlobsOptions } from './s3-blobs.js';
 import { SqliteProfileIndex } from './sqlite-index.js';
@@ -529,7 +531,8 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     assert.equal(await store.index.count(), 0);
     assert.deepEqual(await store.search({ query: 'service:lost', from: 0, to: Date.now() * 2, limit: 10 }), []);
     const orphans = await keysOf(store.blobs);
-    assert.equal(orphans.length, 4);
+    // Two objects per save: the pack (attachments and prepared form) and the PGO form.
+    assert.equal(orphans.length, 2);
 
     // After a restart: within the grace period the blobs stay (a save may still be running)...
     await store.close();
@@ -540,10 +543,12 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     // ...and after it they are collected, while a profile saved meanwhile is untouched.
     const kept = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now: now + 2 * HOUR });
-    assert.deepEqual([result.rawDeleted, result.profilesDeleted, result.orphanBlobsDeleted], [0, 0, 4]);
+    assert.deepEqual([result.rawDeleted, result.profilesDeleted, result.orphanBlobsDeleted], [0, 0, 2]);
     assert.deepEqual(
       await keysOf(store.blobs),
-      [...kept.attachments.map((a) => a.blobKey), kept.pgoBlobKey!, kept.preparedBlobKey!].sort(),
+      profileObjects(kept)
+        .map((o) => o.key)
+        .sort(),
     );
     assert.deepEqual(await store.getProfile(kept.id), kept);
     assert.deepEqual(Uint8Array.from((await store.readPgo(kept.id))!), PGO);
@@ -594,7 +599,7 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     const first = await enforceRetention({ index: store.index, blobs, now });
     assert.deepEqual(prefixes(), ['hotpath/'], 'the first run on a store lists it whole, once');
     assert.equal(first.orphanBlobsDeleted, 2, 'the older orphan, which the hour sweep had passed, and the young one');
-    assert.deepEqual(await keysOf(blobs), [kept.attachments[0].blobKey]);
+    assert.deepEqual(await keysOf(blobs), [blobObjectKey(kept.attachments[0].blobKey)]);
   });
 });
 

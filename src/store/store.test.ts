@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { parseBlobRef } from './blob-ref.js';
+import { blobObjectKey, parseBlobRef } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
+import { BlobRangeError } from './errors.js';
 import { makeTestRecord } from './profile-index.contract.js';
 import { profileObjects } from './profile-objects.js';
 import { enforceRetention } from './retention.js';
@@ -89,6 +90,66 @@ describe('ProfileStore', () => {
     assert.deepEqual(reopened, record);
     assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
     assert.deepEqual(Uint8Array.from((await store.readPreparedOf(reopened))!), PREPARED);
+  });
+
+  it('writes exactly two objects per save, and every attachment reads back byte-identical from its range', async () => {
+    const three: NewAttachment[] = [
+      { name: 'cpu.pprof', bytes: new Uint8Array(1000).map((_, i) => i * 7), compression: 'gzip' },
+      { name: 'delta-heap.pprof', bytes: new Uint8Array(0), compression: 'gzip' },
+      { name: 'metrics.json', bytes: new TextEncoder().encode('{"a":1}'), compression: 'none' },
+    ];
+    const record = await store.saveProfile(newProfile(), three, PGO, PREPARED);
+    const objects = await blobKeys(store.blobs);
+    assert.deepEqual(objects, objectsOf(record));
+    assert.equal(objects.length, 2);
+    for (const a of three) {
+      assert.deepEqual(Uint8Array.from((await store.readAttachment(record.id, a.name))!.bytes), a.bytes, a.name);
+    }
+    assert.deepEqual(Uint8Array.from((await store.readPreparedOf(record))!), PREPARED);
+    assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
+    // Without a CPU profile there is no PGO form: one object.
+    await store.saveProfile(newProfile(), three.slice(1), null, null);
+    assert.equal((await blobKeys(store.blobs)).length, 3);
+  });
+
+  it('reads profiles stored before packs (one object per blob, plain keys) as before, also after a restart', async () => {
+    const prefix = '2025060112/before-packs';
+    const record: ProfileRecord = {
+      ...makeTestRecord('before-packs', { service: 'old', receivedAt: Date.now() }),
+      attachments: [
+        { name: 'cpu.pprof', blobKey: `${prefix}/raw-0-cpu.pprof`, size: 3, compression: 'zstd' },
+        { name: 'delta-heap.pprof', blobKey: `${prefix}/raw-1-delta-heap.pprof`, size: 2, compression: 'gzip' },
+      ],
+      pgoBlobKey: `${prefix}/pgo`,
+      preparedBlobKey: `${prefix}/prepared`,
+      rawDeleted: false,
+    };
+    await store.blobs.put(record.attachments[0].blobKey, ATTACHMENTS[0].bytes);
+    await store.blobs.put(record.attachments[1].blobKey, ATTACHMENTS[1].bytes);
+    await store.blobs.put(record.pgoBlobKey!, PGO);
+    await store.blobs.put(record.preparedBlobKey!, PREPARED);
+    await store.index.insert(record);
+    await store.close();
+    store = await openSqliteStore(dir);
+    const reopened = (await store.getProfile(record.id))!;
+    assert.deepEqual(reopened, record);
+    assert.deepEqual(Uint8Array.from((await store.readAttachment(record.id, 'cpu.pprof'))!.bytes), ATTACHMENTS[0].bytes);
+    assert.deepEqual(Uint8Array.from((await store.readAttachment(record.id, 'delta-heap.pprof'))!.bytes), ATTACHMENTS[1].bytes);
+    assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
+    assert.deepEqual(Uint8Array.from((await store.readPreparedOf(reopened))!), PREPARED);
+    assert.deepEqual((await store.index.referencedBlobKeys(await blobKeys(store.blobs))).size, 4);
+  });
+
+  it('reads a damaged pack (shorter than a range) as an error naming the object, never as other bytes', async () => {
+    const record = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
+    const pack = blobObjectKey(record.preparedBlobKey!);
+    await store.blobs.put(pack, Uint8Array.from([1, 2, 3, 4]));
+    assert.deepEqual(Uint8Array.from((await store.readAttachment(record.id, 'cpu.pprof'))!.bytes), Uint8Array.from([1, 2, 3]));
+    await assert.rejects(
+      store.readAttachment(record.id, 'delta-heap.pprof'),
+      (err: unknown) => err instanceof BlobRangeError && err.message.includes(pack),
+    );
+    await assert.rejects(store.readPreparedOf(record), BlobRangeError);
   });
 
   it('gives each profile a fresh id and blob keys that never collide', async () => {
