@@ -1,4 +1,4 @@
-import { formatBlobRef, parseBlobRef, readBlobRef } from './blob-ref.js';
+import { blobObjectKey, formatBlobRef, parseBlobRef, readBlobRef } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
 import type { KeyStore } from './keys.js';
 import type { ProfileIndex } from './profile-index.js';
@@ -36,7 +36,11 @@ export interface MigrationProgress {
 export interface MigrationResult extends MigrationProgress {
   keysCopied: number;
   keysAlreadyThere: number;
-  /** Blobs read back from the target and compared with the source's, byte for byte. */
+  /**
+   * Objects read back from the target and compared with the source's, byte for byte: a pack (a
+   * profile's raw attachments and prepared form) or a PGO form counts once, as does each blob of
+   * a profile stored before packs.
+   */
   blobsVerified: number;
   /** Blobs a source record names that the source no longer has (copied as missing, as they were). */
   missingInSource: Array<{ profileId: string; blobKey: string }>;
@@ -194,13 +198,15 @@ async function verifyCopy(
   }
   // Reference by reference, so a target written with another layout (one object per blob, or
   // packs) is compared by what each reference reads, not by how it is stored.
+  const verified = new Set<string>();
   for (const [from, to] of referencePairs(record, existing)) {
     const [a, b] = await Promise.all([readBlobRef(source.blobs, from), readBlobRef(target.blobs, to)]);
     if (a === null) continue;
     if (b === null || !sameBytes(a, b))
       throw new MigrationMismatchError(`profile ${record.id}: the target's ${to} differs from the source's ${from}`);
-    result.blobsVerified++;
+    verified.add(blobObjectKey(to));
   }
+  result.blobsVerified += verified.size;
 }
 
 /**
