@@ -235,7 +235,8 @@ export class S3Blobs implements Blobs {
   /**
    * One GetObject with `Range: bytes=offset-end`; the answer must hold exactly `length` bytes
    * (a store that answers a range past the object's end with fewer bytes, or 416, means the
-   * object is too short: BlobRangeError). An empty range asks HeadObject for the size instead,
+   * object is too short: BlobRangeError; one that ignores Range and sends the whole object has the
+   * range cut from it). An empty range asks HeadObject for the size instead,
    * since HTTP has no empty byte range.
    */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | null> {
@@ -271,8 +272,13 @@ export class S3Blobs implements Blobs {
       if (answer.ContentLength !== undefined && data.byteLength !== answer.ContentLength) {
         throw new Error(`the response body has ${data.byteLength} bytes, its Content-Length says ${answer.ContentLength}`);
       }
+      if (answer.ContentRange === undefined) {
+        // HTTP lets a server ignore Range and answer the whole object (200): cut the range from it.
+        if (offset + length > data.byteLength) throw tooShort(data.byteLength);
+        return data.subarray(offset, offset + length);
+      }
       const expectedRange = `bytes ${offset}-${offset + length - 1}/`;
-      if (data.byteLength !== length || answer.ContentRange === undefined || !answer.ContentRange.startsWith(expectedRange)) {
+      if (data.byteLength !== length || !answer.ContentRange.startsWith(expectedRange)) {
         if (answer.ContentRange !== undefined && /^bytes \d+-\d+\/\d+$/.test(answer.ContentRange) && data.byteLength < length) {
           throw tooShort(answer.ContentRange.slice(answer.ContentRange.indexOf('/') + 1));
         }
