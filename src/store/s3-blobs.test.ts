@@ -10,7 +10,7 @@ import { bucketUrl, startVersitygw, type Versitygw } from '../testing/versitygw.
 import { blobObjectKey } from './blob-ref.js';
 import { blobsContract } from './blobs.contract.js';
 import type { Blobs } from './blobs.js';
-import { InvalidBlobKeyError, StoreUnavailableError } from './errors.js';
+import { BlobRangeError, InvalidBlobKeyError, StoreUnavailableError } from './errors.js';
 import { makeTestRecord } from './profile-index.contract.js';
 import { profileObjects } from './profile-objects.js';
 import { enforceRetention } from './retention.js';
@@ -448,6 +448,54 @@ describe('S3Blobs on versitygw', () => {
     } finally {
       await blobs.close();
       await new Promise((resolve) => broken.close(resolve));
+    }
+  });
+
+  it('ranged reads: cuts the range from a store that ignores Range, and never answers fewer bytes than asked', {
+    timeout: 60_000,
+  }, async () => {
+    const object = Buffer.from('0123456789');
+    // Per object key: how the fake store answers a GET with Range.
+    const modes: Record<string, 'ignore' | 'short' | 'wrong'> = {
+      '/hotpath-bucket/whole~': 'ignore',
+      '/hotpath-bucket/short~': 'short',
+      '/hotpath-bucket/wrong~': 'wrong',
+    };
+    const fake = createHttpServer((req, res) => {
+      if (req.url === '/hotpath-bucket' || req.url === '/hotpath-bucket/') return res.writeHead(200).end();
+      const mode = modes[(req.url ?? '').split('?')[0]];
+      const m = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range));
+      if (mode === undefined || m === null)
+        return res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
+      const [from, to] = [Number(m[1]), Number(m[2])];
+      if (mode === 'ignore') return res.writeHead(200, { 'content-length': object.length }).end(object);
+      // 'short': a store that stops at the object's end (as S3 does) for an object shorter than it should be.
+      const body = mode === 'short' ? object.subarray(from, Math.min(to + 1, 4)) : object.subarray(from + 1, to + 2);
+      const range = mode === 'short' ? `bytes ${from}-${from + body.length - 1}/4` : `bytes ${from + 1}-${to + 1}/10`;
+      res.writeHead(206, { 'content-length': body.length, 'content-range': range }).end(body);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const port = (fake.address() as { port: number }).port;
+    const blobs = await S3Blobs.open(parseS3Url(bucketUrl('hotpath-bucket', `http://127.0.0.1:${port}`)), {
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      maxAttempts: 1,
+    });
+    try {
+      assert.deepEqual(Buffer.from((await blobs.getRange('whole', 3, 4))!), Buffer.from('3456'));
+      await assert.rejects(blobs.getRange('whole', 8, 4), BlobRangeError);
+      await assert.rejects(
+        blobs.getRange('short', 2, 5),
+        (err: Error) => err instanceof BlobRangeError && /holds 4 bytes/.test(err.message),
+      );
+      // Other bytes than asked for are never returned, whatever the store says.
+      await assert.rejects(
+        blobs.getRange('wrong', 2, 3),
+        (err: Error) => err instanceof StoreUnavailableError && /asked for bytes 2-4/.test(err.message),
+      );
+      assert.equal(await blobs.getRange('missing', 0, 1), null);
+    } finally {
+      await blobs.close();
+      await new Promise((resolve) => fake.close(resolve));
     }
   });
 
