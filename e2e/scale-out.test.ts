@@ -307,7 +307,7 @@ describe('hotpath migrate', () => {
     assert.equal(result.copied, count);
     assert.equal(result.targetCount, count);
     assert.equal(result.keysCopied, 2);
-    assert.ok(result.blobsVerified >= count * 3, 'raw attachments, PGO forms and prepared forms read back');
+    assert.ok(result.blobsVerified >= count * 2, 'each pack (raw attachments and prepared form) and each PGO form read back');
     assert.match(first.stderr, new RegExp(`${count}/${count} profiles`), 'progress on the terminal');
     const again = migrate();
     assert.equal(again.status, 0, again.stderr);

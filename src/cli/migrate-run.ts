@@ -42,7 +42,7 @@ export async function runMigrate(flags: MigrateFlags): Promise<void> {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       } else {
         process.stdout.write(
-          `done: ${result.copied} profiles copied, ${result.alreadyThere} already there and checked, ${result.blobsVerified} blobs read back and equal, ` +
+          `done: ${result.copied} profiles copied, ${result.alreadyThere} already there and checked, ${result.blobsVerified} objects read back and equal, ` +
             `${formatBytes(result.bytesCopied)} written; keys: ${result.keysCopied} copied, ${result.keysAlreadyThere} already there; ` +
             `the target holds ${result.targetCount} profiles\n`,
         );

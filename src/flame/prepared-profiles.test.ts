@@ -70,7 +70,7 @@ describe('prepared profiles', () => {
       withBlob.map(async (r, i) => {
         if (i % 2 === 1) return { ...r, preparedBlobKey: `test/${r.id}/missing` };
         const key = `test/${r.id}/damaged`;
-        const bytes = (await server.store.blobs.get(r.preparedBlobKey as string)) as Uint8Array;
+        const bytes = (await server.store.readBlob(r.preparedBlobKey as string)) as Uint8Array;
         const copy = bytes.slice();
         copy[copy.length >> 1] ^= 0x40;
         await server.store.blobs.put(key, copy);

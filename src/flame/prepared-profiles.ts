@@ -1,5 +1,6 @@
 import { decompressAsync } from '../pprof/compression.js';
 import { decodeProfile } from '../pprof/decode.js';
+import { BlobRangeError } from '../store/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import { CallTreeDictionary, DICTIONARY_BYTES_PER_NODE } from './call-tree-dictionary.js';
@@ -156,7 +157,11 @@ export class PreparedProfiles {
     const stored = record.attachments.find((a) => a.name === attachment);
     if (stored === undefined) return { reason: `no attachment ${attachment}` };
     if (record.preparedBlobKey !== null && cpuAttachmentOf(record) === attachment) {
-      const bytes = await this.store.readPreparedOf(record);
+      const bytes = await this.store.readPreparedOf(record).catch((err: unknown) => {
+        // A pack shorter than the prepared form's range: damaged like a bad CRC, read the raw profile.
+        if (err instanceof BlobRangeError) return new Uint8Array(0);
+        throw err;
+      });
       if (bytes !== null) {
         try {
           return { form: decodePreparedForm(bytes), source: 'prepared' };
@@ -166,7 +171,13 @@ export class PreparedProfiles {
         }
       }
     }
-    const bytes = await this.store.blobs.get(stored.blobKey);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.store.readBlob(stored.blobKey);
+    } catch (err) {
+      if (err instanceof BlobRangeError) return { reason: `attachment ${attachment}: ${err.message}` };
+      throw err;
+    }
     if (bytes === null) return { reason: `attachment ${attachment} is missing from the blob store` };
     try {
       return { form: preparedFormOf(decodeProfile(await decompressAsync(bytes, this.maxDecompressedBytes))), source: 'raw' };

@@ -138,13 +138,14 @@ describe('ingestProfile checks what it stores', () => {
     assert.equal(await store.readPreparedOf(record), null);
   });
 
-  it('makes nothing visible when the prepared form cannot be written', async () => {
+  it('makes nothing visible when the pack holding the raw data and the prepared form cannot be written', async () => {
     const failing: Blobs = {
       put: async (key, bytes) => {
-        if (key.endsWith('/prepared')) throw new Error('disk full');
+        if (key.endsWith('/pack')) throw new Error('disk full');
         await store.blobs.put(key, bytes);
       },
       get: (key) => store.blobs.get(key),
+      getRange: (key, offset, length) => store.blobs.getRange(key, offset, length),
       delete: (key) => store.blobs.delete(key),
       list: (prefix) => store.blobs.list(prefix),
       totalBytes: () => store.blobs.totalBytes(),

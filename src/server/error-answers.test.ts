@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import type { FsBlobs } from '../store/fs-blobs.js';
+import { overwriteBlobRef } from '../store/testing.js';
 import { fixture } from '../testing/fixtures.js';
 import { openTestApp, type TestApp } from './testing.js';
 
@@ -149,12 +149,12 @@ describe('error answers: one mapping, bad input never answers 500', () => {
     const id = sent.json().id as string;
     const record = await t.store.getProfile(id);
     assert.ok(record?.pgoBlobKey);
-    const blobs = t.store.blobs as FsBlobs;
-    writeFileSync(blobs.pathOf(record.pgoBlobKey), Buffer.from('\x1f\x8b\x08\x00 this is not gzip any more'));
-    writeFileSync(blobs.pathOf(record.attachments[0].blobKey), Buffer.from('not a profile'));
+    const text = (t: string) => new TextEncoder().encode(t);
+    await overwriteBlobRef(t.store.blobs, record.pgoBlobKey, text('\x1f\x8b\x08\x00 this is not gzip any more'));
+    await overwriteBlobRef(t.store.blobs, record.attachments[0].blobKey, text('not a profile'));
     // The flame graph draws from the prepared form while it is intact; damaged, it reads the raw profile.
     assert.ok(record.preparedBlobKey);
-    writeFileSync(blobs.pathOf(record.preparedBlobKey), Buffer.from('not a prepared form'));
+    await overwriteBlobRef(t.store.blobs, record.preparedBlobKey, text('not a prepared form'));
 
     const explain = await t.app.inject({ url: '/api/v1/pgo/explain?query=service:corrupt', headers: read });
     assert.equal(explain.statusCode, 422, explain.body);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { IngestError } from '../ingest/errors.js';
 import { ProfileError } from '../pprof/errors.js';
 import { QuerySyntaxError } from '../query/errors.js';
-import { StoreUnavailableError } from '../store/errors.js';
+import { BlobRangeError, StoreUnavailableError } from '../store/errors.js';
 import { clientErrorAnswer, toHttpError } from './error-mapping.js';
 import { HttpError } from './http-error.js';
 
@@ -16,6 +16,7 @@ describe('toHttpError', () => {
       [new IngestError(413, 'decompressed_size', 'too big'), 413, 'decompressed_size'],
       [new QuerySyntaxError('expected ")"', 3, 4), 400, 'query'],
       [new ProfileError('truncated'), 422, 'profile'],
+      [new BlobRangeError('blob "h/id/pack" holds 4 bytes, too few for 2 bytes at offset 3'), 422, 'profile'],
       [new StoreUnavailableError('connect ECONNREFUSED'), 503, 'store_unavailable'],
       [withCode('ENOSPC'), 507, 'disk_full'],
       [withCode('EDQUOT'), 507, 'disk_full'],

@@ -2,7 +2,7 @@ import { IngestError } from '../ingest/errors.js';
 import { PgoSelectionError, type PgoSelectionProblem } from '../pgo/errors.js';
 import { ProfileError } from '../pprof/errors.js';
 import { QuerySyntaxError } from '../query/errors.js';
-import { StoreUnavailableError } from '../store/errors.js';
+import { BlobRangeError, StoreUnavailableError } from '../store/errors.js';
 import { TimeParamError } from '../time/parse-time.js';
 import { HttpError } from './http-error.js';
 
@@ -26,7 +26,7 @@ export function isDiskFull(err: unknown): boolean {
  * it). Every mapping goes by type or by error code, never by message text:
  * - HttpError as it is; IngestError with its status and reason;
  * - QuerySyntaxError: 400 with the column; ProfileError (a stored profile that cannot be read
- *   or combined): 422;
+ *   or combined) and BlobRangeError (its stored bytes are shorter than the record says): 422;
  * - a malformed query parameter (TimeParamError, a schema validation failure): 400 bad_parameter
  *   naming it; PgoSelectionError: its problem as the code (see PGO_SELECTION_STATUS);
  * - a full disk (ENOSPC, EDQUOT, SQLITE_FULL): 507, code disk_full;
@@ -47,6 +47,9 @@ export function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
   if (err instanceof TimeParamError) return new HttpError(400, 'bad_parameter', err.message);
   if (err instanceof PgoSelectionError) {
     return new HttpError(PGO_SELECTION_STATUS[err.problem], err.problem, err.message, { details: { ...err.details } });
+  }
+  if (err instanceof BlobRangeError) {
+    return new HttpError(422, 'profile', `the stored data of this profile is damaged: ${err.message}`);
   }
   if (err instanceof StoreUnavailableError) {
     return new HttpError(503, 'store_unavailable', "the server's storage (index database or blob store) is unavailable; retry later", {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type BlobInfo, type Blobs, MAX_BLOB_KEY_LENGTH } from './blobs.js';
-import { InvalidBlobKeyError } from './errors.js';
+import { BlobRangeError, InvalidBlobKeyError } from './errors.js';
 
 /**
  * One instance of a Blobs implementation under test. `reopen` closes `blobs` and returns a new
@@ -53,6 +53,56 @@ export function blobsContract(name: string, makeBlobs: () => Promise<BlobsHarnes
     it('returns null for a key never put', async () => {
       assert.equal(await blobs.get('missing'), null);
       assert.equal(await blobs.get('dir/missing'), null);
+    });
+
+    it('reads exactly the asked range of a blob: start, middle, end, whole, empty', async () => {
+      const all = new Uint8Array(300).map((_, i) => i % 251);
+      await blobs.put('pack', all);
+      assert.deepEqual(plain(await blobs.getRange('pack', 0, 3)), all.slice(0, 3));
+      assert.deepEqual(plain(await blobs.getRange('pack', 100, 157)), all.slice(100, 257));
+      assert.deepEqual(plain(await blobs.getRange('pack', 297, 3)), all.slice(297));
+      assert.deepEqual(plain(await blobs.getRange('pack', 0, 300)), all);
+      assert.deepEqual(plain(await blobs.getRange('pack', 42, 0)), new Uint8Array(0));
+      assert.deepEqual(plain(await blobs.getRange('pack', 300, 0)), new Uint8Array(0));
+      await blobs.put('empty', new Uint8Array(0));
+      assert.deepEqual(plain(await blobs.getRange('empty', 0, 0)), new Uint8Array(0));
+    });
+
+    it('returns null for a range of a missing blob', async () => {
+      assert.equal(await blobs.getRange('missing', 0, 1), null);
+      assert.equal(await blobs.getRange('dir/missing', 5, 0), null);
+    });
+
+    it('rejects a range past the end of the blob with BlobRangeError, never answering fewer bytes', async () => {
+      await blobs.put('short', bytes(1, 2, 3, 4));
+      for (const [offset, length] of [
+        [0, 5],
+        [3, 2],
+        [4, 1],
+        [5, 0],
+        [100, 1],
+        [1, Number.MAX_SAFE_INTEGER - 1],
+      ]) {
+        await assert.rejects(blobs.getRange('short', offset, length), BlobRangeError, `${offset}+${length}`);
+      }
+      assert.deepEqual(plain(await blobs.getRange('short', 3, 1)), bytes(4));
+    });
+
+    it('rejects a malformed range or key before touching the storage', async () => {
+      await blobs.put('k', bytes(1, 2));
+      for (const [offset, length] of [
+        [-1, 1],
+        [0, -1],
+        [0.5, 1],
+        [0, Number.NaN],
+        [Number.MAX_SAFE_INTEGER, 1],
+        [2 ** 53, 0],
+        [0, Number.POSITIVE_INFINITY],
+      ]) {
+        await assert.rejects(blobs.getRange('k', offset, length), RangeError, `${offset}+${length}`);
+      }
+      await assert.rejects(blobs.getRange('../k', 0, 1), InvalidBlobKeyError);
+      await assert.rejects(blobs.getRange('k#0+1', 0, 1), InvalidBlobKeyError);
     });
 
     it('keeps the bytes as they were at put, whatever the caller does to its array afterwards', async () => {

@@ -34,6 +34,13 @@ export interface Blobs {
   put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
   /** Returns the bytes stored under `key`, or null when there are none. */
   get(key: string): Promise<Uint8Array | null>;
+  /**
+   * Returns exactly `length` bytes at `offset` of the blob under `key`, or null when there is no
+   * such blob. Rejects with BlobRangeError when the blob is shorter than `offset + length` (never
+   * fewer or other bytes), and with RangeError when offset or length is not a non-negative safe
+   * integer.
+   */
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array | null>;
   /** Removes `key`; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
   /**
@@ -46,6 +53,19 @@ export interface Blobs {
   totalBytes(): Promise<number>;
   /** Releases resources; calling it twice is harmless. */
   close(): Promise<void>;
+}
+
+/** Throws RangeError unless `offset`, `length` and their sum are non-negative safe integers. */
+export function checkBlobRange(offset: number, length: number): void {
+  if (
+    !Number.isSafeInteger(offset) ||
+    offset < 0 ||
+    !Number.isSafeInteger(length) ||
+    length < 0 ||
+    !Number.isSafeInteger(offset + length)
+  ) {
+    throw new RangeError(`invalid blob range: offset ${offset} and length ${length} must be non-negative safe integers`);
+  }
 }
 
 /** Longest key accepted, so that a key fits in one file name (255 bytes) with room to spare. */

@@ -23,3 +23,12 @@ export class StoreUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A blob reference names a byte range its object does not hold in full (the object is shorter
+ * than the range's end): the stored data is damaged or the reference is wrong. Never answered
+ * with the bytes that are there, which would be the wrong bytes.
+ */
+export class BlobRangeError extends Error {
+  override readonly name = 'BlobRangeError';
+}

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BlobInfo, type Blobs, checkBlobKey, type PutOptions } from './blobs.js';
+import { type BlobInfo, type Blobs, checkBlobKey, checkBlobRange, type PutOptions } from './blobs.js';
+import { BlobRangeError } from './errors.js';
 
 /** Temporary files start with this; `list` never reports them. Keys cannot start with ".". */
 const TEMP_PREFIX = '.tmp-';
@@ -105,6 +106,39 @@ export class FsBlobs implements Blobs {
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
+    }
+  }
+
+  /** Opens the file, checks its size covers the range, and reads the range at its position. */
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array | null> {
+    checkBlobKey(key);
+    checkBlobRange(offset, length);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.pathOf(key), 'r');
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (offset + length > size) {
+        throw new BlobRangeError(`blob ${JSON.stringify(key)} holds ${size} bytes, too few for ${length} bytes at offset ${offset}`);
+      }
+      const out = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          throw new BlobRangeError(
+            `blob ${JSON.stringify(key)} ended after ${offset + done} bytes while reading ${length} bytes at offset ${offset}`,
+          );
+        }
+        done += bytesRead;
+      }
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    } finally {
+      await handle.close();
     }
   }
 

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { blobObjectKey, parseBlobRef } from './blob-ref.js';
 import { MigrationMismatchError, type MigrationProgress, migrateStore } from './migrate.js';
 import { makeTestRecord } from './profile-index.contract.js';
 import type { SqliteProfileIndex } from './sqlite-index.js';
@@ -56,8 +57,7 @@ describe('migrateStore', () => {
       );
     }
     await source.index.markRawDeleted([saved[1].id]);
-    for (const a of saved[1].attachments) await source.blobs.delete(a.blobKey);
-    await source.blobs.delete(saved[1].preparedBlobKey!);
+    await source.blobs.delete(blobObjectKey(saved[1].preparedBlobKey!));
   });
   afterEach(async () => {
     for (const s of [source, target]) await s.close();
@@ -79,8 +79,8 @@ describe('migrateStore', () => {
     assert.equal(result.keysCopied, 2);
     assert.equal(result.targetCount, 23);
     assert.deepEqual(result.missingInSource, []);
-    // 22 profiles with 2 attachments, 18 PGO forms, 13 prepared forms (a 14th went with its raw data).
-    assert.equal(result.blobsVerified, 22 * 2 + 18 + 13);
+    // 22 packs (the 23rd went with its raw data), each holding 2 attachments and maybe a prepared form, and 18 PGO forms.
+    assert.equal(result.blobsVerified, 22 + 18);
     assert.ok(progress.length >= 2 && progress.at(-1)?.done === 23, 'progress after every batch');
 
     for (const record of saved) {
@@ -117,7 +117,7 @@ describe('migrateStore', () => {
       const raw = record.rawDeleted ? [] : record.attachments.map((a) => a.blobKey);
       const prepared = record.rawDeleted ? null : record.preparedBlobKey;
       for (const key of [...raw, record.pgoBlobKey, prepared]) {
-        if (key !== null) assert.notEqual(await target.blobs.get(key), null, `${key} of a copied row exists`);
+        if (key !== null) assert.notEqual(await target.readBlob(key), null, `${key} of a copied row exists`);
       }
     }
     const result = await migrateStore(from(), to());
@@ -139,7 +139,10 @@ describe('migrateStore', () => {
   it('refuses a target whose prepared form differs from the source', async () => {
     await migrateStore(from(), to());
     const copy = (await target.getProfile(saved[2].id))!;
-    await target.blobs.put(copy.preparedBlobKey!, Uint8Array.from([0]));
+    // The prepared form is the end of the pack: change its last byte only, so the attachments still match.
+    const pack = Buffer.from((await target.blobs.get(blobObjectKey(copy.preparedBlobKey!)))!);
+    pack[pack.length - 1] ^= 0xff;
+    await target.blobs.put(blobObjectKey(copy.preparedBlobKey!), pack);
     await assert.rejects(
       migrateStore(from(), to()),
       (err: unknown) => err instanceof MigrationMismatchError && err.message.includes(copy.preparedBlobKey!),
@@ -151,5 +154,75 @@ describe('migrateStore', () => {
     const result = await migrateStore(from(), to());
     assert.deepEqual(result.missingInSource, [{ profileId: saved[4].id, blobKey: saved[4].pgoBlobKey }]);
     assert.equal(result.copied, 23);
+  });
+
+  it('copies each object once however many ranges of it the records name, and keeps every range valid', async () => {
+    const puts: string[] = [];
+    const gets: string[] = [];
+    const counting = {
+      ...to(),
+      blobs: {
+        get: (key: string) => target.blobs.get(key),
+        getRange: (key: string, offset: number, length: number) => target.blobs.getRange(key, offset, length),
+        put: async (key: string, bytes: Uint8Array) => {
+          puts.push(key);
+          await target.blobs.put(key, bytes);
+        },
+      },
+    };
+    const reading = {
+      ...from(),
+      blobs: {
+        get: (key: string) => {
+          gets.push(key);
+          return source.blobs.get(key);
+        },
+        getRange: (key: string, offset: number, length: number) => source.blobs.getRange(key, offset, length),
+      },
+    };
+    const result = await migrateStore(reading, counting);
+    assert.equal(result.copied, 23);
+    assert.equal(puts.length, 22 + 18, 'one put per pack and per PGO form');
+    assert.equal(new Set(puts).size, puts.length);
+    assert.equal(gets.length, puts.length, 'one read of each source object');
+    for (const record of saved.slice(2)) {
+      const copy = (await target.getProfile(record.id))!;
+      for (const [i, a] of copy.attachments.entries()) {
+        assert.deepEqual(parseBlobRef(a.blobKey).range, parseBlobRef(record.attachments[i].blobKey).range);
+        assert.deepEqual((await target.readAttachment(record.id, a.name))?.bytes, (await source.readAttachment(record.id, a.name))?.bytes);
+      }
+    }
+  });
+
+  it('copies profiles stored with one object per blob (plain keys, before packs) as they are', async () => {
+    const record: ProfileRecord = {
+      ...makeTestRecord('plain-keys', { service: 'old' }),
+      attachments: [
+        { name: 'cpu.pprof', blobKey: '2025010100/plain-keys/raw-0-cpu.pprof', size: 3, compression: 'gzip' },
+        { name: 'metrics.json', blobKey: '2025010100/plain-keys/raw-1-metrics.json', size: 1, compression: 'none' },
+      ],
+      pgoBlobKey: '2025010100/plain-keys/pgo',
+      preparedBlobKey: '2025010100/plain-keys/prepared',
+      rawDeleted: false,
+    };
+    await source.blobs.put(record.attachments[0].blobKey, Uint8Array.from([1, 2, 3]));
+    await source.blobs.put(record.attachments[1].blobKey, Uint8Array.from([4]));
+    await source.blobs.put(record.pgoBlobKey!, Uint8Array.from([5, 5]));
+    await source.blobs.put(record.preparedBlobKey!, Uint8Array.from([6]));
+    await source.index.insert(record);
+    const result = await migrateStore(from(), to());
+    assert.equal(result.copied, 24);
+    const copy = (await target.getProfile(record.id))!;
+    for (const ref of [...copy.attachments.map((a) => a.blobKey), copy.pgoBlobKey!, copy.preparedBlobKey!]) {
+      assert.equal(parseBlobRef(ref).range, null, `${ref} stays a plain key`);
+    }
+    assert.deepEqual(Uint8Array.from((await target.readAttachment(record.id, 'cpu.pprof'))!.bytes), Uint8Array.from([1, 2, 3]));
+    assert.deepEqual(Uint8Array.from((await target.readAttachment(record.id, 'metrics.json'))!.bytes), Uint8Array.from([4]));
+    assert.deepEqual(Uint8Array.from((await target.readPgo(record.id))!), Uint8Array.from([5, 5]));
+    assert.deepEqual(Uint8Array.from((await target.readPreparedOf(copy))!), Uint8Array.from([6]));
+    // Run again: verified reference by reference, not copied twice.
+    const again = await migrateStore(from(), to());
+    assert.equal(again.copied, 0);
+    assert.equal(again.alreadyThere, 24);
   });
 });

@@ -1,6 +1,8 @@
+import { blobObjectKey, formatBlobRef, parseBlobRef, readBlobRef } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
 import type { KeyStore } from './keys.js';
 import type { ProfileIndex } from './profile-index.js';
+import { profileObjects } from './profile-objects.js';
 import type { SqliteProfileIndex } from './sqlite-index.js';
 import { blobHour } from './store.js';
 import type { ProfileRecord } from './types.js';
@@ -8,14 +10,14 @@ import type { ProfileRecord } from './types.js';
 /** An embedded install to copy from: its SQLite index (walked by id), its blob files and its keys. */
 export interface MigrationSource {
   index: Pick<SqliteProfileIndex, 'scanById' | 'count'>;
-  blobs: Pick<Blobs, 'get'>;
+  blobs: Pick<Blobs, 'get' | 'getRange'>;
   keys: Pick<KeyStore, 'exportKeys'>;
 }
 
 /** The backends to copy into (typically PostgreSQL and S3). */
 export interface MigrationTarget {
   index: Pick<ProfileIndex, 'get' | 'insert' | 'count'>;
-  blobs: Pick<Blobs, 'get' | 'put'>;
+  blobs: Pick<Blobs, 'get' | 'getRange' | 'put'>;
   keys: Pick<KeyStore, 'exportKeys' | 'importKey'>;
 }
 
@@ -34,7 +36,11 @@ export interface MigrationProgress {
 export interface MigrationResult extends MigrationProgress {
   keysCopied: number;
   keysAlreadyThere: number;
-  /** Blobs read back from the target and compared with the source's, byte for byte. */
+  /**
+   * Objects read back from the target and compared with the source's, byte for byte: a pack (a
+   * profile's raw attachments and prepared form) or a PGO form counts once, as does each blob of
+   * a profile stored before packs.
+   */
   blobsVerified: number;
   /** Blobs a source record names that the source no longer has (copied as missing, as they were). */
   missingInSource: Array<{ profileId: string; blobKey: string }>;
@@ -132,17 +138,31 @@ async function copyProfile(
     return;
   }
   // New keys start with the hour of the copy (not of the original write): a copy interrupted
-  // between its blobs and its row leaves orphans that the target's next sweeps collect.
+  // between its blobs and its row leaves orphans that the target's next sweeps collect. Each
+  // object is copied once however many references (ranges of a pack) name it, and keeps its
+  // bytes, so every range stays valid in the target.
   const dir = `${blobHour(now())}/${record.id}`;
-  const rename = (key: string): string => `${dir}/${key.slice(key.lastIndexOf('/') + 1)}`;
+  const renamed = new Map<string, string>();
+  const taken = new Set<string>();
+  const rename = (ref: string): string => {
+    const { objectKey, range } = parseBlobRef(ref);
+    let to = renamed.get(objectKey);
+    if (to === undefined) {
+      const name = objectKey.slice(objectKey.lastIndexOf('/') + 1);
+      to = taken.has(`${dir}/${name}`) ? `${dir}/${renamed.size}-${name}` : `${dir}/${name}`;
+      renamed.set(objectKey, to);
+      taken.add(to);
+    }
+    return range === null ? to : formatBlobRef(to, range.offset, range.length);
+  };
   const copy: ProfileRecord = {
     ...record,
     attachments: record.attachments.map((a) => ({ ...a, blobKey: rename(a.blobKey) })),
     pgoBlobKey: record.pgoBlobKey === null ? null : rename(record.pgoBlobKey),
     preparedBlobKey: record.preparedBlobKey === null ? null : rename(record.preparedBlobKey),
   };
-  const pairs = blobPairs(record, copy);
-  for (const [from, to] of pairs) {
+  for (const { key: from } of profileObjects(record)) {
+    const to = renamed.get(from) as string;
     const bytes = await source.blobs.get(from);
     if (bytes === null) {
       result.missingInSource.push({ profileId: record.id, blobKey: from });
@@ -176,20 +196,24 @@ async function verifyCopy(
   ) {
     throw new MigrationMismatchError(`profile ${record.id} exists in the target with different attachments`);
   }
-  for (const [from, to] of blobPairs(record, existing)) {
-    const [a, b] = await Promise.all([source.blobs.get(from), target.blobs.get(to)]);
+  // Reference by reference, so a target written with another layout (one object per blob, or
+  // packs) is compared by what each reference reads, not by how it is stored.
+  const verified = new Set<string>();
+  for (const [from, to] of referencePairs(record, existing)) {
+    const [a, b] = await Promise.all([readBlobRef(source.blobs, from), readBlobRef(target.blobs, to)]);
     if (a === null) continue;
     if (b === null || !sameBytes(a, b))
       throw new MigrationMismatchError(`profile ${record.id}: the target's ${to} differs from the source's ${from}`);
-    result.blobsVerified++;
+    verified.add(blobObjectKey(to));
   }
+  result.blobsVerified += verified.size;
 }
 
 /**
- * The blob keys of a record and of its copy that must hold the same bytes: the PGO form, and the
- * attachments and the prepared form unless retention deleted them.
+ * The blob references of a record and of its copy that must read the same bytes: the PGO form,
+ * and the attachments and the prepared form unless retention deleted them.
  */
-function blobPairs(record: ProfileRecord, copy: ProfileRecord): Array<[string, string]> {
+function referencePairs(record: ProfileRecord, copy: ProfileRecord): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   if (!record.rawDeleted) {
     for (const [i, a] of record.attachments.entries()) pairs.push([a.blobKey, copy.attachments[i].blobKey]);

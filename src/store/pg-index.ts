@@ -21,6 +21,7 @@ import {
   queryTree,
   type ServiceSummary,
 } from './profile-index.js';
+import { profileObjects } from './profile-objects.js';
 import type { ProfileRecord } from './types.js';
 
 const ORDER_BY: Record<ProfileSort, string> = {
@@ -129,23 +130,10 @@ export class PgProfileIndex implements ProfileIndex {
     const tagKeys = record.tags.map((t) => t[0]);
     const tagValues = record.tags.map((t) => t[1]);
     const metrics = Object.entries(record.metrics);
-    const blobKeys: string[] = [];
-    const blobKinds: string[] = [];
-    if (!record.rawDeleted) {
-      for (const a of record.attachments) {
-        blobKeys.push(a.blobKey);
-        blobKinds.push('raw');
-      }
-      // Kind 'raw': the prepared form is derived from the raw data and goes with it.
-      if (record.preparedBlobKey !== null) {
-        blobKeys.push(record.preparedBlobKey);
-        blobKinds.push('raw');
-      }
-    }
-    if (record.pgoBlobKey !== null) {
-      blobKeys.push(record.pgoBlobKey);
-      blobKinds.push('pgo');
-    }
+    // Objects, not references: orphan collection lists objects, and a pack holds several ranges.
+    const objects = profileObjects(record);
+    const blobKeys = objects.map((o) => o.key);
+    const blobKinds = objects.map((o) => o.kind);
     try {
       await this.open().query(
         INSERT_SQL,

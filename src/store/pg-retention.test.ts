@@ -7,7 +7,10 @@ import { startPostgres, type TestPostgres } from '../testing/postgres.js';
 import { FsBlobs } from './fs-blobs.js';
 import { openPostgres } from './pg-store.js';
 import { makeTestRecord } from './profile-index.contract.js';
+import { profileObjects } from './profile-objects.js';
 import { enforceRetention, RETENTION_JOB } from './retention.js';
+import { ProfileStore } from './store.js';
+import type { ProfileRecord } from './types.js';
 
 const server: TestPostgres = await startPostgres();
 after(() => server.close());
@@ -49,6 +52,65 @@ describe('retention on the PostgreSQL index', () => {
       const left: string[] = [];
       for await (const b of blobs.list()) left.push(b.key);
       assert.equal(left.length, 12 * 1 + 12 * 4);
+    } finally {
+      await backend.close();
+      await blobs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('retains packed profiles saved through the store: the pack goes with the raw data, each object deleted once, orphan packs collected', async () => {
+    const backend = await openPostgres(await server.freshDatabase());
+    const dir = await mkdtemp(join(tmpdir(), 'hotpath-pg-retention-'));
+    const blobs = await FsBlobs.open(dir);
+    const store = new ProfileStore(backend.index, blobs);
+    try {
+      const now = Date.now();
+      const save = (ageMs: number) => {
+        const {
+          id: _i,
+          attachments: _a,
+          pgoBlobKey: _p,
+          preparedBlobKey: _q,
+          rawDeleted: _r,
+          ...profile
+        } = makeTestRecord('x', {
+          receivedAt: now - ageMs,
+        });
+        return store.saveProfile(
+          profile,
+          [
+            { name: 'cpu.pprof', bytes: Uint8Array.from([1, 2, 3]), compression: 'gzip' },
+            { name: 'heap.pprof', bytes: Uint8Array.from([4]), compression: 'gzip' },
+            { name: 'metrics.json', bytes: Uint8Array.from([5, 6]), compression: 'none' },
+          ],
+          Uint8Array.from([9]),
+          Uint8Array.from([8, 8]),
+        );
+      };
+      const fresh = await save(0);
+      const raw = await save(10 * DAY);
+      const old = await save(40 * DAY);
+      // A save that died before its index row: its pack and PGO form are orphans.
+      await blobs.put('2020010100/lost/pack', Uint8Array.from([1, 2, 3]));
+      await blobs.put('2020010100/lost/pgo', Uint8Array.from([1]));
+      const deleted: string[] = [];
+      const counting = Object.assign(Object.create(blobs) as FsBlobs, {
+        delete: async (key: string) => {
+          deleted.push(key);
+          await blobs.delete(key);
+        },
+      });
+      const result = await enforceRetention({ index: backend.index, blobs: counting, now: now + 2 * 60 * 60 * 1000, sweptUpTo: null });
+      assert.deepEqual([result.profilesDeleted, result.rawDeleted, result.orphanBlobsDeleted], [1, 1, 2]);
+      const objects = (r: ProfileRecord) => profileObjects(r, { includeDeletedRaw: true }).map((o) => o.key);
+      assert.deepEqual(deleted.sort(), [...objects(old), objects(raw)[0], '2020010100/lost/pack', '2020010100/lost/pgo'].sort());
+      const left: string[] = [];
+      for await (const b of blobs.list()) left.push(b.key);
+      assert.deepEqual(left.sort(), [...objects(fresh), raw.pgoBlobKey!].sort());
+      assert.deepEqual(Uint8Array.from((await store.readAttachment(fresh.id, 'metrics.json'))!.bytes), Uint8Array.from([5, 6]));
+      assert.equal(await store.readAttachment(raw.id, 'cpu.pprof'), null);
+      assert.deepEqual(Uint8Array.from((await store.readPgo(raw.id))!), Uint8Array.from([9]));
     } finally {
       await backend.close();
       await blobs.close();

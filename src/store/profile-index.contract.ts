@@ -430,6 +430,41 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       );
     });
 
+    it('references objects, not ranges: a pack named by several ranges once, until its raw data is deleted', async () => {
+      const packed = (id: string): ProfileRecord =>
+        makeTestRecord(id, {
+          attachments: [
+            { name: 'cpu.pprof', blobKey: `${id}/pack#0+10`, size: 10, compression: 'gzip' },
+            { name: 'heap.pprof', blobKey: `${id}/pack#10+5`, size: 5, compression: 'gzip' },
+            { name: 'empty.pprof', blobKey: `${id}/pack#15+0`, size: 0, compression: 'none' },
+          ],
+          pgoBlobKey: `${id}/pgo`,
+          preparedBlobKey: `${id}/pack#15+7`,
+        });
+      await index.insert(packed('a'));
+      await index.insert(packed('b'));
+      assert.deepEqual((await index.get('a'))?.attachments[1].blobKey, 'a/pack#10+5', 'references read back as written');
+      const candidates = ['a/pack', 'a/pgo', 'b/pack', 'b/pgo', 'a/pack#0+10', 'c/pack'];
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(candidates))]), ['a/pack', 'a/pgo', 'b/pack', 'b/pgo']);
+      await index.markRawDeleted(['a']);
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(candidates))]), ['a/pgo', 'b/pack', 'b/pgo']);
+      await index.delete(['b']);
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(candidates))]), ['a/pgo']);
+    });
+
+    it('refuses a record whose blob reference does not parse, writing nothing', async () => {
+      for (const bad of ['a/pack#01+1', 'a/pack#1+', '../x', 'a/pack#1+1#2+2', `a/pack#${Number.MAX_SAFE_INTEGER}+1`]) {
+        await assert.rejects(
+          index.insert(makeTestRecord('bad', { attachments: [{ name: 'cpu.pprof', blobKey: bad, size: 1, compression: 'none' }] })),
+          TypeError,
+          bad,
+        );
+        await assert.rejects(index.insert(makeTestRecord('bad', { preparedBlobKey: bad })), TypeError, bad);
+      }
+      assert.equal(await index.get('bad'), null);
+      assert.equal(await index.count(), 0);
+    });
+
     it('marks raw data deleted: the record and its PGO blob stay, its attachments and prepared form stop being referenced', async () => {
       await index.insert(makeTestRecord('a'));
       await index.insert(makeTestRecord('b'));

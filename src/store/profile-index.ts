@@ -1,6 +1,7 @@
 import type { ServiceAdoption } from '../api/types.js';
 import type { QueryNode } from '../query/ast.js';
 import { parseQuery } from '../query/parse.js';
+import { parseBlobRef } from './blob-ref.js';
 import type { ProfileRecord } from './types.js';
 
 /** Columns search results can be ordered by. */
@@ -182,6 +183,16 @@ export function checkProfileRecord(record: ProfileRecord): void {
     const key: unknown = record[field];
     if (key !== null && (typeof key !== 'string' || key.length === 0)) {
       throw new TypeError(`profile ${record.id}: ${field} must be a non-empty string or null, got ${String(key)}`);
+    }
+  }
+  // Every reference must parse (a plain key or a range of an object, blob-ref.ts): the index
+  // keeps the objects they name, and a reader must never meet one it cannot resolve.
+  for (const ref of [...record.attachments.map((a) => a.blobKey), record.pgoBlobKey, record.preparedBlobKey]) {
+    if (ref === null) continue;
+    try {
+      parseBlobRef(ref);
+    } catch (err) {
+      throw new TypeError(`profile ${record.id}: ${(err as Error).message}`);
     }
   }
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { blobObjectKey } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
 import type { FsBlobs } from './fs-blobs.js';
 import { makeTestRecord } from './profile-index.contract.js';
@@ -61,13 +62,13 @@ describe('enforceRetention with SQLite and files', () => {
   }
 
   async function exists(key: string): Promise<boolean> {
-    return (await store.blobs.get(key)) !== null;
+    return (await store.readBlob(key)) !== null;
   }
 
   /** Sets a blob's write time as if it had been written `ageMs` before now. */
   async function age(key: string, ageMs: number): Promise<void> {
     const t = new Date(now - ageMs);
-    await utimes((store.blobs as FsBlobs).pathOf(key), t, t);
+    await utimes((store.blobs as FsBlobs).pathOf(blobObjectKey(key)), t, t);
   }
 
   async function state(record: ProfileRecord): Promise<'gone' | 'pgo only' | 'complete'> {
@@ -158,8 +159,66 @@ describe('enforceRetention with SQLite and files', () => {
     assert.ok(await exists(record.attachments[0].blobKey));
     for (const key of [...record.attachments.map((a) => a.blobKey), record.preparedBlobKey!]) await age(key, 8 * DAY);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now });
-    assert.deepEqual(counts(result), { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 3 });
+    // One object, the pack, held the attachments and the prepared form.
+    assert.deepEqual(counts(result), { rawDeleted: 0, profilesDeleted: 0, orphanBlobsDeleted: 1 });
     assert.equal(await state(record), 'pgo only');
+  });
+
+  it('deletes each object once however many ranges of it a record names, and keeps the PGO form with the raw data gone', async () => {
+    const raw = await save(8 * DAY);
+    const whole = await save(31 * DAY);
+    const deleted: string[] = [];
+    const blobs: Blobs = Object.assign(Object.create(store.blobs) as Blobs, {
+      delete: async (key: string) => {
+        deleted.push(key);
+        await store.blobs.delete(key);
+      },
+    });
+    const result = await enforceRetention({ index: store.index, blobs, now });
+    assert.deepEqual(counts(result), { rawDeleted: 1, profilesDeleted: 1, orphanBlobsDeleted: 0 });
+    assert.deepEqual(
+      deleted.sort(),
+      [blobObjectKey(raw.preparedBlobKey!), blobObjectKey(whole.preparedBlobKey!), whole.pgoBlobKey!].sort(),
+    );
+    assert.equal(await state(raw), 'pgo only');
+    assert.equal(await state(whole), 'gone');
+    assert.deepEqual(Uint8Array.from((await store.readPgo(raw.id))!), Uint8Array.from([9, 9]));
+  });
+
+  it('retains and collects profiles stored with one object per blob (plain keys, before packs)', async () => {
+    // Written as the store did before packs: every blob an object of its own, named by plain key.
+    const plain = async (ageMs: number, id: string): Promise<ProfileRecord> => {
+      const dir = `${blobHour(now - ageMs)}/${id}`;
+      const record: ProfileRecord = {
+        ...makeTestRecord(id, { receivedAt: now - ageMs }),
+        attachments: [
+          { name: 'cpu.pprof', blobKey: `${dir}/raw-0-cpu.pprof`, size: 3, compression: 'gzip' },
+          { name: 'heap.pprof', blobKey: `${dir}/raw-1-heap.pprof`, size: 1, compression: 'none' },
+        ],
+        pgoBlobKey: `${dir}/pgo`,
+        preparedBlobKey: `${dir}/prepared`,
+        rawDeleted: false,
+      };
+      await store.blobs.put(record.attachments[0].blobKey, Uint8Array.from([1, 2, 3]));
+      await store.blobs.put(record.attachments[1].blobKey, Uint8Array.from([4]));
+      await store.blobs.put(record.pgoBlobKey!, Uint8Array.from([9, 9]));
+      await store.blobs.put(record.preparedBlobKey!, Uint8Array.from([8, 8, 8]));
+      await store.index.insert(record);
+      return record;
+    };
+    const fresh = await plain(0, 'plain-fresh');
+    const raw = await plain(8 * DAY, 'plain-raw');
+    const whole = await plain(31 * DAY, 'plain-whole');
+    for (const r of [fresh, raw, whole]) {
+      for (const key of [...r.attachments.map((a) => a.blobKey), r.pgoBlobKey!, r.preparedBlobKey!]) await age(key, 2 * HOUR);
+    }
+    assert.deepEqual(Uint8Array.from((await store.readAttachment(fresh.id, 'cpu.pprof'))!.bytes), Uint8Array.from([1, 2, 3]));
+    assert.deepEqual(Uint8Array.from((await store.readPreparedOf(fresh))!), Uint8Array.from([8, 8, 8]));
+    const result = await enforceRetention({ index: store.index, blobs: store.blobs, now });
+    assert.deepEqual(counts(result), { rawDeleted: 1, profilesDeleted: 1, orphanBlobsDeleted: 0 });
+    assert.equal(await state(fresh), 'complete');
+    assert.equal(await state(raw), 'pgo only');
+    assert.equal(await state(whole), 'gone');
   });
 });
 

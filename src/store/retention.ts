@@ -1,5 +1,6 @@
 import type { BlobInfo, Blobs } from './blobs.js';
 import { MAX_REFERENCE_CHECK, type ProfileIndex } from './profile-index.js';
+import { profileObjects } from './profile-objects.js';
 import { blobHour, blobHourStart } from './store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -68,10 +69,9 @@ export async function enforceRetention(options: RetentionOptions): Promise<Reten
     const batch = await index.expired(now - pgoMaxAgeMs, batchSize);
     if (batch.length === 0) break;
     await index.delete(batch.map((r) => r.id));
+    // Each object once, whatever number of references (ranges of a pack) name it.
     for (const r of batch) {
-      for (const a of r.attachments) await blobs.delete(a.blobKey);
-      if (r.preparedBlobKey !== null) await blobs.delete(r.preparedBlobKey);
-      if (r.pgoBlobKey !== null) await blobs.delete(r.pgoBlobKey);
+      for (const o of profileObjects(r, { includeDeletedRaw: true })) await blobs.delete(o.key);
     }
     result.profilesDeleted += batch.length;
     if (batch.length < batchSize) break;
@@ -83,8 +83,7 @@ export async function enforceRetention(options: RetentionOptions): Promise<Reten
     await index.markRawDeleted(batch.map((r) => r.id));
     // The prepared form is derived from the raw attachments, so it goes with them.
     for (const r of batch) {
-      for (const a of r.attachments) await blobs.delete(a.blobKey);
-      if (r.preparedBlobKey !== null) await blobs.delete(r.preparedBlobKey);
+      for (const o of profileObjects(r)) if (o.kind === 'raw') await blobs.delete(o.key);
     }
     result.rawDeleted += batch.length;
     if (batch.length < batchSize) break;

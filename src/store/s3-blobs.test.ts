@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { bucketUrl, startVersitygw, type Versitygw } from '../testing/versitygw.js';
+import { blobObjectKey } from './blob-ref.js';
 import { blobsContract } from './blobs.contract.js';
 import type { Blobs } from './blobs.js';
-import { InvalidBlobKeyError, StoreUnavailableError } from './errors.js';
+import { BlobRangeError, InvalidBlobKeyError, StoreUnavailableError } from './errors.js';
 import { makeTestRecord } from './profile-index.contract.js';
+import { profileObjects } from './profile-objects.js';
 import { enforceRetention } from './retention.js';
 import { S3_OBJECT_SUFFIX, S3Blobs, type S3BlobsOptions } from './s3-blobs.js';
 import { SqliteProfileIndex } from './sqlite-index.js';
@@ -449,6 +451,54 @@ describe('S3Blobs on versitygw', () => {
     }
   });
 
+  it('ranged reads: cuts the range from a store that ignores Range, and never answers fewer bytes than asked', {
+    timeout: 60_000,
+  }, async () => {
+    const object = Buffer.from('0123456789');
+    // Per object key: how the fake store answers a GET with Range.
+    const modes: Record<string, 'ignore' | 'short' | 'wrong'> = {
+      '/hotpath-bucket/whole~': 'ignore',
+      '/hotpath-bucket/short~': 'short',
+      '/hotpath-bucket/wrong~': 'wrong',
+    };
+    const fake = createHttpServer((req, res) => {
+      if (req.url === '/hotpath-bucket' || req.url === '/hotpath-bucket/') return res.writeHead(200).end();
+      const mode = modes[(req.url ?? '').split('?')[0]];
+      const m = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range));
+      if (mode === undefined || m === null)
+        return res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
+      const [from, to] = [Number(m[1]), Number(m[2])];
+      if (mode === 'ignore') return res.writeHead(200, { 'content-length': object.length }).end(object);
+      // 'short': a store that stops at the object's end (as S3 does) for an object shorter than it should be.
+      const body = mode === 'short' ? object.subarray(from, Math.min(to + 1, 4)) : object.subarray(from + 1, to + 2);
+      const range = mode === 'short' ? `bytes ${from}-${from + body.length - 1}/4` : `bytes ${from + 1}-${to + 1}/10`;
+      res.writeHead(206, { 'content-length': body.length, 'content-range': range }).end(body);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const port = (fake.address() as { port: number }).port;
+    const blobs = await S3Blobs.open(parseS3Url(bucketUrl('hotpath-bucket', `http://127.0.0.1:${port}`)), {
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      maxAttempts: 1,
+    });
+    try {
+      assert.deepEqual(Buffer.from((await blobs.getRange('whole', 3, 4))!), Buffer.from('3456'));
+      await assert.rejects(blobs.getRange('whole', 8, 4), BlobRangeError);
+      await assert.rejects(
+        blobs.getRange('short', 2, 5),
+        (err: Error) => err instanceof BlobRangeError && /holds 4 bytes/.test(err.message),
+      );
+      // Other bytes than asked for are never returned, whatever the store says.
+      await assert.rejects(
+        blobs.getRange('wrong', 2, 3),
+        (err: Error) => err instanceof StoreUnavailableError && /asked for bytes 2-4/.test(err.message),
+      );
+      assert.equal(await blobs.getRange('missing', 0, 1), null);
+    } finally {
+      await blobs.close();
+      await new Promise((resolve) => fake.close(resolve));
+    }
+  });
+
   it('rejects every operation with StoreUnavailableError while the gateway is down, and works again once it is back', async () => {
     const own = await startVersitygw({ own: true });
     const blobs = await S3Blobs.open(parseS3Url(own.url), { credentials: own.credentials, maxAttempts: 2 });
@@ -529,7 +579,8 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     assert.equal(await store.index.count(), 0);
     assert.deepEqual(await store.search({ query: 'service:lost', from: 0, to: Date.now() * 2, limit: 10 }), []);
     const orphans = await keysOf(store.blobs);
-    assert.equal(orphans.length, 4);
+    // Two objects per save: the pack (attachments and prepared form) and the PGO form.
+    assert.equal(orphans.length, 2);
 
     // After a restart: within the grace period the blobs stay (a save may still be running)...
     await store.close();
@@ -540,10 +591,12 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     // ...and after it they are collected, while a profile saved meanwhile is untouched.
     const kept = await store.saveProfile(newProfile(), ATTACHMENTS, PGO, PREPARED);
     const result = await enforceRetention({ index: store.index, blobs: store.blobs, now: now + 2 * HOUR });
-    assert.deepEqual([result.rawDeleted, result.profilesDeleted, result.orphanBlobsDeleted], [0, 0, 4]);
+    assert.deepEqual([result.rawDeleted, result.profilesDeleted, result.orphanBlobsDeleted], [0, 0, 2]);
     assert.deepEqual(
       await keysOf(store.blobs),
-      [...kept.attachments.map((a) => a.blobKey), kept.pgoBlobKey!, kept.preparedBlobKey!].sort(),
+      profileObjects(kept)
+        .map((o) => o.key)
+        .sort(),
     );
     assert.deepEqual(await store.getProfile(kept.id), kept);
     assert.deepEqual(Uint8Array.from((await store.readPgo(kept.id))!), PGO);
@@ -594,7 +647,7 @@ describe('ProfileStore with S3Blobs on versitygw and a SQLite index', () => {
     const first = await enforceRetention({ index: store.index, blobs, now });
     assert.deepEqual(prefixes(), ['hotpath/'], 'the first run on a store lists it whole, once');
     assert.equal(first.orphanBlobsDeleted, 2, 'the older orphan, which the hour sweep had passed, and the young one');
-    assert.deepEqual(await keysOf(blobs), [kept.attachments[0].blobKey]);
+    assert.deepEqual(await keysOf(blobs), [blobObjectKey(kept.attachments[0].blobKey)]);
   });
 });
 

@@ -7,13 +7,14 @@ import {
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { type BlobInfo, type Blobs, checkBlobKey } from './blobs.js';
-import { StoreUnavailableError } from './errors.js';
+import { type BlobInfo, type Blobs, checkBlobKey, checkBlobRange } from './blobs.js';
+import { BlobRangeError, StoreUnavailableError } from './errors.js';
 import { encodeRfc3986, S3Signer, sha256Hex } from './s3-signer.js';
 import { type S3Location, StoreConfigError } from './store-urls.js';
 
@@ -226,6 +227,64 @@ export class S3Blobs implements Blobs {
       const data = answer.Body === undefined ? new Uint8Array(0) : await answer.Body.transformToByteArray();
       if (answer.ContentLength !== undefined && data.byteLength !== answer.ContentLength) {
         throw new Error(`the response body has ${data.byteLength} bytes, its Content-Length says ${answer.ContentLength}`);
+      }
+      return data;
+    });
+  }
+
+  /**
+   * One GetObject with `Range: bytes=offset-end`; the answer must hold exactly `length` bytes
+   * (a store that answers a range past the object's end with fewer bytes, or 416, means the
+   * object is too short: BlobRangeError; one that ignores Range and sends the whole object has the
+   * range cut from it). An empty range asks HeadObject for the size instead,
+   * since HTTP has no empty byte range.
+   */
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array | null> {
+    checkBlobKey(key);
+    checkBlobRange(offset, length);
+    const tooShort = (size: number | string): BlobRangeError =>
+      new BlobRangeError(
+        `blob ${JSON.stringify(key)} in ${this.where} holds ${size} bytes, too few for ${length} bytes at offset ${offset}`,
+      );
+    return this.attempt('get', key, async (abortSignal) => {
+      const request = { Bucket: this.location.bucket, Key: this.objectKey(key) };
+      if (length === 0) {
+        try {
+          const head = await this.client.send(new HeadObjectCommand(request), { abortSignal });
+          if ((head.ContentLength ?? 0) < offset) throw tooShort(head.ContentLength ?? 0);
+          return new Uint8Array(0);
+        } catch (err) {
+          if (isMissingKey(err)) return null;
+          throw err;
+        }
+      }
+      let answer: GetObjectCommandOutput;
+      try {
+        answer = await this.client.send(new GetObjectCommand({ ...request, Range: `bytes=${offset}-${offset + length - 1}` }), {
+          abortSignal,
+        });
+      } catch (err) {
+        if (isMissingKey(err)) return null;
+        if (statusOf(err) === 416 || (err as { name?: unknown } | null)?.name === 'InvalidRange') throw tooShort(`at most ${offset}`);
+        throw err;
+      }
+      const data = answer.Body === undefined ? new Uint8Array(0) : await answer.Body.transformToByteArray();
+      if (answer.ContentLength !== undefined && data.byteLength !== answer.ContentLength) {
+        throw new Error(`the response body has ${data.byteLength} bytes, its Content-Length says ${answer.ContentLength}`);
+      }
+      if (answer.ContentRange === undefined) {
+        // HTTP lets a server ignore Range and answer the whole object (200): cut the range from it.
+        if (offset + length > data.byteLength) throw tooShort(data.byteLength);
+        return data.subarray(offset, offset + length);
+      }
+      const expectedRange = `bytes ${offset}-${offset + length - 1}/`;
+      if (data.byteLength !== length || !answer.ContentRange.startsWith(expectedRange)) {
+        if (answer.ContentRange !== undefined && /^bytes \d+-\d+\/\d+$/.test(answer.ContentRange) && data.byteLength < length) {
+          throw tooShort(answer.ContentRange.slice(answer.ContentRange.indexOf('/') + 1));
+        }
+        throw new Error(
+          `asked for bytes ${offset}-${offset + length - 1}, the store answered ${data.byteLength} bytes with Content-Range ${JSON.stringify(answer.ContentRange ?? null)}`,
+        );
       }
       return data;
     });
@@ -459,7 +518,8 @@ export class S3Blobs implements Blobs {
     try {
       return await run(AbortSignal.timeout(this.options.operationTimeoutMs));
     } catch (err) {
-      if (err instanceof StoreUnavailableError) throw err;
+      // A damaged or wrong range is not an outage: retrying or answering 503 would not help.
+      if (err instanceof StoreUnavailableError || err instanceof BlobRangeError) throw err;
       throw this.failure(operation, key, err);
     }
   }

@@ -18,6 +18,7 @@ import {
   queryTree,
   type ServiceSummary,
 } from './profile-index.js';
+import { profileObjects } from './profile-objects.js';
 import { QUERY_SCHEMA_SQLITE } from './sqlite-query-schema.js';
 import { DRIVING_TERM_ROWS, type DrivingTerm, planSearch, type SearchPlan } from './sqlite-search-plan.js';
 import type { ProfileRecord } from './types.js';
@@ -267,11 +268,8 @@ export class SqliteProfileIndex implements ProfileIndex {
         s.insertTagValue.run(key, value);
       }
       for (const [name, value] of Object.entries(record.metrics)) s.insertMetric.run(record.id, name, value);
-      if (!record.rawDeleted) {
-        for (const a of record.attachments) s.insertBlob.run(a.blobKey, record.id, 'raw');
-        if (record.preparedBlobKey !== null) s.insertBlob.run(record.preparedBlobKey, record.id, 'raw');
-      }
-      if (record.pgoBlobKey !== null) s.insertBlob.run(record.pgoBlobKey, record.id, 'pgo');
+      // Objects, not references: orphan collection lists objects, and a pack holds several ranges.
+      for (const o of profileObjects(record)) s.insertBlob.run(o.key, record.id, o.kind);
     });
     this.markRawDeletedTransaction = db.transaction((ids: readonly string[]) => {
       for (const id of ids) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatBlobRef, readBlobRef } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
 import { FsBlobs } from './fs-blobs.js';
 import type { ProfileIndex, ProfileSearch } from './profile-index.js';
@@ -32,13 +33,13 @@ export class ProfileStore {
   /**
    * Stores a new profile under a fresh id and returns its record: the raw attachments exactly as
    * received, and beside them the trimmed PGO form (`pgoBytes`) and the prepared form the flame
-   * graph views merge (`preparedBytes`), each null when the profile has no CPU profile. Resolves
-   * only when the raw attachments, the PGO form and the index row are durable. The prepared form
-   * is put as derivable (no fsync on the files backend): it is rebuilt from the raw profile, and
-   * its readers check its length and CRC and read the raw profile when it is missing or damaged,
-   * so a crash can cost a view time but never an answer. When it rejects, no profile is visible
-   * (blobs already written are left for orphan collection, since the index write may have failed
-   * ambiguously).
+   * graph views merge (`preparedBytes`), each null when the profile has no CPU profile. Writes
+   * two objects: the pack (`<hour>/<id>/pack`: the raw attachments, then the prepared form,
+   * concatenated; the record names each by its byte range, see blob-ref.ts) and the PGO form
+   * (`<hour>/<id>/pgo`), which is kept longer. Resolves only when both objects and the index row
+   * are durable: the prepared form rides in the pack with the raw data, so it is as durable as
+   * they are. When it rejects, no profile is visible (objects already written are left for
+   * orphan collection, since the index write may have failed ambiguously).
    */
   async saveProfile(
     profile: NewProfile,
@@ -48,18 +49,26 @@ export class ProfileStore {
   ): Promise<ProfileRecord> {
     const id = randomUUID();
     const dir = `${blobHour(Date.now())}/${id}`;
-    const stored: StoredAttachment[] = attachments.map((a, i) => ({
+    const packKey = `${dir}/pack`;
+    const parts: Uint8Array[] = [];
+    let offset = 0;
+    const place = (bytes: Uint8Array): string => {
+      const ref = formatBlobRef(packKey, offset, bytes.byteLength);
+      parts.push(bytes);
+      offset += bytes.byteLength;
+      return ref;
+    };
+    const stored: StoredAttachment[] = attachments.map((a) => ({
       name: a.name,
-      blobKey: `${dir}/raw-${i}-${safeName(a.name)}`,
+      blobKey: place(a.bytes),
       size: a.bytes.byteLength,
       compression: a.compression,
     }));
+    const preparedBlobKey = preparedBytes === null ? null : place(preparedBytes);
     const pgoBlobKey = pgoBytes === null ? null : `${dir}/pgo`;
-    const preparedBlobKey = preparedBytes === null ? null : `${dir}/prepared`;
-    const writes = attachments.map((a, i) => this.blobs.put(stored[i].blobKey, a.bytes));
+    const writes: Promise<void>[] = [];
+    if (parts.length > 0) writes.push(this.blobs.put(packKey, Buffer.concat(parts, offset)));
     if (pgoBlobKey !== null && pgoBytes !== null) writes.push(this.blobs.put(pgoBlobKey, pgoBytes));
-    if (preparedBlobKey !== null && preparedBytes !== null)
-      writes.push(this.blobs.put(preparedBlobKey, preparedBytes, { derivable: true }));
     // Settle every write before failing, so that no write is still running when the caller
     // (or a shutdown) goes on after a rejection.
     const failed = (await Promise.allSettled(writes)).find((w) => w.status === 'rejected');
@@ -67,6 +76,15 @@ export class ProfileStore {
     const record: ProfileRecord = { ...profile, id, attachments: stored, pgoBlobKey, preparedBlobKey, rawDeleted: false };
     await this.index.insert(record);
     return record;
+  }
+
+  /**
+   * Returns the bytes a blob reference of a record names (a plain key or a range of a pack, see
+   * blob-ref.ts), or null when its object is missing. Every reader of a record's blobs goes
+   * through here. Rejects with BlobRangeError when the object is shorter than the range.
+   */
+  readBlob(ref: string): Promise<Uint8Array | null> {
+    return readBlobRef(this.blobs, ref);
   }
 
   /** Returns the record with `id`, or null. */
@@ -84,7 +102,7 @@ export class ProfileStore {
     const record = await this.index.get(id);
     const attachment = record?.attachments.find((a) => a.name === name);
     if (record === null || attachment === undefined || record.rawDeleted) return null;
-    const bytes = await this.blobs.get(attachment.blobKey);
+    const bytes = await this.readBlob(attachment.blobKey);
     return bytes === null ? null : { attachment, bytes };
   }
 
@@ -96,7 +114,7 @@ export class ProfileStore {
 
   /** Returns the trimmed PGO form of a record already in hand (no second index lookup), or null. */
   readPgoOf(record: ProfileRecord): Promise<Uint8Array | null> {
-    return record.pgoBlobKey === null ? Promise.resolve(null) : this.blobs.get(record.pgoBlobKey);
+    return record.pgoBlobKey === null ? Promise.resolve(null) : this.readBlob(record.pgoBlobKey);
   }
 
   /**
@@ -106,7 +124,7 @@ export class ProfileStore {
    * to the raw profile only while it is there, so null never means a wrong answer.
    */
   readPreparedOf(record: ProfileRecord): Promise<Uint8Array | null> {
-    return record.preparedBlobKey === null || record.rawDeleted ? Promise.resolve(null) : this.blobs.get(record.preparedBlobKey);
+    return record.preparedBlobKey === null || record.rawDeleted ? Promise.resolve(null) : this.readBlob(record.preparedBlobKey);
   }
 
   /** Closes the index and the blobs (stop the retention job first). */
@@ -141,13 +159,4 @@ export function blobHour(ms: number): string {
 export function blobHourStart(hour: string): number {
   if (!/^\d{10}$/.test(hour)) return Number.NaN;
   return Date.parse(`${hour.slice(0, 4)}-${hour.slice(4, 6)}-${hour.slice(6, 8)}T${hour.slice(8, 10)}:00:00Z`);
-}
-
-/** An attachment name as a blob key segment: safe characters only, never starting with ".", at most 64 characters. */
-function safeName(name: string): string {
-  const safe = name
-    .replace(/[^A-Za-z0-9._-]/g, '_')
-    .replace(/^\.+/, '')
-    .slice(0, 64);
-  return safe === '' ? 'attachment' : safe;
 }

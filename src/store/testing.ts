@@ -1,3 +1,5 @@
+import { parseBlobRef } from './blob-ref.js';
+import type { Blobs } from './blobs.js';
 import type { ProfileIndex } from './profile-index.js';
 
 /**
@@ -23,4 +25,22 @@ export function overrideIndex(index: ProfileIndex, overrides: Partial<ProfileInd
     close: () => index.close(),
     ...overrides,
   };
+}
+
+/**
+ * For tests: damages the bytes a blob reference names and nothing else, as a disk fault would.
+ * A range of a pack gets `fill` repeated to the range's length (the object keeps its size and the
+ * other ranges their bytes); a plain key gets `fill` as its whole content.
+ */
+export async function overwriteBlobRef(blobs: Pick<Blobs, 'get' | 'put'>, ref: string, fill: Uint8Array): Promise<void> {
+  const { objectKey, range } = parseBlobRef(ref);
+  if (range === null) {
+    await blobs.put(objectKey, fill);
+    return;
+  }
+  const whole = await blobs.get(objectKey);
+  if (whole === null) throw new Error(`overwriteBlobRef: no object ${objectKey}`);
+  const changed = Uint8Array.from(whole);
+  for (let i = 0; i < range.length; i++) changed[range.offset + i] = fill[i % fill.length];
+  await blobs.put(objectKey, changed);
 }

@@ -7,6 +7,7 @@ import { type ImpactSideInput, impactReport } from '../../impact/report.js';
 import { type ResourceFigures, resourceFigures } from '../../impact/resource-figures.js';
 import { decompressAsync } from '../../pprof/compression.js';
 import { QuerySyntaxError } from '../../query/errors.js';
+import { BlobRangeError } from '../../store/errors.js';
 import type { ProfileStore } from '../../store/store.js';
 import type { ProfileRecord } from '../../store/types.js';
 import { HttpError } from '../http-error.js';
@@ -110,7 +111,11 @@ async function selectSide(
 
 /** The figures of one stored metrics.json, or null when it is missing, too large or not the client's format. */
 async function readClientMetrics(store: ProfileStore, blobKey: string): Promise<Map<string, number> | null> {
-  const bytes = await store.blobs.get(blobKey);
+  const bytes = await store.readBlob(blobKey).catch((err: unknown) => {
+    // A damaged pack counts as an unreadable metrics.json; an unavailable store still fails the request.
+    if (err instanceof BlobRangeError) return null;
+    throw err;
+  });
   if (bytes === null) return null;
   try {
     return parseClientMetrics(await decompressAsync(bytes, MAX_CLIENT_METRICS_BYTES));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ProfileListJson } from '../../api/types.js';
+import { blobObjectKey } from '../../store/blob-ref.js';
 import { makeTestRecord } from '../../store/profile-index.contract.js';
 import { injectFetch, openTestApp, type TestApp } from '../testing.js';
 import { TOTAL_COUNTED } from './profiles.js';
@@ -68,5 +69,41 @@ describe('GET /api/v1/profiles total', () => {
     const far = await list(`query=service:busy&limit=50&offset=${TOTAL_COUNTED}`);
     assert.equal(far.profiles.length, 5);
     assert.deepEqual([far.total, far.totalExact], [matching, true]);
+  });
+});
+
+describe('GET /api/v1/profiles/:id/attachments/:name from a pack', () => {
+  let server: TestApp;
+  before(async () => {
+    server = await openTestApp();
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  const download = (id: string, name: string) =>
+    injectFetch(server.app, `/api/v1/profiles/${id}/attachments/${name}`, { headers: { authorization: `Bearer ${server.keys.admin}` } });
+
+  it('answers each attachment byte-identical, and 422 naming the damage when the pack is shorter than its range', async () => {
+    const { id: _id, attachments: _a, pgoBlobKey: _p, preparedBlobKey: _q, rawDeleted: _r, ...profile } = makeTestRecord('x');
+    const cpu = new Uint8Array(500).map((_, i) => i * 3);
+    const metrics = new TextEncoder().encode('{"ok":true}');
+    const record = await server.store.saveProfile(
+      profile,
+      [
+        { name: 'cpu.pprof', bytes: cpu, compression: 'gzip' },
+        { name: 'metrics.json', bytes: metrics, compression: 'none' },
+      ],
+      null,
+      null,
+    );
+    assert.deepEqual(new Uint8Array(await (await download(record.id, 'cpu.pprof')).arrayBuffer()), cpu);
+    assert.deepEqual(new Uint8Array(await (await download(record.id, 'metrics.json')).arrayBuffer()), metrics);
+
+    await server.store.blobs.put(blobObjectKey(record.attachments[0].blobKey), cpu);
+    const damaged = await download(record.id, 'metrics.json');
+    assert.equal(damaged.status, 422);
+    assert.match(((await damaged.json()) as { error: string }).error, /damaged.*holds 500 bytes/);
+    assert.deepEqual(new Uint8Array(await (await download(record.id, 'cpu.pprof')).arrayBuffer()), cpu);
   });
 });

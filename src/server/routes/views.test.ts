@@ -6,6 +6,7 @@ import { buildFlameTree } from '../../flame/flame-tree.js';
 import { parseProfile } from '../../pprof/parse.js';
 import { type Profile, valueIndex } from '../../pprof/profile.js';
 import { functionTotals } from '../../pprof/stats.js';
+import { overwriteBlobRef } from '../../store/testing.js';
 import { ddTraceGoUpload } from '../../testing/dd-upload.js';
 import { fixture } from '../../testing/fixtures.js';
 import { injectFetch, openTestApp, type TestApp } from '../testing.js';
@@ -234,7 +235,7 @@ describe('UI views: flame graph, diff, facets and paging', () => {
     assert.ok(record?.preparedBlobKey, 'intake stored a prepared form');
     const damaged = ((await server.store.readPreparedOf(record)) as Uint8Array).slice();
     damaged[damaged.length >> 1] ^= 0x10;
-    await server.store.blobs.put(record.preparedBlobKey, damaged);
+    await overwriteBlobRef(server.store.blobs, record.preparedBlobKey, damaged);
     const fromRaw = await getJson<FlameJson>(`/api/v1/flamegraph?id=${id}&maxNodes=300`);
     const intact = await getJson<FlameJson>(`/api/v1/flamegraph?id=${ids.small}&maxNodes=300`);
     assert.deepEqual(fromRaw.tree, intact.tree);
