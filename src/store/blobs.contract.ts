@@ -140,39 +140,6 @@ export function blobsContract(name: string, makeBlobs: () => Promise<BlobsHarnes
       );
     });
 
-    it('stores a derivable put like any other: its bytes, replacing, listed with its size, kept across reopen', async () => {
-      await blobs.put('derived/k', bytes(1, 2, 3), { derivable: true });
-      assert.deepEqual(plain(await blobs.get('derived/k')), bytes(1, 2, 3));
-      await blobs.put('derived/k', bytes(4, 5), { derivable: true });
-      await blobs.put('durable/k', bytes(6), { derivable: false });
-      assert.deepEqual(plain(await blobs.get('derived/k')), bytes(4, 5));
-      assert.deepEqual(
-        (await listAll(blobs)).map((b) => [b.key, b.size]),
-        [
-          ['derived/k', 2],
-          ['durable/k', 1],
-        ],
-      );
-      assert.equal(await blobs.totalBytes(), 3);
-      blobs = await harness.reopen();
-      assert.deepEqual(plain(await blobs.get('derived/k')), bytes(4, 5));
-    });
-
-    it('ends concurrent derivable and ordinary puts of one key with one of the values complete, never a mix', async () => {
-      const a = new Uint8Array(100_000).fill(1);
-      const b = new Uint8Array(50_000).fill(2);
-      await Promise.all([blobs.put('race', a, { derivable: true }), blobs.put('race', b), blobs.put('race', b, { derivable: true })]);
-      const got = plain(await blobs.get('race'))!;
-      assert.ok(
-        (got.length === a.length && got.every((x) => x === 1)) || (got.length === b.length && got.every((x) => x === 2)),
-        'one complete value',
-      );
-      assert.deepEqual(
-        (await listAll(blobs)).map((x) => x.key),
-        ['race'],
-      );
-    });
-
     it('keeps keys that share prefixes or differ only in "/" apart', async () => {
       const keys = ['p', 'p/q', 'p/q/r', 'p.q', 'p-q', 'p_q', 'P', 'pq/r'];
       for (const [i, key] of keys.entries()) await blobs.put(key, bytes(i));

@@ -9,18 +9,6 @@ export interface BlobInfo {
   modifiedMs: number;
 }
 
-/** How a put may store its bytes. */
-export interface PutOptions {
-  /**
-   * The bytes can be rebuilt from other blobs (the prepared form from the raw profile), and
-   * every reader checks them and falls back to the source when they are missing or damaged. Such
-   * a put need not be durable when it resolves: a crash soon after may lose or cut short what it
-   * wrote. Readers still never see a partly written blob while the process runs. The files
-   * backend skips its two fsyncs for it; object stores, durable on every put, ignore it.
-   */
-  derivable?: boolean;
-}
-
 /**
  * Immutable byte strings by key: raw attachments and trimmed PGO forms. Keys are made by the
  * store and must pass `checkBlobKey`; every method rejects a bad key with InvalidBlobKeyError.
@@ -28,10 +16,9 @@ export interface PutOptions {
 export interface Blobs {
   /**
    * Stores `bytes` under `key`, replacing what was there. When the promise resolves the bytes
-   * are durable (unless `options.derivable` says they need not be); readers never see a partly
-   * written blob, only the old bytes or the new ones.
+   * are durable; readers never see a partly written blob, only the old bytes or the new ones.
    */
-  put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
   /** Returns the bytes stored under `key`, or null when there are none. */
   get(key: string): Promise<Uint8Array | null>;
   /**

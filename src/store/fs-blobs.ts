@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BlobInfo, type Blobs, checkBlobKey, checkBlobRange, type PutOptions } from './blobs.js';
+import { type BlobInfo, type Blobs, checkBlobKey, checkBlobRange } from './blobs.js';
 import { BlobRangeError } from './errors.js';
 
 /** Temporary files start with this; `list` never reports them. Keys cannot start with ".". */
@@ -19,11 +19,7 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
  *
  * A put writes a temporary file in the destination directory, fsyncs it, renames it over the
  * final name and fsyncs the directory, so a blob is either absent, old or complete, and durable
- * when put resolves. A derivable put (PutOptions) skips both fsyncs but keeps the temporary file
- * and the rename: readers still see the old or the whole new blob, and a crash may leave it
- * missing, empty or cut short, which its readers detect and rebuild from the source. The fsyncs
- * and the directory's open and close are half of a put's file system calls, each a job on
- * libuv's small thread pool. Deletes are not fsynced: a delete undone by a crash leaves a blob
+ * when put resolves. Deletes are not fsynced: a delete undone by a crash leaves a blob
  * that no index row names, which retention removes as an orphan. Temporary files left by a crash are
  * removed by `list` (which retention runs) once they are an hour old.
  */
@@ -38,10 +34,9 @@ export class FsBlobs implements Blobs {
    */
   private readonly knownDirs = new Set<string>();
   /**
-   * Shard directories made but not yet synced as entries of their parents: the durable put that
-   * made one, or the next durable put into it when a derivable put made it, syncs them. Marked
-   * when made, so a durable put racing the one that made its directory syncs it too rather than
-   * resolve before the directory is durable. At most 65,536 entries.
+   * Shard directories made but not yet synced as entries of their parents: the put that made one
+   * syncs them. Marked when made, so a put racing the one that made its directory syncs it too
+   * rather than resolve before the directory is durable. At most 65,536 entries.
    */
   private readonly unsyncedDirs = new Set<string>();
 
@@ -53,9 +48,8 @@ export class FsBlobs implements Blobs {
     return new FsBlobs(root);
   }
 
-  async put(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<void> {
+  async put(key: string, bytes: Uint8Array): Promise<void> {
     checkBlobKey(key);
-    const durable = options.derivable !== true;
     this.writes++;
     const dir = this.dirOf(key);
     const target = join(dir, fileNameOf(key));
@@ -75,7 +69,7 @@ export class FsBlobs implements Blobs {
       }
       try {
         await file.writeFile(bytes);
-        if (durable) await file.sync();
+        await file.sync();
       } finally {
         await file.close();
       }
@@ -88,7 +82,6 @@ export class FsBlobs implements Blobs {
     }
     if (this.total !== null) this.total += bytes.byteLength - replaced;
     this.knownDirs.add(dir);
-    if (!durable) return;
     await syncDir(dir);
     // New shard directories must be durable entries of their parents too.
     if (this.unsyncedDirs.has(dir)) {
