@@ -1,11 +1,10 @@
-import { decompressAsync } from '../pprof/compression.js';
-import { decodeProfile } from '../pprof/decode.js';
 import { BlobRangeError } from '../store/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import { CallTreeDictionary, DICTIONARY_BYTES_PER_NODE } from './call-tree-dictionary.js';
 import { decodePreparedForm, type PreparedForm, preparedFormOf } from './prepared-form.js';
 import { type MappedProfile, mapProfile } from './prepared-merge.js';
+import { decodeStoredAttachment } from './stored-attachment.js';
 
 /** A profile attachment ready to merge: its nodes in a dictionary and what the views say about it. */
 export interface PreparedProfile {
@@ -171,19 +170,8 @@ export class PreparedProfiles {
         }
       }
     }
-    let bytes: Uint8Array | null;
-    try {
-      bytes = await this.store.readBlob(stored.blobKey);
-    } catch (err) {
-      if (err instanceof BlobRangeError) return { reason: `attachment ${attachment}: ${err.message}` };
-      throw err;
-    }
-    if (bytes === null) return { reason: `attachment ${attachment} is missing from the blob store` };
-    try {
-      return { form: preparedFormOf(decodeProfile(await decompressAsync(bytes, this.maxDecompressedBytes))), source: 'raw' };
-    } catch (err) {
-      return { reason: `attachment ${attachment}: ${(err as Error).message}` };
-    }
+    const profile = await decodeStoredAttachment(this.store, stored, this.maxDecompressedBytes);
+    return 'reason' in profile ? profile : { form: preparedFormOf(profile), source: 'raw' };
   }
 
   private mapInto(dictionary: CallTreeDictionary, form: PreparedForm, source: 'prepared' | 'raw'): PreparedProfile {

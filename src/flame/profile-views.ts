@@ -1,11 +1,9 @@
-import { decompressAsync } from '../pprof/compression.js';
-import { decodeProfile } from '../pprof/decode.js';
 import type { Profile } from '../pprof/profile.js';
-import { BlobRangeError } from '../store/errors.js';
 import type { ProfileStore } from '../store/store.js';
 import type { ProfileRecord } from '../store/types.js';
 import type { FlameTreeAccumulator } from './flame-tree.js';
 import { mainModuleOf } from './main-module.js';
+import { decodeStoredAttachment } from './stored-attachment.js';
 
 /** One value column of one attachment, named `<attachment>:<type>` (e.g. `cpu.pprof:cpu`). */
 export interface SampleTypeOption {
@@ -72,19 +70,7 @@ export class AttachmentReader {
     if (record.rawDeleted) return { reason: 'raw data deleted by retention' };
     const attachment = record.attachments.find((a) => a.name === name);
     if (attachment === undefined) return { reason: `no attachment ${name}` };
-    let bytes: Uint8Array | null;
-    try {
-      bytes = await this.store.readBlob(attachment.blobKey);
-    } catch (err) {
-      if (err instanceof BlobRangeError) return { reason: `attachment ${name}: ${err.message}` };
-      throw err;
-    }
-    if (bytes === null) return { reason: `attachment ${name} is missing from the blob store` };
-    try {
-      return decodeProfile(await decompressAsync(bytes, this.maxDecompressedBytes));
-    } catch (err) {
-      return { reason: `attachment ${name}: ${(err as Error).message}` };
-    }
+    return decodeStoredAttachment(this.store, attachment, this.maxDecompressedBytes);
   }
 }
 

@@ -1,5 +1,4 @@
-import type { Blobs } from './blobs.js';
-import { checkBlobKey } from './blobs.js';
+import { type Blobs, checkBlobKey, isBlobRange } from './blobs.js';
 import { InvalidBlobKeyError } from './errors.js';
 
 /**
@@ -42,7 +41,7 @@ export function parseBlobRef(ref: string): BlobRef {
   }
   const offset = Number(m[2]);
   const length = Number(m[3]);
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || !Number.isSafeInteger(offset + length)) {
+  if (!isBlobRange(offset, length)) {
     throw new InvalidBlobKeyError(
       `invalid blob reference ${JSON.stringify(ref)}: offset and length must end within ${Number.MAX_SAFE_INTEGER}`,
     );
@@ -54,13 +53,7 @@ export function parseBlobRef(ref: string): BlobRef {
 /** The reference to `length` bytes at `offset` of the object `objectKey`; throws InvalidBlobKeyError for a bad key or range. */
 export function formatBlobRef(objectKey: string, offset: number, length: number): string {
   checkBlobKey(objectKey);
-  if (
-    !Number.isSafeInteger(offset) ||
-    offset < 0 ||
-    !Number.isSafeInteger(length) ||
-    length < 0 ||
-    !Number.isSafeInteger(offset + length)
-  ) {
+  if (!isBlobRange(offset, length)) {
     throw new InvalidBlobKeyError(
       `invalid blob range ${offset}+${length} of ${JSON.stringify(objectKey)}: expected non-negative safe integers`,
     );

@@ -42,15 +42,16 @@ export interface Blobs {
   close(): Promise<void>;
 }
 
+/** Whether `offset`, `length` and their sum are non-negative safe integers: a byte range a blob can hold. */
+export function isBlobRange(offset: number, length: number): boolean {
+  return (
+    Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(length) && length >= 0 && Number.isSafeInteger(offset + length)
+  );
+}
+
 /** Throws RangeError unless `offset`, `length` and their sum are non-negative safe integers. */
 export function checkBlobRange(offset: number, length: number): void {
-  if (
-    !Number.isSafeInteger(offset) ||
-    offset < 0 ||
-    !Number.isSafeInteger(length) ||
-    length < 0 ||
-    !Number.isSafeInteger(offset + length)
-  ) {
+  if (!isBlobRange(offset, length)) {
     throw new RangeError(`invalid blob range: offset ${offset} and length ${length} must be non-negative safe integers`);
   }
 }

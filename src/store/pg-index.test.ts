@@ -12,6 +12,15 @@ import { SqliteProfileIndex } from './sqlite-index.js';
 const server: TestPostgres = await startPostgres();
 after(() => server.close());
 
+/** A deterministic generator of integers in [0, n) (a linear congruential one), so a failure replays. */
+function seededInts(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % n;
+  };
+}
+
 profileIndexContract('PgProfileIndex', async () => {
   const url = await server.freshDatabase();
   let backend = await openPostgres(url);
@@ -342,11 +351,7 @@ describe('PgProfileIndex capped counts of a negated term', () => {
     const backend = await openPostgres(await server.freshDatabase());
     const sqlite = new SqliteProfileIndex(':memory:');
     try {
-      let state = 11;
-      const random = (n: number): number => {
-        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-        return (state >>> 8) % n;
-      };
+      const random = seededInts(11);
       for (let i = 0; i < 300; i++) {
         // Starts drawn from 150 values, so many profiles share a start (the K-th newest start
         // has ties); the newest third is nearly all prod, so -env:prod has few new matches; some
@@ -395,11 +400,7 @@ describe('PgProfileIndex time windows', () => {
     const backend = await openPostgres(await server.freshDatabase());
     const sqlite = new SqliteProfileIndex(':memory:');
     try {
-      let state = 5;
-      const random = (n: number): number => {
-        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-        return (state >>> 8) % n;
-      };
+      const random = seededInts(5);
       for (let i = 0; i < 60; i++) {
         const start = random(10_000);
         // Mostly short profiles, some long ones (they widen every window's start range), some

@@ -197,7 +197,8 @@ export class PgProfileIndex implements ProfileIndex {
     checkSearch({ ...filter, limit: 0 });
     checkCountCap(atMost);
     const { longestMs: longest, termRowsTimed } = await this.windowFacts();
-    const term = soleTerm(withoutUnstorableTerms(queryTree(filter.query)));
+    const tree = withoutUnstorableTerms(queryTree(filter.query));
+    const term = soleTerm(tree);
     if (term !== null && termRowsTimed) {
       const { sql, params } = termInWindow(term, filter, longest, ['profile_id']);
       const capped = atMost === undefined ? sql : `${sql} LIMIT $${params.length + 1}`;
@@ -208,11 +209,10 @@ export class PgProfileIndex implements ProfileIndex {
       return Number(rows[0].n);
     }
     if (atMost === undefined) {
-      const { sql, params } = filteredSelect(filter, 'count(*) AS n', longest);
+      const { sql, params } = filteredSelect({ ...filter, query: tree }, 'count(*) AS n', longest);
       const { rows } = await this.open().query<{ n: string }>(sql, params);
       return Number(rows[0].n);
     }
-    const tree = withoutUnstorableTerms(queryTree(filter.query));
     const negated = soleNegatedTerm(tree);
     if (negated !== null && termRowsTimed) {
       const reached = await this.negationReachesCap(negated, filter, longest, atMost);
@@ -228,7 +228,7 @@ export class PgProfileIndex implements ProfileIndex {
       );
       return Number(rows[0].n);
     }
-    const { sql, params } = filteredSelect(filter, '1', longest);
+    const { sql, params } = filteredSelect({ ...filter, query: tree }, '1', longest);
     const { rows } = await this.open().query<{ n: string }>(`SELECT count(*) AS n FROM (${sql} LIMIT $${params.length + 1}) capped`, [
       ...params,
       atMost,
@@ -404,13 +404,6 @@ export class PgProfileIndex implements ProfileIndex {
   }
 
   /**
-   * Whether a top-level AND has at most one positive exact tag or metric term, with more than
-   * BROAD_TERM_ROWS rows (in all time, counted through its index): then nothing narrows a count
-   * much, and a walk along the window reaches the cap soonest. Two or more such terms are left
-   * to the planner, which intersects them (a merge join): their matches may be rare, and a walk
-   * would then read the whole window.
-   */
-  /**
    * The capped count of `-term` from two index ranges, without testing profiles one by one: among
    * the window's K newest profiles (start_ms at or after the K-th newest start), those matching
    * `-term` are the profiles there minus the term's rows there (every term row carries its
@@ -445,6 +438,13 @@ export class PgProfileIndex implements ProfileIndex {
     return null;
   }
 
+  /**
+   * Whether a top-level AND has at most one positive exact tag or metric term, with more than
+   * BROAD_TERM_ROWS rows (in all time, counted through its index): then nothing narrows a count
+   * much, and a walk along the window reaches the cap soonest. Two or more such terms are left
+   * to the planner, which intersects them (a merge join): their matches may be rare, and a walk
+   * would then read the whole window.
+   */
   private async oneBroadTermAtMost(tree: QueryNode): Promise<boolean> {
     const children = tree.kind === 'and' ? tree.children : [tree];
     const terms = children.filter(
