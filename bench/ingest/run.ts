@@ -2,7 +2,7 @@
 // loopback, on the embedded store or on PostgreSQL + versitygw (S3), 1 or more replicas. Prints
 // profiles/s, latency percentiles and each server's peak RSS. Not a test.
 //
-//   npm run bench:ingest -- [--concurrency 16] [--seconds 20] [--backend embedded|postgres-s3] [--replicas 1]
+//   npm run bench:ingest -- [--concurrency 16] [--seconds 20] [--warmup 5] [--backend embedded|postgres-s3] [--replicas 1]
 //
 // With several replicas the load is split evenly, one load generator per replica, as a load
 // balancer would; throughput is their sum and p99 the worst of them.
@@ -18,10 +18,17 @@ import { startPostgres, type TestPostgres } from '../../src/testing/postgres.js'
 import { startVersitygw, type Versitygw } from '../../src/testing/versitygw.js';
 
 const { values } = parseArgs({
-  options: { concurrency: { type: 'string' }, seconds: { type: 'string' }, backend: { type: 'string' }, replicas: { type: 'string' } },
+  options: {
+    concurrency: { type: 'string' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    backend: { type: 'string' },
+    replicas: { type: 'string' },
+  },
 });
 const concurrency = Number(values.concurrency ?? 16);
 const seconds = Number(values.seconds ?? 20);
+const warmup = Number(values.warmup ?? 5);
 const backend = values.backend ?? 'embedded';
 const replicas = Number(values.replicas ?? 1);
 if (backend !== 'embedded' && backend !== 'postgres-s3') throw new Error(`--backend must be embedded or postgres-s3, got ${backend}`);
@@ -63,7 +70,7 @@ const appKey = servers[0].appKey;
 const pids = servers.map((s) => Number(/"pid":(\d+)/.exec(s.output())?.[1]));
 const upload = ddUpload(0);
 console.log(
-  `${replicas} hotpath serve replica(s) on ${backend} (${servers.map((s) => s.url).join(', ')}); ${concurrency} concurrent uploaders in all for ${seconds}s; upload size ~${(upload.body.length / 1024).toFixed(0)} KiB`,
+  `${replicas} hotpath serve replica(s) on ${backend} (${servers.map((s) => s.url).join(', ')}); ${concurrency} concurrent uploaders in all for ${seconds}s after ${warmup}s of warm-up; upload size ~${(upload.body.length / 1024).toFixed(0)} KiB`,
 );
 
 // wrk (Debian package `wrk`, written in C) generates the load: a Node client on the same two
@@ -72,30 +79,36 @@ if (spawnSync('wrk', ['--version']).error !== undefined) throw new Error('instal
 const dir = mkdtempSync(join(tmpdir(), 'hotpath-bench-'));
 const bodyFile = join(dir, 'upload.multipart');
 writeFileSync(bodyFile, upload.body);
-const reports = await Promise.all(
-  servers.map(
-    (server, r) =>
-      new Promise<string>((resolve, reject) => {
-        const share = Math.floor(concurrency / replicas) + (r < concurrency % replicas ? 1 : 0);
-        execFile(
-          'wrk',
-          [
-            '-t1',
-            `-c${share}`,
-            `-d${seconds}s`,
-            '--timeout',
-            '10s',
-            '--latency',
-            '-s',
-            join(repoRoot, 'bench', 'ingest', 'post.lua'),
-            `${server.url}/profiling/v1/input`,
-          ],
-          { encoding: 'utf8', env: { ...process.env, BODY_FILE: bodyFile, CONTENT_TYPE: upload.contentType, API_KEY: apiKey } },
-          (err, stdout) => (err ? reject(err) : resolve(stdout)),
-        );
-      }),
-  ),
-);
+/** Runs wrk against every replica at once for `duration` seconds and resolves their reports. */
+const load = (duration: number): Promise<string[]> =>
+  Promise.all(
+    servers.map(
+      (server, r) =>
+        new Promise<string>((resolve, reject) => {
+          const share = Math.floor(concurrency / replicas) + (r < concurrency % replicas ? 1 : 0);
+          execFile(
+            'wrk',
+            [
+              '-t1',
+              `-c${share}`,
+              `-d${duration}s`,
+              '--timeout',
+              '10s',
+              '--latency',
+              '-s',
+              join(repoRoot, 'bench', 'ingest', 'post.lua'),
+              `${server.url}/profiling/v1/input`,
+            ],
+            { encoding: 'utf8', env: { ...process.env, BODY_FILE: bodyFile, CONTENT_TYPE: upload.contentType, API_KEY: apiKey } },
+            (err, stdout) => (err ? reject(err) : resolve(stdout)),
+          );
+        }),
+    ),
+  );
+// Steady state is what is measured: the first seconds of a fresh server (code not yet optimized,
+// worker threads and connections starting) are a warm-up whose results are dropped.
+if (warmup > 0) await load(warmup);
+const reports = await load(seconds);
 rmSync(dir, { recursive: true, force: true });
 
 /** A wrk latency such as "12.34ms" or "1.02s" in ms. */

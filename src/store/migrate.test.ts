@@ -129,7 +129,7 @@ describe('migrateStore', () => {
   it('refuses a target whose copy differs from the source', async () => {
     await migrateStore(from(), to());
     const copy = (await target.getProfile(saved[3].id))!;
-    await target.blobs.put(copy.pgoBlobKey!, Uint8Array.from([0]));
+    await target.blobs.put(blobObjectKey(copy.pgoBlobKey!), Uint8Array.from([0, 0]));
     await assert.rejects(
       migrateStore(from(), to()),
       (err: unknown) => err instanceof MigrationMismatchError && err.message.includes(saved[3].id),
@@ -150,22 +150,48 @@ describe('migrateStore', () => {
   });
 
   it('reports blobs the source lost instead of failing the whole move', async () => {
-    await source.blobs.delete(saved[4].pgoBlobKey!);
+    await source.blobs.delete(blobObjectKey(saved[4].pgoBlobKey!));
+    // A pack cut short: the ranges past its end are reported, the others copied.
+    const cut = blobObjectKey(saved[6].preparedBlobKey!);
+    await source.blobs.put(cut, (await source.blobs.get(cut))!.subarray(0, 4));
     const result = await migrateStore(from(), to());
-    assert.deepEqual(result.missingInSource, [{ profileId: saved[4].id, blobKey: saved[4].pgoBlobKey }]);
+    assert.deepEqual(
+      result.missingInSource.sort((a, b) => a.blobKey.localeCompare(b.blobKey)),
+      [
+        { profileId: saved[4].id, blobKey: blobObjectKey(saved[4].pgoBlobKey!) },
+        { profileId: saved[6].id, blobKey: saved[6].preparedBlobKey! },
+      ].sort((a, b) => a.blobKey.localeCompare(b.blobKey)),
+    );
     assert.equal(result.copied, 23);
+    assert.equal(await target.readPgo(saved[4].id), null, 'lost in the source, gone in the copy');
+    const copy = (await target.getProfile(saved[6].id))!;
+    assert.equal(await target.readPreparedOf(copy), null);
+    assert.deepEqual(Uint8Array.from((await target.readAttachment(saved[6].id, 'cpu.pprof'))!.bytes), Uint8Array.from([6, 1, 2]));
+    assert.deepEqual(Uint8Array.from((await target.readAttachment(saved[6].id, 'metrics.json'))!.bytes), Uint8Array.from([6]));
   });
 
-  it('copies each object once however many ranges of it the records name, and keeps every range valid', async () => {
-    const puts: string[] = [];
-    const gets: string[] = [];
+  it('copies only the bytes each record names, one read per object, also from objects shared by profiles saved together', async () => {
+    // Saved together: one group sharing a pack and a PGO object.
+    const together = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        source.saveProfile(
+          newProfile('together'),
+          [{ name: 'cpu.pprof', bytes: new Uint8Array(100 + i).fill(i), compression: 'gzip' }],
+          Uint8Array.from([i, i, i]),
+          Uint8Array.from([7, i]),
+        ),
+      ),
+    );
+    assert.equal(new Set(together.map((r) => blobObjectKey(r.attachments[0].blobKey))).size, 1);
+    const puts: Array<{ key: string; bytes: number }> = [];
+    const reads: string[] = [];
     const counting = {
       ...to(),
       blobs: {
         get: (key: string) => target.blobs.get(key),
         getRange: (key: string, offset: number, length: number) => target.blobs.getRange(key, offset, length),
         put: async (key: string, bytes: Uint8Array) => {
-          puts.push(key);
+          puts.push({ key, bytes: bytes.byteLength });
           await target.blobs.put(key, bytes);
         },
       },
@@ -174,27 +200,41 @@ describe('migrateStore', () => {
       ...from(),
       blobs: {
         get: (key: string) => {
-          gets.push(key);
+          reads.push(`get ${key}`);
           return source.blobs.get(key);
         },
-        getRange: (key: string, offset: number, length: number) => source.blobs.getRange(key, offset, length),
+        getRange: (key: string, offset: number, length: number) => {
+          reads.push(`range ${key}`);
+          return source.blobs.getRange(key, offset, length);
+        },
       },
     };
     const result = await migrateStore(reading, counting);
-    assert.equal(result.copied, 23);
-    assert.equal(puts.length, 22 + 18, 'one put per pack and per PGO form');
-    assert.equal(new Set(puts).size, puts.length);
-    assert.equal(gets.length, puts.length, 'one read of each source object');
-    for (const record of saved.slice(2)) {
+    assert.equal(result.copied, 27);
+    assert.equal(puts.length, 22 + 18 + 4 + 4, 'one pack and one PGO object per copied profile');
+    assert.equal(new Set(puts.map((p) => p.key)).size, puts.length, 'no copy shares an object');
+    assert.equal(reads.length, puts.length, 'one read per object a record names');
+    assert.ok(
+      reads.every((r) => r.startsWith('range ')),
+      'ranges are read, never a whole shared object',
+    );
+    // Each copy holds its own bytes only: the group's pack is not copied once per profile.
+    for (const record of together) {
       const copy = (await target.getProfile(record.id))!;
-      for (const [i, a] of copy.attachments.entries()) {
-        assert.deepEqual(parseBlobRef(a.blobKey).range, parseBlobRef(record.attachments[i].blobKey).range);
-        assert.deepEqual((await target.readAttachment(record.id, a.name))?.bytes, (await source.readAttachment(record.id, a.name))?.bytes);
-      }
+      const pack = puts.find((p) => p.key === blobObjectKey(copy.attachments[0].blobKey))!;
+      assert.equal(pack.bytes, record.attachments[0].size + 2);
+      assert.deepEqual(
+        (await target.readAttachment(record.id, 'cpu.pprof'))?.bytes,
+        (await source.readAttachment(record.id, 'cpu.pprof'))?.bytes,
+      );
+      assert.deepEqual(await target.readPgo(record.id), await source.readPgo(record.id));
+      assert.deepEqual(await target.readPreparedOf(copy), await source.readPreparedOf(record));
     }
+    const again = await migrateStore(from(), to());
+    assert.equal(again.alreadyThere, 27);
   });
 
-  it('copies profiles stored with one object per blob (plain keys, before packs) as they are', async () => {
+  it('copies profiles stored with one object per blob (plain keys, before packs) into the layout a save writes now', async () => {
     const record: ProfileRecord = {
       ...makeTestRecord('plain-keys', { service: 'old' }),
       attachments: [
@@ -213,9 +253,16 @@ describe('migrateStore', () => {
     const result = await migrateStore(from(), to());
     assert.equal(result.copied, 24);
     const copy = (await target.getProfile(record.id))!;
-    for (const ref of [...copy.attachments.map((a) => a.blobKey), copy.pgoBlobKey!, copy.preparedBlobKey!]) {
-      assert.equal(parseBlobRef(ref).range, null, `${ref} stays a plain key`);
-    }
+    // Packed as a save writes them now: the raw parts in one object, the PGO form in another.
+    assert.deepEqual(
+      [...copy.attachments.map((a) => a.blobKey), copy.preparedBlobKey!].map((ref) => parseBlobRef(ref).range),
+      [
+        { offset: 0, length: 3 },
+        { offset: 3, length: 1 },
+        { offset: 4, length: 1 },
+      ],
+    );
+    assert.deepEqual(parseBlobRef(copy.pgoBlobKey!).range, { offset: 0, length: 2 });
     assert.deepEqual(Uint8Array.from((await target.readAttachment(record.id, 'cpu.pprof'))!.bytes), Uint8Array.from([1, 2, 3]));
     assert.deepEqual(Uint8Array.from((await target.readAttachment(record.id, 'metrics.json'))!.bytes), Uint8Array.from([4]));
     assert.deepEqual(Uint8Array.from((await target.readPgo(record.id))!), Uint8Array.from([5, 5]));

@@ -1,10 +1,10 @@
+import { blobHour } from './blob-hour.js';
 import { blobObjectKey, formatBlobRef, parseBlobRef, readBlobRef } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
+import { BlobRangeError } from './errors.js';
 import type { KeyStore } from './keys.js';
 import type { ProfileIndex } from './profile-index.js';
-import { profileObjects } from './profile-objects.js';
 import type { SqliteProfileIndex } from './sqlite-index.js';
-import { blobHour } from './store.js';
 import type { ProfileRecord } from './types.js';
 
 /** An embedded install to copy from: its SQLite index (walked by id), its blob files and its keys. */
@@ -37,9 +37,9 @@ export interface MigrationResult extends MigrationProgress {
   keysCopied: number;
   keysAlreadyThere: number;
   /**
-   * Objects read back from the target and compared with the source's, byte for byte: a pack (a
-   * profile's raw attachments and prepared form) or a PGO form counts once, as does each blob of
-   * a profile stored before packs.
+   * Objects read back from the target and compared with what the source's references name, byte
+   * for byte: a copy's pack (its raw attachments and prepared form) and its PGO form count once
+   * each; a copy an earlier run made counts each object its references read.
    */
   blobsVerified: number;
   /** Blobs a source record names that the source no longer has (copied as missing, as they were). */
@@ -138,40 +138,47 @@ async function copyProfile(
     return;
   }
   // New keys start with the hour of the copy (not of the original write): a copy interrupted
-  // between its blobs and its row leaves orphans that the target's next sweeps collect. Each
-  // object is copied once however many references (ranges of a pack) name it, and keeps its
-  // bytes, so every range stays valid in the target.
+  // between its blobs and its row leaves orphans that the target's next sweeps collect. Only the
+  // bytes the record names are copied, into objects of its own laid out as a lone save writes
+  // them (a pack of the raw parts, and the PGO form): a source object may be shared with the
+  // profiles saved at the same time (group-writer.ts), and copying it whole for each of them
+  // would multiply the bytes moved by the size of its group.
   const dir = `${blobHour(now())}/${record.id}`;
-  const renamed = new Map<string, string>();
-  const taken = new Set<string>();
-  const rename = (ref: string): string => {
-    const { objectKey, range } = parseBlobRef(ref);
-    let to = renamed.get(objectKey);
-    if (to === undefined) {
-      const name = objectKey.slice(objectKey.lastIndexOf('/') + 1);
-      to = taken.has(`${dir}/${name}`) ? `${dir}/${renamed.size}-${name}` : `${dir}/${name}`;
-      renamed.set(objectKey, to);
-      taken.add(to);
+  const read = await readNamedBytes(record, source.blobs);
+  const parts: Uint8Array[] = [];
+  let packLength = 0;
+  let gone = 0;
+  const place = (ref: string | null, into: 'pack' | 'pgo'): string => {
+    const bytes = ref === null ? undefined : read.get(ref);
+    if (bytes === undefined) {
+      // Deleted by retention or lost by the source: named in the copy by a key that is never
+      // written, so it reads as gone there too.
+      return `${dir}/gone-${gone++}`;
     }
-    return range === null ? to : formatBlobRef(to, range.offset, range.length);
+    if (into === 'pgo') return formatBlobRef(`${dir}/pgo`, 0, bytes.byteLength);
+    parts.push(bytes);
+    packLength += bytes.byteLength;
+    return formatBlobRef(`${dir}/pack`, packLength - bytes.byteLength, bytes.byteLength);
   };
+  const raw = (ref: string): string => place(record.rawDeleted ? null : ref, 'pack');
   const copy: ProfileRecord = {
     ...record,
-    attachments: record.attachments.map((a) => ({ ...a, blobKey: rename(a.blobKey) })),
-    pgoBlobKey: record.pgoBlobKey === null ? null : rename(record.pgoBlobKey),
-    preparedBlobKey: record.preparedBlobKey === null ? null : rename(record.preparedBlobKey),
+    attachments: record.attachments.map((a) => ({ ...a, blobKey: raw(a.blobKey) })),
+    preparedBlobKey: record.preparedBlobKey === null ? null : raw(record.preparedBlobKey),
+    pgoBlobKey: record.pgoBlobKey === null ? null : place(record.pgoBlobKey, 'pgo'),
   };
-  for (const { key: from } of profileObjects(record)) {
-    const to = renamed.get(from) as string;
-    const bytes = await source.blobs.get(from);
-    if (bytes === null) {
-      result.missingInSource.push({ profileId: record.id, blobKey: from });
-      continue;
-    }
+  for (const { objectKey, missingRef } of read.missing) {
+    result.missingInSource.push({ profileId: record.id, blobKey: missingRef === null ? objectKey : missingRef });
+  }
+  const writes: Array<[string, Uint8Array]> = [];
+  if (parts.length > 0) writes.push([`${dir}/pack`, Buffer.concat(parts, packLength)]);
+  const pgo = record.pgoBlobKey === null ? undefined : read.get(record.pgoBlobKey);
+  if (pgo !== undefined) writes.push([`${dir}/pgo`, pgo]);
+  for (const [to, bytes] of writes) {
     await target.blobs.put(to, bytes);
     const back = await target.blobs.get(to);
     if (back === null || !sameBytes(back, bytes)) {
-      throw new MigrationMismatchError(`profile ${record.id}: blob ${to} reads back different from the source's ${from}`);
+      throw new MigrationMismatchError(`profile ${record.id}: blob ${to} reads back different from what the source's references name`);
     }
     result.blobsVerified++;
     result.bytesCopied += bytes.byteLength;
@@ -179,6 +186,78 @@ async function copyProfile(
   await target.index.insert(copy);
   result.copied++;
   result.done++;
+}
+
+interface NamedBytes {
+  /** The bytes of each reference that could be read. */
+  get(ref: string): Uint8Array | undefined;
+  /** Objects the source no longer has (missingRef null), or too short for a reference (missingRef the reference). */
+  missing: Array<{ objectKey: string; missingRef: string | null }>;
+}
+
+/**
+ * Reads the bytes of every reference a record names, with one read per object: the span from its
+ * first to its last range (a save's ranges of an object are adjacent), or the whole object for a
+ * plain key.
+ */
+async function readNamedBytes(record: ProfileRecord, blobs: MigrationSource['blobs']): Promise<NamedBytes> {
+  const refs: string[] = [];
+  if (!record.rawDeleted) {
+    for (const a of record.attachments) refs.push(a.blobKey);
+    if (record.preparedBlobKey !== null) refs.push(record.preparedBlobKey);
+  }
+  if (record.pgoBlobKey !== null) refs.push(record.pgoBlobKey);
+  const byObject = new Map<string, Array<{ ref: string; range: { offset: number; length: number } | null }>>();
+  for (const ref of refs) {
+    const { objectKey, range } = parseBlobRef(ref);
+    const list = byObject.get(objectKey) ?? [];
+    list.push({ ref, range });
+    byObject.set(objectKey, list);
+  }
+  const bytesOf = new Map<string, Uint8Array>();
+  const missing: NamedBytes['missing'] = [];
+  for (const [objectKey, named] of byObject) {
+    const whole = named.some((n) => n.range === null);
+    let start = 0;
+    let end = 0;
+    if (!whole) {
+      start = Math.min(...named.map((n) => n.range!.offset));
+      end = Math.max(...named.map((n) => n.range!.offset + n.range!.length));
+    }
+    let span: Uint8Array | null;
+    try {
+      span = whole ? await blobs.get(objectKey) : await blobs.getRange(objectKey, start, end - start);
+    } catch (err) {
+      if (!(err instanceof BlobRangeError)) throw err;
+      // Shorter than the span: read each range alone, and report those past the end.
+      span = null;
+      for (const n of named) {
+        try {
+          const bytes = await blobs.getRange(objectKey, n.range!.offset, n.range!.length);
+          if (bytes === null) missing.push({ objectKey, missingRef: null });
+          else bytesOf.set(n.ref, bytes);
+        } catch (inner) {
+          if (!(inner instanceof BlobRangeError)) throw inner;
+          missing.push({ objectKey, missingRef: n.ref });
+        }
+      }
+      continue;
+    }
+    if (span === null) {
+      missing.push({ objectKey, missingRef: null });
+      continue;
+    }
+    for (const n of named) {
+      if (n.range === null) bytesOf.set(n.ref, span);
+      else if (n.range.offset - start + n.range.length <= span.byteLength) {
+        bytesOf.set(n.ref, span.subarray(n.range.offset - start, n.range.offset - start + n.range.length));
+      } else {
+        // A plain key's whole object shorter than a range of it: damaged, reported.
+        missing.push({ objectKey, missingRef: n.ref });
+      }
+    }
+  }
+  return { get: (ref) => bytesOf.get(ref), missing };
 }
 
 /** Compares the blobs of a profile an earlier run copied with the source's. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startPostgres, type TestPostgres } from '../testing/postgres.js';
+import { blobObjectKey } from './blob-ref.js';
 import { FsBlobs } from './fs-blobs.js';
 import { openPostgres } from './pg-store.js';
 import { makeTestRecord } from './profile-index.contract.js';
@@ -107,7 +108,7 @@ describe('retention on the PostgreSQL index', () => {
       assert.deepEqual(deleted.sort(), [...objects(old), objects(raw)[0], '2020010100/lost/pack', '2020010100/lost/pgo'].sort());
       const left: string[] = [];
       for await (const b of blobs.list()) left.push(b.key);
-      assert.deepEqual(left.sort(), [...objects(fresh), raw.pgoBlobKey!].sort());
+      assert.deepEqual(left.sort(), [...objects(fresh), blobObjectKey(raw.pgoBlobKey!)].sort());
       assert.deepEqual(Uint8Array.from((await store.readAttachment(fresh.id, 'metrics.json'))!.bytes), Uint8Array.from([5, 6]));
       assert.equal(await store.readAttachment(raw.id, 'cpu.pprof'), null);
       assert.deepEqual(Uint8Array.from((await store.readPgo(raw.id))!), Uint8Array.from([9]));

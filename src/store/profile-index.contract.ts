@@ -207,19 +207,15 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       assert.ok(!(await index.referencedBlobKeys(['second/pgo', 'dup/pgo'])).has('second/pgo'));
     });
 
-    it('stores nothing of an insert that fails after its tags were written', async () => {
+    it('stores nothing of an insert that fails, not even its tags and metrics under the id it clashed with', async () => {
       await index.insert(makeTestRecord('owner'));
-      // A blob key already owned by another profile fails on the blob reference, the last step.
-      const clash = makeTestRecord('clash', { tags: [['team', 'clash']], metrics: { clash_metric: 1 }, pgoBlobKey: 'owner/pgo' });
+      const clash = makeTestRecord('owner', { tags: [['team', 'clash']], metrics: { clash_metric: 1 }, pgoBlobKey: 'clash/pgo' });
       await assert.rejects(index.insert(clash));
-      assert.equal(await index.get('clash'), null);
       assert.equal(await index.count(), 1);
       assert.deepEqual(await ids('team:clash'), []);
       assert.deepEqual(await ids('@metrics.clash_metric:>0'), []);
-      assert.deepEqual(await ids('-service:web-api'), []);
-      // The id is still free.
-      await index.insert(makeTestRecord('clash', { pgoBlobKey: 'clash/pgo' }));
-      assert.equal(await index.count(), 2);
+      assert.deepEqual([...(await index.referencedBlobKeys(['clash/pgo', 'owner/pgo']))], ['owner/pgo']);
+      assert.deepEqual(await index.get('owner'), makeTestRecord('owner'));
     });
 
     it('refuses a record with a metric that is not a finite number, storing nothing', async () => {
@@ -501,11 +497,25 @@ export function profileIndexContract(name: string, make: () => Promise<ProfileIn
       ]);
     });
 
-    it('refuses a prepared blob key another profile owns, storing nothing', async () => {
-      await index.insert(makeTestRecord('owner'));
-      await assert.rejects(index.insert(makeTestRecord('thief', { preparedBlobKey: 'owner/prepared' })));
-      assert.equal(await index.get('thief'), null);
-      assert.equal(await index.count(), 1);
+    it('lets profiles saved together name ranges of the same objects, referenced until the last of them lets go', async () => {
+      const grouped = (id: string, at: number): ProfileRecord =>
+        makeTestRecord(id, {
+          attachments: [{ name: 'cpu.pprof', blobKey: `g/pack#${at}+10`, size: 10, compression: 'gzip' }],
+          preparedBlobKey: `g/pack#${at + 10}+3`,
+          pgoBlobKey: `g/pgo#${at}+4`,
+        });
+      await index.insert(grouped('a', 0));
+      await index.insert(grouped('b', 13));
+      const candidates = ['g/pack', 'g/pgo'];
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(candidates))]), candidates);
+      await index.markRawDeleted(['a']);
+      assert.deepEqual(sorted([...(await index.referencedBlobKeys(candidates))]), candidates, 'b still names the pack');
+      await index.markRawDeleted(['b']);
+      assert.deepEqual([...(await index.referencedBlobKeys(candidates))], ['g/pgo']);
+      await index.delete(['a']);
+      assert.deepEqual([...(await index.referencedBlobKeys(candidates))], ['g/pgo'], 'b still names the PGO forms');
+      await index.delete(['b']);
+      assert.deepEqual([...(await index.referencedBlobKeys(candidates))], []);
     });
 
     it('deletes profiles with their tags, metrics and blob references', async () => {

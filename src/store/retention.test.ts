@@ -3,12 +3,13 @@ import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { blobHour } from './blob-hour.js';
 import { blobObjectKey } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
 import type { FsBlobs } from './fs-blobs.js';
 import { makeTestRecord } from './profile-index.contract.js';
 import { enforceRetention, type RetentionResult, startRetentionJob } from './retention.js';
-import { blobHour, type NewProfile, openSqliteStore, type ProfileStore } from './store.js';
+import { type NewProfile, openSqliteStore, type ProfileStore } from './store.js';
 import { overrideIndex } from './testing.js';
 import type { ProfileRecord } from './types.js';
 
@@ -178,11 +179,37 @@ describe('enforceRetention with SQLite and files', () => {
     assert.deepEqual(counts(result), { rawDeleted: 1, profilesDeleted: 1, orphanBlobsDeleted: 0 });
     assert.deepEqual(
       deleted.sort(),
-      [blobObjectKey(raw.preparedBlobKey!), blobObjectKey(whole.preparedBlobKey!), whole.pgoBlobKey!].sort(),
+      [blobObjectKey(raw.preparedBlobKey!), blobObjectKey(whole.preparedBlobKey!), blobObjectKey(whole.pgoBlobKey!)].sort(),
     );
     assert.equal(await state(raw), 'pgo only');
     assert.equal(await state(whole), 'gone');
     assert.deepEqual(Uint8Array.from((await store.readPgo(raw.id))!), Uint8Array.from([9, 9]));
+  });
+
+  it('keeps the objects of profiles saved together until the last of them lets go', async () => {
+    // Saves started together are written as one group (group-writer.ts), sharing a pack and a PGO object.
+    const [older, newer] = await Promise.all([save(8 * DAY), save(1 * DAY)]);
+    const pack = blobObjectKey(older.preparedBlobKey!);
+    const pgo = blobObjectKey(older.pgoBlobKey!);
+    assert.equal(blobObjectKey(newer.preparedBlobKey!), pack);
+    assert.equal(blobObjectKey(newer.pgoBlobKey!), pgo);
+    const objects = async (): Promise<boolean[]> => [await store.blobs.get(pack), await store.blobs.get(pgo)].map((b) => b !== null);
+
+    assert.equal((await enforceRetention({ index: store.index, blobs: store.blobs, now })).rawDeleted, 1);
+    assert.equal(await store.readAttachment(older.id, 'cpu.pprof'), null, 'the older one lost its raw data');
+    assert.equal(await state(newer), 'complete', 'the newer one still reads its raw data from the shared pack');
+    assert.deepEqual(await objects(), [true, true]);
+
+    assert.equal((await enforceRetention({ index: store.index, blobs: store.blobs, now: now + 7 * DAY })).rawDeleted, 1);
+    assert.deepEqual(await objects(), [false, true], 'the pack goes with the last raw data that needs it');
+
+    assert.equal((await enforceRetention({ index: store.index, blobs: store.blobs, now: now + 23 * DAY })).profilesDeleted, 1);
+    assert.equal(await store.getProfile(older.id), null);
+    assert.deepEqual(Uint8Array.from((await store.readPgo(newer.id))!), Uint8Array.from([9, 9]));
+    assert.deepEqual(await objects(), [false, true], 'the PGO object stays while a profile names it');
+
+    assert.equal((await enforceRetention({ index: store.index, blobs: store.blobs, now: now + 30 * DAY })).profilesDeleted, 1);
+    assert.deepEqual(await objects(), [false, false]);
   });
 
   it('retains and collects profiles stored with one object per blob (plain keys, before packs)', async () => {

@@ -1,7 +1,7 @@
+import { blobHour, blobHourStart } from './blob-hour.js';
 import type { BlobInfo, Blobs } from './blobs.js';
 import { MAX_REFERENCE_CHECK, type ProfileIndex } from './profile-index.js';
 import { profileObjects } from './profile-objects.js';
-import { blobHour, blobHourStart } from './store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -69,10 +69,11 @@ export async function enforceRetention(options: RetentionOptions): Promise<Reten
     const batch = await index.expired(now - pgoMaxAgeMs, batchSize);
     if (batch.length === 0) break;
     await index.delete(batch.map((r) => r.id));
-    // Each object once, whatever number of references (ranges of a pack) name it.
-    for (const r of batch) {
-      for (const o of profileObjects(r, { includeDeletedRaw: true })) await blobs.delete(o.key);
-    }
+    await deleteObjectsNoRowNames(
+      index,
+      blobs,
+      batch.flatMap((r) => profileObjects(r, { includeDeletedRaw: true }).map((o) => o.key)),
+    );
     result.profilesDeleted += batch.length;
     if (batch.length < batchSize) break;
   }
@@ -82,9 +83,11 @@ export async function enforceRetention(options: RetentionOptions): Promise<Reten
     if (batch.length === 0) break;
     await index.markRawDeleted(batch.map((r) => r.id));
     // The prepared form is derived from the raw attachments, so it goes with them.
-    for (const r of batch) {
-      for (const o of profileObjects(r)) if (o.kind === 'raw') await blobs.delete(o.key);
-    }
+    await deleteObjectsNoRowNames(
+      index,
+      blobs,
+      batch.flatMap((r) => profileObjects(r).flatMap((o) => (o.kind === 'raw' ? [o.key] : []))),
+    );
     result.rawDeleted += batch.length;
     if (batch.length < batchSize) break;
   }
@@ -115,12 +118,11 @@ async function deleteOrphans(index: ProfileIndex, blobs: Blobs, listed: AsyncIte
   let deleted = 0;
   let page: BlobInfo[] = [];
   const flush = async (): Promise<void> => {
-    const referenced = await index.referencedBlobKeys(page.map((b) => b.key));
-    for (const blob of page) {
-      if (referenced.has(blob.key)) continue;
-      await blobs.delete(blob.key);
-      deleted++;
-    }
+    deleted += await deleteUnreferenced(
+      index,
+      blobs,
+      page.map((b) => b.key),
+    );
     page = [];
   };
   for await (const blob of listed) {
@@ -130,6 +132,31 @@ async function deleteOrphans(index: ProfileIndex, blobs: Blobs, listed: AsyncIte
     if (page.length === MAX_REFERENCE_CHECK) await flush();
   }
   if (page.length > 0) await flush();
+  return deleted;
+}
+
+/**
+ * Deletes the objects of profiles whose rows (or raw rows) were just deleted, each once, keeping
+ * those another row still names: saves written together share their objects (group-writer.ts),
+ * so an object goes with the last profile of its group. A new save never names an object that
+ * exists already, so an object found unnamed stays unnamed.
+ */
+async function deleteObjectsNoRowNames(index: ProfileIndex, blobs: Blobs, keys: readonly string[]): Promise<void> {
+  const unique = [...new Set(keys)];
+  for (let i = 0; i < unique.length; i += MAX_REFERENCE_CHECK) {
+    await deleteUnreferenced(index, blobs, unique.slice(i, i + MAX_REFERENCE_CHECK));
+  }
+}
+
+/** Deletes those of `keys` (at most MAX_REFERENCE_CHECK) that no index row names; returns how many. */
+async function deleteUnreferenced(index: ProfileIndex, blobs: Blobs, keys: readonly string[]): Promise<number> {
+  const referenced = await index.referencedBlobKeys(keys);
+  let deleted = 0;
+  for (const key of keys) {
+    if (referenced.has(key)) continue;
+    await blobs.delete(key);
+    deleted++;
+  }
   return deleted;
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { bucketUrl, startVersitygw, type Versitygw } from '../testing/versitygw.js';
+import { blobHour } from './blob-hour.js';
 import { blobObjectKey } from './blob-ref.js';
 import { blobsContract } from './blobs.contract.js';
 import type { Blobs } from './blobs.js';
@@ -16,7 +17,7 @@ import { profileObjects } from './profile-objects.js';
 import { enforceRetention } from './retention.js';
 import { S3_OBJECT_SUFFIX, S3Blobs, type S3BlobsOptions } from './s3-blobs.js';
 import { SqliteProfileIndex } from './sqlite-index.js';
-import { blobHour, type NewAttachment, type NewProfile, ProfileStore } from './store.js';
+import { type NewAttachment, type NewProfile, ProfileStore } from './store.js';
 import { parseS3Url, StoreConfigError } from './store-urls.js';
 import { overrideIndex } from './testing.js';
 

@@ -172,6 +172,9 @@ describe('SqliteProfileIndex', () => {
       await index.insert(fresh);
       assert.deepEqual(await index.get('new'), fresh);
       assert.ok((await index.referencedBlobKeys(['new/prepared'])).has('new/prepared'));
+      // Saves written together share their objects: two rows may name one key.
+      await index.insert(makeTestRecord('together', { pgoBlobKey: 'new/pgo#0+0' }));
+      assert.equal((await index.get('together'))?.pgoBlobKey, 'new/pgo#0+0');
       await index.markRawDeleted(['old', 'new']);
       assert.deepEqual([...(await index.referencedBlobKeys(['old/raw-0-cpu.pprof', 'old/pgo', 'new/prepared', 'new/pgo']))].sort(), [
         'new/pgo',

@@ -24,7 +24,7 @@ import { DRIVING_TERM_ROWS, type DrivingTerm, planSearch, type SearchPlan } from
 import type { ProfileRecord } from './types.js';
 
 /** The schema this code writes, kept in `PRAGMA user_version`. Bump it and add a step to SQLITE_MIGRATIONS to change the schema. */
-export const SQLITE_SCHEMA_VERSION = 4;
+export const SQLITE_SCHEMA_VERSION = 5;
 
 /**
  * SQLITE_MIGRATIONS[n] takes an index from version n to n + 1. Scalars the index filters or sorts on
@@ -96,6 +96,22 @@ CREATE TABLE IF NOT EXISTS profile_tag_values (
   PRIMARY KEY (key, value)
 ) WITHOUT ROWID;
 INSERT OR IGNORE INTO profile_tag_values (key, value) SELECT DISTINCT key, value FROM profile_tags;
+`,
+  // Saves written together share their objects (src/store/group-writer.ts), so one blob key is
+  // named by every profile of its group: the key and the profile together identify a row, and
+  // retention deletes an object once no row names it. SQLite cannot change a primary key, so the
+  // table is copied (about 2 s per million profiles at open).
+  `
+CREATE TABLE profile_blobs_shared (
+  blob_key TEXT NOT NULL,
+  profile_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('raw', 'pgo')),
+  PRIMARY KEY (blob_key, profile_id)
+) WITHOUT ROWID;
+INSERT INTO profile_blobs_shared (blob_key, profile_id, kind) SELECT blob_key, profile_id, kind FROM profile_blobs;
+DROP TABLE profile_blobs;
+ALTER TABLE profile_blobs_shared RENAME TO profile_blobs;
+CREATE INDEX profile_blobs_by_profile ON profile_blobs (profile_id);
 `,
 ];
 

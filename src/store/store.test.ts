@@ -79,8 +79,9 @@ describe('ProfileStore', () => {
     assert.equal(await store.readAttachment('no-such-id', 'cpu.pprof'), null);
     assert.deepEqual(Uint8Array.from((await store.readPgo(record.id))!), PGO);
     // One pack holds the attachments and then the prepared form, each named by its range.
-    const pack = `${record.pgoBlobKey!.slice(0, -'pgo'.length)}pack`;
+    const pack = `${blobObjectKey(record.pgoBlobKey!).slice(0, -'pgo'.length)}pack`;
     assert.deepEqual([...record.attachments.map((a) => a.blobKey), record.preparedBlobKey], [`${pack}#0+3`, `${pack}#3+2`, `${pack}#5+2`]);
+    assert.equal(record.pgoBlobKey, `${blobObjectKey(record.pgoBlobKey!)}#0+4`);
     assert.deepEqual(Uint8Array.from((await store.readAttachment(record.id, 'delta-heap.pprof'))!.bytes), ATTACHMENTS[1].bytes);
     assert.deepEqual(Uint8Array.from((await store.readPreparedOf(record))!), PREPARED);
 
@@ -310,6 +311,6 @@ describe('ProfileStore', () => {
     // The prepared form is derived from the raw data and goes with it: neither read nor kept.
     assert.equal(await store.readPreparedOf(after), null);
     assert.equal(await store.readBlob(record.preparedBlobKey!), null);
-    assert.deepEqual(await blobKeys(store.blobs), [record.pgoBlobKey!]);
+    assert.deepEqual(await blobKeys(store.blobs), [blobObjectKey(record.pgoBlobKey!)]);
   });
 });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatBlobRef, readBlobRef } from './blob-ref.js';
+import { readBlobRef } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
 import { FsBlobs } from './fs-blobs.js';
+import { GroupWriter, type GroupWriterOptions } from './group-writer.js';
 import type { ProfileIndex, ProfileSearch } from './profile-index.js';
 import { SqliteProfileIndex } from './sqlite-index.js';
 import type { AttachmentCompression, ProfileRecord, StoredAttachment } from './types.js';
@@ -25,19 +26,24 @@ export interface NewAttachment {
  * row names, which `enforceRetention` collects after its grace period.
  */
 export class ProfileStore {
+  private readonly objects: GroupWriter;
+
   constructor(
     readonly index: ProfileIndex,
     readonly blobs: Blobs,
-  ) {}
+    options: GroupWriterOptions = {},
+  ) {
+    this.objects = new GroupWriter(blobs, options);
+  }
 
   /**
    * Stores a new profile under a fresh id and returns its record: the raw attachments exactly as
    * received, and beside them the trimmed PGO form (`pgoBytes`) and the prepared form the flame
-   * graph views merge (`preparedBytes`), each null when the profile has no CPU profile. Writes
-   * two objects: the pack (`<hour>/<id>/pack`: the raw attachments, then the prepared form,
-   * concatenated; the record names each by its byte range, see blob-ref.ts) and the PGO form
-   * (`<hour>/<id>/pgo`), which is kept longer. Resolves only when both objects and the index row
-   * are durable: the prepared form rides in the pack with the raw data, so it is as durable as
+   * graph views merge (`preparedBytes`), each null when the profile has no CPU profile. The bytes
+   * go into two objects shared with the saves running at the same time (group-writer.ts): a pack
+   * of raw attachments and prepared forms, and one of PGO forms, which are kept longer; the record
+   * names each blob by its byte range (blob-ref.ts). Resolves only when both objects and the index
+   * row are durable: the prepared form rides in the pack with the raw data, so it is as durable as
    * they are. When it rejects, no profile is visible (objects already written are left for
    * orphan collection, since the index write may have failed ambiguously).
    */
@@ -47,33 +53,24 @@ export class ProfileStore {
     pgoBytes: Uint8Array | null,
     preparedBytes: Uint8Array | null,
   ): Promise<ProfileRecord> {
-    const id = randomUUID();
-    const dir = `${blobHour(Date.now())}/${id}`;
-    const packKey = `${dir}/pack`;
-    const parts: Uint8Array[] = [];
-    let offset = 0;
-    const place = (bytes: Uint8Array): string => {
-      const ref = formatBlobRef(packKey, offset, bytes.byteLength);
-      parts.push(bytes);
-      offset += bytes.byteLength;
-      return ref;
-    };
-    const stored: StoredAttachment[] = attachments.map((a) => ({
+    const raw = attachments.map((a) => a.bytes);
+    if (preparedBytes !== null) raw.push(preparedBytes);
+    const placed = await this.objects.write({ raw, pgo: pgoBytes });
+    const stored: StoredAttachment[] = attachments.map((a, i) => ({
       name: a.name,
-      blobKey: place(a.bytes),
+      blobKey: placed.raw[i],
       size: a.bytes.byteLength,
       compression: a.compression,
     }));
-    const preparedBlobKey = preparedBytes === null ? null : place(preparedBytes);
-    const pgoBlobKey = pgoBytes === null ? null : `${dir}/pgo`;
-    const writes: Promise<void>[] = [];
-    if (parts.length > 0) writes.push(this.blobs.put(packKey, Buffer.concat(parts, offset)));
-    if (pgoBlobKey !== null && pgoBytes !== null) writes.push(this.blobs.put(pgoBlobKey, pgoBytes));
-    // Settle every write before failing, so that no write is still running when the caller
-    // (or a shutdown) goes on after a rejection.
-    const failed = (await Promise.allSettled(writes)).find((w) => w.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    const record: ProfileRecord = { ...profile, id, attachments: stored, pgoBlobKey, preparedBlobKey, rawDeleted: false };
+    const preparedBlobKey = preparedBytes === null ? null : placed.raw[attachments.length];
+    const record: ProfileRecord = {
+      ...profile,
+      id: randomUUID(),
+      attachments: stored,
+      pgoBlobKey: placed.pgo,
+      preparedBlobKey,
+      rawDeleted: false,
+    };
     await this.index.insert(record);
     return record;
   }
@@ -142,21 +139,4 @@ export async function openSqliteStore(dataDir: string): Promise<ProfileStore> {
   await mkdir(dataDir, { recursive: true });
   const blobs = await FsBlobs.open(join(dataDir, 'blobs'));
   return new ProfileStore(new SqliteProfileIndex(join(dataDir, 'index.sqlite')), blobs);
-}
-
-const HOUR_MS = 60 * 60 * 1000;
-
-/**
- * The first segment of every blob key a save writes: its UTC write hour as `YYYYMMDDHH`. Orphan
- * collection lists one hour's prefix at a time (an object store lists a prefix without reading
- * the rest of the bucket), and retention deletes blobs by the keys their rows name.
- */
-export function blobHour(ms: number): string {
-  return new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString().slice(0, 13).replace(/[-T]/g, '');
-}
-
-/** The start of the hour `blobHour` returned, ms since the epoch; NaN for anything else. */
-export function blobHourStart(hour: string): number {
-  if (!/^\d{10}$/.test(hour)) return Number.NaN;
-  return Date.parse(`${hour.slice(0, 4)}-${hour.slice(4, 6)}-${hour.slice(6, 8)}T${hour.slice(8, 10)}:00:00Z`);
 }
