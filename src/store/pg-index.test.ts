@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { startPostgres, type TestPostgres, withPostgresClient } from '../testing/postgres.js';
 import { ProfileExistsError, StoreUnavailableError } from './errors.js';
+import { PgProfileIndex } from './pg-index.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION, PostgresSchemaError } from './pg-migrations.js';
+import { PostgresPool } from './pg-pool.js';
 import { openPostgres, type PostgresBackend } from './pg-store.js';
 import { makeTestRecord, profileIndexContract, T0 } from './profile-index.contract.js';
 import type { ProfileIndex } from './profile-index.js';
@@ -518,3 +520,46 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('PgProfileIndex inserts of one turn', () => {
+  it('inserts the records of one turn in one statement, each caller answered on its own', async () => {
+    const url = await server.freshDatabase();
+    const backend = await openPostgres(url);
+    await backend.index.insert(makeTestRecord('taken'));
+    await backend.close();
+    const pool = new PostgresPool(url);
+    const statements: string[] = [];
+    const query = pool.query.bind(pool);
+    pool.query = ((text: string, params?: readonly unknown[], name?: string) => {
+      statements.push(name ?? text.slice(0, 6));
+      return query(text, params, name);
+    }) as typeof pool.query;
+    const index = new PgProfileIndex(pool, () => pool.close());
+    try {
+      const records = Array.from({ length: 70 }, (_, i) => makeTestRecord(`b${i}`, { tags: [['batch', `${i % 3}`]], metrics: { m: i } }));
+      const results = await Promise.allSettled([
+        ...records.map((r) => index.insert(r)),
+        index.insert(makeTestRecord('taken', { tags: [['batch', 'again']] })),
+        index.insert(makeTestRecord('nul', { env: 'prod\u0000eu' })),
+      ]);
+      assert.deepEqual(
+        results.slice(0, 70).filter((r) => r.status === 'rejected'),
+        [],
+      );
+      assert.ok(results[70].status === 'rejected' && results[70].reason instanceof ProfileExistsError);
+      assert.ok(results[71].status === 'rejected' && /env holds a NUL character/.test(String(results[71].reason)));
+      // 64 at once, then the other 6 with the taken id: that statement fails, and each of its 7 is
+      // inserted alone, so only the taken id is refused.
+      assert.equal(statements.filter((s) => s === 'hotpath_insert_profiles').length, 2);
+      assert.equal(statements.filter((s) => s === 'hotpath_insert_profile').length, 7);
+      for (const r of records) assert.deepEqual(await index.get(r.id), r);
+      const window = { from: 0, to: T0 * 2 };
+      assert.equal(await index.countMatching({ query: 'batch:0', ...window }), 24);
+      assert.equal(await index.countMatching({ query: '@metrics.m:>=64', ...window }), 6);
+      assert.equal(await index.countMatching({ query: 'batch:again', ...window }), 0);
+      assert.deepEqual([...(await index.referencedBlobKeys(['b0/pgo', 'b69/prepared', 'nul/pgo']))].sort(), ['b0/pgo', 'b69/prepared']);
+    } finally {
+      await index.close();
+    }
+  });
+});

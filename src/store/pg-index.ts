@@ -5,6 +5,7 @@ import { postgresDialect, type SqlDialect } from '../query/dialect.js';
 import { queryToSql, termRowsSql } from '../query/sql.js';
 import { likelyDense } from './dense-query.js';
 import { ProfileExistsError } from './errors.js';
+import { INSERT_MANY_SQL, InsertBatcher, insertManyValues } from './pg-insert-batch.js';
 import { ADVISORY_LOCK_NAMESPACE } from './pg-migrations.js';
 import { type PostgresPool, StoreClosedError } from './pg-pool.js';
 import {
@@ -109,8 +110,10 @@ interface ProfileRow {
  * ProfileIndex in a PostgreSQL database shared by any number of `hotpath serve` replicas; the
  * schema is PG_MIGRATIONS (applied by openPostgres). Every call is one statement, so one round
  * trip and its own transaction, except runExclusive. An insert is one statement with all its
- * rows (data-modifying CTEs): atomic without BEGIN/COMMIT round trips, and concurrent inserts
- * on the pool's connections share WAL flushes through PostgreSQL's group commit. Every call
+ * rows (data-modifying CTEs): atomic without BEGIN/COMMIT round trips; the inserts of one turn
+ * of the event loop (the saves of one group of objects) share a statement (pg-insert-batch.ts),
+ * and concurrent statements on the pool's connections share WAL flushes through PostgreSQL's
+ * group commit. Every call
  * rejects with StoreUnavailableError when the database cannot serve it.
  */
 export class PgProfileIndex implements ProfileIndex {
@@ -124,9 +127,23 @@ export class PgProfileIndex implements ProfileIndex {
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {}
 
+  private readonly inserts = new InsertBatcher(
+    (record) => this.insertOne(record),
+    (records) => this.insertMany(records),
+  );
+
+  /** Checks `record`, then inserts it with the other records inserted in the same turn of the event loop (pg-insert-batch.ts). */
   async insert(record: ProfileRecord): Promise<void> {
     checkProfileRecord(record);
     checkStorableText(record);
+    await this.inserts.insert(record);
+  }
+
+  private async insertMany(records: readonly ProfileRecord[]): Promise<void> {
+    await this.open().query(INSERT_MANY_SQL, insertManyValues(records), 'hotpath_insert_profiles');
+  }
+
+  private async insertOne(record: ProfileRecord): Promise<void> {
     const tagKeys = record.tags.map((t) => t[0]);
     const tagValues = record.tags.map((t) => t[1]);
     const metrics = Object.entries(record.metrics);
