@@ -58,7 +58,7 @@ export function insertManyValues(records: readonly ProfileRecord[]): unknown[] {
       r.rawDeleted,
       r.preparedBlobKey,
     ];
-    row.forEach((value, i) => columns[i].push(value));
+    pushRow(columns, row);
     for (const [key, value] of r.tags) pushRow(tags, [r.id, key, value, r.start, r.end]);
     for (const [name, value] of Object.entries(r.metrics)) pushRow(metrics, [r.id, name, value, r.start, r.end]);
     // Objects, not references: orphan collection lists objects, and a pack holds several ranges.
@@ -68,8 +68,9 @@ export function insertManyValues(records: readonly ProfileRecord[]): unknown[] {
   return [...columns, ...tags, ...metrics, ...blobs, longest];
 }
 
+/** Appends the i-th value of `row` to the i-th array. */
 function pushRow(arrays: unknown[][], row: unknown[]): void {
-  row.forEach((value, i) => arrays[i].push(value));
+  for (let i = 0; i < row.length; i++) arrays[i].push(row[i]);
 }
 
 interface Waiting {
