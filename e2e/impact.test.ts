@@ -188,6 +188,8 @@ function assertQuietLog(phase: Phase): void {
 }
 
 const earlier = (a: string, b: string) => (a < b ? a : b);
+/** Nanoseconds as microseconds, for diagnostics. */
+const us = (v: number | null | undefined) => ((v ?? 0) / 1e3).toFixed(1);
 
 describe('did PGO help: CPU per request from a real traced service', () => {
   let server: RunningServer;
@@ -256,7 +258,6 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     assert.ok(r.before.profilesWithCounts >= STEADY_PROFILES && r.after.profilesWithCounts >= STEADY_PROFILES, diag);
     const measured = optimised.cpuPerRequestNanos - base.cpuPerRequestNanos;
     const { low, high } = r.difference.absolute;
-    const us = (v: number | null | undefined) => ((v ?? 0) / 1e3).toFixed(1);
     t.diagnostic(
       `getrusage µs/request ${us(base.cpuPerRequestNanos)} -> ${us(optimised.cpuPerRequestNanos)} (change ${us(measured)}); report ${us(r.before.cpuPerRequestNanos?.value)} -> ${us(r.after.cpuPerRequestNanos?.value)}, change interval ${us(low)}..${us(high)}; ${r.summary}`,
     );
@@ -285,7 +286,7 @@ describe('did PGO help: CPU per request from a real traced service', () => {
     );
   });
 
-  it('control: two builds without PGO under the same load are "not significant"', async (t) => {
+  it('control: two builds without PGO under the same load show no effect their own CPU accounting does not', async (t) => {
     const r = await impact(
       server,
       `service:${SERVICE} version:1.0.0`,
@@ -293,11 +294,17 @@ describe('did PGO help: CPU per request from a real traced service', () => {
       earlier(base.steadyFrom, control.steadyFrom),
     );
     assert.equal(r.metric, 'cpu_per_request');
-    t.diagnostic(`control: ${r.summary}`);
-    assert.equal(r.difference.verdict, 'not significant', JSON.stringify(r, null, 1));
     const measured = control.cpuPerRequestNanos - base.cpuPerRequestNanos;
     const { low, high } = r.difference.absolute;
+    t.diagnostic(`control: getrusage change ${us(measured)} µs/request, report interval ${us(low)}..${us(high)}; ${r.summary}`);
     assert.ok(low !== null && high !== null && low <= measured && measured <= high, `getrusage ${measured}, report ${low}..${high}`);
+    // Two processes of one build still differ a little (placement, neighbours), and a 95%
+    // interval excludes zero in about one run in twenty even when nothing differs: so the verdict
+    // is held to what getrusage saw rather than required to be "not significant". A report that
+    // invents an effect puts its interval where getrusage's change is not (checked above) or
+    // names the wrong direction (checked here).
+    if (r.difference.verdict === 'more') assert.ok(measured > 0, `verdict "more", getrusage ${measured}: ${r.summary}`);
+    if (r.difference.verdict === 'less') assert.ok(measured < 0, `verdict "less", getrusage ${measured}: ${r.summary}`);
   });
 
   it('without endpoint counts the report falls back to CPU cores and says so', async () => {
