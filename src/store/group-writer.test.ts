@@ -60,6 +60,16 @@ async function putsReach(puts: unknown[], n: number): Promise<void> {
   assert.ok(puts.length >= n, `expected ${n} puts, saw ${puts.length}`);
 }
 
+/** A writer over gated blobs, resolved once its first save's group is being written (and held there). */
+async function firstGroupHeld(inner: Blobs, options: GroupWriterOptions) {
+  const gated = gatedBlobs(inner);
+  const writer = new GroupWriter(gated.blobs, options);
+  gated.hold();
+  const first = writer.write(entry(1));
+  await putsReach(gated.puts, 2);
+  return { gated, writer, first };
+}
+
 describe('GroupWriter', () => {
   let dir: string;
   let fs: FsBlobs;
@@ -117,11 +127,7 @@ describe('GroupWriter', () => {
   });
 
   it('writes the saves that arrive while a group is written as the next group: two objects however many', async () => {
-    const gated = gatedBlobs(fs);
-    const writer = new GroupWriter(gated.blobs, { lingerMs: 0 });
-    gated.hold();
-    const first = writer.write(entry(1));
-    await putsReach(gated.puts, 2);
+    const { gated, writer, first } = await firstGroupHeld(fs, { lingerMs: 0 });
     const waiting = [2, 3, 4, 5, 6].map((seed) => writer.write(entry(seed, seed !== 4)));
     assert.equal(gated.puts.length, 2, 'the others wait for the first group');
     gated.release();
@@ -134,12 +140,7 @@ describe('GroupWriter', () => {
   });
 
   it('keeps groups within maxEntries and maxBytes, and writes full groups side by side up to maxInFlight', async () => {
-    const gated = gatedBlobs(fs);
-    const options: GroupWriterOptions = { maxEntries: 2, maxBytes: 1000, maxInFlight: 2, lingerMs: 0 };
-    const writer = new GroupWriter(gated.blobs, options);
-    gated.hold();
-    const first = writer.write(entry(1));
-    await putsReach(gated.puts, 2);
+    const { gated, writer, first } = await firstGroupHeld(fs, { maxEntries: 2, maxBytes: 1000, maxInFlight: 2, lingerMs: 0 });
     const waiting = [2, 3, 4, 5, 6].map((seed) => writer.write(entry(seed)));
     // Two full groups of two were waiting: one more group starts beside the first (maxInFlight 2).
     await putsReach(gated.puts, 4);
@@ -158,11 +159,7 @@ describe('GroupWriter', () => {
   });
 
   it('fails every save of a group whose write fails, after both writes settled, and goes on with the next group', async () => {
-    const gated = gatedBlobs(fs);
-    const writer = new GroupWriter(gated.blobs, { lingerMs: 0 });
-    gated.hold();
-    const first = writer.write(entry(1));
-    await putsReach(gated.puts, 2);
+    const { gated, writer, first } = await firstGroupHeld(fs, { lingerMs: 0 });
     const doomed = [2, 3].map((seed) => writer.write(entry(seed)));
     gated.failWith(new Error('disk full'));
     gated.release();

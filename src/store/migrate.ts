@@ -1,5 +1,5 @@
 import { blobHour } from './blob-hour.js';
-import { blobObjectKey, formatBlobRef, parseBlobRef, readBlobRef } from './blob-ref.js';
+import { type BlobRef, blobObjectKey, formatBlobRef, parseBlobRef, readBlobRef } from './blob-ref.js';
 import type { Blobs } from './blobs.js';
 import { BlobRangeError } from './errors.js';
 import type { KeyStore } from './keys.js';
@@ -148,6 +148,7 @@ async function copyProfile(
   const parts: Uint8Array[] = [];
   let packLength = 0;
   let gone = 0;
+  let pgoBytes: Uint8Array | undefined;
   const place = (ref: string | null, into: 'pack' | 'pgo'): string => {
     const bytes = ref === null ? undefined : read.get(ref);
     if (bytes === undefined) {
@@ -155,7 +156,10 @@ async function copyProfile(
       // written, so it reads as gone there too.
       return `${dir}/gone-${gone++}`;
     }
-    if (into === 'pgo') return formatBlobRef(`${dir}/pgo`, 0, bytes.byteLength);
+    if (into === 'pgo') {
+      pgoBytes = bytes;
+      return formatBlobRef(`${dir}/pgo`, 0, bytes.byteLength);
+    }
     parts.push(bytes);
     packLength += bytes.byteLength;
     return formatBlobRef(`${dir}/pack`, packLength - bytes.byteLength, bytes.byteLength);
@@ -172,8 +176,7 @@ async function copyProfile(
   }
   const writes: Array<[string, Uint8Array]> = [];
   if (parts.length > 0) writes.push([`${dir}/pack`, Buffer.concat(parts, packLength)]);
-  const pgo = record.pgoBlobKey === null ? undefined : read.get(record.pgoBlobKey);
-  if (pgo !== undefined) writes.push([`${dir}/pgo`, pgo]);
+  if (pgoBytes !== undefined) writes.push([`${dir}/pgo`, pgoBytes]);
   for (const [to, bytes] of writes) {
     await target.blobs.put(to, bytes);
     const back = await target.blobs.get(to);
@@ -188,6 +191,8 @@ async function copyProfile(
   result.done++;
 }
 
+type BlobRange = NonNullable<BlobRef['range']>;
+
 interface NamedBytes {
   /** The bytes of each reference that could be read. */
   get(ref: string): Uint8Array | undefined;
@@ -196,19 +201,13 @@ interface NamedBytes {
 }
 
 /**
- * Reads the bytes of every reference a record names, with one read per object: the span from its
- * first to its last range (a save's ranges of an object are adjacent), or the whole object for a
- * plain key.
+ * Reads the bytes of every reference a record names, one read per object where it can: the whole
+ * object for a plain key, the span of a record's ranges when they lie back to back (a save's
+ * ranges of an object do), else each range alone, so no byte the record does not name is read.
  */
 async function readNamedBytes(record: ProfileRecord, blobs: MigrationSource['blobs']): Promise<NamedBytes> {
-  const refs: string[] = [];
-  if (!record.rawDeleted) {
-    for (const a of record.attachments) refs.push(a.blobKey);
-    if (record.preparedBlobKey !== null) refs.push(record.preparedBlobKey);
-  }
-  if (record.pgoBlobKey !== null) refs.push(record.pgoBlobKey);
-  const byObject = new Map<string, Array<{ ref: string; range: { offset: number; length: number } | null }>>();
-  for (const ref of refs) {
+  const byObject = new Map<string, Array<{ ref: string; range: BlobRange | null }>>();
+  for (const ref of namedReferences(record)) {
     const { objectKey, range } = parseBlobRef(ref);
     const list = byObject.get(objectKey) ?? [];
     list.push({ ref, range });
@@ -216,48 +215,79 @@ async function readNamedBytes(record: ProfileRecord, blobs: MigrationSource['blo
   }
   const bytesOf = new Map<string, Uint8Array>();
   const missing: NamedBytes['missing'] = [];
-  for (const [objectKey, named] of byObject) {
-    const whole = named.some((n) => n.range === null);
-    let start = 0;
-    let end = 0;
-    if (!whole) {
-      start = Math.min(...named.map((n) => n.range!.offset));
-      end = Math.max(...named.map((n) => n.range!.offset + n.range!.length));
-    }
-    let span: Uint8Array | null;
-    try {
-      span = whole ? await blobs.get(objectKey) : await blobs.getRange(objectKey, start, end - start);
-    } catch (err) {
-      if (!(err instanceof BlobRangeError)) throw err;
-      // Shorter than the span: read each range alone, and report those past the end.
-      span = null;
-      for (const n of named) {
-        try {
-          const bytes = await blobs.getRange(objectKey, n.range!.offset, n.range!.length);
-          if (bytes === null) missing.push({ objectKey, missingRef: null });
-          else bytesOf.set(n.ref, bytes);
-        } catch (inner) {
-          if (!(inner instanceof BlobRangeError)) throw inner;
-          missing.push({ objectKey, missingRef: n.ref });
-        }
-      }
-      continue;
-    }
-    if (span === null) {
-      missing.push({ objectKey, missingRef: null });
-      continue;
-    }
-    for (const n of named) {
-      if (n.range === null) bytesOf.set(n.ref, span);
-      else if (n.range.offset - start + n.range.length <= span.byteLength) {
-        bytesOf.set(n.ref, span.subarray(n.range.offset - start, n.range.offset - start + n.range.length));
+  /** Takes each named range out of `bytes`, which hold the object from `start` on. */
+  const slice = (objectKey: string, named: Array<{ ref: string; range: BlobRange | null }>, bytes: Uint8Array, start: number) => {
+    for (const { ref, range } of named) {
+      if (range === null) bytesOf.set(ref, bytes);
+      else if (range.offset - start + range.length <= bytes.byteLength) {
+        bytesOf.set(ref, bytes.subarray(range.offset - start, range.offset - start + range.length));
       } else {
-        // A plain key's whole object shorter than a range of it: damaged, reported.
-        missing.push({ objectKey, missingRef: n.ref });
+        // A whole object shorter than a range of it: damaged, reported.
+        missing.push({ objectKey, missingRef: ref });
+      }
+    }
+  };
+  for (const [objectKey, named] of byObject) {
+    if (named.some((n) => n.range === null)) {
+      const whole = await blobs.get(objectKey);
+      if (whole === null) missing.push({ objectKey, missingRef: null });
+      else slice(objectKey, named, whole, 0);
+      continue;
+    }
+    const span = adjacentSpan(named.map((n) => n.range as BlobRange));
+    if (span !== null) {
+      const bytes = await blobs.getRange(objectKey, span.offset, span.length).catch((err: unknown) => {
+        // Shorter than the span: each range alone below, reporting those past the end.
+        if (err instanceof BlobRangeError) return undefined;
+        throw err;
+      });
+      if (bytes === null) {
+        missing.push({ objectKey, missingRef: null });
+        continue;
+      }
+      if (bytes !== undefined) {
+        slice(objectKey, named, bytes, span.offset);
+        continue;
+      }
+    }
+    for (const { ref, range } of named) {
+      try {
+        const bytes = await blobs.getRange(objectKey, (range as BlobRange).offset, (range as BlobRange).length);
+        if (bytes === null) missing.push({ objectKey, missingRef: null });
+        else bytesOf.set(ref, bytes);
+      } catch (err) {
+        if (!(err instanceof BlobRangeError)) throw err;
+        missing.push({ objectKey, missingRef: ref });
       }
     }
   }
   return { get: (ref) => bytesOf.get(ref), missing };
+}
+
+/** The span from the first to the last of `ranges` when no gap lies between them, else null. */
+function adjacentSpan(ranges: readonly BlobRange[]): BlobRange | null {
+  const sorted = [...ranges].sort((a, b) => a.offset - b.offset);
+  let end = sorted[0].offset;
+  for (const r of sorted) {
+    if (r.offset > end) return null;
+    end = Math.max(end, r.offset + r.length);
+  }
+  return { offset: sorted[0].offset, length: end - sorted[0].offset };
+}
+
+/**
+ * The references of a record whose bytes a copy carries, in a fixed order: the attachments and
+ * the prepared form unless retention deleted them (`rawDeleted`, the record's own by default),
+ * then the PGO form.
+ */
+function namedReferences(record: ProfileRecord, rawDeleted = record.rawDeleted): string[] {
+  const refs: string[] = [];
+  if (!rawDeleted) {
+    for (const a of record.attachments) refs.push(a.blobKey);
+    if (record.preparedBlobKey !== null) refs.push(record.preparedBlobKey);
+  }
+  if (record.pgoBlobKey !== null) refs.push(record.pgoBlobKey);
+  return refs;
 }
 
 /** Compares the blobs of a profile an earlier run copied with the source's. */
@@ -289,17 +319,12 @@ async function verifyCopy(
 }
 
 /**
- * The blob references of a record and of its copy that must read the same bytes: the PGO form,
- * and the attachments and the prepared form unless retention deleted them.
+ * The blob references of a record and of its copy that must read the same bytes (the copy's
+ * attachments and nullable keys were checked to match the record's first).
  */
 function referencePairs(record: ProfileRecord, copy: ProfileRecord): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  if (!record.rawDeleted) {
-    for (const [i, a] of record.attachments.entries()) pairs.push([a.blobKey, copy.attachments[i].blobKey]);
-    if (record.preparedBlobKey !== null && copy.preparedBlobKey !== null) pairs.push([record.preparedBlobKey, copy.preparedBlobKey]);
-  }
-  if (record.pgoBlobKey !== null && copy.pgoBlobKey !== null) pairs.push([record.pgoBlobKey, copy.pgoBlobKey]);
-  return pairs;
+  const theirs = namedReferences(copy, record.rawDeleted);
+  return namedReferences(record).map((ref, i) => [ref, theirs[i]]);
 }
 
 /** Byte for byte: stronger than comparing checksums, and no slower once both copies are read. */

@@ -22,7 +22,6 @@ import {
   queryTree,
   type ServiceSummary,
 } from './profile-index.js';
-import { profileObjects } from './profile-objects.js';
 import type { ProfileRecord } from './types.js';
 
 const ORDER_BY: Record<ProfileSort, string> = {
@@ -66,21 +65,6 @@ function windowCondition(alias: string, fromParam: string, toParam: string, earl
     ` AND CASE WHEN ${a}.start_ms >= ${fromParam} AND ${a}.end_ms >= ${a}.start_ms THEN true ELSE ${a}.end_ms >= ${fromParam} END`
   );
 }
-
-const INSERT_SQL = `WITH
-  p AS (
-    INSERT INTO profiles (id, start_ms, end_ms, received_at, protocol, service, env, version, host, runtime, pgo, cpu_cores,
-      sample_count, duration_nanos, tags_json, metrics_json, attachments_json, pgo_blob_key, endpoint_counts_json, raw_deleted,
-      prepared_blob_key)
-    VALUES ($1::text, $2::float8, $3::float8, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $28)
-  ),
-  t AS (INSERT INTO profile_tags (profile_id, key, value, start_ms, end_ms)
-    SELECT DISTINCT $1::text, k, v, $2::float8, $3::float8 FROM unnest($21::text[], $22::text[]) AS x(k, v)),
-  m AS (INSERT INTO profile_metrics (profile_id, name, value, start_ms, end_ms)
-    SELECT $1::text, n, v, $2::float8, $3::float8 FROM unnest($23::text[], $24::float8[]) AS x(n, v)),
-  b AS (INSERT INTO profile_blobs (blob_key, profile_id, kind) SELECT k, $1::text, kd FROM unnest($25::text[], $26::text[]) AS x(k, kd)),
-  s AS (UPDATE profile_span SET longest_ms = $27 WHERE longest_ms < $27)
-SELECT 1`;
 
 interface ProfileRow {
   id: string;
@@ -144,48 +128,9 @@ export class PgProfileIndex implements ProfileIndex {
   }
 
   private async insertOne(record: ProfileRecord): Promise<void> {
-    const tagKeys = record.tags.map((t) => t[0]);
-    const tagValues = record.tags.map((t) => t[1]);
-    const metrics = Object.entries(record.metrics);
-    // Objects, not references: orphan collection lists objects, and a pack holds several ranges.
-    const objects = profileObjects(record);
-    const blobKeys = objects.map((o) => o.key);
-    const blobKinds = objects.map((o) => o.kind);
     try {
-      await this.open().query(
-        INSERT_SQL,
-        [
-          record.id,
-          record.start,
-          record.end,
-          record.receivedAt,
-          record.protocol,
-          record.service,
-          record.env,
-          record.version,
-          record.host,
-          record.runtime,
-          record.pgo,
-          record.cpuCores,
-          record.sampleCount,
-          record.durationNanos,
-          JSON.stringify(record.tags),
-          JSON.stringify(record.metrics),
-          JSON.stringify(record.attachments),
-          record.pgoBlobKey,
-          record.endpointCounts === null ? null : JSON.stringify(record.endpointCounts),
-          record.rawDeleted,
-          tagKeys,
-          tagValues,
-          metrics.map((m) => m[0]),
-          metrics.map((m) => m[1]),
-          blobKeys,
-          blobKinds,
-          Math.max(0, record.end - record.start),
-          record.preparedBlobKey,
-        ],
-        'hotpath_insert_profile',
-      );
+      // The joint insert's statement for one record, under a name of its own.
+      await this.open().query(INSERT_MANY_SQL, insertManyValues([record]), 'hotpath_insert_profile');
     } catch (err) {
       // Which unique index reports a taken id first depends on the order the CTEs run in
       // (profiles, or the profile's tags or metrics, under a concurrent insert of the same id).

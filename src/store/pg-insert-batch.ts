@@ -5,9 +5,10 @@ import type { ProfileRecord } from './types.js';
 export const MAX_BATCH_RECORDS = 64;
 
 /**
- * Inserts several profiles, with their tags, metrics and blob references, in one statement
+ * Inserts profiles, with their tags, metrics and blob references, in one statement
  * (data-modifying CTEs over arrays, one element per row): atomic, one round trip and one commit
- * however many records. Same rows as the one-record insert of pg-index.ts.
+ * however many records; a lone record is inserted with it too. It also raises profile_span's
+ * longest end - start, so a search that reads it first never misses a profile.
  */
 export const INSERT_MANY_SQL = `WITH
   p AS (
