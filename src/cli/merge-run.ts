@@ -1,10 +1,11 @@
 import type { PgoBuildResult } from '../pgo/build.js';
-import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompress, decompressAsync } from '../pprof/compression.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompress, decompressAsync, gzipMemberSync } from '../pprof/compression.js';
 import { decodeProfileTables, type ProfileTables } from '../pprof/decode.js';
-import { encodeProfileGzipMembers, encodeProfileGzipMembersSync } from '../pprof/encode.js';
+import { encodeProfileGzipMembers, encodeProfileGzipMembersSync, GZIP_MEMBER_BYTES, MERGED_GZIP_LEVEL } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import { checkCompatible } from '../pprof/merge.js';
 import { EncodedProfileMerger } from '../pprof/merge-encoded.js';
+import { type KernelMerge, mergeWithKernel } from '../pprof/merge-kernel.js';
 import { warmUpEncodedMerge } from '../pprof/merge-warm-up.js';
 import type { Profile } from '../pprof/profile.js';
 import { validateProfile } from '../pprof/validate.js';
@@ -20,7 +21,15 @@ import type { MergeFlags } from './merge.js';
 export async function runMerge(inputs: string[], flags: MergeFlags, smallInputBytes = SMALL_INPUT_BYTES): Promise<void> {
   const started = performance.now();
   if (!flags.pgo) {
-    const { merged, inputSamples, small } = await mergeProfileFiles(inputs, flags.dropLabels === true, smallInputBytes);
+    const files: Array<Buffer | null> = inputs.map((path) => readInputFile(path, DEFAULT_MAX_DECOMPRESSED_BYTES));
+    const kernel = mergeSmallWithKernel(files as Buffer[], flags.dropLabels === true, smallInputBytes);
+    if (kernel !== null) {
+      const bytes = Buffer.concat(kernel.pieces.map((piece) => gzipMemberSync(piece, MERGED_GZIP_LEVEL)));
+      writeFileAtomic(flags.output, bytes);
+      report(flags, started, bytes.length, inputs.length, kernel.inputSamples, `${kernel.mergedSamples} samples`);
+      return;
+    }
+    const { merged, inputSamples, small } = await mergeProfileFiles(inputs, files, flags.dropLabels === true, smallInputBytes);
     let size: number;
     if (small) {
       const bytes = Buffer.concat(encodeProfileGzipMembersSync(merged));
@@ -111,10 +120,10 @@ export const SMALL_INPUT_BYTES = 1 << 20;
  */
 async function mergeProfileFiles(
   paths: string[],
+  files: Array<Buffer | null>,
   dropLabels: boolean,
   smallInputBytes: number,
 ): Promise<{ merged: Profile; inputSamples: number; small: boolean }> {
-  const files: Array<Buffer | null> = paths.map((path) => readInputFile(path, DEFAULT_MAX_DECOMPRESSED_BYTES));
   let inputBytes = 0;
   for (const f of files) inputBytes += (f as Buffer).length;
   const small = inputBytes <= smallInputBytes;
@@ -162,6 +171,29 @@ async function mergeProfileFiles(
     inputSamples += tables.sampleRanges.length >> 1;
   }
   return { merged: merger.finish(), inputSamples, small };
+}
+
+/**
+ * Merges small inputs (at most smallInputBytes in all, as read) with the merge kernel, which
+ * gives the same bytes as the TypeScript path in a fraction of its time in a short-lived
+ * process (merge-kernel.ts). Returns null when the kernel declines, or an input does not
+ * inflate: the TypeScript path then merges, or gives its error for the first bad input.
+ */
+function mergeSmallWithKernel(files: Buffer[], dropLabels: boolean, smallInputBytes: number): (KernelMerge & { ok: true }) | null {
+  let inputBytes = 0;
+  for (const f of files) inputBytes += f.length;
+  if (inputBytes > smallInputBytes) return null;
+  const inflated: Uint8Array[] = [];
+  for (const f of files) {
+    if (f.length === 0) return null;
+    try {
+      inflated.push(decompress(f));
+    } catch {
+      return null;
+    }
+  }
+  const result = mergeWithKernel(inflated, dropLabels, GZIP_MEMBER_BYTES);
+  return result.ok ? result : null;
 }
 
 /** Returns input i's inflated bytes; called once per input, in order. */

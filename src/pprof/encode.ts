@@ -216,7 +216,7 @@ export function encodeProfileGzip(p: Profile, level = 6): Buffer {
  * Level 1 by default: on profile data it is about twice as fast as level 6 for a file a few
  * percent larger, which is the right trade for merged profiles that are read once.
  */
-export function encodeProfileGzipAsync(p: Profile, level = 1): Promise<Buffer> {
+export function encodeProfileGzipAsync(p: Profile, level = MERGED_GZIP_LEVEL): Promise<Buffer> {
   return concatMembers(encodeProfileGzipMembers(p, level));
 }
 
@@ -225,7 +225,7 @@ export function encodeProfileGzipAsync(p: Profile, level = 1): Promise<Buffer> {
  * compressed, so a caller can write the first ones while the last ones are compressed. The
  * members concatenated are exactly encodeProfileGzipAsync's bytes.
  */
-export function encodeProfileGzipMembers(p: Profile, level = 1): Array<Promise<Buffer>> {
+export function encodeProfileGzipMembers(p: Profile, level = MERGED_GZIP_LEVEL): Array<Promise<Buffer>> {
   // Each piece becomes its own gzip member, compressed on the thread pool while the next
   // piece is encoded: encoding and compression overlap and use both cores.
   const members: Array<Promise<Buffer>> = [];
@@ -239,7 +239,7 @@ export function encodeProfileGzipMembers(p: Profile, level = 1): Array<Promise<B
  * short-lived process with a small profile, where starting zlib streams on the thread pool
  * costs more main-thread time than compressing in place.
  */
-export function encodeProfileGzipMembersSync(p: Profile, level = 1): Buffer[] {
+export function encodeProfileGzipMembersSync(p: Profile, level = MERGED_GZIP_LEVEL): Buffer[] {
   const members: Buffer[] = [];
   const last = encodeProfileChunks(p, GZIP_MEMBER_BYTES, (bytes) => members.push(gzipMemberSync(bytes, level)));
   members.push(gzipMemberSync(last, level));
@@ -252,7 +252,10 @@ export function encodeProfileGzipMembersSync(p: Profile, level = 1): Buffer[] {
  * after the last byte is encoded, were no faster overall than 1 MiB ones and made the file
  * 0.2% larger.
  */
-const GZIP_MEMBER_BYTES = 1 << 20;
+export const GZIP_MEMBER_BYTES = 1 << 20;
+
+/** The gzip level of merged profiles (encodeProfileGzipAsync says why). */
+export const MERGED_GZIP_LEVEL = 1;
 
 function estimateSize(p: Profile): number {
   return 1024 + p.samples.locs.length * 3 + p.samples.count * 24 + p.locations.count * 24 + p.functions.count * 16 + p.strings.length * 24;

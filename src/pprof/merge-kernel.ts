@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * The merge kernel (merge-kernel.as.ts, compiled to dist/wasm/merge-kernel.wasm by `npm run
+ * build`): merges inflated profile.proto messages into exactly the bytes that
+ * encodeProfile(mergeProfiles(decoded inputs)) gives, in a few milliseconds where the
+ * TypeScript path, still unoptimized in a short-lived process, takes a hundred or more. It does
+ * the common case only: for anything else (malformed, implausible or unusual input) it
+ * declines, and the caller runs the TypeScript path, which merges or gives its error.
+ */
+export type KernelMerge =
+  | {
+      ok: true;
+      /** The merged profile, encoded (not compressed). */
+      bytes: Uint8Array;
+      /** The encoding's pieces, cut where encodeProfileChunks cuts at `chunkBytes`. */
+      pieces: Uint8Array[];
+      mergedSamples: number;
+      inputSamples: number;
+    }
+  | { ok: false; reason: string };
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  failureCode(): number;
+  allocate(n: number): number;
+  input(pointer: number, n: number): void;
+  merge(dropLabels: number, chunkBytes: number): void;
+  outputPointer(): number;
+  outputLength(): number;
+  cutsPointer(): number;
+  cutCount(): number;
+  mergedSampleCount(): number;
+  inputSampleCount(): number;
+}
+
+/** Why the kernel declined, by its failure code (merge-kernel.as.ts, F_*). */
+const REASONS = [
+  'no reason given',
+  'a field runs past its message',
+  'a wire type the kernel does not read',
+  'a number outside the decoder range',
+  'a string index out of range, a non-ASCII string or no empty string first',
+  'an id that is zero, sparse, duplicated or unknown',
+  'a sample with another number of values than sample types',
+  'incompatible sample types or period type',
+  'near or past the decode budget',
+  'a merged value past ±2^53 or summing to zero',
+  'more mappings or comments than the kernel searches',
+];
+
+/**
+ * The most inflated bytes, all inputs together, the kernel is given: its memory is a few times
+ * that, and it is meant for the small merges a short-lived process is slow at.
+ */
+export const KERNEL_MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernel, or null when the build has not written it (tsc alone). */
+function kernelModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    let bytes: Buffer | null = null;
+    try {
+      bytes = readFileSync(new URL('../../wasm/merge-kernel.wasm', import.meta.url));
+    } catch {
+      bytes = null;
+    }
+    compiled = bytes === null ? null : new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+/** True when the kernel was built (dist/wasm/merge-kernel.wasm is there). */
+export function kernelAvailable(): boolean {
+  return kernelModule() !== null;
+}
+
+/**
+ * Merges `inputs` (inflated profile.proto messages, in order) with the kernel; `chunkBytes` is
+ * the gzip member size of encodeProfileGzipMembers. Returns { ok: false, reason } when the
+ * kernel declines (or is not built): the caller then merges with the TypeScript code.
+ */
+export function mergeWithKernel(inputs: Uint8Array[], dropLabels: boolean, chunkBytes: number): KernelMerge {
+  const module = kernelModule();
+  if (module === null) return { ok: false, reason: 'the kernel is not built (npm run build writes dist/wasm/merge-kernel.wasm)' };
+  let total = 0;
+  for (const b of inputs) total += b.length;
+  if (total > KERNEL_MAX_INPUT_BYTES) return { ok: false, reason: `inputs of ${total} bytes are more than the kernel takes` };
+  if (inputs.length === 0) return { ok: false, reason: 'no inputs' };
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      abort: () => {
+        throw new Error('merge kernel aborted');
+      },
+    },
+  });
+  const k = instance.exports as unknown as KernelExports;
+  try {
+    for (const b of inputs) {
+      const at = k.allocate(b.length);
+      new Uint8Array(k.memory.buffer, at, b.length).set(b);
+      k.input(at, b.length);
+    }
+    k.merge(dropLabels ? 1 : 0, chunkBytes);
+  } catch (err) {
+    // A trap: the kernel declined (failureCode says why) or ran out of memory.
+    const code = k.failureCode();
+    return { ok: false, reason: code > 0 ? (REASONS[code] ?? `failure ${code}`) : (err as Error).message };
+  }
+  const memory = k.memory.buffer;
+  // One copy out of the instance's memory, which is then dropped with the instance.
+  const bytes = new Uint8Array(memory, k.outputPointer(), k.outputLength()).slice();
+  const cuts = new Uint32Array(memory, k.cutsPointer(), k.cutCount());
+  const pieces: Uint8Array[] = [];
+  let from = 0;
+  for (const cut of cuts) {
+    pieces.push(bytes.subarray(from, cut));
+    from = cut;
+  }
+  pieces.push(bytes.subarray(from));
+  return { ok: true, bytes, pieces, mergedSamples: k.mergedSampleCount(), inputSamples: k.inputSampleCount() };
+}
