@@ -6,6 +6,8 @@
 //                        only then, so `hotpath --version` runs little more than commander.
 //                        CommonJS, not ESM, because Node 20 can cache V8's compiled code only for
 //                        a script it compiles itself (bin/hotpath.js, vm.Script cachedData).
+//   merge-fast.cjs       `hotpath merge` of small inputs (src/cli/merge-fast.ts), which the launcher
+//                        tries before it reads hotpath.cjs; it leaves anything else to the CLI.
 //   <name>-worker.js     each worker thread's module, bundled on its own (ESM).
 //   meta.json            esbuild's metafile: which module went where, and their sizes.
 //
@@ -100,7 +102,7 @@ rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 const cli = await build({
   ...common,
-  entryPoints: { hotpath: join(root, 'src', 'cli', 'main.ts') },
+  entryPoints: { hotpath: join(root, 'src', 'cli', 'main.ts'), 'merge-fast': join(root, 'src', 'cli', 'merge-fast.ts') },
   outdir,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',

@@ -22,24 +22,42 @@ const root = join(__dirname, '..');
 const bundlePath = join(root, 'dist', 'bundle', 'cli', 'hotpath.cjs');
 const debug = process.env.HOTPATH_DEBUG_START === '1' ? (message) => process.stderr.write(`hotpath: start: ${message}\n`) : () => {};
 
-/** The bundle's source when it is there and not older than the last tsc build, else null. */
-function freshBundle() {
+/** True when the bundle at `path` is there and not older than the last tsc build. */
+function isFresh(path) {
   let built;
   try {
-    built = statSync(bundlePath).mtimeMs;
+    built = statSync(path).mtimeMs;
   } catch {
-    debug(`no bundle at ${bundlePath}`);
-    return null;
+    debug(`no bundle at ${path}`);
+    return false;
   }
   try {
     if (statSync(join(root, 'dist', '.tsbuildinfo')).mtimeMs > built) {
       debug('tsc has compiled since the bundle was made (dist/.tsbuildinfo is newer): not using the bundle');
-      return null;
+      return false;
     }
   } catch {
     // no tsc build info (an installed package): the bundle is what was shipped
   }
-  return readFileSync(bundlePath, 'utf8');
+  return true;
+}
+
+/** The bundle's source when it is fresh (isFresh), else null. */
+function freshBundle() {
+  return isFresh(bundlePath) ? readFileSync(bundlePath, 'utf8') : null;
+}
+
+/**
+ * `hotpath merge` of small inputs by dist/bundle/cli/merge-fast.cjs (src/cli/merge-fast.ts), before
+ * the CLI is read: true when it merged and wrote the output. It prints nothing otherwise, and
+ * the CLI then runs the command as always.
+ */
+function fastMerge(args) {
+  const path = join(root, 'dist', 'bundle', 'cli', 'merge-fast.cjs');
+  if (args[0] !== 'merge' || !isFresh(path)) return false;
+  const declined = require(path).tryFastMerge(args.slice(1));
+  if (declined !== null) debug(`merge-fast.cjs left the command to the CLI: ${declined}`);
+  return declined === null;
 }
 
 /** Where the code cache is kept, or null when it is switched off or there is no home directory. */
@@ -122,9 +140,12 @@ function runBundle(source) {
 // (what commander would print for it, from the same file).
 const args = process.argv.slice(2);
 const versionOnly = args.length === 1 && (args[0] === '--version' || args[0] === '-V');
-const source = versionOnly ? null : freshBundle();
+const merged = !versionOnly && fastMerge(args);
+const source = versionOnly || merged ? null : freshBundle();
 if (versionOnly) {
   process.stdout.write(`${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version}\n`);
+} else if (merged) {
+  debug('merged by merge-fast.cjs');
 } else if (source !== null) {
   runBundle(source);
 } else {

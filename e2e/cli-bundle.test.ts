@@ -127,17 +127,25 @@ describe('the bundled CLI', () => {
     assert.equal(existsSync(join(work, 'never.pprof')), false);
   });
 
-  it('merges gzip and zstd inputs (zstd inflates in a worker thread) into the bytes the unbundled CLI writes', () => {
+  it('merges gzip and zstd inputs, by merge-fast.cjs and by the bundle, into the bytes the unbundled CLI writes', () => {
     const zstdInput = join(work, 'cpu-small-2.zst.pprof');
     writeFileSync(zstdInput, zstdStored(gunzipSync(readFileSync(fixture('cpu-small-2.pprof')))));
     const inputs = [fixture('cpu-small-1.pprof'), zstdInput, fixture('cpu-small-3.pprof')];
+    const fast = join(work, 'fast.pprof');
     const ours = join(work, 'bundled.pprof');
     const theirs = join(work, 'unbundled.pprof');
-    const r = hotpath('merge', '-q', '-o', ours, ...inputs);
+    const f = hotpath('merge', '-q', '-o', fast, ...inputs);
+    assert.equal(f.status, 0, f.stderr);
+    assert.match(f.stderr, /hotpath: start: merged by merge-fast\.cjs/);
+    // `--` before the inputs is left to the CLI, which runs from the bundle.
+    const r = hotpath('merge', '-q', '-o', ours, '--', ...inputs);
     assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /merge-fast\.cjs left the command to the CLI: the flag --/);
     assertRanBundle(r);
+    assert.equal(userStderr(r), '');
     assert.equal(unbundled('merge', '-q', '-o', theirs, ...inputs).status, 0);
     assert.ok(readFileSync(ours).equals(readFileSync(theirs)), 'the bundle and dist/src wrote different profiles');
+    assert.ok(readFileSync(fast).equals(readFileSync(theirs)), 'merge-fast.cjs and dist/src wrote different profiles');
     // Every input's samples are in it, the zstd one's too.
     const inputTotal = inputs.reduce((n, path) => n + sampleCount(parseProfile(readFileSync(path))), 0);
     assert.ok(inputTotal > 0);

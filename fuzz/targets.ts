@@ -5,10 +5,11 @@ import { hotCallSites } from '../src/pgo/hot-call-sites.js';
 import { trimForPgo } from '../src/pgo/trim.js';
 import { decompress } from '../src/pprof/compression.js';
 import { decodeProfile, decodeProfileTables } from '../src/pprof/decode.js';
-import { encodeProfile } from '../src/pprof/encode.js';
+import { encodeProfile, GZIP_MEMBER_BYTES } from '../src/pprof/encode.js';
 import { ProfileError } from '../src/pprof/errors.js';
 import { mergeProfiles } from '../src/pprof/merge.js';
 import { EncodedProfileMerger } from '../src/pprof/merge-encoded.js';
+import { mergeWithKernel } from '../src/pprof/merge-kernel.js';
 import { parseProfile } from '../src/pprof/parse.js';
 import type { Profile } from '../src/pprof/profile.js';
 import { profileStats } from '../src/pprof/stats.js';
@@ -63,7 +64,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /**
  * Runs one input through every profile function the server and CLI use, the way they use
  * them: parse (decompress + decode + validate), stats, PGO trim, encode and re-decode, merge
- * (whole profiles and the encoded merger), flame tree, call edges and hot call sites.
+ * (whole profiles, the encoded merger and the merge kernel), flame tree, call edges and hot call sites.
  * `partner` is a real decoded profile to merge with; `variant` (the input's number) picks the
  * value column and whether to merge with the partner. Returns the crashes (at most one: the
  * first stops the input); ProfileError from bytes that are not a good profile is the expected
@@ -75,6 +76,20 @@ export function runProfileTargets(bytes: Uint8Array, partner: Profile, variant: 
     const p = step(crashes, 'parseProfile', true, () => parseProfile(bytes, { maxDecompressedBytes: MAX_DECOMPRESSED }));
     const raw = step(crashes, 'decompress', true, () => decompress(bytes, MAX_DECOMPRESSED));
     const merged = raw === undefined || raw.length === 0 ? undefined : encodedMerge(crashes, raw);
+    if (raw !== undefined && raw.length > 0) {
+      const kernel = step(crashes, 'mergeWithKernel', false, () => mergeWithKernel([raw, raw], false, GZIP_MEMBER_BYTES));
+      // The kernel merges only what the TypeScript merge merges, into the same bytes; else it declines.
+      if (kernel?.ok === true) {
+        invariant(
+          crashes,
+          'the merge kernel equals EncodedProfileMerger',
+          merged !== undefined && sameBytes(kernel.bytes, merged),
+          merged === undefined
+            ? 'the kernel merged a profile the encoded merger rejects'
+            : `${kernel.bytes.length} vs ${merged.length} bytes`,
+        );
+      }
+    }
     if (p === undefined) {
       // The encoded merger promises to reject what decodeProfile rejects.
       invariant(crashes, 'EncodedProfileMerger accepts what decodeProfile rejects', merged === undefined, 'merge succeeded');

@@ -8,7 +8,8 @@ import { parseProfile } from '../pprof/parse.js';
 import { fixture } from '../testing/fixtures.js';
 import { CliError } from './errors.js';
 import type { MergeFlags } from './merge.js';
-import { runMerge, SMALL_INPUT_BYTES } from './merge-run.js';
+import { runMerge } from './merge-run.js';
+import { SMALL_INPUT_BYTES } from './merge-small.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hotpath-merge-run-'));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -1,17 +1,17 @@
 import type { PgoBuildResult } from '../pgo/build.js';
-import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompress, decompressAsync, gzipMemberSync } from '../pprof/compression.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompress, decompressAsync } from '../pprof/compression.js';
 import { decodeProfileTables, type ProfileTables } from '../pprof/decode.js';
-import { encodeProfileGzipMembers, encodeProfileGzipMembersSync, GZIP_MEMBER_BYTES, MERGED_GZIP_LEVEL } from '../pprof/encode.js';
+import { encodeProfileGzipMembers, encodeProfileGzipMembersSync } from '../pprof/encode.js';
 import { ProfileError } from '../pprof/errors.js';
 import { checkCompatible } from '../pprof/merge.js';
 import { EncodedProfileMerger } from '../pprof/merge-encoded.js';
-import { type KernelMerge, mergeWithKernel } from '../pprof/merge-kernel.js';
 import { warmUpEncodedMerge } from '../pprof/merge-warm-up.js';
 import type { Profile } from '../pprof/profile.js';
 import { validateProfile } from '../pprof/validate.js';
 import { CliError } from './errors.js';
 import { profileFileError, readInputFile, readProfileFiles, writeFileAtomic, writeFileAtomicParts } from './files.js';
 import type { MergeFlags } from './merge.js';
+import { mergeReport, mergeSmallWithKernel, SMALL_INPUT_BYTES } from './merge-small.js';
 
 /**
  * `hotpath merge`: merges the files in `inputs` into flags.output (see merge.ts for the flags).
@@ -22,11 +22,10 @@ export async function runMerge(inputs: string[], flags: MergeFlags, smallInputBy
   const started = performance.now();
   if (!flags.pgo) {
     const files: Array<Buffer | null> = inputs.map((path) => readInputFile(path, DEFAULT_MAX_DECOMPRESSED_BYTES));
-    const kernel = mergeSmallWithKernel(files as Buffer[], flags.dropLabels === true, smallInputBytes);
-    if (kernel !== null) {
-      const bytes = Buffer.concat(kernel.pieces.map((piece) => gzipMemberSync(piece, MERGED_GZIP_LEVEL)));
-      writeFileAtomic(flags.output, bytes);
-      report(flags, started, bytes.length, inputs.length, kernel.inputSamples, `${kernel.mergedSamples} samples`);
+    const byKernel = mergeSmallWithKernel(files as Buffer[], flags.dropLabels === true, smallInputBytes);
+    if (typeof byKernel !== 'string') {
+      writeFileAtomic(flags.output, byKernel.gzip);
+      report(flags, started, byKernel.gzip.length, inputs.length, byKernel.inputSamples, `${byKernel.mergedSamples} samples`);
       return;
     }
     const { merged, inputSamples, small } = await mergeProfileFiles(inputs, files, flags.dropLabels === true, smallInputBytes);
@@ -80,9 +79,7 @@ export async function runMerge(inputs: string[], flags: MergeFlags, smallInputBy
 }
 
 function report(flags: MergeFlags, started: number, size: number, files: number, inputSamples: number, note: string): void {
-  if (flags.quiet) return;
-  const ms = Math.round(performance.now() - started);
-  process.stderr.write(`wrote ${flags.output}: ${size} bytes from ${files} profile(s) (${inputSamples} samples in, ${note}) in ${ms} ms\n`);
+  if (!flags.quiet) process.stderr.write(mergeReport(flags.output, started, size, files, inputSamples, note));
 }
 
 const EMPTY_FILE = 'empty file: a profile cannot be zero bytes';
@@ -101,16 +98,6 @@ function inflateInThread(bytes: Uint8Array): Promise<Uint8Array> {
     return Promise.reject(err);
   }
 }
-
-/**
- * Inputs of at most this many bytes in all, as read (compressed), are inflated and written on
- * the main thread alone, and the merge warm-up is skipped: for them a short-lived process
- * spends more main-thread time starting zlib streams and thread-pool jobs, and warming up
- * V8, than it wins by overlapping the work with the second core. Measured on five real CPU
- * profiles of ~55 KB and ~200 KB each (bench/README.md, "Merge and decode"). The output is
- * the same bytes either way.
- */
-export const SMALL_INPUT_BYTES = 1 << 20;
 
 /**
  * Returns the merge of the files in `paths`; errors name the file. Each file is merged as
@@ -171,29 +158,6 @@ async function mergeProfileFiles(
     inputSamples += tables.sampleRanges.length >> 1;
   }
   return { merged: merger.finish(), inputSamples, small };
-}
-
-/**
- * Merges small inputs (at most smallInputBytes in all, as read) with the merge kernel, which
- * gives the same bytes as the TypeScript path in a fraction of its time in a short-lived
- * process (merge-kernel.ts). Returns null when the kernel declines, or an input does not
- * inflate: the TypeScript path then merges, or gives its error for the first bad input.
- */
-function mergeSmallWithKernel(files: Buffer[], dropLabels: boolean, smallInputBytes: number): (KernelMerge & { ok: true }) | null {
-  let inputBytes = 0;
-  for (const f of files) inputBytes += f.length;
-  if (inputBytes > smallInputBytes) return null;
-  const inflated: Uint8Array[] = [];
-  for (const f of files) {
-    if (f.length === 0) return null;
-    try {
-      inflated.push(decompress(f));
-    } catch {
-      return null;
-    }
-  }
-  const result = mergeWithKernel(inflated, dropLabels, GZIP_MEMBER_BYTES);
-  return result.ok ? result : null;
 }
 
 /** Returns input i's inflated bytes; called once per input, in order. */

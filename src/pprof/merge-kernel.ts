@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 
 /**
  * The merge kernel (merge-kernel.as.ts, compiled to dist/wasm/merge-kernel.wasm by `npm run
@@ -53,12 +54,21 @@ const REASONS = [
  * The most inflated bytes, all inputs together, the kernel is given: its memory is a few times
  * that, and it is meant for the small merges a short-lived process is slow at.
  */
-export const KERNEL_MAX_INPUT_BYTES = 64 * 1024 * 1024;
+export const KERNEL_MAX_INPUT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Inputs of at most this many inflated bytes in all are merged by the kernel compiled with V8's
+ * baseline compiler (Liftoff) alone. By default V8 also recompiles the functions that run
+ * most with its optimizing compiler while they run; for a merge that lasts ~10 ms that costs
+ * more than it gains (five ~50 KB CPU profiles, 1.2 MB inflated: 10 ms against 11-21 ms),
+ * while from a few MB on it pays (five ~200 KB ones, 4 MB: 42 ms against 38), bench/README.md.
+ */
+const BASELINE_ONLY_BYTES = 2 * 1024 * 1024;
 
 let compiled: WebAssembly.Module | null | undefined;
 
-/** The compiled kernel, or null when the build has not written it (tsc alone). */
-function kernelModule(): WebAssembly.Module | null {
+/** The compiled kernel, or null when the build has not written it (tsc alone); compiled once per process. */
+function kernelModule(baselineOnly: boolean): WebAssembly.Module | null {
   if (compiled === undefined) {
     let bytes: Buffer | null = null;
     try {
@@ -66,14 +76,25 @@ function kernelModule(): WebAssembly.Module | null {
     } catch {
       bytes = null;
     }
-    compiled = bytes === null ? null : new WebAssembly.Module(bytes);
+    if (bytes === null) {
+      compiled = null;
+    } else {
+      // V8 reads the flag when it compiles the module; it is put back at once, so nothing else
+      // (code caches check the flags) sees it changed.
+      if (baselineOnly) setFlagsFromString('--liftoff-only');
+      try {
+        compiled = new WebAssembly.Module(bytes);
+      } finally {
+        if (baselineOnly) setFlagsFromString('--no-liftoff-only');
+      }
+    }
   }
   return compiled;
 }
 
 /** True when the kernel was built (dist/wasm/merge-kernel.wasm is there). */
 export function kernelAvailable(): boolean {
-  return kernelModule() !== null;
+  return kernelModule(false) !== null;
 }
 
 /**
@@ -82,10 +103,10 @@ export function kernelAvailable(): boolean {
  * kernel declines (or is not built): the caller then merges with the TypeScript code.
  */
 export function mergeWithKernel(inputs: Uint8Array[], dropLabels: boolean, chunkBytes: number): KernelMerge {
-  const module = kernelModule();
-  if (module === null) return { ok: false, reason: 'the kernel is not built (npm run build writes dist/wasm/merge-kernel.wasm)' };
   let total = 0;
   for (const b of inputs) total += b.length;
+  const module = kernelModule(total <= BASELINE_ONLY_BYTES);
+  if (module === null) return { ok: false, reason: 'the kernel is not built (npm run build writes dist/wasm/merge-kernel.wasm)' };
   if (total > KERNEL_MAX_INPUT_BYTES) return { ok: false, reason: `inputs of ${total} bytes are more than the kernel takes` };
   if (inputs.length === 0) return { ok: false, reason: 'no inputs' };
   const instance = new WebAssembly.Instance(module, {
