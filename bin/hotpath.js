@@ -7,7 +7,9 @@
 // cache that V8 rejects (another Node, other V8 flags) is written again; one from another build
 // has another name and is deleted when the new one is written. Without the bundle, or when tsc
 // has compiled since the bundle was made (dist/.tsbuildinfo is newer: `npx tsc` after an edit),
-// it runs the modules tsc wrote, dist/src/cli/main.js, which are never stale.
+// it runs the modules tsc wrote, dist/src/cli/main.js, which are never stale. A plain `hotpath
+// merge` of small inputs is first tried by dist/bundle/cli/merge-fast.cjs, without reading the CLI
+// (src/cli/merge-fast.ts); whatever it leaves goes to the CLI as above.
 //
 // Environment: HOTPATH_COMPILE_CACHE=DIR keeps the code cache in DIR;
 // HOTPATH_DISABLE_COMPILE_CACHE=1 neither reads nor writes it; HOTPATH_DEBUG_START=1 says on
@@ -55,7 +57,13 @@ function freshBundle() {
 function fastMerge(args) {
   const path = join(root, 'dist', 'bundle', 'cli', 'merge-fast.cjs');
   if (args[0] !== 'merge' || !isFresh(path)) return false;
-  const declined = require(path).tryFastMerge(args.slice(1));
+  let declined;
+  try {
+    declined = require(path).tryFastMerge(args.slice(1));
+  } catch (err) {
+    // It writes its output last and atomically, so the CLI can always run the command again.
+    declined = `it failed: ${err.stack}`;
+  }
   if (declined !== null) debug(`merge-fast.cjs left the command to the CLI: ${declined}`);
   return declined === null;
 }
