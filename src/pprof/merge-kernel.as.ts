@@ -566,20 +566,20 @@ function scanTopLevel(p: usize, n: u32): void {
   }
 }
 
-function count(f: i32): f64 {
+function recordCount(f: i32): f64 {
   return <f64>(ranges[f].len >> 1);
 }
 
 /** Checks that the decoded tables stay well inside decodeProfile's budget (budget.ts, decode-costs.ts). */
 function checkBudget(n: u32): void {
   const V = <f64>(srcSampleTypes.len >> 1);
-  if (count(2) * V > payload[2]) fail(F_BUDGET);
+  if (recordCount(2) * V > payload[2]) fail(F_BUDGET);
   // decode-costs.ts's up-front charge of every table, and room for what grows.
-  let bytes = count(6) * (8 + 16) + (count(6) - empties[6]) * 24 + 2 * payload[6];
-  bytes += count(3) * (8 + 8 + 24 + 4 + 4 + 1);
-  bytes += count(5) * (8 + 8 + 12 + 8);
-  bytes += count(4) * (8 + 8 + 4 + 8 + 1 + 4) + (count(4) * 1.125 + 16) * 20;
-  bytes += count(2) * (8 + 4 + 4 + 8 * V);
+  let bytes = recordCount(6) * (8 + 16) + (recordCount(6) - empties[6]) * 24 + 2 * payload[6];
+  bytes += recordCount(3) * (8 + 8 + 24 + 4 + 4 + 1);
+  bytes += recordCount(5) * (8 + 8 + 12 + 8);
+  bytes += recordCount(4) * (8 + 8 + 4 + 8 + 1 + 4) + (recordCount(4) * 1.125 + 16) * 20;
+  bytes += recordCount(2) * (8 + 4 + 4 + 8 * V);
   const limit = <f64>n * 6 + 1024 * 1024;
   // Stacks and labels are charged as they are read (chargeSamples); the rest of the budget
   // is left for what this estimate does not count (regrown buffers, ids).
