@@ -347,6 +347,39 @@ function sameWords(a: usize, b: usize, n: i32): bool {
   return true;
 }
 
+/** Proto id → row of one table, for dense ids only (IdTable's dense form); zero and duplicate ids fail. */
+class IdRows {
+  rows: usize;
+  count: i32;
+
+  constructor(ids: U64s) {
+    const n = ids.len;
+    let max: u64 = 0;
+    for (let i = 0; i < n; i++) {
+      const id = ids.get(i);
+      if (id === 0) fail(F_ID);
+      if (id > max) max = id;
+    }
+    if (max > <u64>n * 4 + 1024) fail(F_ID);
+    this.count = <i32>max + 1;
+    const rows = minusOnes(this.count);
+    for (let i = 0; i < n; i++) {
+      const id = <i32>ids.get(i);
+      if (i32At(rows, id) !== -1) fail(F_ID);
+      setI32(rows, id, i);
+    }
+    this.rows = rows;
+  }
+
+  /** The row of `id`; fails for an id the table does not have. */
+  row(id: u64): i32 {
+    if (id >= <u64>this.count) fail(F_ID);
+    const row = i32At(this.rows, <i32>id);
+    if (row < 0) fail(F_ID);
+    return row;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The inputs, registered by the caller (input), and the source being merged.
 
@@ -393,8 +426,7 @@ let mapOffset = new U64s(0);
 let mapFilename = new U32s(0);
 let mapBuildId = new U32s(0);
 let mapFlags = new U32s(0);
-let mapIdRow: usize = 0;
-let mapIdCount: i32 = 0;
+let mapIds = new IdRows(new U64s(0));
 let nFunctions: i32 = 0;
 let fnName = new U32s(0);
 let fnSystemName = new U32s(0);
@@ -409,8 +441,7 @@ let locLineStart = new U32s(0);
 let lineFn = new U32s(0);
 let lineLine = new U64s(0);
 let lineColumn = new U64s(0);
-let locIdRow: usize = 0;
-let locIdCount: i32 = 0;
+let locIds = new IdRows(new U64s(0));
 
 // Source row → merged row (-1: not yet), and each source mapping's address shift.
 let strMap: usize = 0;
@@ -566,24 +597,32 @@ function scanTopLevel(p: usize, n: u32): void {
   }
 }
 
-function recordCount(f: i32): f64 {
-  return <f64>(ranges[f].len >> 1);
-}
+// decodeProfile's budget (budget.ts), asked of the TypeScript code (merge-kernel.ts), so its
+// rules are written once. AssemblyScript imports these from a module named after this file.
 
-/** Checks that the decoded tables stay well inside decodeProfile's budget (budget.ts, decode-costs.ts). */
+/** The bytes decoding a profile of `inputBytes` may allocate. */
+declare function budgetLimit(inputBytes: f64): f64;
+
+/**
+ * decodeProfile's up-front charge of the tables (decode-costs.ts chargeDecodedTables) of the
+ * records counted per top-level field (`counts`, `payloads`, `empties`: 7 float64 each, fields 2
+ * to 6): the bytes charged, or -1 when the budget refuses them.
+ */
+declare function chargeTables(inputBytes: f64, counts: usize, payloads: usize, empties: usize, valuesPerSample: f64): f64;
+
+const counts = new StaticArray<f64>(7);
+
+/**
+ * Checks the source's tables against decodeProfile's budget, keeping a quarter of the budget
+ * for what the kernel does not charge as the decoder would (regrown buffers, id tables): what it
+ * declines near the limit, the TypeScript path decides.
+ */
 function checkBudget(n: u32): void {
+  for (let f = 2; f <= 6; f++) counts[f] = <f64>(ranges[f].len >> 1);
   const V = <f64>(srcSampleTypes.len >> 1);
-  if (recordCount(2) * V > payload[2]) fail(F_BUDGET);
-  // decode-costs.ts's up-front charge of every table, and room for what grows.
-  let bytes = recordCount(6) * (8 + 16) + (recordCount(6) - empties[6]) * 24 + 2 * payload[6];
-  bytes += recordCount(3) * (8 + 8 + 24 + 4 + 4 + 1);
-  bytes += recordCount(5) * (8 + 8 + 12 + 8);
-  bytes += recordCount(4) * (8 + 8 + 4 + 8 + 1 + 4) + (recordCount(4) * 1.125 + 16) * 20;
-  bytes += recordCount(2) * (8 + 4 + 4 + 8 * V);
-  const limit = <f64>n * 6 + 1024 * 1024;
-  // Stacks and labels are charged as they are read (chargeSamples); the rest of the budget
-  // is left for what this estimate does not count (regrown buffers, ids).
-  budgetLeft = limit * 0.75 - bytes;
+  const charged = chargeTables(<f64>n, changetype<usize>(counts), changetype<usize>(payload), changetype<usize>(empties), V);
+  if (charged < 0) fail(F_BUDGET);
+  budgetLeft = budgetLimit(<f64>n) * 0.75 - charged;
   if (budgetLeft < 0) fail(F_BUDGET);
 }
 
@@ -606,27 +645,6 @@ function decodeStrings(): void {
 
 function checkIndex(i: u32): void {
   if (i >= <u32>nStrings) fail(F_STRING);
-}
-
-/** Builds the id → row table of `ids` (dense ids only, as IdTable's dense form); returns it, its length in idCount. */
-let idCount: i32 = 0;
-
-function idTable(ids: U64s, n: i32): usize {
-  let max: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const id = ids.get(i);
-    if (id === 0) fail(F_ID);
-    if (id > max) max = id;
-  }
-  if (max > <u64>n * 4 + 1024) fail(F_ID);
-  idCount = <i32>max + 1;
-  const t = minusOnes(idCount);
-  for (let i = 0; i < n; i++) {
-    const id = <i32>ids.get(i);
-    if (i32At(t, id) !== -1) fail(F_ID);
-    setI32(t, id, i);
-  }
-  return t;
 }
 
 function decodeMappings(): void {
@@ -672,12 +690,10 @@ function decodeMappings(): void {
     mapBuildId.push(buildId);
     mapFlags.push(flags);
   }
-  mapIdRow = idTable(ids, n);
-  mapIdCount = idCount;
+  mapIds = new IdRows(ids);
 }
 
-let fnIdRow: usize = 0;
-let fnIdCount: i32 = 0;
+let fnIds = new IdRows(new U64s(0));
 
 function decodeFunctions(): void {
   const r = ranges[5];
@@ -715,8 +731,7 @@ function decodeFunctions(): void {
     fnFilename.push(filename);
     fnStartLine.push(<u64>startLine);
   }
-  fnIdRow = idTable(ids, n);
-  fnIdCount = idCount;
+  fnIds = new IdRows(ids);
 }
 
 function decodeLocations(): void {
@@ -758,13 +773,7 @@ function decodeLocations(): void {
           else skip(wire);
         }
         re = end;
-        let row: i32 = -1;
-        if (fnId !== 0) {
-          if (fnId >= <u64>fnIdCount) fail(F_ID);
-          row = i32At(fnIdRow, <i32>fnId);
-          if (row < 0) fail(F_ID);
-        }
-        lineFn.push(<u32>row);
+        lineFn.push(fnId !== 0 ? <u32>fnIds.row(fnId) : <u32>-1);
         lineLine.push(<u64>line);
         lineColumn.push(<u64>column);
         continue;
@@ -776,24 +785,18 @@ function decodeLocations(): void {
       else if (f === 5) folded = varint() !== 0 ? 1 : 0;
       else skip(wire);
     }
-    let mapping: i32 = -1;
-    if (mappingId !== 0) {
-      if (mappingId >= <u64>mapIdCount) fail(F_ID);
-      mapping = i32At(mapIdRow, <i32>mappingId);
-      if (mapping < 0) fail(F_ID);
-    }
     locId.push(id);
-    locMapping.push(<u32>mapping);
+    locMapping.push(mappingId !== 0 ? <u32>mapIds.row(mappingId) : <u32>-1);
     locAddress.push(address);
     locFolded.push(folded);
     locLineStart.push(<u32>lineFn.len);
   }
-  // Lines past the first allocation are charged as the decoder's regrown columns would be.
+  // Lines past the first allocation (initialLineCapacity) are charged as the decoder's regrown
+  // columns would be, LINE_BYTES each, with room for the regrowing.
   const first = <f64>n * 1.125 + 16;
   if (<f64>lineFn.len > first) budgetLeft -= <f64>lineFn.len * 20 * 3;
   if (budgetLeft < 0) fail(F_BUDGET);
-  locIdRow = idTable(locId, n);
-  locIdCount = idCount;
+  locIds = new IdRows(locId);
 }
 
 /** The source's sample types and period type must be the first source's (checkCompatible). */
@@ -1086,11 +1089,11 @@ function readSample(start: usize, end: usize): void {
         const e = delimitedEnd();
         re = e;
         stack.reserve(stack.len + <i32>(e - rp));
-        while (rp < e) stack.push(locationRow(uint53()));
+        while (rp < e) stack.push(<u32>locIds.row(uint53()));
         re = end;
       } else {
         expect(0);
-        stack.push(locationRow(uint53()));
+        stack.push(<u32>locIds.row(uint53()));
       }
     } else if (f === 2) {
       if (wire === 2) {
@@ -1136,16 +1139,10 @@ function readSample(start: usize, end: usize): void {
     }
   }
   if (values.len !== V) fail(F_VALUES);
-  // What decodeProfile's sample table would hold of this sample (EncodedSampleReader.merge).
+  // What decodeProfile's sample table would hold of this sample (EncodedSampleReader.merge): 4
+  // bytes per location and SAMPLE_LABEL_BYTES per label.
   budgetLeft -= <f64>(4 * stack.len + 20 * labelKey.len);
   if (budgetLeft < 0) fail(F_BUDGET);
-}
-
-function locationRow(id: u64): u32 {
-  if (id >= <u64>locIdCount) fail(F_ID);
-  const row = i32At(locIdRow, <i32>id);
-  if (row < 0) fail(F_ID);
-  return <u32>row;
 }
 
 function checkHeaderIndexes(): void {

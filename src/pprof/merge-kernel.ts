@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
+import { DecodeBudget } from './budget.js';
+import { chargeDecodedTables } from './decode-costs.js';
+import { ProfileError } from './errors.js';
 
 /**
  * The merge kernel (merge-kernel.as.ts, compiled to dist/wasm/merge-kernel.wasm by `npm run
@@ -113,6 +116,23 @@ export function mergeWithKernel(inputs: Uint8Array[], dropLabels: boolean, chunk
     env: {
       abort: () => {
         throw new Error('merge kernel aborted');
+      },
+    },
+    // decodeProfile's budget, which the kernel checks each input against (merge-kernel.as.ts).
+    'merge-kernel.as': {
+      budgetLimit: (inputBytes: number): number => new DecodeBudget(inputBytes).limitBytes,
+      chargeTables: (inputBytes: number, counts: number, payloads: number, empties: number, valuesPerSample: number): number => {
+        const budget = new DecodeBudget(inputBytes);
+        // Read now: the kernel's memory may have grown (into a new buffer) since the last call.
+        const buffer = k.memory.buffer;
+        const table = (pointer: number): Float64Array => new Float64Array(buffer, pointer, 7);
+        try {
+          chargeDecodedTables(table(counts), table(payloads), table(empties), valuesPerSample, budget);
+        } catch (err) {
+          if (err instanceof ProfileError) return -1;
+          throw err;
+        }
+        return budget.usedBytes;
       },
     },
   });
