@@ -43,7 +43,7 @@ export function tryFastMerge(args: string[]): string | null {
     if (inputBytes > SMALL_INPUT_BYTES) return `${inputBytes} bytes of input, more than ${SMALL_INPUT_BYTES}`;
     const files = inputs.map((path) => readInputFile(path));
     merged = mergeSmallWithKernel(files, dropLabels);
-    if (typeof merged === 'string') return merged;
+    if ('declined' in merged) return merged.declined;
     writeFileAtomic(output, merged.gzip);
   } catch (err) {
     return (err as Error).message;

@@ -23,12 +23,18 @@ export async function runMerge(inputs: string[], flags: MergeFlags, smallInputBy
   if (!flags.pgo) {
     const files: Array<Buffer | null> = inputs.map((path) => readInputFile(path, DEFAULT_MAX_DECOMPRESSED_BYTES));
     const byKernel = mergeSmallWithKernel(files as Buffer[], flags.dropLabels === true, smallInputBytes);
-    if (typeof byKernel !== 'string') {
+    if (!('declined' in byKernel)) {
       writeFileAtomic(flags.output, byKernel.gzip);
       report(flags, started, byKernel.gzip.length, inputs.length, byKernel.inputSamples, `${byKernel.mergedSamples} samples`);
       return;
     }
-    const { merged, inputSamples, small } = await mergeProfileFiles(inputs, files, flags.dropLabels === true, smallInputBytes);
+    const { merged, inputSamples, small } = await mergeProfileFiles(
+      inputs,
+      files,
+      byKernel.inflated,
+      flags.dropLabels === true,
+      smallInputBytes,
+    );
     let size: number;
     if (small) {
       const bytes = Buffer.concat(encodeProfileGzipMembersSync(merged));
@@ -103,11 +109,13 @@ function inflateInThread(bytes: Uint8Array): Promise<Uint8Array> {
  * Returns the merge of the files in `paths`; errors name the file. Each file is merged as
  * soon as it is inflated, its samples read straight from the bytes into the merge
  * (EncodedProfileMerger), which in a short-lived process is much cheaper than decoding every
- * profile and then merging the decoded tables.
+ * profile and then merging the decoded tables. `inflatedByKernel` holds the inputs as the merge
+ * kernel's attempt inflated them (small inputs it declined), or null.
  */
 async function mergeProfileFiles(
   paths: string[],
   files: Array<Buffer | null>,
+  inflatedByKernel: Uint8Array[] | null,
   dropLabels: boolean,
   smallInputBytes: number,
 ): Promise<{ merged: Profile; inputSamples: number; small: boolean }> {
@@ -119,6 +127,11 @@ async function mergeProfileFiles(
   const inflateFile = (i: number): Promise<Uint8Array> => {
     const bytes = files[i] as Buffer;
     files[i] = null;
+    if (inflatedByKernel !== null) {
+      const raw = inflatedByKernel[i];
+      inflatedByKernel[i] = NO_BYTES;
+      return Promise.resolve(raw);
+    }
     return small ? inflateInThread(bytes) : inflate(bytes);
   };
   // Small inputs inflate in place when the merge reaches them, which keeps their errors in
@@ -163,8 +176,9 @@ async function mergeProfileFiles(
 /** Returns input i's inflated bytes; called once per input, in order. */
 type InflatedInput = (i: number) => Promise<Uint8Array>;
 
-/** What an input's promise is replaced with once its bytes are used, so they can be freed. */
-const DONE: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));
+/** What an input's bytes are replaced with once used, so they can be freed. */
+const NO_BYTES = new Uint8Array(0);
+const DONE: Promise<Uint8Array> = Promise.resolve(NO_BYTES);
 
 /**
  * Starts inflating every input now, one file at a time, in order, on the thread pool: the

@@ -21,28 +21,38 @@ export interface SmallMerge {
   inputSamples: number;
 }
 
+/** Why the kernel did not merge, and the inputs inflated on the way (null when one did not inflate). */
+export interface SmallMergeDeclined {
+  declined: string;
+  inflated: Uint8Array[] | null;
+}
+
 /**
  * Merges the files' bytes with the merge kernel (merge-kernel.ts) when they are small inputs:
  * the same bytes as the TypeScript path in a fraction of its time in a short-lived process.
- * Returns the reason, a string, when it does not (larger inputs, an input that does not
- * inflate, the kernel declining): the TypeScript path then merges, or gives its error for the
- * first bad input.
+ * Returns why not (larger inputs, an input that does not inflate, the kernel declining), with
+ * the inflated inputs when they all inflated: the TypeScript path then merges them, or gives
+ * its error for the first bad input.
  */
-export function mergeSmallWithKernel(files: Buffer[], dropLabels: boolean, smallInputBytes = SMALL_INPUT_BYTES): SmallMerge | string {
+export function mergeSmallWithKernel(
+  files: Buffer[],
+  dropLabels: boolean,
+  smallInputBytes = SMALL_INPUT_BYTES,
+): SmallMerge | SmallMergeDeclined {
   let inputBytes = 0;
   for (const f of files) inputBytes += f.length;
-  if (inputBytes > smallInputBytes) return `${inputBytes} bytes of input, more than ${smallInputBytes}`;
+  if (inputBytes > smallInputBytes) return { declined: `${inputBytes} bytes of input, more than ${smallInputBytes}`, inflated: null };
   const inflated: Uint8Array[] = [];
   for (const f of files) {
-    if (f.length === 0) return 'an empty file';
+    if (f.length === 0) return { declined: 'an empty file', inflated: null };
     try {
       inflated.push(decompress(f));
     } catch (err) {
-      return `an input does not inflate: ${(err as Error).message}`;
+      return { declined: `an input does not inflate: ${(err as Error).message}`, inflated: null };
     }
   }
   const result: KernelMerge = mergeWithKernel(inflated, dropLabels, GZIP_MEMBER_BYTES);
-  if (!result.ok) return `the merge kernel declined: ${result.reason}`;
+  if (!result.ok) return { declined: `the merge kernel declined: ${result.reason}`, inflated };
   return {
     gzip: Buffer.concat(result.pieces.map((piece) => gzipMemberSync(piece, MERGED_GZIP_LEVEL))),
     mergedSamples: result.mergedSamples,
