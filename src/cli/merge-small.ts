@@ -14,7 +14,7 @@ import { type KernelMerge, mergeWithKernel } from '../pprof/merge-kernel.js';
 export const SMALL_INPUT_BYTES = 1 << 20;
 
 /** A merge the kernel did, as the CLI writes it. */
-export interface SmallMerge {
+interface SmallMerge {
   /** The merged profile, gzip members as encodeProfileGzipMembers writes them. */
   gzip: Buffer;
   mergedSamples: number;
@@ -22,7 +22,7 @@ export interface SmallMerge {
 }
 
 /** Why the kernel did not merge, and the inputs inflated on the way (null when one did not inflate). */
-export interface SmallMergeDeclined {
+interface SmallMergeDeclined {
   declined: string;
   inflated: Uint8Array[] | null;
 }

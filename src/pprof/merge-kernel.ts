@@ -57,7 +57,7 @@ const REASONS = [
  * The most inflated bytes, all inputs together, the kernel is given: its memory is a few times
  * that, and it is meant for the small merges a short-lived process is slow at.
  */
-export const KERNEL_MAX_INPUT_BYTES = 32 * 1024 * 1024;
+const KERNEL_MAX_INPUT_BYTES = 32 * 1024 * 1024;
 
 /**
  * Inputs of at most this many inflated bytes in all are merged by the kernel compiled with V8's
